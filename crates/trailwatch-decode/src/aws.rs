@@ -1,0 +1,241 @@
+//! AWS CloudTrail records: the field view rules read, and normalization.
+
+use crate::fields::{self, AWS};
+use crate::time::parse_ms;
+use std::borrow::Cow;
+use trailwatch_json::{Indexed, Kind, Raw};
+use trailwatch_model::{Event, FieldPath, FieldSource, FieldValue, Outcome, Principal, Provider};
+
+/// One CloudTrail record, read in place. Top-level fields come from an index built once.
+#[derive(Clone, Copy)]
+pub struct AwsRecord<'a> {
+    obj: Indexed<'a>,
+    time_ms: Option<i64>,
+}
+
+/// Request parameters that name the resource a call acted on, and how to spell it.
+const PARAM_RESOURCES: &[(&str, &str)] = &[
+    ("bucketName", "s3 bucket"),
+    ("userName", "iam user"),
+    ("roleName", "iam role"),
+    ("groupName", "iam group"),
+    ("policyArn", ""),
+    ("policyName", "policy"),
+    ("groupId", "security group"),
+    ("networkAclId", "network acl"),
+    ("routeTableId", "route table"),
+    ("internetGatewayId", "internet gateway"),
+    ("vpcId", "vpc"),
+    ("snapshotId", "snapshot"),
+    ("imageId", "image"),
+    ("instanceId", "instance"),
+    ("functionName", "lambda function"),
+    ("secretId", "secret"),
+    ("keyId", "kms key"),
+    ("detectorId", "guardduty detector"),
+    ("trailName", "trail"),
+    ("name", "name"),
+    ("dBSnapshotIdentifier", "db snapshot"),
+    ("accountId", "account"),
+];
+
+impl<'a> AwsRecord<'a> {
+    /// Wraps an indexed CloudTrail record.
+    pub fn new(obj: Indexed<'a>) -> Self {
+        let time_ms = obj.str("eventTime").and_then(|t| parse_ms(&t));
+        AwsRecord { obj, time_ms }
+    }
+
+    /// The record's bytes.
+    pub fn raw(&self) -> Raw<'a> {
+        self.obj.raw()
+    }
+
+    /// `eventName`, for rule indexing.
+    pub fn event_name(&self) -> Option<Cow<'a, str>> {
+        self.obj.str("eventName")
+    }
+
+    /// The string at a top-level key.
+    pub fn str(&self, key: &str) -> Option<Cow<'a, str>> {
+        self.obj.str(key)
+    }
+
+    fn str_at(&self, path: &[&str]) -> Option<String> {
+        let (first, rest) = path.split_first()?;
+        let v = self.obj.get(first)?;
+        let v = if rest.is_empty() {
+            v
+        } else {
+            v.get_path(rest)?
+        };
+        match v.kind() {
+            Kind::String => v.as_str().map(Cow::into_owned),
+            Kind::Number | Kind::Bool => Some(v.text().into_owned()),
+            _ => None,
+        }
+        .filter(|s| !s.is_empty())
+    }
+
+    /// Who acted, as one label: the ARN when there is one.
+    pub fn principal(&self) -> Principal {
+        let ident = |k: &str| self.str_at(&["userIdentity", k]);
+        let kind = ident("type");
+        let arn = ident("arn");
+        let name = arn
+            .or_else(|| ident("userName"))
+            .or_else(|| ident("invokedBy"))
+            .or_else(|| {
+                // A failed sign-in of an unknown user names the user only in the parameters.
+                self.str_at(&["additionalEventData", "UserName"])
+                    .or_else(|| self.str_at(&["requestParameters", "userName"]))
+                    .filter(|_| kind.as_deref() == Some("AWSAccount") || kind.is_none())
+            });
+        let mfa_session = self
+            .str_at(&[
+                "userIdentity",
+                "sessionContext",
+                "attributes",
+                "mfaAuthenticated",
+            ])
+            .map(|v| v.eq_ignore_ascii_case("true"));
+        let mfa_login = self
+            .str_at(&["additionalEventData", "MFAUsed"])
+            .map(|v| v.eq_ignore_ascii_case("yes"));
+        Principal {
+            kind,
+            id: ident("principalId"),
+            name,
+            access_key: ident("accessKeyId"),
+            mfa: mfa_login.or(mfa_session),
+            session_issuer: self.str_at(&[
+                "userIdentity",
+                "sessionContext",
+                "sessionIssuer",
+                "arn",
+            ]),
+        }
+    }
+
+    fn outcome(&self) -> (Outcome, Option<String>) {
+        if let Some(code) = self.str_at(&["errorCode"]) {
+            return (Outcome::Failure, Some(code));
+        }
+        match self
+            .str_at(&["responseElements", "ConsoleLogin"])
+            .as_deref()
+        {
+            Some("Failure") => {
+                let msg = self
+                    .str_at(&["errorMessage"])
+                    .unwrap_or_else(|| "Failure".into());
+                (Outcome::Failure, Some(msg))
+            }
+            _ => (Outcome::Success, None),
+        }
+    }
+
+    /// ARNs the record lists, plus the resources its request parameters name.
+    pub fn resources(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if let Some(list) = self.obj.get("resources") {
+            for r in list.elements() {
+                if let Some(arn) = r
+                    .get("ARN")
+                    .or_else(|| r.get("arn"))
+                    .and_then(|a| a.as_str())
+                {
+                    push_unique(&mut out, arn.into_owned());
+                }
+            }
+        }
+        if let Some(params) = self.obj.get("requestParameters") {
+            for (key, label) in PARAM_RESOURCES {
+                let Some(v) = params.get(key).and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                if v.is_empty() {
+                    continue;
+                }
+                let named = if v.starts_with("arn:") || label.is_empty() {
+                    v.into_owned()
+                } else if *key == "bucketName" {
+                    match params.get("key").and_then(|k| k.as_str()) {
+                        Some(k) => format!("arn:aws:s3:::{v}/{k}"),
+                        None => format!("arn:aws:s3:::{v}"),
+                    }
+                } else {
+                    format!("{label} {v}")
+                };
+                push_unique(&mut out, named);
+            }
+        }
+        out
+    }
+
+    /// The stable event id: `eventID`, else a hash of the record.
+    pub fn event_id(&self) -> String {
+        self.str_at(&["eventID"])
+            .unwrap_or_else(|| crate::reader::content_id(self.raw().bytes()))
+    }
+
+    /// The record normalized.
+    pub fn normalize(&self) -> Event {
+        let (outcome, error_code) = self.outcome();
+        Event {
+            time_ms: self.time_ms.unwrap_or(0),
+            provider: Provider::Aws,
+            account: self
+                .str_at(&["recipientAccountId"])
+                .or_else(|| self.str_at(&["userIdentity", "accountId"])),
+            region: self.str_at(&["awsRegion"]),
+            principal: self.principal(),
+            source_ip: self.str_at(&["sourceIPAddress"]),
+            user_agent: self.str_at(&["userAgent"]),
+            service: self.str_at(&["eventSource"]),
+            action: self.str_at(&["eventName"]).unwrap_or_default(),
+            read_only: self.obj.get("readOnly").and_then(|v| {
+                v.as_bool()
+                    .or_else(|| v.as_str().map(|s| s.eq_ignore_ascii_case("true")))
+            }),
+            outcome,
+            error_code,
+            resources: self.resources(),
+            event_id: self.event_id(),
+            raw: self.raw().text().into_owned(),
+        }
+    }
+}
+
+pub(crate) fn push_unique(out: &mut Vec<String>, s: String) {
+    if !out.contains(&s) {
+        out.push(s);
+    }
+}
+
+impl FieldSource for AwsRecord<'_> {
+    fn visit_field(
+        &self,
+        path: &FieldPath,
+        visit: &mut dyn FnMut(&FieldValue<'_>) -> bool,
+    ) -> bool {
+        let segs = path.segments();
+        let Some(first) = segs.first() else {
+            return false;
+        };
+        match self.obj.get(first) {
+            Some(v) => fields::visit_path(v, &segs[1..], AWS, visit),
+            // A top-level key with a dot in it is rare enough for the slow path.
+            None if segs.len() > 1 => fields::visit_path(self.obj.raw(), segs, AWS, visit),
+            None => false,
+        }
+    }
+
+    fn visit_all_values(&self, visit: &mut dyn FnMut(&FieldValue<'_>) -> bool) -> bool {
+        fields::visit_all(self.obj.raw(), visit)
+    }
+
+    fn time_ms(&self) -> Option<i64> {
+        self.time_ms
+    }
+}

@@ -1,0 +1,391 @@
+//! Azure Activity Log records in any of their three shapes (REST, resource log, Log Analytics):
+//! one field vocabulary for rules, and normalization.
+//!
+//! Rules name fields the way the community writes them — `operationName`, `category`,
+//! `status`, `caller`, `resourceId`, `properties.statusCode`, or the Log Analytics columns
+//! `OperationNameValue`, `CategoryValue`, `ResourceProviderValue`, `ActivityStatusValue`,
+//! `Caller`, `CallerIpAddress`. Every name is compared without regard to case and answered
+//! from whichever shape the record has, so one rule covers all three.
+
+use crate::aws::push_unique;
+use crate::fields::{self, AZURE};
+use crate::time::parse_ms;
+use std::borrow::Cow;
+use trailwatch_json::{Indexed, Kind, Raw};
+use trailwatch_model::{Event, FieldPath, FieldSource, FieldValue, Outcome, Principal, Provider};
+
+/// Which Azure Activity Log shape a record came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AzureShape {
+    /// REST API / portal export: nested `operationName.value`, `status.value`, …
+    Rest,
+    /// Diagnostic-setting export: flat `operationName`, `resultType`, `identity`, …
+    ResourceLog,
+    /// Log Analytics `AzureActivity` columns: `OperationNameValue`, `ActivityStatusValue`, …
+    LogAnalytics,
+}
+
+/// Alternative locations of one logical field, tried in order; the first present wins.
+struct Alias {
+    names: &'static [&'static str],
+    paths: &'static [&'static str],
+}
+
+const UPN_CLAIM: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
+
+const ALIASES: &[Alias] = &[
+    Alias {
+        names: &["operationName", "OperationNameValue", "operationNameValue"],
+        paths: &["OperationNameValue", "operationName"],
+    },
+    Alias {
+        names: &["category", "CategoryValue"],
+        paths: &["CategoryValue", "category"],
+    },
+    Alias {
+        names: &[
+            "resourceProviderName",
+            "ResourceProviderValue",
+            "ResourceProvider",
+        ],
+        paths: &["ResourceProviderValue", "resourceProviderName"],
+    },
+    Alias {
+        names: &["caller"],
+        paths: &[
+            "caller",
+            "identity.claims.http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+            "identity.claims.appid",
+        ],
+    },
+    Alias {
+        names: &[
+            "callerIpAddress",
+            "clientIpAddress",
+            "httpRequest.clientIpAddress",
+        ],
+        paths: &[
+            "callerIpAddress",
+            "httpRequest.clientIpAddress",
+            "claims.ipaddr",
+            "identity.claims.ipaddr",
+        ],
+    },
+    Alias {
+        names: &["resourceId", "_ResourceId"],
+        paths: &["resourceId", "_ResourceId"],
+    },
+    Alias {
+        names: &["eventTimestamp", "time", "TimeGenerated"],
+        paths: &["eventTimestamp", "time", "TimeGenerated"],
+    },
+    Alias {
+        names: &["resourceGroupName", "resourceGroup"],
+        paths: &["resourceGroupName", "resourceGroup"],
+    },
+    Alias {
+        names: &["subStatus", "ActivitySubstatusValue"],
+        paths: &["ActivitySubstatusValue", "subStatus", "resultSignature"],
+    },
+];
+
+/// `status` and `resultType` say the same thing in two vocabularies; rules may use either.
+const STATUS_WORDS: &[(&str, &str)] = &[
+    ("Succeeded", "Success"),
+    ("Failed", "Failure"),
+    ("Started", "Start"),
+    ("Accepted", "Accept"),
+];
+
+/// One Azure Activity Log record, read in place.
+#[derive(Clone, Copy)]
+pub struct AzureRecord<'a> {
+    obj: Indexed<'a>,
+    shape: AzureShape,
+    time_ms: Option<i64>,
+}
+
+impl<'a> AzureRecord<'a> {
+    /// Wraps an indexed record of the given shape.
+    pub fn new(obj: Indexed<'a>, shape: AzureShape) -> Self {
+        let mut rec = AzureRecord {
+            obj,
+            shape,
+            time_ms: None,
+        };
+        rec.time_ms = rec
+            .first_text(&["eventTimestamp", "time", "TimeGenerated"])
+            .and_then(|t| parse_ms(&t));
+        rec
+    }
+
+    pub fn shape(&self) -> AzureShape {
+        self.shape
+    }
+
+    pub fn raw(&self) -> Raw<'a> {
+        self.obj.raw()
+    }
+
+    /// The first text found at any of the dotted `paths`.
+    fn first_text(&self, paths: &[&str]) -> Option<String> {
+        paths.iter().find_map(|p| self.text_at(p))
+    }
+
+    fn text_at(&self, path: &str) -> Option<String> {
+        let mut out = None;
+        self.visit_raw_path(&FieldPath::new(path), &mut |v| {
+            if matches!(
+                v,
+                FieldValue::Str(_) | FieldValue::Number(_) | FieldValue::Bool(_)
+            ) {
+                out = Some(v.as_text().into_owned());
+            }
+            out.is_some()
+        });
+        out.filter(|s| !s.is_empty())
+    }
+
+    /// Resolves a path against the record itself, case-insensitively; `authorization.*` and
+    /// `claims.*` also answer from under `identity` (the resource-log nesting).
+    fn visit_raw_path(
+        &self,
+        path: &FieldPath,
+        visit: &mut dyn FnMut(&FieldValue<'_>) -> bool,
+    ) -> bool {
+        let segs = path.segments();
+        let Some(first) = segs.first() else {
+            return false;
+        };
+        if let Some(v) = self.obj.get_ignore_case(first) {
+            return fields::visit_path(v, &segs[1..], AZURE, visit);
+        }
+        if first.eq_ignore_ascii_case("authorization") || first.eq_ignore_ascii_case("claims") {
+            if let Some(identity) = self.obj.get_ignore_case("identity") {
+                return fields::visit_path(identity, segs, AZURE, visit);
+            }
+        }
+        segs.len() > 1 && fields::visit_path(self.obj.raw(), segs, AZURE, visit)
+    }
+
+    fn has_path(&self, path: &str) -> bool {
+        let mut found = false;
+        self.visit_raw_path(&FieldPath::new(path), &mut |v| {
+            found = !matches!(v, FieldValue::Null);
+            found
+        });
+        found
+    }
+
+    /// The operation, e.g. `Microsoft.Network/networkSecurityGroups/securityRules/write`.
+    pub fn operation(&self) -> Option<String> {
+        self.first_text(&["OperationNameValue", "operationName"])
+    }
+
+    fn status_text(&self) -> Option<String> {
+        self.first_text(&[
+            "ActivityStatusValue",
+            "status",
+            "resultType",
+            "ActivityStatus",
+        ])
+    }
+
+    fn outcome(&self) -> Outcome {
+        match self
+            .status_text()
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("failed" | "failure") => Outcome::Failure,
+            Some("started" | "start" | "accepted" | "accept") => Outcome::Pending,
+            _ => Outcome::Success,
+        }
+    }
+
+    fn provider_of(&self, operation: Option<&str>) -> Option<String> {
+        self.first_text(&["ResourceProviderValue", "resourceProviderName"])
+            .or_else(|| {
+                operation
+                    .and_then(|op| op.split('/').next())
+                    .map(str::to_string)
+            })
+    }
+
+    /// The normalized event.
+    pub fn normalize(&self) -> Event {
+        let operation = self.operation();
+        let resource_id = self.first_text(&["resourceId", "_ResourceId"]);
+        let account = self
+            .first_text(&["subscriptionId", "SubscriptionId"])
+            .or_else(|| resource_id.as_deref().and_then(subscription_of));
+        let outcome = self.outcome();
+        let error_code = (outcome == Outcome::Failure)
+            .then(|| {
+                self.first_text(&[
+                    "subStatus",
+                    "resultSignature",
+                    "properties.statusCode",
+                    "ActivitySubstatusValue",
+                ])
+            })
+            .flatten();
+        let mut resources = Vec::new();
+        if let Some(r) = resource_id {
+            push_unique(&mut resources, r);
+        }
+        let event_id = self
+            .first_text(&["eventDataId", "EventDataId"])
+            .unwrap_or_else(|| crate::reader::content_id(self.raw().bytes()));
+        Event {
+            time_ms: self.time_ms.unwrap_or(0),
+            provider: Provider::Azure,
+            account,
+            region: self.first_text(&["location", "Location"]),
+            principal: self.principal(),
+            source_ip: self.first_text(&[
+                "callerIpAddress",
+                "CallerIpAddress",
+                "httpRequest.clientIpAddress",
+                "claims.ipaddr",
+            ]),
+            user_agent: self.first_text(&["properties.userAgent", "httpRequest.userAgent"]),
+            service: self.provider_of(operation.as_deref()),
+            read_only: operation
+                .as_deref()
+                .map(|op| op.to_ascii_lowercase().ends_with("/read")),
+            action: operation.unwrap_or_default(),
+            outcome,
+            error_code,
+            resources,
+            event_id,
+            raw: self.raw().text().into_owned(),
+        }
+    }
+
+    fn principal(&self) -> Principal {
+        let name = self.first_text(&[
+            "caller",
+            "Caller",
+            &format!("claims.{UPN_CLAIM}"),
+            "claims.appid",
+        ]);
+        Principal {
+            kind: self.first_text(&["authorization.evidence.principalType", "claims.idtyp"]),
+            id: self.first_text(&[
+                "authorization.evidence.principalId",
+                "claims.http://schemas.microsoft.com/identity/claims/objectidentifier",
+                "claims.oid",
+            ]),
+            name,
+            access_key: None,
+            mfa: self
+                .first_text(&[
+                    "claims.http://schemas.microsoft.com/claims/authnmethodsreferences",
+                    "claims.amr",
+                ])
+                .map(|amr| amr.to_ascii_lowercase().contains("mfa")),
+            session_issuer: None,
+        }
+    }
+}
+
+/// `/subscriptions/<id>/…` → `<id>`.
+fn subscription_of(resource_id: &str) -> Option<String> {
+    let lower = resource_id.to_ascii_lowercase();
+    let start = lower.find("/subscriptions/")? + "/subscriptions/".len();
+    let rest = &resource_id[start..];
+    let id = rest.split('/').next()?;
+    (!id.is_empty()).then(|| id.to_ascii_lowercase())
+}
+
+impl FieldSource for AzureRecord<'_> {
+    fn visit_field(
+        &self,
+        path: &FieldPath,
+        visit: &mut dyn FnMut(&FieldValue<'_>) -> bool,
+    ) -> bool {
+        let name = path.as_str();
+        if let Some(alias) = ALIASES
+            .iter()
+            .find(|a| a.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        {
+            for p in alias.paths {
+                if self.has_path(p) {
+                    return self.visit_raw_path(&FieldPath::new(p), visit);
+                }
+            }
+            if alias.names[0] == "resourceProviderName" {
+                if let Some(p) = self.provider_of(self.operation().as_deref()) {
+                    return visit(&FieldValue::Str(Cow::Owned(p)));
+                }
+            }
+            return false;
+        }
+        let is_status = [
+            "status",
+            "resultType",
+            "ActivityStatusValue",
+            "ActivityStatus",
+        ]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name));
+        if is_status {
+            let Some(s) = self.status_text() else {
+                return false;
+            };
+            if visit(&FieldValue::Str(Cow::Borrowed(&s))) {
+                return true;
+            }
+            let other = STATUS_WORDS.iter().find_map(|(long, short)| {
+                if s.eq_ignore_ascii_case(long) {
+                    Some(*short)
+                } else if s.eq_ignore_ascii_case(short) {
+                    Some(*long)
+                } else {
+                    None
+                }
+            });
+            return other.is_some_and(|o| visit(&FieldValue::Str(Cow::Borrowed(o))));
+        }
+        if self.visit_raw_path(path, visit) {
+            return true;
+        }
+        // Log Analytics keeps `properties` as `Properties_d`.
+        let segs = path.segments();
+        if self.shape == AzureShape::LogAnalytics
+            && segs.len() > 1
+            && segs[0].eq_ignore_ascii_case("properties")
+        {
+            if let Some(p) = self.obj.get_ignore_case("Properties_d") {
+                return fields::visit_path(p, &segs[1..], AZURE, visit);
+            }
+        }
+        false
+    }
+
+    fn visit_all_values(&self, visit: &mut dyn FnMut(&FieldValue<'_>) -> bool) -> bool {
+        fields::visit_all(self.obj.raw(), visit)
+    }
+
+    fn time_ms(&self) -> Option<i64> {
+        self.time_ms
+    }
+}
+
+/// Which Azure shape `obj` is, if it is an Azure Activity Log record at all.
+pub(crate) fn shape_of(obj: &Indexed<'_>) -> Option<AzureShape> {
+    if obj.get_ignore_case("OperationNameValue").is_some() || obj.get("TimeGenerated").is_some() {
+        return Some(AzureShape::LogAnalytics);
+    }
+    let op = obj.get("operationName")?;
+    match op.kind() {
+        Kind::Object => Some(AzureShape::Rest),
+        Kind::String if obj.get("time").is_some() || obj.get("resourceId").is_some() => {
+            Some(AzureShape::ResourceLog)
+        }
+        Kind::String if obj.get("eventTimestamp").is_some() => Some(AzureShape::Rest),
+        _ => None,
+    }
+}

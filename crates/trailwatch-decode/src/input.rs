@@ -1,0 +1,136 @@
+//! Inputs: the files a user names, found and opened.
+
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// One stream of log data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input (`-`).
+    Stdin,
+    File {
+        path: PathBuf,
+        size: u64,
+    },
+}
+
+impl Input {
+    /// The name used in messages.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Stdin => "<stdin>".to_string(),
+            Input::File { path, .. } => path.display().to_string(),
+        }
+    }
+
+    /// The size on disk (compressed), 0 for stdin.
+    pub fn size(&self) -> u64 {
+        match self {
+            Input::Stdin => 0,
+            Input::File { size, .. } => *size,
+        }
+    }
+
+    /// Opens the input as decompressed bytes: gzip is recognised by its magic bytes, whatever
+    /// the name says.
+    pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        match self {
+            Input::Stdin => sniff(BufReader::with_capacity(256 << 10, io::stdin())),
+            Input::File { path, .. } => {
+                sniff(BufReader::with_capacity(256 << 10, File::open(path)?))
+            }
+        }
+    }
+}
+
+fn sniff<R: Read + Send + 'static>(mut r: BufReader<R>) -> io::Result<Box<dyn Read + Send>> {
+    let head = r.fill_buf()?;
+    if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+        Ok(Box::new(MultiGzDecoder::new(r)))
+    } else {
+        Ok(Box::new(r))
+    }
+}
+
+/// A path that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct InputError {
+    pub path: String,
+    pub reason: String,
+}
+
+/// File names a directory walk reads; files named on the command line are always read.
+fn looks_like_log(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with('.') {
+        return false;
+    }
+    let lower = name.to_ascii_lowercase();
+    [
+        ".json",
+        ".json.gz",
+        ".jsonl",
+        ".jsonl.gz",
+        ".ndjson",
+        ".gz",
+        ".log",
+        ".log.gz",
+    ]
+    .iter()
+    .any(|ext| lower.ends_with(ext))
+}
+
+/// Expands files, directories (recursively, log-like names only, in sorted order) and `-`.
+pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputError>) {
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        let meta = match std::fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(InputError {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        if meta.is_file() {
+            inputs.push(Input::File {
+                path: p.clone(),
+                size: meta.len(),
+            });
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(p)
+            .follow_links(true)
+            .sort_by_file_name();
+        for entry in walk {
+            match entry {
+                Ok(e) if e.file_type().is_file() && looks_like_log(e.path()) => {
+                    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    inputs.push(Input::File {
+                        path: e.into_path(),
+                        size,
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => errors.push(InputError {
+                    path: e
+                        .path()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| p.display().to_string()),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+    (inputs, errors)
+}

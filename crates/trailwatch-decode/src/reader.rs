@@ -1,0 +1,258 @@
+//! Reading one input: split, classify, hand on; report what could not be read.
+
+use crate::aws::AwsRecord;
+use crate::azure::{shape_of, AzureRecord};
+use crate::input::Input;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use trailwatch_json::{unescape, Indexed, Kind, ObjectIndex, Raw, Splitter};
+use trailwatch_model::{Event, FieldSource, Provider};
+
+/// A decoded record of either cloud.
+#[derive(Clone, Copy)]
+pub enum Record<'a> {
+    Aws(AwsRecord<'a>),
+    Azure(AzureRecord<'a>),
+}
+
+impl<'a> Record<'a> {
+    pub fn provider(&self) -> Provider {
+        match self {
+            Record::Aws(_) => Provider::Aws,
+            Record::Azure(_) => Provider::Azure,
+        }
+    }
+
+    /// The field view rules read.
+    pub fn fields(&self) -> &dyn FieldSource {
+        match self {
+            Record::Aws(r) => r,
+            Record::Azure(r) => r,
+        }
+    }
+
+    /// The value rules are indexed by: `eventName` or the Azure operation.
+    pub fn index_value(&self) -> Option<Cow<'a, str>> {
+        match self {
+            Record::Aws(r) => r.event_name(),
+            Record::Azure(r) => r.operation().map(Cow::Owned),
+        }
+    }
+
+    pub fn time_ms(&self) -> Option<i64> {
+        self.fields().time_ms()
+    }
+
+    pub fn event_id(&self) -> String {
+        match self {
+            Record::Aws(r) => r.event_id(),
+            Record::Azure(r) => r.normalize().event_id,
+        }
+    }
+
+    pub fn normalize(&self) -> Event {
+        match self {
+            Record::Aws(r) => r.normalize(),
+            Record::Azure(r) => r.normalize(),
+        }
+    }
+}
+
+/// Something in an input that could not be read: the input's name and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct DecodeError {
+    pub file: String,
+    pub reason: String,
+}
+
+/// What reading some inputs found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FileStats {
+    pub files: u64,
+    /// Files from which at least one record was read.
+    pub files_read: u64,
+    pub aws_records: u64,
+    pub azure_records: u64,
+    /// CloudTrail digest files (recognised, not events).
+    pub digests: u64,
+    /// Records of no known shape.
+    pub unknown_records: u64,
+    /// Problems reported (bad files, broken records).
+    pub errors: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+}
+
+impl FileStats {
+    pub fn records(&self) -> u64 {
+        self.aws_records + self.azure_records
+    }
+
+    pub fn add(&mut self, o: &FileStats) {
+        self.files += o.files;
+        self.files_read += o.files_read;
+        self.aws_records += o.aws_records;
+        self.azure_records += o.azure_records;
+        self.digests += o.digests;
+        self.unknown_records += o.unknown_records;
+        self.errors += o.errors;
+        self.bytes += o.bytes;
+    }
+}
+
+/// A stable id for a record without one: the hex SHA-256 of its bytes (first 128 bits).
+pub(crate) fn content_id(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Errors reported per input before the rest are only counted.
+const ERRORS_SHOWN_PER_FILE: u64 = 5;
+
+/// Scratch space a worker reuses across records and files.
+#[derive(Default)]
+pub struct ReadScratch {
+    outer: ObjectIndex,
+    inner: ObjectIndex,
+    unwrapped: String,
+}
+
+enum Class {
+    Aws,
+    Azure(crate::azure::AzureShape),
+    /// The record is inside an envelope: a string to decode (LookupEvents) or an object.
+    Envelope,
+    Digest,
+    Unknown,
+}
+
+fn classify(obj: &Indexed<'_>) -> Class {
+    if obj.get("eventVersion").is_some()
+        || (obj.get("eventName").is_some() && obj.get("eventSource").is_some())
+    {
+        return Class::Aws;
+    }
+    if obj.get("CloudTrailEvent").is_some()
+        || (obj.get("detail-type").is_some() && obj.get("detail").is_some())
+    {
+        return Class::Envelope;
+    }
+    if obj.get("digestStartTime").is_some() || obj.get("digestPublicKeyFingerprint").is_some() {
+        return Class::Digest;
+    }
+    match shape_of(obj) {
+        Some(s) => Class::Azure(s),
+        None => Class::Unknown,
+    }
+}
+
+/// Reads every record of `input`, calling `on_record` for each event and `on_error` for each
+/// problem (the file's name and the reason). Never stops early for bad data.
+pub fn read_input(
+    input: &Input,
+    scratch: &mut ReadScratch,
+    on_record: &mut dyn FnMut(&Record<'_>),
+    on_error: &mut dyn FnMut(DecodeError),
+) -> FileStats {
+    let mut stats = FileStats {
+        files: 1,
+        ..FileStats::default()
+    };
+    let name = input.name();
+    let mut report = |stats: &mut FileStats, reason: String| {
+        stats.errors += 1;
+        if stats.errors <= ERRORS_SHOWN_PER_FILE {
+            on_error(DecodeError {
+                file: name.clone(),
+                reason,
+            });
+        }
+    };
+    let reader = match input.open() {
+        Ok(r) => r,
+        Err(e) => {
+            report(&mut stats, format!("cannot open: {e}"));
+            return stats;
+        }
+    };
+    let mut splitter = Splitter::new(reader);
+    let mut index = 0u64;
+    while let Some(item) = splitter.next_record() {
+        let bytes = match item {
+            Ok(b) => b,
+            Err(e) => {
+                report(&mut stats, e.to_string());
+                continue;
+            }
+        };
+        index += 1;
+        let ReadScratch {
+            outer,
+            inner,
+            unwrapped,
+        } = scratch;
+        let obj = outer.build(Raw::new(bytes));
+        match classify(&obj) {
+            Class::Aws => {
+                stats.aws_records += 1;
+                on_record(&Record::Aws(AwsRecord::new(obj)));
+            }
+            Class::Azure(shape) => {
+                stats.azure_records += 1;
+                on_record(&Record::Azure(AzureRecord::new(obj, shape)));
+            }
+            Class::Digest => stats.digests += 1,
+            Class::Envelope => {
+                let body = match obj.get("CloudTrailEvent") {
+                    Some(s) if s.kind() == Kind::String => {
+                        *unwrapped = unescape(&s.bytes()[1..s.bytes().len() - 1]);
+                        Raw::new(unwrapped.as_bytes())
+                    }
+                    Some(_) => Raw::new(b""),
+                    None => obj.get("detail").unwrap_or(Raw::new(b"")),
+                };
+                let inner_obj = inner.build(body);
+                if matches!(classify(&inner_obj), Class::Aws) {
+                    stats.aws_records += 1;
+                    on_record(&Record::Aws(AwsRecord::new(inner_obj)));
+                } else {
+                    stats.unknown_records += 1;
+                    report(
+                        &mut stats,
+                        format!("record {index}: envelope holds no CloudTrail record"),
+                    );
+                }
+            }
+            Class::Unknown => {
+                stats.unknown_records += 1;
+                let keys: Vec<String> = obj
+                    .iter()
+                    .take(6)
+                    .map(|(k, _)| k.decode().into_owned())
+                    .collect();
+                report(
+                    &mut stats,
+                    format!(
+                        "record {index}: not a CloudTrail or Azure Activity Log record (keys: {})",
+                        keys.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    stats.bytes = splitter.bytes_read();
+    if stats.records() > 0 || stats.digests > 0 {
+        stats.files_read = 1;
+    }
+    if stats.errors > ERRORS_SHOWN_PER_FILE {
+        on_error(DecodeError {
+            file: name,
+            reason: format!(
+                "{} more problems not shown",
+                stats.errors - ERRORS_SHOWN_PER_FILE
+            ),
+        });
+    }
+    stats
+}

@@ -1,0 +1,369 @@
+//! Every reader shape, on the shared datasets and on files the tests write in each shape.
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use trailwatch_decode::{expand_inputs, read_input, DecodeError, FileStats, ReadScratch, Record};
+use trailwatch_model::{Event, FieldPath, FieldSource, Outcome, Provider};
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/datasets")
+        .join(rel)
+}
+
+struct Read {
+    stats: FileStats,
+    events: Vec<Event>,
+    errors: Vec<DecodeError>,
+}
+
+fn read(paths: &[PathBuf]) -> Read {
+    let (inputs, input_errors) = expand_inputs(paths);
+    assert!(input_errors.is_empty(), "{input_errors:?}");
+    let mut stats = FileStats::default();
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    let mut scratch = ReadScratch::default();
+    for input in &inputs {
+        let s = read_input(
+            input,
+            &mut scratch,
+            &mut |r| events.push(r.normalize()),
+            &mut |e| errors.push(e),
+        );
+        stats.add(&s);
+    }
+    Read {
+        stats,
+        events,
+        errors,
+    }
+}
+
+fn write(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(body).unwrap();
+    e.finish().unwrap()
+}
+
+const RECORD: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAX","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"},"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","requestParameters":{"userName":"bob"},"responseElements":{"accessKey":{"accessKeyId":"AKIANEW","status":"Active","userName":"bob"}},"eventID":"0b6f7a2e-1111-4c2f-9d1e-000000000001","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333"}"#;
+
+#[test]
+fn invictus_delivery_files() {
+    let r = read(&[shared("aws/invictus-ir")]);
+    assert_eq!(r.stats.aws_records, 2900);
+    assert_eq!(
+        r.stats.files, 55,
+        "the LICENSE file is not read from a directory walk"
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r
+        .events
+        .iter()
+        .all(|e| e.provider == Provider::Aws && e.time_ms > 1_600_000_000_000));
+}
+
+#[test]
+fn sans_gzip_layout_across_regions() {
+    let r = read(&[shared("aws/sans-s3-ransomware")]);
+    assert_eq!(r.stats.aws_records, 30_477);
+    assert_eq!(r.stats.files, 3_872);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let mut regions: Vec<_> = r.events.iter().filter_map(|e| e.region.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    assert!(regions.len() >= 13, "{regions:?}");
+}
+
+#[test]
+fn stratus_bare_arrays_and_traildiscover_samples() {
+    let r = read(&[shared("aws/stratus-red-team")]);
+    assert_eq!(r.stats.aws_records, 266);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // traildiscover: five single-record arrays (one written as a JavaScript object literal
+    // with unquoted keys) and one empty array.
+    let r = read(&[shared("aws/traildiscover")]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.stats.aws_records, 5);
+    let relaxed = r
+        .events
+        .iter()
+        .find(|e| e.action == "CreateApiKey")
+        .expect("relaxed JSON read");
+    assert_eq!(relaxed.error_code.as_deref(), Some("AccessDenied"));
+    assert_eq!(
+        relaxed.principal.name.as_deref(),
+        Some("arn:aws:iam::192374575148:user/TrailDiscover")
+    );
+}
+
+#[test]
+fn azure_rest_value_and_bare_array() {
+    let r = read(&[shared("azure")]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.stats.azure_records, 4);
+    let e = r
+        .events
+        .iter()
+        .find(|e| e.event_id == "44ade6b4-3813-45e6-ae27-7420a95fa2f8")
+        .unwrap();
+    assert_eq!(e.action, "microsoft.support/supporttickets/write");
+    assert_eq!(e.principal.name.as_deref(), Some("admin@contoso.com"));
+    assert_eq!(e.source_ip.as_deref(), Some("192.168.35.115"));
+    assert_eq!(
+        e.account.as_deref(),
+        Some("089bd33f-d4ec-47fe-8ba5-0753aa5c5b33")
+    );
+    assert_eq!(e.outcome, Outcome::Success);
+}
+
+#[test]
+fn normalizes_a_cloudtrail_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "one.json", RECORD.as_bytes());
+    let r = read(&[p]);
+    let e = &r.events[0];
+    assert_eq!(e.event_id, "0b6f7a2e-1111-4c2f-9d1e-000000000001");
+    assert_eq!(e.time_ms, 1_704_164_645_000);
+    assert_eq!(e.account.as_deref(), Some("111122223333"));
+    assert_eq!(
+        e.principal.name.as_deref(),
+        Some("arn:aws:iam::111122223333:user/alice")
+    );
+    assert_eq!(e.principal.access_key.as_deref(), Some("AKIAEXAMPLE"));
+    assert_eq!(e.principal.kind.as_deref(), Some("IAMUser"));
+    assert_eq!(e.source_ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(e.service.as_deref(), Some("iam.amazonaws.com"));
+    assert_eq!(e.read_only, Some(false));
+    assert_eq!(e.outcome, Outcome::Success);
+    assert_eq!(e.resources, ["iam user bob"]);
+    assert!(e.raw.contains("AKIANEW"));
+}
+
+#[test]
+fn every_aws_container_shape_reads_the_same_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let escaped = serde_json::to_string(RECORD).unwrap();
+    let shapes: Vec<(&str, Vec<u8>)> = vec![
+        ("delivery.json", format!(r#"{{"Records":[{RECORD}]}}"#).into_bytes()),
+        ("delivery.json.gz", gzip(format!(r#"{{"Records":[{RECORD}]}}"#).as_bytes())),
+        // gzip recognised by magic bytes, not by name
+        ("misnamed.json", gzip(format!(r#"{{"Records":[{RECORD}]}}"#).as_bytes())),
+        ("array.json", format!("[\n{RECORD}\n]").into_bytes()),
+        ("lines.jsonl", format!("{RECORD}\n{RECORD}\n").into_bytes()),
+        (
+            "lookup.json",
+            format!(r#"{{"Events":[{{"EventId":"x","EventName":"CreateAccessKey","CloudTrailEvent":{escaped}}}],"NextToken":"t"}}"#)
+                .into_bytes(),
+        ),
+        (
+            "eventbridge.json",
+            format!(r#"{{"version":"0","id":"e","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{RECORD}}}"#)
+                .into_bytes(),
+        ),
+    ];
+    for (name, body) in shapes {
+        let p = write(dir.path(), name, &body);
+        let r = read(&[p]);
+        assert!(r.errors.is_empty(), "{name}: {:?}", r.errors);
+        assert!(!r.events.is_empty(), "{name}");
+        for e in &r.events {
+            assert_eq!(e.action, "CreateAccessKey", "{name}");
+            assert_eq!(e.event_id, "0b6f7a2e-1111-4c2f-9d1e-000000000001", "{name}");
+        }
+    }
+}
+
+#[test]
+fn digest_files_are_recognised_not_read_as_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let digest = r#"{"awsAccountId":"111122223333","digestStartTime":"2024-01-02T03:00:00Z","digestEndTime":"2024-01-02T04:00:00Z","digestS3Bucket":"b","digestS3Object":"o","digestPublicKeyFingerprint":"f","digestSignatureAlgorithm":"SHA256withRSA","logFiles":[{"s3Bucket":"b","s3Object":"x","hashValue":"00","hashAlgorithm":"SHA-256"}]}"#;
+    let p = write(
+        dir.path(),
+        "111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240102T040000Z.json.gz",
+        &gzip(digest.as_bytes()),
+    );
+    let r = read(&[p]);
+    assert_eq!(r.stats.digests, 1);
+    assert_eq!(r.stats.records(), 0);
+    assert!(r.errors.is_empty());
+}
+
+const AZ_REST: &str = r#"{"value":[{"caller":"eve@contoso.com","category":{"value":"Administrative","localizedValue":"Administrative"},"eventDataId":"aaaaaaaa-0000-0000-0000-000000000001","eventTimestamp":"2024-01-02T03:04:05.1234567Z","httpRequest":{"clientIpAddress":"198.51.100.4","method":"PUT"},"operationName":{"value":"Microsoft.Network/networkSecurityGroups/securityRules/write","localizedValue":"Create or Update Security Rule"},"resourceId":"/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg/securityRules/r","status":{"value":"Succeeded"},"subscriptionId":"11111111-2222-3333-4444-555555555555","properties":{"statusCode":"Created"}}]}"#;
+const AZ_RESOURCE_LOG: &str = r#"{"time":"2024-01-02T03:04:05.1234567Z","resourceId":"/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG/SECURITYRULES/R","operationName":"MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/SECURITYRULES/WRITE","category":"Administrative","resultType":"Success","callerIpAddress":"198.51.100.4","correlationId":"c","identity":{"authorization":{"action":"Microsoft.Network/networkSecurityGroups/securityRules/write","evidence":{"principalType":"User"}},"claims":{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn":"eve@contoso.com"}},"level":"Information","properties":{"statusCode":"Created"}}"#;
+const AZ_LOG_ANALYTICS: &str = r#"{"TimeGenerated":"2024-01-02T03:04:05Z","OperationNameValue":"MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/SECURITYRULES/WRITE","OperationName":"Create or Update Security Rule","CategoryValue":"Administrative","ActivityStatusValue":"Success","Caller":"eve@contoso.com","CallerIpAddress":"198.51.100.4","ResourceId":"/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG/SECURITYRULES/R","ResourceProviderValue":"MICROSOFT.NETWORK","SubscriptionId":"11111111-2222-3333-4444-555555555555","Properties_d":{"statusCode":"Created"}}"#;
+
+fn first_text(src: &dyn FieldSource, field: &str) -> Option<String> {
+    let mut out = None;
+    src.visit_field(&FieldPath::new(field), &mut |v| {
+        out = Some(v.as_text().to_ascii_lowercase());
+        true
+    });
+    out
+}
+
+#[test]
+fn azure_shapes_answer_the_same_field_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        write(dir.path(), "rest.json", AZ_REST.as_bytes()),
+        write(
+            dir.path(),
+            "PT1H.json",
+            format!("{AZ_RESOURCE_LOG}\n{AZ_RESOURCE_LOG}\n").as_bytes(),
+        ),
+        write(
+            dir.path(),
+            "eventhub.json",
+            format!(r#"{{"records":[{AZ_RESOURCE_LOG}]}}"#).as_bytes(),
+        ),
+        write(
+            dir.path(),
+            "la.json",
+            format!("[{AZ_LOG_ANALYTICS}]").as_bytes(),
+        ),
+    ];
+    for f in &files {
+        let (inputs, _) = expand_inputs(std::slice::from_ref(f));
+        let mut seen = 0;
+        let mut scratch = ReadScratch::default();
+        read_input(
+            &inputs[0],
+            &mut scratch,
+            &mut |r| {
+                seen += 1;
+                let Record::Azure(a) = r else {
+                    panic!("{f:?} not azure")
+                };
+                let op = "microsoft.network/networksecuritygroups/securityrules/write";
+                for name in ["operationName", "OPERATIONNAME", "OperationNameValue"] {
+                    assert_eq!(first_text(a, name).as_deref(), Some(op), "{f:?} {name}");
+                }
+                for name in ["category", "CategoryValue"] {
+                    assert_eq!(
+                        first_text(a, name).as_deref(),
+                        Some("administrative"),
+                        "{f:?} {name}"
+                    );
+                }
+                assert_eq!(
+                    first_text(a, "caller").as_deref(),
+                    Some("eve@contoso.com"),
+                    "{f:?}"
+                );
+                assert_eq!(
+                    first_text(a, "properties.statusCode").as_deref(),
+                    Some("created"),
+                    "{f:?}"
+                );
+                assert_eq!(
+                    first_text(a, "ResourceProviderValue").as_deref(),
+                    Some("microsoft.network"),
+                    "{f:?}"
+                );
+                assert!(
+                    first_text(a, "resourceId")
+                        .unwrap()
+                        .contains("securityrules/r"),
+                    "{f:?}"
+                );
+                // status in either vocabulary
+                let mut statuses = Vec::new();
+                a.visit_field(&FieldPath::new("status"), &mut |v| {
+                    statuses.push(v.as_text().to_ascii_lowercase());
+                    false
+                });
+                assert!(
+                    statuses.contains(&"succeeded".to_string())
+                        && statuses.contains(&"success".to_string()),
+                    "{f:?} {statuses:?}"
+                );
+                let e = a.normalize();
+                assert_eq!(e.provider, Provider::Azure);
+                assert_eq!(
+                    e.account.as_deref(),
+                    Some("11111111-2222-3333-4444-555555555555"),
+                    "{f:?}"
+                );
+                assert_eq!(e.source_ip.as_deref(), Some("198.51.100.4"), "{f:?}");
+                assert_eq!(
+                    e.principal.name.as_deref(),
+                    Some("eve@contoso.com"),
+                    "{f:?}"
+                );
+                assert_eq!(
+                    e.time_ms,
+                    1_704_164_645_000 + if f.ends_with("la.json") { 0 } else { 123 }
+                );
+            },
+            &mut |e| panic!("{e}"),
+        );
+        assert!(seen >= 1, "{f:?}");
+    }
+}
+
+#[test]
+fn azure_records_without_event_data_id_get_a_stable_hash_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "PT1H.json",
+        format!("{AZ_RESOURCE_LOG}\n").as_bytes(),
+    );
+    let a = read(std::slice::from_ref(&p));
+    let b = read(&[p]);
+    assert_eq!(a.events[0].event_id.len(), 32);
+    assert_eq!(a.events[0].event_id, b.events[0].event_id);
+}
+
+#[test]
+fn bad_inputs_are_reported_with_file_and_reason_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a-good.json",
+        format!(r#"{{"Records":[{RECORD}]}}"#).as_bytes(),
+    );
+    let mut corrupt = gzip(format!(r#"{{"Records":[{RECORD},{RECORD}]}}"#).as_bytes());
+    let mid = corrupt.len() / 2;
+    corrupt[mid..].iter_mut().for_each(|b| *b ^= 0x5a);
+    write(dir.path(), "b-corrupt.json.gz", &corrupt);
+    write(
+        dir.path(),
+        "c-truncated.json",
+        &format!(r#"{{"Records":[{RECORD},{RECORD}]}}"#).as_bytes()[..RECORD.len() + 40],
+    );
+    write(dir.path(), "d-notjson.json", b"hello, this is not a log\n");
+    write(
+        dir.path(),
+        "e-unknown.json",
+        br#"{"name":"package","version":"1.0.0"}"#,
+    );
+    let mut huge = vec![b'x'; 50 << 20];
+    huge.push(b'\n');
+    huge.extend_from_slice(RECORD.as_bytes());
+    write(dir.path(), "f-huge-line.jsonl", &huge);
+    let r = read(&[dir.path().to_path_buf()]);
+    let msgs: Vec<String> = r.errors.iter().map(|e| e.to_string()).collect();
+    let has = |file: &str, word: &str| msgs.iter().any(|m| m.contains(file) && m.contains(word));
+    assert!(has("b-corrupt.json.gz", "read failed"), "{msgs:?}");
+    assert!(has("c-truncated.json", "truncated"), "{msgs:?}");
+    assert!(has("d-notjson.json", "not JSON"), "{msgs:?}");
+    assert!(
+        has("e-unknown.json", "not a CloudTrail or Azure"),
+        "{msgs:?}"
+    );
+    assert!(has("f-huge-line.jsonl", "not JSON"), "{msgs:?}");
+    assert!(!msgs.iter().any(|m| m.contains("a-good.json")), "{msgs:?}");
+    // good file: 1, truncated: the first record survives, huge line: the record after it.
+    assert_eq!(r.stats.aws_records, 3, "{msgs:?}");
+    assert_eq!(r.stats.files, 6);
+}

@@ -1,0 +1,266 @@
+//! The hunt: every input through the rules, on every core, into grouped alerts.
+
+use crate::group::{alert_id, sort_alerts, Grouper};
+use crate::pack::RulePack;
+use crate::scan::par_read;
+use rustc_hash::FxHashMap;
+use trailwatch_decode::time::format_ms;
+use trailwatch_decode::{DecodeError, FileStats, Input, Record};
+use trailwatch_model::{Alert, Provider};
+use trailwatch_sigma::{CorrelationHit, CorrelationState, RuleRef};
+
+/// Events outside `[since, until]` (milliseconds) are not examined.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+}
+
+impl TimeRange {
+    /// Whether an event at `t` is in range (events without a time are in range only when no
+    /// bound is set).
+    pub fn contains(&self, t: Option<i64>) -> bool {
+        match t {
+            Some(t) => self.since_ms.is_none_or(|s| t >= s) && self.until_ms.is_none_or(|u| t <= u),
+            None => self.since_ms.is_none() && self.until_ms.is_none(),
+        }
+    }
+}
+
+/// How to hunt.
+#[derive(Debug, Clone)]
+pub struct HuntOptions {
+    pub range: TimeRange,
+    /// Firings of one rule for one principal further apart than this start a new alert.
+    pub group_window_ms: i64,
+    /// Worker threads (at least 1).
+    pub threads: usize,
+}
+
+impl Default for HuntOptions {
+    fn default() -> Self {
+        HuntOptions {
+            range: TimeRange::default(),
+            group_window_ms: 3_600_000,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// What a hunt found.
+#[derive(Debug, Clone, Default)]
+pub struct HuntReport {
+    pub alerts: Vec<Alert>,
+    pub stats: FileStats,
+    /// Events inside the time range (the ones the rules saw).
+    pub examined: u64,
+}
+
+/// What a correlation alert says about the events that made it.
+#[derive(Debug, Clone)]
+struct Facts {
+    provider: Provider,
+    account: Option<String>,
+    region: Option<String>,
+    principal: String,
+    ip: Option<String>,
+    action: String,
+}
+
+/// One worker's state.
+struct Worker<'p> {
+    pack: &'p RulePack,
+    range: TimeRange,
+    hits: Vec<RuleRef>,
+    grouper: Grouper,
+    aws_corr: CorrelationState,
+    azure_corr: CorrelationState,
+    facts: FxHashMap<String, Facts>,
+    examined: u64,
+}
+
+impl<'p> Worker<'p> {
+    fn new(pack: &'p RulePack, range: TimeRange) -> Self {
+        Worker {
+            pack,
+            range,
+            hits: Vec::new(),
+            grouper: Grouper::new(),
+            aws_corr: CorrelationState::new(),
+            azure_corr: CorrelationState::new(),
+            facts: FxHashMap::default(),
+            examined: 0,
+        }
+    }
+
+    fn on_record(&mut self, rec: &Record<'_>) {
+        if !self.range.contains(rec.time_ms()) {
+            return;
+        }
+        self.examined += 1;
+        let provider = rec.provider();
+        let set = self.pack.set(provider);
+        self.hits.clear();
+        let index = rec.index_value();
+        set.matches(rec.fields(), index.as_deref(), &mut self.hits);
+        if self.hits.is_empty() {
+            return;
+        }
+        let event = rec.normalize();
+        for &r in &self.hits {
+            if set.feeds_correlation(r) {
+                let state = match provider {
+                    Provider::Aws => &mut self.aws_corr,
+                    Provider::Azure => &mut self.azure_corr,
+                };
+                if state.observe(set, r, rec.fields(), &event.event_id) {
+                    self.facts
+                        .entry(event.event_id.clone())
+                        .or_insert_with(|| Facts {
+                            provider,
+                            account: event.account.clone(),
+                            region: event.region.clone(),
+                            principal: event.principal.label().to_string(),
+                            ip: event.source_ip.clone(),
+                            action: event.action.clone(),
+                        });
+                }
+            }
+            if set.alerts(r) {
+                if let Some(rule) = set.rule(r) {
+                    self.grouper.add(rule, &event);
+                }
+            }
+        }
+    }
+}
+
+/// Runs every input through the pack's rules and returns the grouped alerts. Problems with the
+/// input go to `on_error` as they are met; `on_progress` gets the (on-disk) bytes of each input
+/// when it is done.
+pub fn hunt(
+    inputs: &[Input],
+    pack: &RulePack,
+    opts: &HuntOptions,
+    on_error: &(dyn Fn(DecodeError) + Sync),
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> HuntReport {
+    let (workers, stats) = par_read(
+        inputs,
+        opts.threads,
+        &|| Worker::new(pack, opts.range),
+        &|w, r| w.on_record(r),
+        on_error,
+        on_progress,
+    );
+    finish(pack, opts, workers, stats)
+}
+
+fn finish(
+    pack: &RulePack,
+    opts: &HuntOptions,
+    workers: Vec<Worker<'_>>,
+    stats: FileStats,
+) -> HuntReport {
+    let mut grouper = Grouper::new();
+    let mut aws_corr = CorrelationState::new();
+    let mut azure_corr = CorrelationState::new();
+    let mut facts = FxHashMap::default();
+    let mut examined = 0;
+    for w in workers {
+        examined += w.examined;
+        grouper.merge(w.grouper);
+        aws_corr.merge(w.aws_corr);
+        azure_corr.merge(w.azure_corr);
+        facts.extend(w.facts);
+    }
+    let mut alerts = grouper.into_alerts(opts.group_window_ms);
+    for hit in aws_corr
+        .finish(&pack.aws)
+        .into_iter()
+        .chain(azure_corr.finish(&pack.azure))
+    {
+        if hit.rule.generates_alerts() && hit.rule.level >= pack.aws.config().min_level {
+            alerts.push(correlation_alert(&hit, &facts));
+        }
+    }
+    sort_alerts(&mut alerts);
+    HuntReport {
+        alerts,
+        stats,
+        examined,
+    }
+}
+
+fn push_distinct(v: &mut Vec<String>, s: &str) {
+    if !s.is_empty() && !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+fn correlation_alert(hit: &CorrelationHit, facts: &FxHashMap<String, Facts>) -> Alert {
+    let known: Vec<&Facts> = hit
+        .event_ids
+        .iter()
+        .filter_map(|id| facts.get(id))
+        .collect();
+    let (mut ips, mut actions, mut principals, mut regions) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for f in &known {
+        if let Some(ip) = &f.ip {
+            push_distinct(&mut ips, ip);
+        }
+        push_distinct(&mut actions, &f.action);
+        push_distinct(&mut principals, &f.principal);
+        if let Some(r) = &f.region {
+            push_distinct(&mut regions, r);
+        }
+    }
+    let group: Vec<String> = hit
+        .group
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("-")))
+        .collect();
+    let principal = if principals.is_empty() {
+        group.join(" ")
+    } else {
+        principals.join(",")
+    };
+    let provider = known.first().map_or(Provider::Aws, |f| f.provider);
+    let account = known.first().and_then(|f| f.account.clone());
+    let first_id = hit.event_ids.first().map(String::as_str).unwrap_or("");
+    let mut description = hit
+        .rule
+        .description
+        .clone()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if !group.is_empty() {
+        description.push_str(&format!(" [correlation over {}]", group.join(", ")));
+    }
+    Alert {
+        id: alert_id(&[
+            hit.rule.key(),
+            provider.as_str(),
+            &group.join("|"),
+            first_id,
+        ]),
+        rule_id: hit.rule.key().to_string(),
+        title: hit.rule.title.clone(),
+        severity: hit.rule.level,
+        first_seen: format_ms(hit.first_ms),
+        last_seen: format_ms(hit.last_ms),
+        count: hit.count,
+        event_ids: hit.event_ids.clone(),
+        provider,
+        account,
+        region: (!regions.is_empty()).then(|| regions.join(",")),
+        principal,
+        source_ips: ips,
+        actions,
+        resources: Vec::new(),
+        tags: hit.rule.tags.clone(),
+        description,
+    }
+}

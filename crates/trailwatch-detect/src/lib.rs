@@ -1,0 +1,19 @@
+//! Detect: rules over decoded events, and what comes out of them.
+//!
+//! This crate owns the detect stage of the data path: the built-in rule pack (Sigma YAML
+//! under `rules/`, embedded in the binary) and user rule directories, routed by log source
+//! ([`RulePack`]); the parallel [`hunt`] that streams inputs through both clouds' rule sets on
+//! every core; grouping of rule firings into alerts, one per rule, principal and burst of
+//! activity ([`group`]); and the event-level views built on the same pass — [`timeline`] and
+//! [`summary`].
+
+pub mod builtin;
+pub mod group;
+mod hunt;
+mod pack;
+mod scan;
+pub mod summary;
+pub mod timeline;
+
+pub use hunt::{hunt, HuntOptions, HuntReport, TimeRange};
+pub use pack::{PackError, RulePack};

@@ -1,0 +1,189 @@
+//! Byte-level scanning shared by [`crate::Raw`] and [`crate::Splitter`].
+
+use memchr::{memchr2, memchr3};
+
+/// Index of the first byte at or after `pos` that is not JSON whitespace (or a UTF-8 BOM byte).
+#[inline]
+pub(crate) fn skip_ws(b: &[u8], mut pos: usize) -> usize {
+    while pos < b.len() {
+        match b[pos] {
+            b' ' | b'\n' | b'\r' | b'\t' | 0xEF | 0xBB | 0xBF => pos += 1,
+            _ => break,
+        }
+    }
+    pos
+}
+
+/// With `b[pos] == b'"'`, the index just past the closing quote; `None` when unterminated.
+#[inline]
+pub(crate) fn skip_string(b: &[u8], pos: usize) -> Option<usize> {
+    let mut i = pos + 1;
+    loop {
+        let k = memchr2(b'"', b'\\', &b[i..])?;
+        i += k;
+        if b[i] == b'"' {
+            return Some(i + 1);
+        }
+        i += 2;
+        if i > b.len() {
+            return None;
+        }
+    }
+}
+
+/// Whether `c` may appear in an unquoted (identifier) key.
+#[inline]
+pub(crate) fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c == b'-'
+}
+
+/// The index just past the value starting at `pos` (after whitespace); `None` when the value
+/// is truncated or does not start like a value.
+pub(crate) fn skip_value(b: &[u8], pos: usize) -> Option<usize> {
+    let pos = skip_ws(b, pos);
+    match *b.get(pos)? {
+        b'"' => skip_string(b, pos),
+        b'{' | b'[' => skip_nested(b, pos),
+        _ => {
+            let mut i = pos;
+            while i < b.len() && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+            {
+                i += 1;
+            }
+            (i > pos).then_some(i)
+        }
+    }
+}
+
+/// With `b[pos]` an opening bracket, the index just past its matching close.
+fn skip_nested(b: &[u8], pos: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = pos;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i = skip_string(b, i)?;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A resumable scanner over one object or array that may arrive in pieces: it keeps its depth
+/// and string state between calls, so feeding a value of any size is linear.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ValueScan {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// Stop at a raw newline (JSON-lines input, where a record never spans lines).
+    pub(crate) stop_at_newline: bool,
+}
+
+impl ValueScan {
+    pub(crate) fn new(stop_at_newline: bool) -> Self {
+        ValueScan {
+            stop_at_newline,
+            ..ValueScan::default()
+        }
+    }
+}
+
+pub(crate) enum Scan {
+    /// The value ends just before this index.
+    Complete(usize),
+    /// Every byte was consumed; feed more from here.
+    NeedMore,
+    /// A raw newline at this index, inside the value (only with `stop_at_newline`).
+    Newline(usize),
+}
+
+impl ValueScan {
+    /// Scans `b[from..]`; the first call must start on the opening bracket.
+    pub(crate) fn feed(&mut self, b: &[u8], from: usize) -> Scan {
+        let mut i = from;
+        let n = b.len();
+        while i < n {
+            if self.escaped {
+                self.escaped = false;
+                i += 1;
+                continue;
+            }
+            if self.in_string {
+                let next = if self.stop_at_newline {
+                    memchr3(b'"', b'\\', b'\n', &b[i..])
+                } else {
+                    memchr2(b'"', b'\\', &b[i..])
+                };
+                let Some(k) = next else {
+                    return Scan::NeedMore;
+                };
+                i += k;
+                match b[i] {
+                    b'"' => self.in_string = false,
+                    b'\n' => return Scan::Newline(i),
+                    _ => self.escaped = true,
+                }
+                i += 1;
+                continue;
+            }
+            match b[i] {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        return Scan::Complete(i + 1);
+                    }
+                }
+                b'\n' if self.stop_at_newline => return Scan::Newline(i),
+                _ => {}
+            }
+            i += 1;
+        }
+        Scan::NeedMore
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_values() {
+        let b = br#"{"a":[1,{"b":"x\"}"}],"c":null} tail"#;
+        assert_eq!(skip_value(b, 0), Some(b.len() - 5));
+        assert_eq!(skip_value(b"  123,", 0), Some(5));
+        assert_eq!(skip_value(br#""abc\\""#, 0), Some(7));
+        assert_eq!(skip_value(br#"{"a":"#, 0), None);
+        assert_eq!(skip_value(br#""abc\"#, 0), None);
+    }
+
+    #[test]
+    fn resumable_scan_matches_whole_scan() {
+        let b = br#"{"a":"}\\\"{","b":[[{}]],"c":"x"}"#;
+        for cut in 1..b.len() {
+            let mut s = ValueScan::default();
+            let first = s.feed(&b[..cut], 0);
+            let end = match first {
+                Scan::Complete(e) => e,
+                Scan::NeedMore => match s.feed(b, cut) {
+                    Scan::Complete(e) => e,
+                    _ => panic!("never completed at cut {cut}"),
+                },
+                Scan::Newline(_) => panic!("no newline in input"),
+            };
+            assert_eq!(end, b.len(), "cut {cut}");
+        }
+    }
+}

@@ -1,0 +1,563 @@
+//! Correlation rules: definition, and the per-worker state that finds firing windows.
+
+use crate::error::RuleError;
+use crate::ruleset::{RuleRef, RuleSet};
+use crate::yaml::{get, get_str, get_str_list, key_text, scalar_text};
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+use trailwatch_model::{FieldPath, FieldSource, FieldValue};
+use yaml_rust2::yaml::Hash;
+use yaml_rust2::Yaml;
+
+/// Sigma correlation types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrelationType {
+    EventCount,
+    ValueCount,
+    Temporal,
+    TemporalOrdered,
+}
+
+/// A count comparison in a correlation `condition`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountOp {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Eq,
+}
+
+impl CountOp {
+    fn holds(self, count: u64, n: u64) -> bool {
+        match self {
+            CountOp::Gt => count > n,
+            CountOp::Gte => count >= n,
+            CountOp::Lt => count < n,
+            CountOp::Lte => count <= n,
+            CountOp::Eq => count == n,
+        }
+    }
+}
+
+/// A field alias: one name in `group-by` standing for a different field per referenced rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    pub name: String,
+    /// (rule reference as written in `rules:`, field name in that rule's events)
+    pub fields: Vec<(String, String)>,
+}
+
+/// A compiled `correlation:` block.
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    pub kind: CorrelationType,
+    /// The referenced rules as written (name, id or title).
+    pub rules: Vec<String>,
+    pub group_by: Vec<String>,
+    pub timespan_ms: i64,
+    /// Every comparison must hold (`{gte: 3, lte: 10}` is a range). Empty for temporal types.
+    pub condition: Vec<(CountOp, u64)>,
+    /// The counted field of `value_count`.
+    pub value_field: Option<String>,
+    pub aliases: Vec<Alias>,
+    /// `generate: true` lets the referenced rules alert on their own as well.
+    pub generate: bool,
+    /// Indices into [`crate::LoadReport::rules`], one per entry of `rules`.
+    pub(crate) resolved: Vec<usize>,
+}
+
+/// Parses `5m`, `1h`, `30s`, `1d`, `2w` into milliseconds.
+pub fn parse_timespan(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().ok()?;
+    let mul: i64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(mul).filter(|v| *v > 0)
+}
+
+fn cerr(s: impl Into<String>) -> RuleError {
+    RuleError::Correlation(s.into())
+}
+
+impl Correlation {
+    pub(crate) fn compile(h: &Hash) -> Result<Correlation, RuleError> {
+        let kind = match get_str(h, "type").as_deref() {
+            Some("event_count") => CorrelationType::EventCount,
+            Some("value_count") => CorrelationType::ValueCount,
+            Some("temporal") => CorrelationType::Temporal,
+            Some("temporal_ordered") => CorrelationType::TemporalOrdered,
+            Some(other) => return Err(cerr(format!("unknown type '{other}'"))),
+            None => return Err(cerr("missing 'type'")),
+        };
+        let rules = get_str_list(h, "rules");
+        if rules.is_empty() {
+            return Err(cerr("missing 'rules'"));
+        }
+        if matches!(
+            kind,
+            CorrelationType::Temporal | CorrelationType::TemporalOrdered
+        ) && rules.len() < 2
+        {
+            return Err(cerr("temporal correlations need at least two rules"));
+        }
+        if rules.len() > u16::MAX as usize {
+            return Err(cerr("too many rules"));
+        }
+        let timespan = get_str(h, "timespan").ok_or_else(|| cerr("missing 'timespan'"))?;
+        let timespan_ms = parse_timespan(&timespan).ok_or_else(|| {
+            cerr(format!(
+                "invalid timespan '{timespan}' (use e.g. 30s, 5m, 1h, 1d)"
+            ))
+        })?;
+        let group_by = get_str_list(h, "group-by");
+        let mut condition = Vec::new();
+        let mut value_field = get_str(h, "field");
+        match get(h, "condition") {
+            None | Some(Yaml::Null) => {}
+            Some(Yaml::Hash(c)) => {
+                for (k, v) in c {
+                    let key = key_text(k).unwrap_or_default();
+                    let op = match key.as_str() {
+                        "gt" => CountOp::Gt,
+                        "gte" => CountOp::Gte,
+                        "lt" => CountOp::Lt,
+                        "lte" => CountOp::Lte,
+                        "eq" => CountOp::Eq,
+                        "field" => {
+                            value_field = scalar_text(v);
+                            continue;
+                        }
+                        other => return Err(cerr(format!("unknown condition operator '{other}'"))),
+                    };
+                    let n = scalar_text(v)
+                        .and_then(|t| t.trim().parse::<u64>().ok())
+                        .ok_or_else(|| cerr(format!("condition '{key}' needs a whole number")))?;
+                    condition.push((op, n));
+                }
+            }
+            Some(_) => return Err(cerr("'condition' must be a map such as {gte: 3}")),
+        }
+        match kind {
+            CorrelationType::EventCount | CorrelationType::ValueCount if condition.is_empty() => {
+                return Err(cerr("count correlations need a condition such as {gte: 3}"))
+            }
+            CorrelationType::ValueCount if value_field.is_none() => {
+                return Err(cerr("value_count needs 'condition.field'"))
+            }
+            _ => {}
+        }
+        let mut aliases = Vec::new();
+        match get(h, "aliases") {
+            None | Some(Yaml::Null) => {}
+            Some(Yaml::Hash(a)) => {
+                for (k, v) in a {
+                    let name = key_text(k).ok_or_else(|| cerr("alias name is not a string"))?;
+                    let Yaml::Hash(m) = v else {
+                        return Err(cerr(format!("alias '{name}' must map rules to fields")));
+                    };
+                    let fields = m
+                        .iter()
+                        .filter_map(|(r, f)| Some((key_text(r)?, scalar_text(f)?)))
+                        .collect();
+                    aliases.push(Alias { name, fields });
+                }
+            }
+            Some(_) => return Err(cerr("'aliases' must be a map")),
+        }
+        let generate = match get(h, "generate") {
+            None | Some(Yaml::Null) => false,
+            Some(Yaml::Boolean(b)) => *b,
+            Some(_) => return Err(cerr("'generate' must be true or false")),
+        };
+        Ok(Correlation {
+            kind,
+            rules,
+            group_by,
+            timespan_ms,
+            condition,
+            value_field,
+            aliases,
+            generate,
+            resolved: Vec::new(),
+        })
+    }
+
+    /// The field name `name` (a group-by or value field) stands for in events of rule `slot`.
+    pub(crate) fn field_for_slot<'a>(&'a self, name: &'a str, slot: usize) -> &'a str {
+        let Some(reference) = self.rules.get(slot) else {
+            return name;
+        };
+        self.aliases
+            .iter()
+            .find(|a| a.name == name)
+            .and_then(|a| a.fields.iter().find(|(r, _)| r == reference))
+            .map_or(name, |(_, f)| f.as_str())
+    }
+
+    fn holds(&self, count: u64) -> bool {
+        self.condition.iter().all(|(op, n)| op.holds(count, *n))
+    }
+}
+
+/// A correlation that fired: one per firing window and group.
+#[derive(Debug, Clone)]
+pub struct CorrelationHit {
+    pub correlation: RuleRef,
+    pub rule: Arc<crate::Rule>,
+    /// The group-by fields and the group's values (`None`: the field was absent).
+    pub group: Vec<(String, Option<String>)>,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    /// Events in the window (event_count, temporal types) or distinct values (value_count).
+    pub count: u64,
+    /// Contributing event ids, in time order, without duplicates.
+    pub event_ids: Vec<String>,
+}
+
+type GroupKey = Box<[Option<Box<str>>]>;
+
+#[derive(Debug, Clone)]
+struct Obs {
+    group: GroupKey,
+    time: i64,
+    slot: u16,
+    value: Option<Box<str>>,
+    ids: Vec<Box<str>>,
+}
+
+/// Per-worker correlation state. Feed it with [`CorrelationState::observe`] whenever a rule
+/// that feeds a correlation matches, [`merge`](CorrelationState::merge) the workers' states, and
+/// call [`finish`](CorrelationState::finish) once at the end.
+#[derive(Debug, Clone, Default)]
+pub struct CorrelationState {
+    per: Vec<Vec<Obs>>,
+}
+
+fn first_text<S: FieldSource + ?Sized>(event: &S, path: &FieldPath) -> Option<Box<str>> {
+    let mut out = None;
+    event.visit_field(path, &mut |v| match v {
+        FieldValue::Null => false,
+        v => {
+            out = Some(Box::from(v.as_text().as_ref()));
+            true
+        }
+    });
+    out
+}
+
+impl CorrelationState {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of recorded observations (a memory gauge).
+    pub fn len(&self) -> usize {
+        self.per.iter().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records that `rule` matched `event`, timed by [`FieldSource::time_ms`]. Returns whether
+    /// anything was recorded (not when the rule feeds no correlation or the event has no time).
+    pub fn observe<S: FieldSource + ?Sized>(
+        &mut self,
+        set: &RuleSet,
+        rule: RuleRef,
+        event: &S,
+        event_id: &str,
+    ) -> bool {
+        match event.time_ms() {
+            Some(t) => self.observe_at(set, rule, event, t, event_id),
+            None => false,
+        }
+    }
+
+    /// As [`observe`](Self::observe), with the event time given by the caller.
+    pub fn observe_at<S: FieldSource + ?Sized>(
+        &mut self,
+        set: &RuleSet,
+        rule: RuleRef,
+        event: &S,
+        time_ms: i64,
+        event_id: &str,
+    ) -> bool {
+        let mut any = false;
+        for &(ci, slot) in set.feeds(rule) {
+            let (Some(c), Some(paths)) = (set.correlation_at(ci), set.slot_paths(ci, slot)) else {
+                continue;
+            };
+            let group: GroupKey = paths.group.iter().map(|p| first_text(event, p)).collect();
+            let value = match (&c.kind, &paths.value) {
+                (CorrelationType::ValueCount, Some(p)) => match first_text(event, p) {
+                    Some(v) => Some(v),
+                    None => continue,
+                },
+                _ => None,
+            };
+            self.push(
+                ci,
+                Obs {
+                    group,
+                    time: time_ms,
+                    slot,
+                    value,
+                    ids: vec![Box::from(event_id)],
+                },
+            );
+            any = true;
+        }
+        any
+    }
+
+    fn push(&mut self, ci: usize, o: Obs) {
+        if self.per.len() <= ci {
+            self.per.resize_with(ci + 1, Vec::new);
+        }
+        if let Some(v) = self.per.get_mut(ci) {
+            v.push(o);
+        }
+    }
+
+    /// Adds another worker's observations.
+    pub fn merge(&mut self, other: CorrelationState) {
+        if self.per.len() < other.per.len() {
+            self.per.resize_with(other.per.len(), Vec::new);
+        }
+        for (mine, theirs) in self.per.iter_mut().zip(other.per) {
+            mine.extend(theirs);
+        }
+    }
+
+    /// Finds every firing window. Chained correlations see the hits of the correlations they
+    /// reference (timed at the hit's last event). Hits come grouped by correlation, then group,
+    /// then time.
+    pub fn finish(mut self, set: &RuleSet) -> Vec<CorrelationHit> {
+        let mut out = Vec::new();
+        for &ci in set.correlation_order() {
+            let Some((cref, rule)) = set.correlation_rule(ci) else {
+                continue;
+            };
+            let Some(c) = rule.correlation() else {
+                continue;
+            };
+            let mut obs = match self.per.get_mut(ci) {
+                Some(v) => std::mem::take(v),
+                None => Vec::new(),
+            };
+            obs.sort_by(|a, b| {
+                (&a.group, a.time, a.slot, &a.ids).cmp(&(&b.group, b.time, b.slot, &b.ids))
+            });
+            let mut hits = Vec::new();
+            let mut start = 0;
+            while start < obs.len() {
+                let end = obs[start..]
+                    .iter()
+                    .position(|o| o.group != obs[start].group)
+                    .map_or(obs.len(), |p| start + p);
+                windows(c, &obs[start..end], &mut |w: &[&Obs], count| {
+                    hits.push(make_hit(cref, rule, c, &obs[start].group, w, count));
+                });
+                start = end;
+            }
+            for hit in &hits {
+                for &(outer, slot) in set.correlation_feeds(ci) {
+                    if let Some(oc) = set.correlation_at(outer) {
+                        let o = obs_from_hit(oc, slot, hit);
+                        if let Some(o) = o {
+                            self.push(outer, o);
+                        }
+                    }
+                }
+            }
+            out.extend(hits);
+        }
+        out
+    }
+}
+
+fn make_hit(
+    cref: RuleRef,
+    rule: &Arc<crate::Rule>,
+    c: &Correlation,
+    group: &GroupKey,
+    w: &[&Obs],
+    count: u64,
+) -> CorrelationHit {
+    let mut ids: Vec<String> = Vec::new();
+    let mut seen = rustc_hash::FxHashSet::default();
+    for o in w {
+        for id in &o.ids {
+            if seen.insert(id.clone()) {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    CorrelationHit {
+        correlation: cref,
+        rule: Arc::clone(rule),
+        group: c
+            .group_by
+            .iter()
+            .zip(group.iter())
+            .map(|(n, v)| (n.clone(), v.as_deref().map(str::to_string)))
+            .collect(),
+        first_ms: w.first().map_or(0, |o| o.time),
+        last_ms: w.last().map_or(0, |o| o.time),
+        count,
+        event_ids: ids,
+    }
+}
+
+/// Turns an inner correlation's hit into an observation for the outer correlation.
+fn obs_from_hit(outer: &Correlation, slot: u16, hit: &CorrelationHit) -> Option<Obs> {
+    let lookup = |name: &str| -> Option<Box<str>> {
+        let f = outer.field_for_slot(name, slot as usize);
+        hit.group
+            .iter()
+            .find(|(n, _)| n == f)
+            .and_then(|(_, v)| v.as_deref().map(Box::from))
+    };
+    let value = match (&outer.kind, &outer.value_field) {
+        (CorrelationType::ValueCount, Some(f)) => Some(lookup(f)?),
+        _ => None,
+    };
+    Some(Obs {
+        group: outer.group_by.iter().map(|g| lookup(g)).collect(),
+        time: hit.last_ms,
+        slot,
+        value,
+        ids: hit
+            .event_ids
+            .iter()
+            .map(|s| Box::from(s.as_str()))
+            .collect(),
+    })
+}
+
+/// Runs the window search over one group's observations (sorted by time), calling `emit` for
+/// each firing window. Windows are inclusive (`last - first <= timespan`) and never overlap:
+/// after a window fires, the search restarts after its last event.
+fn windows(c: &Correlation, obs: &[Obs], emit: &mut dyn FnMut(&[&Obs], u64)) {
+    let span = c.timespan_ms;
+    let n = obs.len();
+    if c.kind == CorrelationType::TemporalOrdered {
+        let steps = c.rules.len();
+        let mut i = 0;
+        while i < n {
+            if obs[i].slot != 0 {
+                i += 1;
+                continue;
+            }
+            let t0 = obs[i].time;
+            let mut chain = vec![&obs[i]];
+            let mut want = 1usize;
+            let mut k = i + 1;
+            while k < n && want < steps && obs[k].time - t0 <= span {
+                if obs[k].slot as usize == want {
+                    chain.push(&obs[k]);
+                    want += 1;
+                }
+                k += 1;
+            }
+            if want == steps {
+                emit(&chain, chain.len() as u64);
+                i = k;
+            } else {
+                i += 1;
+            }
+        }
+        return;
+    }
+    // Sliding window with incremental measures.
+    let mut values: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut slots = vec![0u32; c.rules.len()];
+    let mut distinct_slots = 0usize;
+    let (mut i, mut j) = (0usize, 0usize);
+    while i < n {
+        if j < i {
+            j = i;
+        }
+        while j < n && obs[j].time - obs[i].time <= span {
+            let o = &obs[j];
+            if let Some(v) = &o.value {
+                *values.entry(v).or_insert(0) += 1;
+            }
+            if let Some(s) = slots.get_mut(o.slot as usize) {
+                if *s == 0 {
+                    distinct_slots += 1;
+                }
+                *s += 1;
+            }
+            j += 1;
+        }
+        let window = &obs[i..j];
+        let fired = match c.kind {
+            CorrelationType::EventCount => {
+                let count = window.len() as u64;
+                c.holds(count).then_some(count)
+            }
+            CorrelationType::ValueCount => {
+                let count = values.len() as u64;
+                c.holds(count).then_some(count)
+            }
+            CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
+                (distinct_slots == c.rules.len()).then_some(window.len() as u64)
+            }
+        };
+        if let Some(count) = fired {
+            let refs: Vec<&Obs> = window.iter().collect();
+            emit(&refs, count);
+            values.clear();
+            slots.iter_mut().for_each(|s| *s = 0);
+            distinct_slots = 0;
+            i = j;
+            continue;
+        }
+        // Drop obs[i] from the window.
+        let o = &obs[i];
+        if let Some(v) = &o.value {
+            if let Some(cnt) = values.get_mut(v.as_ref()) {
+                *cnt -= 1;
+                if *cnt == 0 {
+                    values.remove(v.as_ref());
+                }
+            }
+        }
+        if let Some(s) = slots.get_mut(o.slot as usize) {
+            *s -= 1;
+            if *s == 0 {
+                distinct_slots -= 1;
+            }
+        }
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timespans() {
+        assert_eq!(parse_timespan("5m"), Some(300_000));
+        assert_eq!(parse_timespan("1h"), Some(3_600_000));
+        assert_eq!(parse_timespan("1d"), Some(86_400_000));
+        assert_eq!(parse_timespan("30s"), Some(30_000));
+        assert_eq!(parse_timespan("5"), None);
+        assert_eq!(parse_timespan("m"), None);
+        assert_eq!(parse_timespan("5y"), None);
+        assert_eq!(parse_timespan("0m"), None);
+        assert_eq!(parse_timespan("99999999999999999999d"), None);
+    }
+}

@@ -1,0 +1,286 @@
+//! Synthetic audit-log corpora for trailwatch.
+//!
+//! This crate owns `trailwatch simulate`: it invents an organisation (AWS accounts, Azure
+//! subscriptions, people, CI pipelines, Lambda and EC2 workloads, AWS services), generates
+//! realistic background activity for it and injects labelled attack scenarios, then writes
+//! the result in the providers' real delivery layouts:
+//!
+//! * AWS: `AWSLogs/<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/…json.gz`, one gzip
+//!   `{"Records":[…]}` file per account, region and 5-minute slot;
+//! * Azure: `insights-activity-logs/resourceId=/SUBSCRIPTIONS/<SUB>/y=…/m=…/d=…/h=…/m=00/PT1H.json`
+//!   (resource-log schema, one JSON object per line) and `azure-activity-rest.json`
+//!   (`{"value":[…]}`, REST shape);
+//! * `scenarios.json`: the ground truth of every injected attack.
+//!
+//! Output is a pure function of [`SimOptions`]: the same seed and options give byte-identical
+//! files whatever the thread scheduling (every file has its own seeded generator), and no
+//! wall-clock time is used. Background never contains the attack markers (AdministratorAccess
+//! attachments, `StopLogging`, ingress from `0.0.0.0/0`, root activity, logins without MFA),
+//! so detections can be tested for silence on it.
+
+mod aws;
+mod aws_attacks;
+mod azure;
+mod calls;
+mod org;
+mod record;
+mod util;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+pub use trailwatch_model::Provider;
+
+/// Which clouds to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Providers {
+    Aws,
+    Azure,
+    #[default]
+    Both,
+}
+
+impl Providers {
+    pub fn aws(self) -> bool {
+        matches!(self, Providers::Aws | Providers::Both)
+    }
+    pub fn azure(self) -> bool {
+        matches!(self, Providers::Azure | Providers::Both)
+    }
+}
+
+impl FromStr for Providers {
+    type Err = SimError;
+    fn from_str(s: &str) -> Result<Self, SimError> {
+        match s.to_ascii_lowercase().as_str() {
+            "aws" => Ok(Providers::Aws),
+            "azure" => Ok(Providers::Azure),
+            "both" | "all" => Ok(Providers::Both),
+            other => Err(SimError::InvalidOptions(format!(
+                "unknown provider {other:?} (expected aws, azure or both)"
+            ))),
+        }
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Output directory (created if missing).
+    pub out: PathBuf,
+    pub providers: Providers,
+    /// Length of the window in days (≥ 1).
+    pub days: u32,
+    /// AWS background records per weekday for the whole organisation (weekends ≈ 45 %).
+    /// Azure produces about a tenth of this in operations (each logged as start + end).
+    pub events_per_day: u64,
+    pub seed: u64,
+    /// First day of the window (00:00 UTC). Default 2026-10-01.
+    pub start: NaiveDate,
+    /// AWS accounts (and Azure subscriptions), default 2.
+    pub accounts: usize,
+    /// People and workloads spread over the accounts, default 50.
+    pub principals: usize,
+    /// Inject the attack scenarios, default true.
+    pub attacks: bool,
+    /// Worker threads for AWS files, default 2.
+    pub threads: usize,
+}
+
+impl SimOptions {
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        SimOptions {
+            out: out.into(),
+            providers: Providers::Both,
+            days: 7,
+            events_per_day: 100_000,
+            seed: 1,
+            start: default_start(),
+            accounts: 2,
+            principals: 50,
+            attacks: true,
+            threads: 2,
+        }
+    }
+}
+
+/// The start date used when none is given: fixed, so output is reproducible.
+pub fn default_start() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 10, 1).unwrap_or_default()
+}
+
+/// Volume written for one provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderStats {
+    pub records: u64,
+    pub files: u64,
+    /// Bytes of JSON before compression.
+    pub bytes_uncompressed: u64,
+    /// Bytes on disk (gzip for AWS; Azure blobs are plain JSON lines).
+    pub bytes_written: u64,
+}
+
+impl ProviderStats {
+    fn add(&mut self, o: &ProviderStats) {
+        self.records += o.records;
+        self.files += o.files;
+        self.bytes_uncompressed += o.bytes_uncompressed;
+        self.bytes_written += o.bytes_written;
+    }
+}
+
+/// Ground truth for one injected attack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scenario {
+    /// Stable id, e.g. `aws-03-cloudtrail-defense-evasion`.
+    pub id: String,
+    pub name: String,
+    pub provider: Provider,
+    /// MITRE ATT&CK technique.
+    pub technique: String,
+    pub description: String,
+    /// AWS account id or Azure subscription id.
+    pub account: String,
+    /// Main AWS region or Azure location.
+    pub region: String,
+    /// ARN (AWS) or UPN (Azure) of the compromised identity.
+    pub principal: String,
+    /// Compromised access key (AWS key-based scenarios).
+    pub access_key: Option<String>,
+    pub source_ip: String,
+    pub user_agent: String,
+    /// First and last event time (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub start: String,
+    pub end: String,
+    /// AWS: every attack record's `eventID`. Azure: the `correlationId` of each operation
+    /// (shared by its start and end records in both the PT1H blobs and the REST export).
+    pub event_ids: Vec<String>,
+    /// Distinct `eventName`s (AWS) or operation names (Azure), in order of first use.
+    pub api_calls: Vec<String>,
+    /// Records written for this scenario.
+    pub event_count: usize,
+}
+
+/// What [`simulate`] wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimReport {
+    pub aws: ProviderStats,
+    /// PT1H.json blobs.
+    pub azure: ProviderStats,
+    /// Records in `azure-activity-rest.json` (0 without Azure).
+    pub azure_rest_records: u64,
+    pub scenarios: Vec<Scenario>,
+}
+
+impl SimReport {
+    pub fn total_records(&self) -> u64 {
+        self.aws.records + self.azure.records
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid simulation options: {0}")]
+    InvalidOptions(String),
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("JSON serialisation failed: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("a generator thread panicked")]
+    WorkerPanicked,
+}
+
+impl SimError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        SimError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Place `n` scenarios across the window, each with background around it.
+fn scenario_times(seed: u64, salt: u64, n: usize, start: i64, window: i64) -> Vec<i64> {
+    let mut rng = util::rng_for(seed, &[30, salt]);
+    (0..n)
+        .map(|k| {
+            let frac = (k as f64 + 0.25 + 0.5 * rng.f64()) / n as f64;
+            let t = start + (frac * window as f64) as i64;
+            t.clamp(start + 600, start + window - 3600)
+        })
+        .collect()
+}
+
+/// Generate the corpus described by `opts`.
+pub fn simulate(opts: &SimOptions) -> Result<SimReport, SimError> {
+    if opts.days == 0 {
+        return Err(SimError::InvalidOptions("days must be at least 1".into()));
+    }
+    if opts.accounts == 0 || opts.accounts > 6 {
+        return Err(SimError::InvalidOptions(
+            "accounts must be between 1 and 6".into(),
+        ));
+    }
+    std::fs::create_dir_all(&opts.out).map_err(|e| SimError::io(&opts.out, e))?;
+    let org = org::Org::new(opts.seed, opts.accounts, opts.principals);
+    let start = opts
+        .start
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc().timestamp())
+        .unwrap_or_default();
+    let window = opts.days as i64 * 86_400;
+    let mut report = SimReport::default();
+
+    if opts.providers.aws() {
+        let mut attack_map = aws::AttackMap::new();
+        if opts.attacks {
+            let times = scenario_times(
+                opts.seed,
+                1,
+                aws_attacks::AWS_SCENARIOS.len(),
+                start,
+                window,
+            );
+            report.scenarios.extend(aws_attacks::build_all(
+                &org,
+                opts.seed,
+                &times,
+                &mut attack_map,
+            ));
+        }
+        let gen = aws::AwsGen {
+            org: &org,
+            seed: opts.seed,
+            events_per_day: opts.events_per_day,
+            start,
+            days: opts.days,
+            out: &opts.out,
+            attacks: &attack_map,
+        };
+        report.aws = gen.run(opts.threads)?;
+    }
+    if opts.providers.azure() {
+        let times = scenario_times(opts.seed, 2, azure::AZURE_SCENARIOS.len(), start, window);
+        let az = azure::run(
+            &org,
+            opts.seed,
+            start,
+            opts.days,
+            (opts.events_per_day / 10).max(100),
+            opts.attacks.then_some(&times[..]),
+            &opts.out,
+        )?;
+        report.azure = az.stats;
+        report.azure_rest_records = az.rest_records;
+        report.scenarios.extend(az.scenarios);
+    }
+    let path = opts.out.join("scenarios.json");
+    let json = serde_json::to_vec_pretty(&report.scenarios).map_err(SimError::Json)?;
+    std::fs::write(&path, json).map_err(|e| SimError::io(&path, e))?;
+    Ok(report)
+}

@@ -1,0 +1,205 @@
+//! The command-line interface: every command and flag.
+
+use crate::output::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use trailwatch_model::Severity;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trailwatch",
+    version,
+    about = "Hunt AWS CloudTrail and Azure Activity Log audit trails for attacks"
+)]
+pub struct Cli {
+    /// Log more (also: TRAILWATCH_LOG=debug).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run Sigma and built-in rules over logs and print grouped alerts.
+    Hunt(HuntArgs),
+    /// Every event (matching filters) in time order, with the rules that fired on it.
+    Timeline(TimelineArgs),
+    /// Top actions, principals, source IPs, regions, user agents, error codes, failed sign-ins.
+    Summary(SummaryArgs),
+    /// List or check rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Write synthetic logs of a made-up organisation, with attacks in them.
+    Simulate(SimulateArgs),
+    /// Simulate a small organisation under attack, hunt it, and print the alerts.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<Level> for Severity {
+    fn from(l: Level) -> Severity {
+        match l {
+            Level::Informational => Severity::Informational,
+            Level::Low => Severity::Low,
+            Level::Medium => Severity::Medium,
+            Level::High => Severity::High,
+            Level::Critical => Severity::Critical,
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RuleArgs {
+    /// Extra Sigma rule directory (recursive); repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Use only the rules given with --rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Files or directories (recursive), or - for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only events at or after this time (RFC 3339, a date, or a span back from now: 24h, 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events at or before this time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Exit non-zero when any input had a problem.
+    #[arg(long)]
+    pub strict: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct HuntArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Lowest level to alert on.
+    #[arg(long, value_enum, default_value = "low")]
+    pub min_level: Level,
+    /// Firings of one rule for one principal further apart than this start a new alert.
+    #[arg(long, default_value = "1h")]
+    pub group_window: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Principal: a substring of its ARN, UPN, user name or id.
+    #[arg(long)]
+    pub principal: Option<String>,
+    #[arg(long)]
+    pub access_key: Option<String>,
+    /// Source IP address.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Action glob, e.g. 'Create*' or '*SecurityGroup*'.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events a rule fired on.
+    #[arg(long)]
+    pub only_alerts: bool,
+    /// Lowest rule level shown as an alert.
+    #[arg(long, value_enum, default_value = "low")]
+    pub min_level: Level,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Values shown per category.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// List the rules with their level, log source and tags.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Compile every rule and report each failure; the last line says how many compiled.
+    Check {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Aws,
+    Azure,
+    Both,
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Directory to write into (created).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value = "aws")]
+    pub provider: ProviderArg,
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    #[arg(long, default_value_t = 20_000)]
+    pub events_per_day: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// First day (YYYY-MM-DD).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Background activity only, no attacks.
+    #[arg(long)]
+    pub no_attacks: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Keep the simulated logs in this directory instead of a temporary one.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "medium")]
+    pub min_level: Level,
+}

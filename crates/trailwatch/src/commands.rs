@@ -1,0 +1,429 @@
+//! What each command does: wiring decode, detect and output, and the run report on stderr.
+
+use crate::cli::{
+    Cli, Command, DemoArgs, HuntArgs, InputArgs, ProviderArg, RuleArgs, RulesCommand, SimulateArgs,
+    SummaryArgs, TimelineArgs,
+};
+use crate::escape;
+use crate::output::{self, Format, Sink};
+use crate::progress;
+use crate::when::parse_when;
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use trailwatch_decode::{expand_inputs, DecodeError, FileStats, Input};
+use trailwatch_detect::timeline::TimelineFilter;
+use trailwatch_detect::{HuntOptions, RulePack, TimeRange};
+use trailwatch_model::{Alert, Severity};
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Hunt(a) => hunt(a),
+        Command::Timeline(a) => timeline(a),
+        Command::Summary(a) => summary(a),
+        Command::Rules(RulesCommand::List { rules, format }) => rules_list(&rules, format),
+        Command::Rules(RulesCommand::Check { rules }) => rules_check(&rules),
+        Command::Simulate(a) => simulate(a),
+        Command::Demo(a) => demo(a),
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn time_range(a: &InputArgs) -> Result<TimeRange> {
+    let now = now_ms();
+    let since_ms = a
+        .since
+        .as_deref()
+        .map(|s| parse_when(s, now))
+        .transpose()
+        .context("--since")?;
+    let until_ms = a
+        .until
+        .as_deref()
+        .map(|s| parse_when(s, now))
+        .transpose()
+        .context("--until")?;
+    Ok(TimeRange { since_ms, until_ms })
+}
+
+fn load_pack(r: &RuleArgs, min_level: Severity) -> Result<RulePack> {
+    let pack = RulePack::load(!r.no_builtin, &r.rules, min_level)?;
+    let failed = pack.failures().len();
+    if failed > 0 {
+        eprintln!("trailwatch: {failed} rules did not compile and are not used (details: trailwatch rules check)");
+    }
+    if pack.aws.is_empty() && pack.azure.is_empty() {
+        bail!("no rules to run (give --rules DIR, or drop --no-builtin)");
+    }
+    Ok(pack)
+}
+
+/// Counts problems as they are reported on stderr.
+struct Problems(AtomicU64);
+
+impl Problems {
+    fn report(&self, e: DecodeError) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        eprintln!("trailwatch: {}", escape::terminal(&e.to_string()));
+    }
+}
+
+fn inputs(a: &InputArgs, problems: &Problems) -> Result<Vec<Input>> {
+    let (inputs, errors) = expand_inputs(&a.paths);
+    for e in errors {
+        problems.report(DecodeError {
+            file: e.path,
+            reason: e.reason,
+        });
+    }
+    if inputs.is_empty() {
+        bail!("no input to read");
+    }
+    Ok(inputs)
+}
+
+fn threads(a: &InputArgs) -> usize {
+    a.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1)
+}
+
+/// The run report on stderr, and the exit code it implies.
+fn finish_run(
+    a: &InputArgs,
+    stats: &FileStats,
+    problems: &Problems,
+    started: Instant,
+    extra: &str,
+) -> ExitCode {
+    let secs = started.elapsed().as_secs_f64();
+    let n = problems.0.load(Ordering::Relaxed);
+    let rate = if secs > 0.0 {
+        stats.records() as f64 / secs
+    } else {
+        0.0
+    };
+    eprintln!(
+        "trailwatch: read {} of {} files, {} records (aws {}, azure {}), {} digest files, {:.1} MB in {:.2}s ({:.0} records/s); {} problems{}",
+        stats.files_read,
+        stats.files,
+        stats.records(),
+        stats.aws_records,
+        stats.azure_records,
+        stats.digests,
+        stats.bytes as f64 / 1e6,
+        secs,
+        rate,
+        n,
+        extra
+    );
+    if stats.files_read == 0 {
+        eprintln!("trailwatch: no input could be read");
+        return ExitCode::from(1);
+    }
+    if a.strict && n > 0 {
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+fn severity_counts(alerts: &[Alert]) -> String {
+    let parts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter_map(|s| {
+            let n = alerts.iter().filter(|a| a.severity == *s).count();
+            (n > 0).then(|| format!("{s} {n}"))
+        })
+        .collect();
+    format!("; {} alerts ({})", alerts.len(), parts.join(", "))
+}
+
+fn parse_span_ms(s: &str) -> Result<i64> {
+    let now = 0;
+    Ok(-parse_when(s, now).with_context(|| format!("--group-window {s:?}"))?)
+}
+
+fn hunt(a: HuntArgs) -> Result<ExitCode> {
+    let range = time_range(&a.input)?;
+    let group_window_ms = parse_span_ms(&a.group_window)?;
+    let pack = load_pack(&a.rules, a.min_level.into())?;
+    let mut sink = Sink::open(a.output.output.as_deref())?;
+    let problems = Problems(AtomicU64::new(0));
+    let inputs = inputs(&a.input, &problems)?;
+    let bar = progress::bar(inputs.iter().map(Input::size).sum());
+    let started = Instant::now();
+    let opts = HuntOptions {
+        range,
+        group_window_ms,
+        threads: threads(&a.input),
+    };
+    let report = trailwatch_detect::hunt(&inputs, &pack, &opts, &|e| problems.report(e), &|n| {
+        bar.inc(n)
+    });
+    bar.finish_and_clear();
+    output::alerts(&mut sink, &report.alerts, a.output.format)?;
+    sink.finish()?;
+    Ok(finish_run(
+        &a.input,
+        &report.stats,
+        &problems,
+        started,
+        &severity_counts(&report.alerts),
+    ))
+}
+
+fn timeline(a: TimelineArgs) -> Result<ExitCode> {
+    let range = time_range(&a.input)?;
+    let pack = load_pack(&a.rules, a.min_level.into())?;
+    let mut sink = Sink::open(a.output.output.as_deref())?;
+    let problems = Problems(AtomicU64::new(0));
+    let inputs = inputs(&a.input, &problems)?;
+    let bar = progress::bar(inputs.iter().map(Input::size).sum());
+    let started = Instant::now();
+    let filter = TimelineFilter {
+        principal: a.principal,
+        access_key: a.access_key,
+        ip: a.ip,
+        action: a.action,
+        range,
+        only_alerts: a.only_alerts,
+    };
+    let (rows, stats) = trailwatch_detect::timeline::timeline(
+        &inputs,
+        &pack,
+        &filter,
+        threads(&a.input),
+        &|e| problems.report(e),
+        &|n| bar.inc(n),
+    )
+    .context("--action")?;
+    bar.finish_and_clear();
+    output::timeline(&mut sink, &rows, a.output.format)?;
+    sink.finish()?;
+    Ok(finish_run(
+        &a.input,
+        &stats,
+        &problems,
+        started,
+        &format!("; {} events shown", rows.len()),
+    ))
+}
+
+fn summary(a: SummaryArgs) -> Result<ExitCode> {
+    let range = time_range(&a.input)?;
+    let mut sink = Sink::open(a.output.output.as_deref())?;
+    let problems = Problems(AtomicU64::new(0));
+    let inputs = inputs(&a.input, &problems)?;
+    let bar = progress::bar(inputs.iter().map(Input::size).sum());
+    let started = Instant::now();
+    let s = trailwatch_detect::summary::summarize(
+        &inputs,
+        range,
+        a.top,
+        threads(&a.input),
+        &|e| problems.report(e),
+        &|n| bar.inc(n),
+    );
+    bar.finish_and_clear();
+    output::summary(&mut sink, &s, a.output.format)?;
+    sink.finish()?;
+    Ok(finish_run(&a.input, &s.stats, &problems, started, ""))
+}
+
+fn rules_list(r: &RuleArgs, format: Format) -> Result<ExitCode> {
+    let pack = load_pack(r, Severity::Informational)?;
+    let mut rows = Vec::new();
+    for rule in &pack.report.rules {
+        let routed = if rule.logsource.applies_to("aws", "cloudtrail") {
+            "aws"
+        } else if rule.logsource.applies_to("azure", "activitylogs") {
+            "azure"
+        } else {
+            "-"
+        };
+        let kind = if rule.is_correlation() {
+            "correlation"
+        } else {
+            "detection"
+        };
+        rows.push((rule.clone(), routed, kind));
+    }
+    rows.sort_by(|a, b| (b.0.level, &a.0.title).cmp(&(a.0.level, &b.0.title)));
+    let mut sink = Sink::open(None)?;
+    let text = match format {
+        Format::Json | Format::Jsonl => {
+            let items: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(rule, routed, kind)| {
+                    serde_json::json!({
+                        "id": rule.id, "title": rule.title, "level": rule.level, "kind": kind,
+                        "routed_to": routed, "tags": rule.tags, "file": rule.path.display().to_string(),
+                    })
+                })
+                .collect();
+            if format == Format::Json {
+                serde_json::to_string_pretty(&items)? + "\n"
+            } else {
+                items.iter().map(|v| v.to_string() + "\n").collect()
+            }
+        }
+        _ => {
+            let mut out = String::new();
+            for (rule, routed, kind) in &rows {
+                out.push_str(&format!(
+                    "{:<13} {:<6} {:<11} {}  [{}]\n",
+                    rule.level.to_string(),
+                    routed,
+                    kind,
+                    escape::terminal(&rule.title),
+                    escape::terminal(&rule.tags.join(" "))
+                ));
+            }
+            out.push_str(&format!(
+                "{} rules: aws {} ({} indexed by eventName), azure {}\n",
+                rows.len(),
+                pack.aws.len(),
+                pack.aws.indexed_count(),
+                pack.azure.len()
+            ));
+            out
+        }
+    };
+    sink.write_str(&text)?;
+    sink.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rules_check(r: &RuleArgs) -> Result<ExitCode> {
+    let pack = RulePack::load(!r.no_builtin, &r.rules, Severity::Informational)?;
+    for f in pack.failures() {
+        println!("{}", escape::terminal(&f.to_string()));
+    }
+    let ok = pack.report.rules.len();
+    let total = ok + pack.failures().len();
+    println!("compiled {ok} of {total} rules");
+    Ok(if pack.failures().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn sim_options(out: PathBuf, a: &SimulateArgs) -> Result<trailwatch_sim::SimOptions> {
+    let mut o = trailwatch_sim::SimOptions::new(out);
+    o.providers = match a.provider {
+        ProviderArg::Aws => trailwatch_sim::Providers::Aws,
+        ProviderArg::Azure => trailwatch_sim::Providers::Azure,
+        ProviderArg::Both => trailwatch_sim::Providers::Both,
+    };
+    o.days = a.days;
+    o.events_per_day = a.events_per_day;
+    o.seed = a.seed;
+    o.attacks = !a.no_attacks;
+    if let Some(s) = &a.start {
+        o.start = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .with_context(|| format!("--start {s:?}: expected YYYY-MM-DD"))?;
+    }
+    Ok(o)
+}
+
+fn simulate(a: SimulateArgs) -> Result<ExitCode> {
+    let opts = sim_options(a.out.clone(), &a)?;
+    let started = Instant::now();
+    let report = trailwatch_sim::simulate(&opts)
+        .with_context(|| format!("simulate into {}", a.out.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    let records = report.aws.records + report.azure.records;
+    println!(
+        "wrote {} records in {} files ({:.1} MB gzip, {:.1} MB raw) to {} in {:.1}s ({:.0} records/s); {} attack scenarios (see scenarios.json)",
+        records,
+        report.aws.files + report.azure.files,
+        (report.aws.bytes_written + report.azure.bytes_written) as f64 / 1e6,
+        (report.aws.bytes_uncompressed + report.azure.bytes_uncompressed) as f64 / 1e6,
+        a.out.display(),
+        secs,
+        records as f64 / secs.max(1e-9),
+        report.scenarios.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo(a: DemoArgs) -> Result<ExitCode> {
+    let tmp;
+    let dir = match &a.keep {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir().context("temporary directory")?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let sim = SimulateArgs {
+        out: dir.clone(),
+        provider: ProviderArg::Both,
+        days: 3,
+        events_per_day: 20_000,
+        seed: a.seed,
+        start: None,
+        no_attacks: false,
+    };
+    let opts = sim_options(dir.clone(), &sim)?;
+    let report = trailwatch_sim::simulate(&opts).context("simulate the demo organisation")?;
+    eprintln!(
+        "trailwatch demo: simulated {} AWS and {} Azure records of a {}-principal organisation over {} days, with {} attacks, in {}",
+        report.aws.records,
+        report.azure.records,
+        opts.principals,
+        opts.days,
+        report.scenarios.len(),
+        dir.display()
+    );
+    for s in &report.scenarios {
+        eprintln!(
+            "  attack: {} ({}) by {} from {}",
+            s.name,
+            s.provider,
+            escape::terminal(&s.principal),
+            s.source_ip
+        );
+    }
+    let pack = load_pack(
+        &RuleArgs {
+            rules: Vec::new(),
+            no_builtin: false,
+        },
+        a.min_level.into(),
+    )?;
+    let problems = Problems(AtomicU64::new(0));
+    let (inputs, _) = expand_inputs(&[dir]);
+    let started = Instant::now();
+    let report = trailwatch_detect::hunt(
+        &inputs,
+        &pack,
+        &HuntOptions::default(),
+        &|e| problems.report(e),
+        &|_| {},
+    );
+    let mut sink = Sink::open(None)?;
+    output::alerts(&mut sink, &report.alerts, Format::Table)?;
+    sink.finish()?;
+    let args = InputArgs {
+        paths: Vec::new(),
+        since: None,
+        until: None,
+        strict: false,
+        threads: None,
+    };
+    Ok(finish_run(
+        &args,
+        &report.stats,
+        &problems,
+        started,
+        &severity_counts(&report.alerts),
+    ))
+}

@@ -1,0 +1,32 @@
+//! `trailwatch`: the command line. Parses arguments, wires the crates of the data path
+//! together (decode → detect → output) and reports what happened on stderr.
+
+mod cli;
+mod commands;
+mod escape;
+mod output;
+mod progress;
+mod table;
+mod when;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("TRAILWATCH_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(if args.verbose { "debug" } else { "warn" })
+        });
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .init();
+    match commands::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("trailwatch: error: {}", escape::terminal(&format!("{e:#}")));
+            ExitCode::from(1)
+        }
+    }
+}
