@@ -463,7 +463,7 @@ fn windows(c: &Correlation, obs: &[Obs], emit: &mut dyn FnMut(&[&Obs], u64)) {
             let mut chain = vec![&obs[i]];
             let mut want = 1usize;
             let mut k = i + 1;
-            while k < n && want < steps && obs[k].time - t0 <= span {
+            while k < n && want < steps && obs[k].time.saturating_sub(t0) <= span {
                 if obs[k].slot as usize == want {
                     chain.push(&obs[k]);
                     want += 1;
@@ -488,7 +488,7 @@ fn windows(c: &Correlation, obs: &[Obs], emit: &mut dyn FnMut(&[&Obs], u64)) {
         if j < i {
             j = i;
         }
-        while j < n && obs[j].time - obs[i].time <= span {
+        while j < n && obs[j].time.saturating_sub(obs[i].time) <= span {
             let o = &obs[j];
             if let Some(v) = &o.value {
                 *values.entry(v).or_insert(0) += 1;

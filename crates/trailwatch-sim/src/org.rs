@@ -250,8 +250,8 @@ impl Org {
                         let p = *pick(&mut rng, HOME_NETS);
                         ip_in(&mut rng, p)
                     },
-                    browser: pick(&mut rng, BROWSERS),
-                    cli_ua: *pick(&mut rng, &CLI_UAS[..3]),
+                    browser: BROWSERS[rng.usize(..BROWSERS.len())],
+                    cli_ua: CLI_UAS[rng.usize(..3)],
                     uses_cli: rng.f64() < 0.5,
                 });
             }
@@ -273,7 +273,7 @@ impl Org {
                     principal_id: iam_id(&mut rng, "AIDA", 17),
                     key: iam_id(&mut rng, "AKIA", 16),
                     ip: aws_public_ip(&mut rng),
-                    ua: *pick(&mut rng, &CLI_UAS[3..]),
+                    ua: CLI_UAS[3 + rng.usize(..CLI_UAS.len() - 3)],
                 })
                 .collect();
             let functions: Vec<String> = [
