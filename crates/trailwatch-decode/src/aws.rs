@@ -1,6 +1,7 @@
 //! AWS CloudTrail records: the field view rules read, and normalization.
 
 use crate::fields::{self, AWS};
+use crate::reader::Facts;
 use crate::time::parse_ms;
 use std::borrow::Cow;
 use trailwatch_json::{Indexed, Kind, Raw};
@@ -77,6 +78,33 @@ impl<'a> AwsRecord<'a> {
         .filter(|s| !s.is_empty())
     }
 
+    /// The few facts an alert needs, borrowed from the record where possible: the hunt's fast
+    /// path for matched events (no full normalization, no copy of the record).
+    pub fn facts(&self) -> Facts<'a> {
+        let ident = self.obj.get("userIdentity");
+        let ident_str = |k: &str| {
+            ident
+                .and_then(|i| i.get(k))
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+        };
+        let principal = ident_str("arn")
+            .or_else(|| ident_str("userName"))
+            .or_else(|| ident_str("invokedBy"))
+            .map(Cow::from)
+            .unwrap_or_else(|| Cow::Owned(self.principal().label().to_string()));
+        let nonempty = |k: &str| self.obj.str(k).filter(|s| !s.is_empty());
+        Facts {
+            time_ms: self.time_ms.unwrap_or(0),
+            event_id: nonempty("eventID").unwrap_or_else(|| Cow::Owned(self.event_id())),
+            account: nonempty("recipientAccountId").or_else(|| ident_str("accountId")),
+            region: nonempty("awsRegion"),
+            principal,
+            source_ip: nonempty("sourceIPAddress"),
+            action: nonempty("eventName").unwrap_or_default(),
+        }
+    }
+
     /// Who acted, as one label: the ARN when there is one.
     pub fn principal(&self) -> Principal {
         let ident = |k: &str| self.str_at(&["userIdentity", k]);
@@ -149,26 +177,28 @@ impl<'a> AwsRecord<'a> {
                 }
             }
         }
-        if let Some(params) = self.obj.get("requestParameters") {
-            for (key, label) in PARAM_RESOURCES {
-                let Some(v) = params.get(key).and_then(|v| v.as_str()) else {
-                    continue;
-                };
-                if v.is_empty() {
-                    continue;
+        let Some(params) = self.obj.get("requestParameters") else {
+            return out;
+        };
+        // One pass over the parameters, not one lookup per known name.
+        for (key, value) in params.entries() {
+            let Some(&(name, label)) = PARAM_RESOURCES.iter().find(|(n, _)| key.eq(n)) else {
+                continue;
+            };
+            let Some(v) = value.as_str().filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let named = if v.starts_with("arn:") || label.is_empty() {
+                v.into_owned()
+            } else if name == "bucketName" {
+                match params.get("key").and_then(|k| k.as_str()) {
+                    Some(k) => format!("arn:aws:s3:::{v}/{k}"),
+                    None => format!("arn:aws:s3:::{v}"),
                 }
-                let named = if v.starts_with("arn:") || label.is_empty() {
-                    v.into_owned()
-                } else if *key == "bucketName" {
-                    match params.get("key").and_then(|k| k.as_str()) {
-                        Some(k) => format!("arn:aws:s3:::{v}/{k}"),
-                        None => format!("arn:aws:s3:::{v}"),
-                    }
-                } else {
-                    format!("{label} {v}")
-                };
-                push_unique(&mut out, named);
-            }
+            } else {
+                format!("{label} {v}")
+            };
+            push_unique(&mut out, named);
         }
         out
     }

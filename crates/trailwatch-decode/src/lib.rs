@@ -18,4 +18,4 @@ mod reader;
 pub mod time;
 
 pub use input::{expand_inputs, Input, InputError};
-pub use reader::{read_input, DecodeError, FileStats, ReadScratch, Record};
+pub use reader::{read_input, DecodeError, Facts, FileStats, ReadScratch, Record};

@@ -56,6 +56,51 @@ impl<'a> Record<'a> {
             Record::Azure(r) => r.normalize(),
         }
     }
+
+    /// What an alert needs to know of the record, cheaply.
+    pub fn facts(&self) -> Facts<'a> {
+        match self {
+            Record::Aws(r) => r.facts(),
+            Record::Azure(r) => Facts::from_event(r.normalize()),
+        }
+    }
+
+    /// The resources the record names (ARNs, resource ids, request parameters).
+    pub fn resources(&self) -> Vec<String> {
+        match self {
+            Record::Aws(r) => r.resources(),
+            Record::Azure(r) => r.normalize().resources,
+        }
+    }
+}
+
+/// The facts about one record that alerts carry: its time and id, where, who, from where, what.
+/// Borrowed from the record when it can be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts<'a> {
+    pub time_ms: i64,
+    pub event_id: Cow<'a, str>,
+    pub account: Option<Cow<'a, str>>,
+    pub region: Option<Cow<'a, str>>,
+    /// The principal's label (as [`trailwatch_model::Principal::label`]).
+    pub principal: Cow<'a, str>,
+    pub source_ip: Option<Cow<'a, str>>,
+    pub action: Cow<'a, str>,
+}
+
+impl Facts<'_> {
+    /// The facts of a normalized event.
+    pub fn from_event(e: Event) -> Facts<'static> {
+        Facts {
+            time_ms: e.time_ms,
+            principal: Cow::Owned(e.principal.label().to_string()),
+            event_id: Cow::Owned(e.event_id),
+            account: e.account.map(Cow::Owned),
+            region: e.region.map(Cow::Owned),
+            source_ip: e.source_ip.map(Cow::Owned),
+            action: Cow::Owned(e.action),
+        }
+    }
 }
 
 /// Something in an input that could not be read: the input's name and why.

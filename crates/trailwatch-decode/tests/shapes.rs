@@ -367,3 +367,36 @@ fn bad_inputs_are_reported_with_file_and_reason_and_the_rest_is_read() {
     assert_eq!(r.stats.aws_records, 3, "{msgs:?}");
     assert_eq!(r.stats.files, 6);
 }
+
+#[test]
+fn facts_agree_with_normalization_on_every_dataset_record() {
+    let (inputs, _) = expand_inputs(&[
+        shared("aws/invictus-ir"),
+        shared("aws/stratus-red-team"),
+        shared("aws/traildiscover"),
+        shared("azure"),
+    ]);
+    let mut scratch = ReadScratch::default();
+    let mut checked = 0;
+    for input in &inputs {
+        read_input(
+            input,
+            &mut scratch,
+            &mut |r| {
+                let e = r.normalize();
+                let f = r.facts();
+                assert_eq!(f.time_ms, e.time_ms);
+                assert_eq!(f.event_id, e.event_id);
+                assert_eq!(f.principal, e.principal.label());
+                assert_eq!(f.account.as_deref(), e.account.as_deref());
+                assert_eq!(f.region.as_deref(), e.region.as_deref());
+                assert_eq!(f.source_ip.as_deref(), e.source_ip.as_deref());
+                assert_eq!(f.action, e.action);
+                assert_eq!(r.resources(), e.resources);
+                checked += 1;
+            },
+            &mut |e| panic!("{e}"),
+        );
+    }
+    assert!(checked > 3000);
+}

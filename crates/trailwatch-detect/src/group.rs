@@ -1,35 +1,41 @@
 //! Grouping rule firings into alerts: the same rule firing for the same principal (in the same
 //! account) is one alert for as long as the firings keep coming less than a window apart.
 //!
-//! Workers each fill a [`Grouper`]; [`Grouper::merge`] joins them and [`Grouper::into_alerts`]
-//! sorts each group's firings by time, so the result does not depend on which worker read which
-//! file, and splits a group where the gap between two firings exceeds the window.
+//! Memory stays bounded however often a rule fires (a community rule may fire on most events):
+//! a group keeps *sessions* — runs of firings closer than the window — each with an exact count,
+//! first and last time, the earliest event ids up to a cap, and the earliest distinct source
+//! IPs, actions, regions and resources up to a cap. Sessions are merged as intervals, so the
+//! result does not depend on the order in which workers read files. The same event read twice
+//! (overlapping inputs) counts once: each group remembers a 64-bit hash of every event id.
 
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use trailwatch_decode::time::format_ms;
-use trailwatch_model::{Alert, Event, Provider, Severity};
+use trailwatch_decode::Facts;
+use trailwatch_model::{Alert, Provider};
 use trailwatch_sigma::Rule;
 
-/// Who and where a firing belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GroupKey {
-    pub rule: String,
-    pub provider: Provider,
-    pub account: Option<String>,
-    pub principal: String,
+/// Limits of grouping.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupOptions {
+    /// Firings further apart than this start a new alert.
+    pub window_ms: i64,
+    /// Event ids kept per alert (the earliest); the count stays exact.
+    pub max_event_ids: usize,
+    /// Distinct values kept per list (source IPs, actions, regions, resources).
+    pub max_values: usize,
 }
 
-/// One firing, with only what the alert needs. Strings are interned per group.
-#[derive(Debug, Clone)]
-struct Firing {
-    time_ms: i64,
-    event_id: Box<str>,
-    ip: Option<u32>,
-    action: u32,
-    region: Option<u32>,
-    resources: Box<[u32]>,
+impl Default for GroupOptions {
+    fn default() -> Self {
+        GroupOptions {
+            window_ms: 3_600_000,
+            max_event_ids: 10_000,
+            max_values: 50,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -54,54 +60,371 @@ impl Interner {
     }
 }
 
+/// The earliest-seen distinct values, at most `cap` of them.
+#[derive(Debug, Clone, Default)]
+struct Earliest(Vec<(i64, u32)>);
+
+impl Earliest {
+    /// Offers a value by text, interning it only if it is kept.
+    fn offer_str(&mut self, t: i64, v: &str, cap: usize, strings: &mut Interner) {
+        if let Some(&id) = strings.ids.get(v) {
+            return self.offer(t, id, cap, strings);
+        }
+        let full = self.0.len() >= cap;
+        if full && !self.0.iter().any(|e| (e.0, strings.get(e.1)) > (t, v)) {
+            return;
+        }
+        let id = strings.id(v);
+        self.offer(t, id, cap, strings);
+    }
+
+    fn offer(&mut self, t: i64, v: u32, cap: usize, strings: &Interner) {
+        if let Some(e) = self.0.iter_mut().find(|e| e.1 == v) {
+            e.0 = e.0.min(t);
+            return;
+        }
+        if self.0.len() < cap {
+            self.0.push((t, v));
+            return;
+        }
+        let key = |e: &(i64, u32)| (e.0, strings.get(e.1).to_string());
+        if let Some((i, latest)) = self.0.iter().enumerate().max_by_key(|(_, e)| key(e)) {
+            if (t, strings.get(v).to_string()) < key(latest) {
+                self.0[i] = (t, v);
+            }
+        }
+    }
+
+    fn values(&self, strings: &Interner) -> Vec<String> {
+        let mut v: Vec<(i64, &str)> = self.0.iter().map(|(t, i)| (*t, strings.get(*i))).collect();
+        v.sort();
+        v.into_iter().map(|(_, s)| s.to_string()).collect()
+    }
+}
+
+/// Event ids, compactly: canonical lowercase UUIDs (every CloudTrail `eventID`, Azure
+/// `eventDataId`) as 16 bytes, anything else as text.
+#[derive(Debug, Clone, Default)]
+struct Ids {
+    uuids: Vec<(i64, [u8; 16])>,
+    texts: Vec<(i64, Box<str>)>,
+}
+
+fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut nibbles = b.iter().filter(|c| **c != b'-');
+    for byte in out.iter_mut() {
+        let hi = hex_val(*nibbles.next()?)?;
+        let lo = hex_val(*nibbles.next()?)?;
+        *byte = hi << 4 | lo;
+    }
+    Some(out)
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+fn format_uuid(u: &[u8; 16]) -> String {
+    let mut s = String::with_capacity(36);
+    for (i, b) in u.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+impl Ids {
+    fn push(&mut self, t: i64, id: &str) {
+        match parse_uuid(id) {
+            Some(u) => self.uuids.push((t, u)),
+            None => self.texts.push((t, id.into())),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.uuids.len() + self.texts.len()
+    }
+
+    fn extend(&mut self, o: Ids) {
+        self.uuids.extend(o.uuids);
+        self.texts.extend(o.texts);
+    }
+
+    /// Sorted by time, duplicates removed, at most `cap` (the earliest); returns whether ids
+    /// were dropped for the cap.
+    fn normalize(&mut self, cap: usize) -> bool {
+        self.uuids.sort_unstable();
+        self.uuids.dedup_by(|b, a| a.1 == b.1);
+        self.texts.sort_unstable();
+        self.texts.dedup_by(|b, a| a.1 == b.1);
+        let capped = self.len() > cap;
+        if capped {
+            let cut = self.sorted_times().get(cap.saturating_sub(1)).copied();
+            if let Some(cut) = cut {
+                self.uuids.retain(|(t, _)| *t <= cut);
+                self.texts.retain(|(t, _)| *t <= cut);
+            }
+            while self.len() > cap {
+                let drop_uuid = match (self.uuids.last(), self.texts.last()) {
+                    (Some(u), Some(x)) => u.0 >= x.0,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if drop_uuid {
+                    self.uuids.pop();
+                } else {
+                    self.texts.pop();
+                }
+            }
+        }
+        capped
+    }
+
+    fn sorted_times(&self) -> Vec<i64> {
+        let mut t: Vec<i64> = self
+            .uuids
+            .iter()
+            .map(|e| e.0)
+            .chain(self.texts.iter().map(|e| e.0))
+            .collect();
+        t.sort_unstable();
+        t
+    }
+
+    /// In time order, as text.
+    fn strings(&self) -> Vec<String> {
+        let mut all: Vec<(i64, String)> = self
+            .uuids
+            .iter()
+            .map(|(t, u)| (*t, format_uuid(u)))
+            .chain(self.texts.iter().map(|(t, s)| (*t, s.to_string())))
+            .collect();
+        all.sort_unstable();
+        all.into_iter().map(|(_, s)| s).collect()
+    }
+
+    fn first(&self) -> Option<String> {
+        self.strings().into_iter().next()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    first: i64,
+    last: i64,
+    /// Firings before de-duplication.
+    firings: u64,
+    /// Whether ids were dropped for the cap (then the count is `firings`).
+    capped: bool,
+    ids: Ids,
+    ips: Earliest,
+    actions: Earliest,
+    regions: Earliest,
+    resources: Earliest,
+}
+
+impl Session {
+    fn trim_ids(&mut self, cap: usize) {
+        if self.ids.len() > 2 * cap.max(1) {
+            self.capped |= self.ids.normalize(cap);
+        }
+    }
+
+    /// Distinct events while every id is kept; firings once the cap dropped some.
+    fn count(&self) -> u64 {
+        if self.capped {
+            self.firings
+        } else {
+            self.ids.len() as u64
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Group {
     rule: Arc<Rule>,
-    severity: Severity,
     strings: Interner,
-    firings: Vec<Firing>,
+    sessions: BTreeMap<i64, Session>,
+}
+
+impl Group {
+    /// Adds `s`, merging it with every session it comes within a window of.
+    fn insert(&mut self, mut s: Session, opts: &GroupOptions) {
+        let w = opts.window_ms;
+        let overlapping: Vec<i64> = self
+            .sessions
+            .range(..=s.last.saturating_add(w))
+            .rev()
+            .take_while(|(_, o)| o.last.saturating_add(w) >= s.first)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in overlapping {
+            if let Some(o) = self.sessions.remove(&k) {
+                merge_into(&mut s, o, opts, &self.strings);
+            }
+        }
+        self.sessions.insert(s.first, s);
+    }
+}
+
+fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions, strings: &Interner) {
+    s.first = s.first.min(o.first);
+    s.last = s.last.max(o.last);
+    s.firings += o.firings;
+    s.capped |= o.capped;
+    s.ids.extend(o.ids);
+    s.trim_ids(opts.max_event_ids);
+    for (mine, theirs) in [
+        (&mut s.ips, o.ips),
+        (&mut s.actions, o.actions),
+        (&mut s.regions, o.regions),
+        (&mut s.resources, o.resources),
+    ] {
+        for (t, v) in theirs.0 {
+            mine.offer(t, v, opts.max_values, strings);
+        }
+    }
+}
+
+/// Who and where a firing belongs to: rule, provider, account and principal, joined with NUL
+/// (which none of them contains) so that a lookup needs no allocation.
+fn group_key(buf: &mut String, rule: &str, provider: Provider, account: &str, principal: &str) {
+    buf.clear();
+    for part in [rule, provider.as_str(), account, principal] {
+        buf.push_str(part);
+        buf.push('\0');
+    }
+}
+
+#[derive(Debug, Clone)]
+struct KeyParts {
+    rule: Box<str>,
+    provider: Provider,
+    account: Box<str>,
+    principal: Box<str>,
 }
 
 /// Collects firings by group.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Grouper {
-    groups: FxHashMap<GroupKey, Group>,
+    opts: GroupOptions,
+    groups: FxHashMap<Box<str>, (KeyParts, Group)>,
+    key_buf: String,
 }
 
 impl Grouper {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(opts: GroupOptions) -> Self {
+        Grouper {
+            opts,
+            groups: FxHashMap::default(),
+            key_buf: String::new(),
+        }
     }
 
-    /// Records that `rule` fired on `event`.
-    pub fn add(&mut self, rule: &Arc<Rule>, event: &Event) {
-        let key = GroupKey {
-            rule: rule.key().to_string(),
-            provider: event.provider,
-            account: event.account.clone(),
-            principal: event.principal.label().to_string(),
+    /// Records that `rule` fired on the event `facts` describe; `resources` is asked for only
+    /// when the firing is new.
+    pub fn add(
+        &mut self,
+        rule: &Arc<Rule>,
+        provider: Provider,
+        facts: &Facts<'_>,
+        resources: &dyn Fn() -> Vec<String>,
+    ) {
+        let account = facts.account.as_deref().unwrap_or("");
+        group_key(
+            &mut self.key_buf,
+            rule.key(),
+            provider,
+            account,
+            &facts.principal,
+        );
+        if !self.groups.contains_key(self.key_buf.as_str()) {
+            let parts = KeyParts {
+                rule: rule.key().into(),
+                provider,
+                account: account.into(),
+                principal: (*facts.principal).into(),
+            };
+            let group = Group {
+                rule: rule.clone(),
+                strings: Interner::default(),
+                sessions: BTreeMap::new(),
+            };
+            self.groups
+                .insert(self.key_buf.as_str().into(), (parts, group));
+        }
+        let Some((_, group)) = self.groups.get_mut(self.key_buf.as_str()) else {
+            return;
         };
-        let group = self.groups.entry(key).or_insert_with(|| Group {
-            rule: rule.clone(),
-            severity: rule.level,
-            strings: Interner::default(),
-            firings: Vec::new(),
-        });
-        let s = &mut group.strings;
-        let firing = Firing {
-            time_ms: event.time_ms,
-            event_id: event.event_id.as_str().into(),
-            ip: event.source_ip.as_deref().map(|ip| s.id(ip)),
-            action: s.id(&event.action),
-            region: event.region.as_deref().map(|r| s.id(r)),
-            resources: event.resources.iter().map(|r| s.id(r)).collect(),
+        let t = facts.time_ms;
+        let opts = self.opts;
+        // Usually the firing extends the one session it falls within a window of: update that
+        // session in place, so that its capped value lists decide what gets interned.
+        let w = opts.window_ms;
+        let mut near = group
+            .sessions
+            .range(..=t.saturating_add(w))
+            .rev()
+            .take_while(|(_, o)| o.last.saturating_add(w) >= t)
+            .map(|(k, _)| *k);
+        let (first_near, second_near) = (near.next(), near.next());
+        let mut session = match (first_near, second_near) {
+            (Some(k), None) => match group.sessions.remove(&k) {
+                Some(s) => s,
+                None => return,
+            },
+            _ => Session {
+                first: t,
+                last: t,
+                firings: 0,
+                capped: false,
+                ids: Ids::default(),
+                ips: Earliest::default(),
+                actions: Earliest::default(),
+                regions: Earliest::default(),
+                resources: Earliest::default(),
+            },
         };
-        group.firings.push(firing);
+        session.first = session.first.min(t);
+        session.last = session.last.max(t);
+        session.firings += 1;
+        session.ids.push(t, &facts.event_id);
+        session.trim_ids(opts.max_event_ids);
+        let cap = opts.max_values;
+        let strings = &mut group.strings;
+        if let Some(ip) = &facts.source_ip {
+            session.ips.offer_str(t, ip, cap, strings);
+        }
+        session.actions.offer_str(t, &facts.action, cap, strings);
+        if let Some(r) = &facts.region {
+            session.regions.offer_str(t, r, cap, strings);
+        }
+        if session.resources.0.len() < cap || session.first == t {
+            for r in resources() {
+                session.resources.offer_str(t, &r, cap, strings);
+            }
+        }
+        group.insert(session, &opts);
     }
 
-    /// Adds a finished alert-shaped group directly (correlation hits).
-    pub fn len(&self) -> usize {
-        self.groups.values().map(|g| g.firings.len()).sum()
+    /// Firings recorded (before de-duplication).
+    pub fn firings(&self) -> u64 {
+        self.groups
+            .values()
+            .flat_map(|(_, g)| g.sessions.values())
+            .map(|s| s.firings)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -110,53 +433,152 @@ impl Grouper {
 
     /// Joins another worker's firings into this one.
     pub fn merge(&mut self, other: Grouper) {
-        for (key, g) in other.groups {
-            match self.groups.get_mut(&key) {
-                None => {
-                    self.groups.insert(key, g);
-                }
-                Some(mine) => {
-                    for f in g.firings {
-                        let s = &mut mine.strings;
-                        let moved = Firing {
-                            ip: f.ip.map(|i| s.id(g.strings.get(i))),
-                            action: s.id(g.strings.get(f.action)),
-                            region: f.region.map(|i| s.id(g.strings.get(i))),
-                            resources: f
-                                .resources
-                                .iter()
-                                .map(|&i| s.id(g.strings.get(i)))
-                                .collect(),
-                            ..f
-                        };
-                        mine.firings.push(moved);
+        let opts = self.opts;
+        for (key, (parts, theirs)) in other.groups {
+            let Some((_, mine)) = self.groups.get_mut(&key) else {
+                self.groups.insert(key, (parts, theirs));
+                continue;
+            };
+            for (_, mut s) in theirs.sessions {
+                for e in [&mut s.ips, &mut s.actions, &mut s.regions, &mut s.resources] {
+                    for (_, v) in e.0.iter_mut() {
+                        *v = mine.strings.id(theirs.strings.get(*v));
                     }
                 }
+                mine.insert(s, &opts);
             }
         }
     }
 
-    /// The alerts: each group's firings in time order, split where two are more than
-    /// `window_ms` apart; duplicate events (the same record read twice) count once.
-    pub fn into_alerts(self, window_ms: i64) -> Vec<Alert> {
-        let mut alerts = Vec::new();
-        for (key, mut g) in self.groups {
-            g.firings
-                .sort_by(|a, b| (a.time_ms, &a.event_id).cmp(&(b.time_ms, &b.event_id)));
-            g.firings.dedup_by(|b, a| a.event_id == b.event_id);
-            let mut start = 0;
-            for i in 1..=g.firings.len() {
-                let split = i == g.firings.len()
-                    || g.firings[i].time_ms - g.firings[i - 1].time_ms > window_ms;
-                if split {
-                    alerts.push(build_alert(&key, &g, &g.firings[start..i]));
-                    start = i;
-                }
+    /// The alerts, one per session; each is built into an [`Alert`] only when asked for, so
+    /// that millions of event ids are never all held as text at once.
+    pub fn into_alerts(self) -> Vec<PendingAlert> {
+        let cap = self.opts.max_event_ids;
+        let mut out = Vec::new();
+        for (_, (parts, g)) in self.groups {
+            let data = Arc::new(GroupData {
+                parts,
+                rule: g.rule,
+                strings: g.strings,
+            });
+            for (_, mut session) in g.sessions {
+                session.capped |= session.ids.normalize(cap);
+                let first_id = session.ids.first().unwrap_or_default();
+                let p = &data.parts;
+                let id = alert_id(&[
+                    &p.rule,
+                    p.provider.as_str(),
+                    &p.account,
+                    &p.principal,
+                    &first_id,
+                ]);
+                out.push(PendingAlert(Pending::Grouped {
+                    data: data.clone(),
+                    session,
+                    id,
+                }));
             }
         }
-        sort_alerts(&mut alerts);
-        alerts
+        out
     }
+}
+
+/// What the alerts of one group share.
+#[derive(Debug)]
+struct GroupData {
+    parts: KeyParts,
+    rule: Arc<Rule>,
+    strings: Interner,
+}
+
+/// An alert, not yet rendered into text.
+#[derive(Debug)]
+pub struct PendingAlert(Pending);
+
+#[derive(Debug)]
+enum Pending {
+    Ready {
+        alert: Box<Alert>,
+        first_ms: i64,
+    },
+    Grouped {
+        data: Arc<GroupData>,
+        session: Session,
+        id: String,
+    },
+}
+
+impl PendingAlert {
+    /// An alert that is already whole (a correlation's).
+    pub fn ready(alert: Alert, first_ms: i64) -> Self {
+        PendingAlert(Pending::Ready {
+            alert: Box::new(alert),
+            first_ms,
+        })
+    }
+
+    /// The alert, with its event ids as text.
+    pub fn to_alert(&self) -> Alert {
+        match &self.0 {
+            Pending::Ready { alert, .. } => (**alert).clone(),
+            Pending::Grouped { data, session, id } => build_alert(data, session, id),
+        }
+    }
+
+    fn first_ms(&self) -> i64 {
+        match &self.0 {
+            Pending::Ready { first_ms, .. } => *first_ms,
+            Pending::Grouped { session, .. } => session.first,
+        }
+    }
+
+    pub fn severity(&self) -> trailwatch_model::Severity {
+        match &self.0 {
+            Pending::Ready { alert, .. } => alert.severity,
+            Pending::Grouped { data, .. } => data.rule.level,
+        }
+    }
+
+    fn title(&self) -> &str {
+        match &self.0 {
+            Pending::Ready { alert, .. } => &alert.title,
+            Pending::Grouped { data, .. } => &data.rule.title,
+        }
+    }
+
+    fn principal(&self) -> &str {
+        match &self.0 {
+            Pending::Ready { alert, .. } => &alert.principal,
+            Pending::Grouped { data, .. } => &data.parts.principal,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match &self.0 {
+            Pending::Ready { alert, .. } => &alert.id,
+            Pending::Grouped { id, .. } => id,
+        }
+    }
+}
+
+/// Alerts in the order people read them: by first activity, then most severe first.
+pub fn sort_pending(alerts: &mut [PendingAlert]) {
+    alerts.sort_by(|a, b| {
+        (
+            a.first_ms(),
+            std::cmp::Reverse(a.severity()),
+            a.title(),
+            a.principal(),
+            a.id(),
+        )
+            .cmp(&(
+                b.first_ms(),
+                std::cmp::Reverse(b.severity()),
+                b.title(),
+                b.principal(),
+                b.id(),
+            ))
+    });
 }
 
 /// Alerts in the order people read them: by first activity, then most severe first.
@@ -179,18 +601,6 @@ pub fn sort_alerts(alerts: &mut [Alert]) {
     });
 }
 
-fn distinct(ids: impl Iterator<Item = u32>, strings: &Interner) -> Vec<String> {
-    let mut seen = Vec::new();
-    for i in ids {
-        if !seen.contains(&i) {
-            seen.push(i);
-        }
-    }
-    seen.into_iter()
-        .map(|i| strings.get(i).to_string())
-        .collect()
-}
-
 /// A stable alert id from what identifies it.
 pub fn alert_id(parts: &[&str]) -> String {
     let mut h = Sha256::new();
@@ -204,36 +614,27 @@ pub fn alert_id(parts: &[&str]) -> String {
         .collect()
 }
 
-fn build_alert(key: &GroupKey, g: &Group, firings: &[Firing]) -> Alert {
-    let first = &firings[0];
-    let last = &firings[firings.len() - 1];
-    let regions = distinct(firings.iter().filter_map(|f| f.region), &g.strings);
-    let account = key.account.clone().unwrap_or_default();
+fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {
+    let ids = s.ids.strings();
+    let count = s.count();
+    let regions = s.regions.values(&g.strings);
+    let key = &g.parts;
     Alert {
-        id: alert_id(&[
-            &key.rule,
-            key.provider.as_str(),
-            &account,
-            &key.principal,
-            &first.event_id,
-        ]),
-        rule_id: key.rule.clone(),
+        id: id.to_string(),
+        rule_id: key.rule.to_string(),
         title: g.rule.title.clone(),
-        severity: g.severity,
-        first_seen: format_ms(first.time_ms),
-        last_seen: format_ms(last.time_ms),
-        count: firings.len() as u64,
-        event_ids: firings.iter().map(|f| f.event_id.to_string()).collect(),
+        severity: g.rule.level,
+        first_seen: format_ms(s.first),
+        last_seen: format_ms(s.last),
+        count,
+        event_ids: ids,
         provider: key.provider,
-        account: key.account.clone(),
+        account: (!key.account.is_empty()).then(|| key.account.to_string()),
         region: (!regions.is_empty()).then(|| regions.join(",")),
-        principal: key.principal.clone(),
-        source_ips: distinct(firings.iter().filter_map(|f| f.ip), &g.strings),
-        actions: distinct(firings.iter().map(|f| f.action), &g.strings),
-        resources: distinct(
-            firings.iter().flat_map(|f| f.resources.iter().copied()),
-            &g.strings,
-        ),
+        principal: key.principal.to_string(),
+        source_ips: s.ips.values(&g.strings),
+        actions: s.actions.values(&g.strings),
+        resources: s.resources.values(&g.strings),
         tags: g.rule.tags.clone(),
         description: g
             .rule

@@ -1,6 +1,6 @@
 //! The hunt: every input through the rules, on every core, into grouped alerts.
 
-use crate::group::{alert_id, sort_alerts, Grouper};
+use crate::group::{alert_id, sort_pending, GroupOptions, Grouper, PendingAlert};
 use crate::pack::RulePack;
 use crate::scan::par_read;
 use rustc_hash::FxHashMap;
@@ -31,8 +31,8 @@ impl TimeRange {
 #[derive(Debug, Clone)]
 pub struct HuntOptions {
     pub range: TimeRange,
-    /// Firings of one rule for one principal further apart than this start a new alert.
-    pub group_window_ms: i64,
+    /// How firings become alerts.
+    pub group: GroupOptions,
     /// Worker threads (at least 1).
     pub threads: usize,
 }
@@ -41,16 +41,24 @@ impl Default for HuntOptions {
     fn default() -> Self {
         HuntOptions {
             range: TimeRange::default(),
-            group_window_ms: 3_600_000,
+            group: GroupOptions::default(),
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
 
+impl HuntReport {
+    /// Every alert, rendered (holds all event ids as text: for small results and tests).
+    pub fn alerts(&self) -> Vec<Alert> {
+        self.alerts.iter().map(PendingAlert::to_alert).collect()
+    }
+}
+
 /// What a hunt found.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct HuntReport {
-    pub alerts: Vec<Alert>,
+    /// In reading order; [`PendingAlert::to_alert`] renders one.
+    pub alerts: Vec<PendingAlert>,
     pub stats: FileStats,
     /// Events inside the time range (the ones the rules saw).
     pub examined: u64,
@@ -58,7 +66,7 @@ pub struct HuntReport {
 
 /// What a correlation alert says about the events that made it.
 #[derive(Debug, Clone)]
-struct Facts {
+struct SeenFacts {
     provider: Provider,
     account: Option<String>,
     region: Option<String>,
@@ -75,17 +83,17 @@ struct Worker<'p> {
     grouper: Grouper,
     aws_corr: CorrelationState,
     azure_corr: CorrelationState,
-    facts: FxHashMap<String, Facts>,
+    facts: FxHashMap<String, SeenFacts>,
     examined: u64,
 }
 
 impl<'p> Worker<'p> {
-    fn new(pack: &'p RulePack, range: TimeRange) -> Self {
+    fn new(pack: &'p RulePack, range: TimeRange, group: GroupOptions) -> Self {
         Worker {
             pack,
             range,
             hits: Vec::new(),
-            grouper: Grouper::new(),
+            grouper: Grouper::new(group),
             aws_corr: CorrelationState::new(),
             azure_corr: CorrelationState::new(),
             facts: FxHashMap::default(),
@@ -106,29 +114,33 @@ impl<'p> Worker<'p> {
         if self.hits.is_empty() {
             return;
         }
-        let event = rec.normalize();
+        let facts = rec.facts();
         for &r in &self.hits {
             if set.feeds_correlation(r) {
                 let state = match provider {
                     Provider::Aws => &mut self.aws_corr,
                     Provider::Azure => &mut self.azure_corr,
                 };
-                if state.observe(set, r, rec.fields(), &event.event_id) {
-                    self.facts
-                        .entry(event.event_id.clone())
-                        .or_insert_with(|| Facts {
+                if state.observe(set, r, rec.fields(), &facts.event_id)
+                    && !self.facts.contains_key(&*facts.event_id)
+                {
+                    self.facts.insert(
+                        facts.event_id.to_string(),
+                        SeenFacts {
                             provider,
-                            account: event.account.clone(),
-                            region: event.region.clone(),
-                            principal: event.principal.label().to_string(),
-                            ip: event.source_ip.clone(),
-                            action: event.action.clone(),
-                        });
+                            account: facts.account.as_deref().map(str::to_string),
+                            region: facts.region.as_deref().map(str::to_string),
+                            principal: facts.principal.to_string(),
+                            ip: facts.source_ip.as_deref().map(str::to_string),
+                            action: facts.action.to_string(),
+                        },
+                    );
                 }
             }
             if set.alerts(r) {
                 if let Some(rule) = set.rule(r) {
-                    self.grouper.add(rule, &event);
+                    self.grouper
+                        .add(rule, provider, &facts, &|| rec.resources());
                 }
             }
         }
@@ -148,7 +160,7 @@ pub fn hunt(
     let (workers, stats) = par_read(
         inputs,
         opts.threads,
-        &|| Worker::new(pack, opts.range),
+        &|| Worker::new(pack, opts.range, opts.group),
         &|w, r| w.on_record(r),
         on_error,
         on_progress,
@@ -162,7 +174,7 @@ fn finish(
     workers: Vec<Worker<'_>>,
     stats: FileStats,
 ) -> HuntReport {
-    let mut grouper = Grouper::new();
+    let mut grouper = Grouper::new(opts.group);
     let mut aws_corr = CorrelationState::new();
     let mut azure_corr = CorrelationState::new();
     let mut facts = FxHashMap::default();
@@ -174,17 +186,25 @@ fn finish(
         azure_corr.merge(w.azure_corr);
         facts.extend(w.facts);
     }
-    let mut alerts = grouper.into_alerts(opts.group_window_ms);
+    tracing::debug!(
+        firings = grouper.firings(),
+        correlation_observations = aws_corr.len() + azure_corr.len(),
+        "grouped"
+    );
+    let mut alerts = grouper.into_alerts();
     for hit in aws_corr
         .finish(&pack.aws)
         .into_iter()
         .chain(azure_corr.finish(&pack.azure))
     {
         if hit.rule.generates_alerts() && hit.rule.level >= pack.aws.config().min_level {
-            alerts.push(correlation_alert(&hit, &facts));
+            alerts.push(PendingAlert::ready(
+                correlation_alert(&hit, &facts),
+                hit.first_ms,
+            ));
         }
     }
-    sort_alerts(&mut alerts);
+    sort_pending(&mut alerts);
     HuntReport {
         alerts,
         stats,
@@ -198,8 +218,8 @@ fn push_distinct(v: &mut Vec<String>, s: &str) {
     }
 }
 
-fn correlation_alert(hit: &CorrelationHit, facts: &FxHashMap<String, Facts>) -> Alert {
-    let known: Vec<&Facts> = hit
+fn correlation_alert(hit: &CorrelationHit, facts: &FxHashMap<String, SeenFacts>) -> Alert {
+    let known: Vec<&SeenFacts> = hit
         .event_ids
         .iter()
         .filter_map(|id| facts.get(id))

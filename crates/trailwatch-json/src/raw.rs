@@ -45,7 +45,7 @@ impl<'a> Key<'a> {
         if self.has_escape {
             Cow::Owned(unescape(self.raw))
         } else {
-            String::from_utf8_lossy(self.raw)
+            utf8(self.raw)
         }
     }
 
@@ -88,7 +88,7 @@ impl<'a> Raw<'a> {
 
     /// The value's text (lossy if the input was not UTF-8).
     pub fn text(&self) -> Cow<'a, str> {
-        String::from_utf8_lossy(self.0)
+        utf8(self.0)
     }
 
     pub fn kind(&self) -> Kind {
@@ -106,10 +106,10 @@ impl<'a> Raw<'a> {
     /// The decoded string, if this is a string.
     pub fn as_str(&self) -> Option<Cow<'a, str>> {
         let inner = self.string_inner()?;
-        Some(if inner.contains(&b'\\') {
+        Some(if memchr::memchr(b'\\', inner).is_some() {
             Cow::Owned(unescape(inner))
         } else {
-            String::from_utf8_lossy(inner)
+            utf8(inner)
         })
     }
 
@@ -177,6 +177,15 @@ impl<'a> Raw<'a> {
     /// The string at a path, decoded.
     pub fn str_at(&self, path: &[&str]) -> Option<Cow<'a, str>> {
         self.get_path(path)?.as_str()
+    }
+}
+
+/// Bytes as text: borrowed when valid UTF-8 (the fast, usual case), else lossy.
+#[inline]
+pub(crate) fn utf8(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
     }
 }
 

@@ -107,6 +107,9 @@ pub struct HuntArgs {
     /// Firings of one rule for one principal further apart than this start a new alert.
     #[arg(long, default_value = "1h")]
     pub group_window: String,
+    /// Event ids listed per alert (the earliest); the count stays exact.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_event_ids: usize,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -14,9 +14,10 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use trailwatch_decode::{expand_inputs, DecodeError, FileStats, Input};
+use trailwatch_detect::group::{GroupOptions, PendingAlert};
 use trailwatch_detect::timeline::TimelineFilter;
 use trailwatch_detect::{HuntOptions, RulePack, TimeRange};
-use trailwatch_model::{Alert, Severity};
+use trailwatch_model::Severity;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -132,12 +133,12 @@ fn finish_run(
     ExitCode::SUCCESS
 }
 
-fn severity_counts(alerts: &[Alert]) -> String {
+fn severity_counts(alerts: &[PendingAlert]) -> String {
     let parts: Vec<String> = Severity::ALL
         .iter()
         .rev()
         .filter_map(|s| {
-            let n = alerts.iter().filter(|a| a.severity == *s).count();
+            let n = alerts.iter().filter(|a| a.severity() == *s).count();
             (n > 0).then(|| format!("{s} {n}"))
         })
         .collect();
@@ -158,9 +159,14 @@ fn hunt(a: HuntArgs) -> Result<ExitCode> {
     let inputs = inputs(&a.input, &problems)?;
     let bar = progress::bar(inputs.iter().map(Input::size).sum());
     let started = Instant::now();
+    let group = GroupOptions {
+        window_ms: group_window_ms,
+        max_event_ids: a.max_event_ids,
+        ..GroupOptions::default()
+    };
     let opts = HuntOptions {
         range,
-        group_window_ms,
+        group,
         threads: threads(&a.input),
     };
     let report = trailwatch_detect::hunt(&inputs, &pack, &opts, &|e| problems.report(e), &|n| {

@@ -10,6 +10,12 @@ mod table;
 mod when;
 
 use clap::Parser;
+
+/// mimalloc instead of the system allocator: a hunt frees per-file buffers of many sizes on
+/// every core, and glibc's per-thread arenas held on to that memory (resident size grew with
+/// the input: 900 MB on the 3-million-record benchmark against a ~60 MB live heap).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

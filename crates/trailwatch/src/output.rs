@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::ValueEnum;
 use std::io::{IsTerminal, Write};
 use trailwatch_decode::time::format_ms;
+use trailwatch_detect::group::PendingAlert;
 use trailwatch_detect::summary::Summary;
 use trailwatch_detect::timeline::TimelineRow;
 use trailwatch_model::{Alert, Severity};
@@ -102,59 +103,101 @@ fn list(v: &[String], max: usize) -> String {
     }
 }
 
-/// Alerts in `format`.
-pub fn alerts(sink: &mut Sink, alerts: &[Alert], format: Format) -> Result<()> {
-    let text = match format {
+const CSV_HEADER: [&str; 16] = [
+    "id",
+    "rule_id",
+    "title",
+    "severity",
+    "first_seen",
+    "last_seen",
+    "count",
+    "provider",
+    "account",
+    "region",
+    "principal",
+    "source_ips",
+    "actions",
+    "resources",
+    "tags",
+    "event_ids",
+];
+
+fn alert_csv_row(a: &Alert) -> Vec<String> {
+    vec![
+        a.id.clone(),
+        a.rule_id.clone(),
+        a.title.clone(),
+        a.severity.to_string(),
+        a.first_seen.clone(),
+        a.last_seen.clone(),
+        a.count.to_string(),
+        a.provider.to_string(),
+        a.account.clone().unwrap_or_default(),
+        a.region.clone().unwrap_or_default(),
+        a.principal.clone(),
+        a.source_ips.join(" "),
+        a.actions.join(" "),
+        a.resources.join(" "),
+        a.tags.join(" "),
+        a.event_ids.join(" "),
+    ]
+}
+
+fn csv_text(rows: &[Vec<String>], header: Option<&[&str]>) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if let Some(h) = header {
+        w.write_record(h)?;
+    }
+    for r in rows {
+        csv_row(&mut w, r)?;
+    }
+    Ok(String::from_utf8_lossy(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?).into_owned())
+}
+
+/// Alerts in `format`, rendered one at a time (an alert may list millions of event ids).
+pub fn alerts(sink: &mut Sink, pending: &[PendingAlert], format: Format) -> Result<()> {
+    match format {
         Format::Jsonl => {
-            let mut s = String::new();
-            for a in alerts {
-                s.push_str(&serde_json::to_string(a)?);
-                s.push('\n');
+            for p in pending {
+                let mut line = serde_json::to_string(&p.to_alert())?;
+                line.push('\n');
+                sink.write_str(&line)?;
             }
-            s
+            Ok(())
         }
-        Format::Json => serde_json::to_string_pretty(alerts)? + "\n",
-        Format::Csv => csv_out(
-            &[
-                "id",
-                "rule_id",
-                "title",
-                "severity",
-                "first_seen",
-                "last_seen",
-                "count",
-                "provider",
-                "account",
-                "region",
-                "principal",
-                "source_ips",
-                "actions",
-                "resources",
-                "tags",
-                "event_ids",
-            ],
-            alerts.iter().map(|a| {
-                vec![
-                    a.id.clone(),
-                    a.rule_id.clone(),
-                    a.title.clone(),
-                    a.severity.to_string(),
-                    a.first_seen.clone(),
-                    a.last_seen.clone(),
-                    a.count.to_string(),
-                    a.provider.to_string(),
-                    a.account.clone().unwrap_or_default(),
-                    a.region.clone().unwrap_or_default(),
-                    a.principal.clone(),
-                    a.source_ips.join(" "),
-                    a.actions.join(" "),
-                    a.resources.join(" "),
-                    a.tags.join(" "),
-                    a.event_ids.join(" "),
-                ]
-            }),
-        )?,
+        Format::Json => {
+            sink.write_str("[")?;
+            for (i, p) in pending.iter().enumerate() {
+                sink.write_str(if i == 0 { "\n" } else { ",\n" })?;
+                sink.write_str(&serde_json::to_string_pretty(&p.to_alert())?)?;
+            }
+            sink.write_str("\n]\n")
+        }
+        Format::Csv => {
+            sink.write_str(&csv_text(&[], Some(&CSV_HEADER))?)?;
+            for p in pending {
+                sink.write_str(&csv_text(&[alert_csv_row(&p.to_alert())], None)?)?;
+            }
+            Ok(())
+        }
         Format::Table => {
+            // The table shows no ids: drop them as each alert is rendered.
+            let alerts: Vec<Alert> = pending
+                .iter()
+                .map(|p| Alert {
+                    event_ids: Vec::new(),
+                    ..p.to_alert()
+                })
+                .collect();
+            let text = alert_table(sink, &alerts);
+            sink.write_str(&text)
+        }
+    }
+}
+
+fn alert_table(sink: &Sink, alerts: &[Alert]) -> String {
+    {
+        {
             if alerts.is_empty() {
                 "no alerts\n".to_string()
             } else {
@@ -225,8 +268,7 @@ pub fn alerts(sink: &mut Sink, alerts: &[Alert], format: Format) -> Result<()> {
                 table::render(&cols, &rows, sink.width(), sink.color())
             }
         }
-    };
-    sink.write_str(&text)
+    }
 }
 
 fn worst(rules: &[trailwatch_detect::timeline::Firing]) -> Option<Severity> {
