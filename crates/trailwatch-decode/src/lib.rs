@@ -18,4 +18,6 @@ mod reader;
 pub mod time;
 
 pub use input::{expand_inputs, Input, InputError};
-pub use reader::{read_input, DecodeError, Facts, FileStats, ReadScratch, Record};
+pub use reader::{
+    read_bytes, read_input, read_stream, DecodeError, Facts, FileStats, ReadScratch, Record,
+};

@@ -200,11 +200,46 @@ pub fn read_input(
     on_record: &mut dyn FnMut(&Record<'_>),
     on_error: &mut dyn FnMut(DecodeError),
 ) -> FileStats {
+    match input.open() {
+        Ok(r) => read_stream(r, &input.name(), scratch, on_record, on_error),
+        Err(e) => {
+            on_error(DecodeError {
+                file: input.name(),
+                reason: format!("cannot open: {e}"),
+            });
+            FileStats {
+                files: 1,
+                errors: 1,
+                ..FileStats::default()
+            }
+        }
+    }
+}
+
+/// [`read_input`] over bytes already in memory (plain JSON), named `name` in messages.
+pub fn read_bytes(
+    bytes: &[u8],
+    name: &str,
+    scratch: &mut ReadScratch,
+    on_record: &mut dyn FnMut(&Record<'_>),
+    on_error: &mut dyn FnMut(DecodeError),
+) -> FileStats {
+    read_stream(bytes, name, scratch, on_record, on_error)
+}
+
+/// Reads a decompressed stream of records.
+pub fn read_stream(
+    reader: impl std::io::Read,
+    name: &str,
+    scratch: &mut ReadScratch,
+    on_record: &mut dyn FnMut(&Record<'_>),
+    on_error: &mut dyn FnMut(DecodeError),
+) -> FileStats {
     let mut stats = FileStats {
         files: 1,
         ..FileStats::default()
     };
-    let name = input.name();
+    let name = name.to_string();
     let mut report = |stats: &mut FileStats, reason: String| {
         stats.errors += 1;
         if stats.errors <= ERRORS_SHOWN_PER_FILE {
@@ -212,13 +247,6 @@ pub fn read_input(
                 file: name.clone(),
                 reason,
             });
-        }
-    };
-    let reader = match input.open() {
-        Ok(r) => r,
-        Err(e) => {
-            report(&mut stats, format!("cannot open: {e}"));
-            return stats;
         }
     };
     let mut splitter = Splitter::new(reader);

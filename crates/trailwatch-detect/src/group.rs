@@ -38,65 +38,41 @@ impl Default for GroupOptions {
     }
 }
 
-#[derive(Debug, Default, Clone)]
-struct Interner {
-    strings: Vec<Box<str>>,
-    ids: FxHashMap<Box<str>, u32>,
-}
-
-impl Interner {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.ids.get(s) {
-            return i;
-        }
-        let i = self.strings.len() as u32;
-        self.strings.push(s.into());
-        self.ids.insert(s.into(), i);
-        i
-    }
-
-    fn get(&self, i: u32) -> &str {
-        self.strings.get(i as usize).map(|s| &**s).unwrap_or("")
-    }
-}
-
-/// The earliest-seen distinct values, at most `cap` of them.
+/// The earliest-seen distinct values, at most `cap` of them: ordered by (first seen, text), so
+/// the result does not depend on the order firings arrive in. Values are owned, so an evicted
+/// one is freed.
 #[derive(Debug, Clone, Default)]
-struct Earliest(Vec<(i64, u32)>);
+struct Earliest(Vec<(i64, Box<str>)>);
 
 impl Earliest {
-    /// Offers a value by text, interning it only if it is kept.
-    fn offer_str(&mut self, t: i64, v: &str, cap: usize, strings: &mut Interner) {
-        if let Some(&id) = strings.ids.get(v) {
-            return self.offer(t, id, cap, strings);
-        }
-        let full = self.0.len() >= cap;
-        if full && !self.0.iter().any(|e| (e.0, strings.get(e.1)) > (t, v)) {
-            return;
-        }
-        let id = strings.id(v);
-        self.offer(t, id, cap, strings);
+    /// Whether a value first seen at `t` could be kept (so it is worth computing).
+    fn might_accept(&self, t: i64, cap: usize) -> bool {
+        self.0.len() < cap || self.0.iter().any(|e| e.0 >= t)
     }
 
-    fn offer(&mut self, t: i64, v: u32, cap: usize, strings: &Interner) {
-        if let Some(e) = self.0.iter_mut().find(|e| e.1 == v) {
+    fn offer(&mut self, t: i64, v: &str, cap: usize) {
+        if let Some(e) = self.0.iter_mut().find(|e| &*e.1 == v) {
             e.0 = e.0.min(t);
             return;
         }
         if self.0.len() < cap {
-            self.0.push((t, v));
+            self.0.push((t, v.into()));
             return;
         }
-        let key = |e: &(i64, u32)| (e.0, strings.get(e.1).to_string());
-        if let Some((i, latest)) = self.0.iter().enumerate().max_by_key(|(_, e)| key(e)) {
-            if (t, strings.get(v).to_string()) < key(latest) {
-                self.0[i] = (t, v);
+        let latest = self
+            .0
+            .iter()
+            .enumerate()
+            .max_by(|a, b| (a.1 .0, &a.1 .1).cmp(&(b.1 .0, &b.1 .1)));
+        if let Some((i, e)) = latest {
+            if (t, v) < (e.0, &*e.1) {
+                self.0[i] = (t, v.into());
             }
         }
     }
 
-    fn values(&self, strings: &Interner) -> Vec<String> {
-        let mut v: Vec<(i64, &str)> = self.0.iter().map(|(t, i)| (*t, strings.get(*i))).collect();
+    fn values(&self) -> Vec<String> {
+        let mut v: Vec<&(i64, Box<str>)> = self.0.iter().collect();
         v.sort();
         v.into_iter().map(|(_, s)| s.to_string()).collect()
     }
@@ -134,20 +110,33 @@ fn hex_val(c: u8) -> Option<u8> {
 }
 
 fn format_uuid(u: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(36);
     for (i, b) in u.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push('-');
         }
-        s.push_str(&format!("{b:02x}"));
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
     }
     s
+}
+
+/// Grows by a quarter instead of doubling: id lists are most of a hunt's memory, and the
+/// doubling slack alone was 40% of it.
+fn grow_gently<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len() / 4 + 4);
+    }
 }
 
 impl Ids {
     fn push(&mut self, t: i64, id: &str) {
         match parse_uuid(id) {
-            Some(u) => self.uuids.push((t, u)),
+            Some(u) => {
+                grow_gently(&mut self.uuids);
+                self.uuids.push((t, u));
+            }
             None => self.texts.push((t, id.into())),
         }
     }
@@ -164,6 +153,10 @@ impl Ids {
     /// Sorted by time, duplicates removed, at most `cap` (the earliest); returns whether ids
     /// were dropped for the cap.
     fn normalize(&mut self, cap: usize) -> bool {
+        debug_assert!(self
+            .uuids
+            .iter()
+            .all(|(_, u)| parse_uuid(&format_uuid(u)) == Some(*u)));
         self.uuids.sort_unstable();
         self.uuids.dedup_by(|b, a| a.1 == b.1);
         self.texts.sort_unstable();
@@ -238,6 +231,8 @@ impl Session {
     fn trim_ids(&mut self, cap: usize) {
         if self.ids.len() > 2 * cap.max(1) {
             self.capped |= self.ids.normalize(cap);
+            self.ids.uuids.shrink_to_fit();
+            self.ids.texts.shrink_to_fit();
         }
     }
 
@@ -254,7 +249,6 @@ impl Session {
 #[derive(Debug, Clone)]
 struct Group {
     rule: Arc<Rule>,
-    strings: Interner,
     sessions: BTreeMap<i64, Session>,
 }
 
@@ -271,14 +265,14 @@ impl Group {
             .collect();
         for k in overlapping {
             if let Some(o) = self.sessions.remove(&k) {
-                merge_into(&mut s, o, opts, &self.strings);
+                merge_into(&mut s, o, opts);
             }
         }
         self.sessions.insert(s.first, s);
     }
 }
 
-fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions, strings: &Interner) {
+fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions) {
     s.first = s.first.min(o.first);
     s.last = s.last.max(o.last);
     s.firings += o.firings;
@@ -292,7 +286,7 @@ fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions, strings: &Intern
         (&mut s.resources, o.resources),
     ] {
         for (t, v) in theirs.0 {
-            mine.offer(t, v, opts.max_values, strings);
+            mine.offer(t, &v, opts.max_values);
         }
     }
 }
@@ -358,7 +352,6 @@ impl Grouper {
             };
             let group = Group {
                 rule: rule.clone(),
-                strings: Interner::default(),
                 sessions: BTreeMap::new(),
             };
             self.groups
@@ -402,20 +395,41 @@ impl Grouper {
         session.ids.push(t, &facts.event_id);
         session.trim_ids(opts.max_event_ids);
         let cap = opts.max_values;
-        let strings = &mut group.strings;
         if let Some(ip) = &facts.source_ip {
-            session.ips.offer_str(t, ip, cap, strings);
+            session.ips.offer(t, ip, cap);
         }
-        session.actions.offer_str(t, &facts.action, cap, strings);
+        session.actions.offer(t, &facts.action, cap);
         if let Some(r) = &facts.region {
-            session.regions.offer_str(t, r, cap, strings);
+            session.regions.offer(t, r, cap);
         }
-        if session.resources.0.len() < cap || session.first == t {
+        if session.resources.might_accept(t, cap) {
             for r in resources() {
-                session.resources.offer_str(t, &r, cap, strings);
+                session.resources.offer(t, &r, cap);
             }
         }
         group.insert(session, &opts);
+    }
+
+    /// Approximate bytes held, by part (ids, interned strings, value lists, sessions): a
+    /// memory gauge for diagnostics.
+    pub fn footprint(&self) -> [usize; 4] {
+        let mut f = [0; 4];
+        for (_, g) in self.groups.values() {
+            for s in g.sessions.values() {
+                f[0] += (s.ids.uuids.capacity() + s.ids.texts.capacity()) * 24;
+                f[2] += [&s.ips, &s.actions, &s.regions, &s.resources]
+                    .iter()
+                    .map(|e| e.0.iter().map(|v| 24 + v.1.len()).sum::<usize>())
+                    .sum::<usize>();
+                f[3] += std::mem::size_of::<Session>() + 64;
+            }
+        }
+        f
+    }
+
+    /// Number of groups (rule, principal, account).
+    pub fn groups(&self) -> usize {
+        self.groups.len()
     }
 
     /// Firings recorded (before de-duplication).
@@ -439,12 +453,7 @@ impl Grouper {
                 self.groups.insert(key, (parts, theirs));
                 continue;
             };
-            for (_, mut s) in theirs.sessions {
-                for e in [&mut s.ips, &mut s.actions, &mut s.regions, &mut s.resources] {
-                    for (_, v) in e.0.iter_mut() {
-                        *v = mine.strings.id(theirs.strings.get(*v));
-                    }
-                }
+            for (_, s) in theirs.sessions {
                 mine.insert(s, &opts);
             }
         }
@@ -459,7 +468,6 @@ impl Grouper {
             let data = Arc::new(GroupData {
                 parts,
                 rule: g.rule,
-                strings: g.strings,
             });
             for (_, mut session) in g.sessions {
                 session.capped |= session.ids.normalize(cap);
@@ -488,7 +496,6 @@ impl Grouper {
 struct GroupData {
     parts: KeyParts,
     rule: Arc<Rule>,
-    strings: Interner,
 }
 
 /// An alert, not yet rendered into text.
@@ -617,7 +624,7 @@ pub fn alert_id(parts: &[&str]) -> String {
 fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {
     let ids = s.ids.strings();
     let count = s.count();
-    let regions = s.regions.values(&g.strings);
+    let regions = s.regions.values();
     let key = &g.parts;
     Alert {
         id: id.to_string(),
@@ -632,9 +639,9 @@ fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {
         account: (!key.account.is_empty()).then(|| key.account.to_string()),
         region: (!regions.is_empty()).then(|| regions.join(",")),
         principal: key.principal.to_string(),
-        source_ips: s.ips.values(&g.strings),
-        actions: s.actions.values(&g.strings),
-        resources: s.resources.values(&g.strings),
+        source_ips: s.ips.values(),
+        actions: s.actions.values(),
+        resources: s.resources.values(),
         tags: g.rule.tags.clone(),
         description: g
             .rule

@@ -1,6 +1,7 @@
 //! The hunt: every input through the rules, on every core, into grouped alerts.
 
 use crate::group::{alert_id, sort_pending, GroupOptions, Grouper, PendingAlert};
+use crate::intern::Interner;
 use crate::pack::RulePack;
 use crate::scan::par_read;
 use rustc_hash::FxHashMap;
@@ -64,15 +65,73 @@ pub struct HuntReport {
     pub examined: u64,
 }
 
-/// What a correlation alert says about the events that made it.
-#[derive(Debug, Clone)]
+/// What a correlation alert says about the events that made it, interned: [account, region,
+/// principal, source IP, action] (`u32::MAX`: absent).
+#[derive(Debug, Clone, Copy)]
 struct SeenFacts {
     provider: Provider,
-    account: Option<String>,
-    region: Option<String>,
-    principal: String,
-    ip: Option<String>,
-    action: String,
+    fields: [u32; 5],
+}
+
+/// Facts of the events correlations observed, keyed by the event id's hash.
+#[derive(Debug, Default)]
+struct FactBook {
+    strings: Interner,
+    by_id: FxHashMap<u64, SeenFacts>,
+}
+
+fn id_key(id: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    std::hash::Hasher::write(&mut h, id.as_bytes());
+    std::hash::Hasher::finish(&h)
+}
+
+impl FactBook {
+    fn note(&mut self, provider: Provider, f: &trailwatch_decode::Facts<'_>) {
+        let key = id_key(&f.event_id);
+        if self.by_id.contains_key(&key) {
+            return;
+        }
+        let mut id = |v: Option<&str>| v.map_or(u32::MAX, |s| self.strings.id(s));
+        let fields = [
+            id(f.account.as_deref()),
+            id(f.region.as_deref()),
+            id(Some(&f.principal)),
+            id(f.source_ip.as_deref()),
+            id(Some(&f.action)),
+        ];
+        self.by_id.insert(key, SeenFacts { provider, fields });
+    }
+
+    fn merge(&mut self, other: FactBook) {
+        for (k, f) in other.by_id {
+            let fields = f.fields.map(|i| {
+                if i == u32::MAX {
+                    i
+                } else {
+                    self.strings.id(other.strings.get(i))
+                }
+            });
+            self.by_id.entry(k).or_insert(SeenFacts {
+                provider: f.provider,
+                fields,
+            });
+        }
+    }
+
+    /// (provider, [account, region, principal, ip, action]) of an event.
+    fn get(&self, id: &str) -> Option<(Provider, [Option<&str>; 5])> {
+        let f = self.by_id.get(&id_key(id))?;
+        Some((
+            f.provider,
+            f.fields
+                .map(|i| (i != u32::MAX).then(|| self.strings.get(i))),
+        ))
+    }
+
+    fn len(&self) -> usize {
+        self.by_id.len()
+    }
 }
 
 /// One worker's state.
@@ -83,7 +142,7 @@ struct Worker<'p> {
     grouper: Grouper,
     aws_corr: CorrelationState,
     azure_corr: CorrelationState,
-    facts: FxHashMap<String, SeenFacts>,
+    facts: FactBook,
     examined: u64,
 }
 
@@ -96,7 +155,7 @@ impl<'p> Worker<'p> {
             grouper: Grouper::new(group),
             aws_corr: CorrelationState::new(),
             azure_corr: CorrelationState::new(),
-            facts: FxHashMap::default(),
+            facts: FactBook::default(),
             examined: 0,
         }
     }
@@ -121,20 +180,8 @@ impl<'p> Worker<'p> {
                     Provider::Aws => &mut self.aws_corr,
                     Provider::Azure => &mut self.azure_corr,
                 };
-                if state.observe(set, r, rec.fields(), &facts.event_id)
-                    && !self.facts.contains_key(&*facts.event_id)
-                {
-                    self.facts.insert(
-                        facts.event_id.to_string(),
-                        SeenFacts {
-                            provider,
-                            account: facts.account.as_deref().map(str::to_string),
-                            region: facts.region.as_deref().map(str::to_string),
-                            principal: facts.principal.to_string(),
-                            ip: facts.source_ip.as_deref().map(str::to_string),
-                            action: facts.action.to_string(),
-                        },
-                    );
+                if state.observe(set, r, rec.fields(), &facts.event_id) {
+                    self.facts.note(provider, &facts);
                 }
             }
             if set.alerts(r) {
@@ -165,6 +212,11 @@ pub fn hunt(
         on_error,
         on_progress,
     );
+    tracing::debug!(
+        live_mb = trailwatch_model::gauge::live_heap_mb(),
+        peak_mb = trailwatch_model::gauge::peak_heap_mb(),
+        "read done"
+    );
     finish(pack, opts, workers, stats)
 }
 
@@ -177,15 +229,21 @@ fn finish(
     let mut grouper = Grouper::new(opts.group);
     let mut aws_corr = CorrelationState::new();
     let mut azure_corr = CorrelationState::new();
-    let mut facts = FxHashMap::default();
+    let mut facts = FactBook::default();
     let mut examined = 0;
     for w in workers {
         examined += w.examined;
         grouper.merge(w.grouper);
         aws_corr.merge(w.aws_corr);
         azure_corr.merge(w.azure_corr);
-        facts.extend(w.facts);
+        facts.merge(w.facts);
     }
+    tracing::debug!(
+        live_mb = trailwatch_model::gauge::live_heap_mb(),
+        peak_mb = trailwatch_model::gauge::peak_heap_mb(),
+        "merged"
+    );
+    tracing::debug!(footprint = ?grouper.footprint(), groups = grouper.groups(), facts = facts.len(), "memory");
     tracing::debug!(
         firings = grouper.firings(),
         correlation_observations = aws_corr.len() + azure_corr.len(),
@@ -205,6 +263,11 @@ fn finish(
         }
     }
     sort_pending(&mut alerts);
+    tracing::debug!(
+        live_mb = trailwatch_model::gauge::live_heap_mb(),
+        peak_mb = trailwatch_model::gauge::peak_heap_mb(),
+        "correlated"
+    );
     HuntReport {
         alerts,
         stats,
@@ -218,22 +281,24 @@ fn push_distinct(v: &mut Vec<String>, s: &str) {
     }
 }
 
-fn correlation_alert(hit: &CorrelationHit, facts: &FxHashMap<String, SeenFacts>) -> Alert {
-    let known: Vec<&SeenFacts> = hit
+fn correlation_alert(hit: &CorrelationHit, facts: &FactBook) -> Alert {
+    let known: Vec<(Provider, [Option<&str>; 5])> = hit
         .event_ids
         .iter()
         .filter_map(|id| facts.get(id))
         .collect();
     let (mut ips, mut actions, mut principals, mut regions) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for f in &known {
-        if let Some(ip) = &f.ip {
-            push_distinct(&mut ips, ip);
-        }
-        push_distinct(&mut actions, &f.action);
-        push_distinct(&mut principals, &f.principal);
-        if let Some(r) = &f.region {
-            push_distinct(&mut regions, r);
+    for (_, [_, region, principal, ip, action]) in &known {
+        for (list, v) in [
+            (&mut ips, ip),
+            (&mut actions, action),
+            (&mut principals, principal),
+            (&mut regions, region),
+        ] {
+            if let Some(v) = v {
+                push_distinct(list, v);
+            }
         }
     }
     let group: Vec<String> = hit
@@ -246,8 +311,8 @@ fn correlation_alert(hit: &CorrelationHit, facts: &FxHashMap<String, SeenFacts>)
     } else {
         principals.join(",")
     };
-    let provider = known.first().map_or(Provider::Aws, |f| f.provider);
-    let account = known.first().and_then(|f| f.account.clone());
+    let provider = known.first().map_or(Provider::Aws, |f| f.0);
+    let account = known.first().and_then(|f| f.1[0]).map(str::to_string);
     let first_id = hit.event_ids.first().map(String::as_str).unwrap_or("");
     let mut description = hit
         .rule

@@ -10,7 +10,9 @@
 pub mod builtin;
 pub mod group;
 mod hunt;
+mod intern;
 mod pack;
+pub mod ruletest;
 mod scan;
 pub mod summary;
 pub mod timeline;

@@ -18,6 +18,15 @@ pub(crate) fn skip_ws(b: &[u8], mut pos: usize) -> usize {
 #[inline]
 pub(crate) fn skip_string(b: &[u8], pos: usize) -> Option<usize> {
     let mut i = pos + 1;
+    // Most keys and values are short: a plain loop beats setting up a vector search.
+    let short_end = b.len().min(i + 24);
+    while i < short_end {
+        match b[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => break,
+            _ => i += 1,
+        }
+    }
     loop {
         let k = memchr2(b'"', b'\\', &b[i..])?;
         i += k;

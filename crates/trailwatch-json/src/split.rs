@@ -174,14 +174,13 @@ impl<R: Read> Splitter<R> {
                     return Some(Err(e));
                 }
                 Step::NeedData => {
+                    // More data was asked for after the end: whatever is pending is truncated.
+                    if self.eof {
+                        return self.at_eof().map(Err);
+                    }
                     if let Err(e) = self.fill() {
                         self.state = State::Done;
                         return Some(Err(e));
-                    }
-                    if self.eof && self.pos >= self.end {
-                        if let Some(e) = self.at_eof() {
-                            return Some(Err(e));
-                        }
                     }
                 }
             }

@@ -204,3 +204,78 @@ fn errors_are_fatal_only_when_the_stream_cannot_go_on() {
     assert_eq!(names(&recs), ["a", "b"]);
     assert_eq!(errs.len(), 2);
 }
+
+#[test]
+fn input_ending_inside_any_value_is_truncated_not_a_hang() {
+    let full = br#"{"a": "text", "b": 12345, "c": {"d": [1, 2]}, "e": true}"#;
+    for cut in 1..full.len() {
+        for chunk in [1, 7, 4096] {
+            let opts = SplitterOptions {
+                chunk_bytes: 16,
+                ..Default::default()
+            };
+            let (recs, errs) = split_with(&full[..cut], chunk, opts);
+            assert!(recs.is_empty(), "cut {cut}");
+            assert_eq!(errs.len(), 1, "cut {cut} chunk {chunk}: {errs:?}");
+            assert!(errs[0].contains("truncated"), "cut {cut}: {}", errs[0]);
+        }
+    }
+    let (recs, errs) = split(full);
+    assert_eq!(recs.len(), 1);
+    assert!(errs.is_empty());
+}
+
+#[test]
+fn any_byte_soup_terminates_and_reads_everything() {
+    // Deterministic pseudo-random inputs built from JSON-ish pieces and noise.
+    let pieces: [&[u8]; 14] = [
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"\"",
+        b"\\",
+        b":",
+        b",",
+        b"\n",
+        b"x",
+        b"\"k\":",
+        b"{\"Records\":[",
+        b"123",
+        b" ",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let len = (next() % 40) as usize;
+        let mut input = Vec::new();
+        for _ in 0..len {
+            input.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+        }
+        let chunk = 1 + (next() % 9) as usize;
+        let mut s = Splitter::with_options(
+            Trickle {
+                data: &input,
+                n: chunk,
+            },
+            SplitterOptions {
+                chunk_bytes: 8,
+                max_record_bytes: 64,
+            },
+        );
+        let mut steps = 0;
+        while s.next_record().is_some() {
+            steps += 1;
+            assert!(
+                steps <= input.len() + 2,
+                "no progress on {:?}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
+}

@@ -8,6 +8,7 @@
 mod alert;
 mod event;
 mod fields;
+pub mod gauge;
 mod severity;
 
 pub use alert::Alert;

@@ -223,7 +223,9 @@ pub struct CorrelationHit {
     pub event_ids: Vec<String>,
 }
 
-type GroupKey = Box<[Option<Box<str>>]>;
+/// A group's values, shared by every observation of the group (observations are many — a
+/// correlation over a common API sees a good share of all events — and groups few).
+type GroupKey = Arc<[Option<Box<str>>]>;
 
 #[derive(Debug, Clone)]
 struct Obs {
@@ -231,7 +233,7 @@ struct Obs {
     time: i64,
     slot: u16,
     value: Option<Box<str>>,
-    ids: Vec<Box<str>>,
+    ids: Box<[Box<str>]>,
 }
 
 /// Per-worker correlation state. Feed it with [`CorrelationState::observe`] whenever a rule
@@ -240,6 +242,7 @@ struct Obs {
 #[derive(Debug, Clone, Default)]
 pub struct CorrelationState {
     per: Vec<Vec<Obs>>,
+    groups: rustc_hash::FxHashSet<GroupKey>,
 }
 
 fn first_text<S: FieldSource + ?Sized>(event: &S, path: &FieldPath) -> Option<Box<str>> {
@@ -297,7 +300,16 @@ impl CorrelationState {
             let (Some(c), Some(paths)) = (set.correlation_at(ci), set.slot_paths(ci, slot)) else {
                 continue;
             };
-            let group: GroupKey = paths.group.iter().map(|p| first_text(event, p)).collect();
+            let values: Vec<Option<Box<str>>> =
+                paths.group.iter().map(|p| first_text(event, p)).collect();
+            let group = match self.groups.get(values.as_slice()) {
+                Some(g) => g.clone(),
+                None => {
+                    let g: GroupKey = values.into();
+                    self.groups.insert(g.clone());
+                    g
+                }
+            };
             let value = match (&c.kind, &paths.value) {
                 (CorrelationType::ValueCount, Some(p)) => match first_text(event, p) {
                     Some(v) => Some(v),
@@ -312,7 +324,7 @@ impl CorrelationState {
                     time: time_ms,
                     slot,
                     value,
-                    ids: vec![Box::from(event_id)],
+                    ids: Box::new([Box::from(event_id)]),
                 },
             );
             any = true;

@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Summary(a) => summary(a),
         Command::Rules(RulesCommand::List { rules, format }) => rules_list(&rules, format),
         Command::Rules(RulesCommand::Check { rules }) => rules_check(&rules),
+        Command::Rules(RulesCommand::Test { rules }) => rules_test(&rules),
         Command::Simulate(a) => simulate(a),
         Command::Demo(a) => demo(a),
     }
@@ -315,6 +316,47 @@ fn rules_check(r: &RuleArgs) -> Result<ExitCode> {
     let total = ok + pack.failures().len();
     println!("compiled {ok} of {total} rules");
     Ok(if pack.failures().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn rules_test(r: &RuleArgs) -> Result<ExitCode> {
+    let pack = RulePack::load(!r.no_builtin, &r.rules, Severity::Informational)?;
+    let results = trailwatch_detect::ruletest::run(&pack.report.rules);
+    let untested = pack
+        .report
+        .rules
+        .iter()
+        .filter(|r| {
+            !r.is_correlation() && r.tests.positive.is_empty() && r.tests.negative.is_empty()
+        })
+        .count();
+    let mut failed = 0;
+    for res in results.iter().filter(|r| !r.passed) {
+        failed += 1;
+        println!(
+            "FAIL {} ({}): {} example #{}: {}",
+            escape::terminal(&res.rule.title),
+            res.rule.path.display(),
+            if res.expect == trailwatch_detect::ruletest::Expect::Match {
+                "positive"
+            } else {
+                "negative"
+            },
+            res.index + 1,
+            res.detail
+        );
+    }
+    println!(
+        "{} examples: {} passed, {} failed; {} rules without examples",
+        results.len(),
+        results.len() - failed,
+        failed,
+        untested
+    );
+    Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

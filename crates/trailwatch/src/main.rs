@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod escape;
+mod heap;
 mod output;
 mod progress;
 mod table;
@@ -11,14 +12,12 @@ mod when;
 
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: a hunt frees per-file buffers of many sizes on
-/// every core, and glibc's per-thread arenas held on to that memory (resident size grew with
-/// the input: 900 MB on the 3-million-record benchmark against a ~60 MB live heap).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: heap::Counting = heap::Counting;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    heap::tune();
     let args = cli::Cli::parse();
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("TRAILWATCH_LOG").unwrap_or_else(|_| {
@@ -28,7 +27,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .init();
-    match commands::run(args) {
+    let result = commands::run(args);
+    heap::report();
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("trailwatch: error: {}", escape::terminal(&format!("{e:#}")));

@@ -60,6 +60,11 @@ impl Sink {
             .or(Some(120))
     }
 
+    /// The underlying writer, for serializers that write straight into it.
+    pub fn writer(&mut self) -> &mut dyn Write {
+        &mut self.out
+    }
+
     pub fn write_str(&mut self, s: &str) -> Result<()> {
         self.out.write_all(s.as_bytes())?;
         Ok(())
@@ -159,9 +164,8 @@ pub fn alerts(sink: &mut Sink, pending: &[PendingAlert], format: Format) -> Resu
     match format {
         Format::Jsonl => {
             for p in pending {
-                let mut line = serde_json::to_string(&p.to_alert())?;
-                line.push('\n');
-                sink.write_str(&line)?;
+                serde_json::to_writer(sink.writer(), &p.to_alert())?;
+                sink.write_str("\n")?;
             }
             Ok(())
         }
@@ -169,7 +173,7 @@ pub fn alerts(sink: &mut Sink, pending: &[PendingAlert], format: Format) -> Resu
             sink.write_str("[")?;
             for (i, p) in pending.iter().enumerate() {
                 sink.write_str(if i == 0 { "\n" } else { ",\n" })?;
-                sink.write_str(&serde_json::to_string_pretty(&p.to_alert())?)?;
+                serde_json::to_writer_pretty(sink.writer(), &p.to_alert())?;
             }
             sink.write_str("\n]\n")
         }

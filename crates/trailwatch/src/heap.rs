@@ -1,0 +1,67 @@
+//! The global allocator: mimalloc, with a live-byte counter for diagnostics.
+//!
+//! mimalloc instead of the system allocator: a hunt frees per-file buffers of many sizes on
+//! every core, and glibc's per-thread arenas kept that memory (the resident size grew with the
+//! input). The counter costs two relaxed atomic adds per allocation; `TRAILWATCH_HEAP_STATS=1`
+//! prints the peak live heap at exit, so memory claims can be checked against the heap itself.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::Ordering;
+
+pub struct Counting;
+
+use trailwatch_model::gauge::{LIVE_HEAP as LIVE, PEAK_HEAP as PEAK};
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged to mimalloc, which upholds GlobalAlloc's contract.
+        let p = unsafe { mimalloc::MiMalloc.alloc(layout) };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` above with this layout.
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as for `alloc`/`dealloc`.
+        let p = unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            let live = LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+/// mimalloc's `purge_delay` and `arena_eager_commit` options (numbers from its `mimalloc.h`).
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Returns freed memory to the OS at once and commits arenas on demand: a hunt's working set
+/// shifts (per-file buffers, then grouping state, then output), and the defaults kept the
+/// resident size about 50% above the live heap.
+pub fn tune() {
+    // SAFETY: mi_option_set only stores an option value; valid at any time.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+    }
+}
+
+/// Prints the peak live heap when asked to by `TRAILWATCH_HEAP_STATS`.
+pub fn report() {
+    if std::env::var_os("TRAILWATCH_HEAP_STATS").is_some() {
+        eprintln!(
+            "trailwatch: peak live heap {:.1} MB",
+            PEAK.load(Ordering::Relaxed) as f64 / 1e6
+        );
+    }
+}
