@@ -64,7 +64,13 @@ impl<'a> AwsRecord<'a> {
 
     fn str_at(&self, path: &[&str]) -> Option<String> {
         let (first, rest) = path.split_first()?;
-        let v = self.obj.get(first)?;
+        let (v, rest) = match rest.split_first() {
+            Some((second, rest)) => match self.obj.get2(first, second) {
+                Ok(v) => (v?, rest),
+                Err(()) => (self.obj.get(first)?.get(second)?, rest),
+            },
+            None => (self.obj.get(first)?, rest),
+        };
         let v = if rest.is_empty() {
             v
         } else {

@@ -110,15 +110,18 @@ pub(crate) fn visit_path(
             false
         }
         Kind::Object => {
-            for (k, val) in v.entries() {
-                if key_matches(&k, first, style) {
-                    if visit_path(val, &segs[1..], style, visit) {
-                        return true;
-                    }
-                } else if segs.len() > 1 && k.raw().contains(&b'.') {
-                    if let Some(n) = dotted_key_span(&k.decode(), segs, style) {
-                        if visit_path(val, &segs[n..], style, visit) {
-                            return true;
+            // The key itself, as in nearly every record: stop scanning once found.
+            if let Some((_, val)) = v.entries().find(|(k, _)| key_matches(k, first, style)) {
+                return visit_path(val, &segs[1..], style, visit);
+            }
+            // Else a key that has dots in it may spell several segments (Azure claim URIs).
+            if segs.len() > 1 {
+                for (k, val) in v.entries() {
+                    if k.raw().contains(&b'.') {
+                        if let Some(n) = dotted_key_span(&k.decode(), segs, style) {
+                            if visit_path(val, &segs[n..], style, visit) {
+                                return true;
+                            }
                         }
                     }
                 }

@@ -37,9 +37,9 @@ impl Input {
     /// the name says.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         match self {
-            Input::Stdin => sniff(BufReader::with_capacity(256 << 10, io::stdin())),
+            Input::Stdin => sniff(BufReader::with_capacity(64 << 10, io::stdin())),
             Input::File { path, .. } => {
-                sniff(BufReader::with_capacity(256 << 10, File::open(path)?))
+                sniff(BufReader::with_capacity(64 << 10, File::open(path)?))
             }
         }
     }

@@ -5,7 +5,7 @@ use crate::azure::{shape_of, AzureRecord};
 use crate::input::Input;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use trailwatch_json::{unescape, Indexed, Kind, ObjectIndex, Raw, Splitter};
+use trailwatch_json::{unescape, Indexed, Kind, ObjectIndex, Raw, Splitter, SplitterOptions};
 use trailwatch_model::{Event, FieldSource, Provider};
 
 /// A decoded record of either cloud.
@@ -158,6 +158,7 @@ const ERRORS_SHOWN_PER_FILE: u64 = 5;
 /// Scratch space a worker reuses across records and files.
 #[derive(Default)]
 pub struct ReadScratch {
+    buffer: Vec<u8>,
     outer: ObjectIndex,
     inner: ObjectIndex,
     unwrapped: String,
@@ -249,7 +250,7 @@ pub fn read_stream(
             });
         }
     };
-    let mut splitter = Splitter::new(reader);
+    let mut splitter = Splitter::with_buffer(reader, SplitterOptions::default(), std::mem::take(&mut scratch.buffer));
     let mut index = 0u64;
     while let Some(item) = splitter.next_record() {
         let bytes = match item {
@@ -264,6 +265,8 @@ pub fn read_stream(
             outer,
             inner,
             unwrapped,
+            ..
+
         } = scratch;
         let obj = outer.build(Raw::new(bytes));
         match classify(&obj) {
@@ -315,6 +318,7 @@ pub fn read_stream(
         }
     }
     stats.bytes = splitter.bytes_read();
+    scratch.buffer = splitter.into_buffer();
     if stats.records() > 0 || stats.digests > 0 {
         stats.files_read = 1;
     }

@@ -51,6 +51,11 @@ impl Earliest {
     }
 
     fn offer(&mut self, t: i64, v: &str, cap: usize) {
+        // Full, and everything in it is earlier: neither a new value nor an earlier time for a
+        // present one can change it (the usual case once a busy session's lists fill up).
+        if !self.might_accept(t, cap) {
+            return;
+        }
         if let Some(e) = self.0.iter_mut().find(|e| &*e.1 == v) {
             e.0 = e.0.min(t);
             return;

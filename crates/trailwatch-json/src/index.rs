@@ -1,7 +1,7 @@
 //! [`ObjectIndex`]: one pass over an object's top level, so that rules asking for ten fields
 //! do not rescan the record ten times.
 
-use crate::raw::{Key, Raw};
+use crate::raw::{Key, Kind, Raw};
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy)]
@@ -11,20 +11,27 @@ struct Entry {
     key_escaped: bool,
     value_start: u32,
     value_end: u32,
+    /// For an object value: its own entries, `children[first..first + count]`.
+    first_child: u32,
+    child_count: u32,
 }
 
-/// The top-level entries of one object, as offsets into its bytes. Reusable: `build` clears it,
-/// so one index serves every record a worker reads without allocating again.
+/// The entries of one object and of the objects directly inside it (two levels: `eventName`,
+/// `userIdentity.type`, `requestParameters.bucketName`), as offsets into its bytes, built in
+/// one pass. Reusable: `build` clears it, so one index serves every record a worker reads
+/// without allocating again.
 #[derive(Debug, Default, Clone)]
 pub struct ObjectIndex {
     entries: Vec<Entry>,
+    children: Vec<Entry>,
 }
 
-/// An object with its index: top-level lookups are a short scan over keys only.
+/// An object with its index: lookups down two levels are short scans over keys only.
 #[derive(Clone, Copy)]
 pub struct Indexed<'a> {
     raw: Raw<'a>,
     entries: &'a [Entry],
+    children: &'a [Entry],
 }
 
 impl ObjectIndex {
@@ -32,25 +39,37 @@ impl ObjectIndex {
         Self::default()
     }
 
-    /// Indexes `raw`'s top-level entries (none if it is not an object).
+    /// Indexes `raw`'s entries and those of its object values (none if it is not an object).
     pub fn build<'a>(&'a mut self, raw: Raw<'a>) -> Indexed<'a> {
         self.entries.clear();
+        self.children.clear();
         let base = raw.bytes().as_ptr() as usize;
         for (key, value) in raw.entries() {
-            let key_start = key.raw().as_ptr() as usize - base;
-            let value_start = value.bytes().as_ptr() as usize - base;
-            self.entries.push(Entry {
-                key_start: key_start as u32,
-                key_len: key.raw().len() as u32,
-                key_escaped: key.raw().contains(&b'\\'),
-                value_start: value_start as u32,
-                value_end: (value_start + value.bytes().len()) as u32,
-            });
+            let mut e = entry(base, key, value);
+            if value.kind() == Kind::Object {
+                e.first_child = self.children.len() as u32;
+                for (k, v) in value.entries() {
+                    self.children.push(entry(base, k, v));
+                }
+                e.child_count = self.children.len() as u32 - e.first_child;
+            }
+            self.entries.push(e);
         }
-        Indexed {
-            raw,
-            entries: &self.entries,
-        }
+        Indexed { raw, entries: &self.entries, children: &self.children }
+    }
+}
+
+fn entry(base: usize, key: Key<'_>, value: Raw<'_>) -> Entry {
+    let key_start = key.raw().as_ptr() as usize - base;
+    let value_start = value.bytes().as_ptr() as usize - base;
+    Entry {
+        key_start: key_start as u32,
+        key_len: key.raw().len() as u32,
+        key_escaped: key.has_escape(),
+        value_start: value_start as u32,
+        value_end: (value_start + value.bytes().len()) as u32,
+        first_child: 0,
+        child_count: 0,
     }
 }
 
@@ -75,22 +94,36 @@ impl<'a> Indexed<'a> {
         self.entries.iter().map(|e| self.entry(e))
     }
 
+    fn find(&self, list: &'a [Entry], key: &str) -> Option<&'a Entry> {
+        let b = self.raw.bytes();
+        let want = key.as_bytes();
+        list.iter().find(|e| {
+            if e.key_escaped {
+                self.entry(e).0.eq(key)
+            } else {
+                e.key_len as usize == want.len() && &b[e.key_start as usize..][..want.len()] == want
+            }
+        })
+    }
+
     /// The value of `key`.
     #[inline]
     pub fn get(&self, key: &str) -> Option<Raw<'a>> {
-        let b = self.raw.bytes();
-        let want = key.as_bytes();
-        for e in self.entries {
-            if e.key_len as usize == want.len() || e.key_escaped {
-                let (k, v) = self.entry(e);
-                if (!e.key_escaped && &b[e.key_start as usize..][..want.len()] == want)
-                    || (e.key_escaped && k.eq(key))
-                {
-                    return Some(v);
-                }
-            }
+        self.find(self.entries, key).map(|e| self.entry(e).1)
+    }
+
+    /// The value of `inner` inside the object at `outer` (`get2("userIdentity", "type")`), from
+    /// the index; `Err(())` when `outer` is absent or not an object (so the caller may fall
+    /// back), `Ok(None)` when it is an object without `inner`.
+    #[inline]
+    #[allow(clippy::result_unit_err)]
+    pub fn get2(&self, outer: &str, inner: &str) -> Result<Option<Raw<'a>>, ()> {
+        let parent = self.find(self.entries, outer).ok_or(())?;
+        if self.entry(parent).1.kind() != Kind::Object {
+            return Err(());
         }
-        None
+        let kids = &self.children[parent.first_child as usize..(parent.first_child + parent.child_count) as usize];
+        Ok(self.find(kids, inner).map(|e| self.entry(e).1))
     }
 
     /// The value of `key`, ignoring ASCII case.
@@ -121,5 +154,9 @@ mod tests {
         assert!(o.get("c").is_none());
         assert!(o.get_ignore_case("EVENTNAME").is_some());
         assert_eq!(o.iter().count(), 4);
+        assert_eq!(o.get2("a", "b").unwrap().unwrap().bytes(), b"1");
+        assert_eq!(o.get2("a", "zz"), Ok(None));
+        assert_eq!(o.get2("b", "x"), Err(()));
+        assert_eq!(o.get2("nope", "x"), Err(()));
     }
 }

@@ -40,6 +40,11 @@ impl<'a> Key<'a> {
         self.raw
     }
 
+    /// Whether the key has escapes (so comparing needs decoding).
+    pub fn has_escape(&self) -> bool {
+        self.has_escape
+    }
+
     /// The decoded key.
     pub fn decode(&self) -> Cow<'a, str> {
         if self.has_escape {
@@ -211,7 +216,7 @@ impl<'a> Iterator for ObjectIter<'a> {
                 p = end;
                 Key {
                     raw,
-                    has_escape: raw.contains(&b'\\'),
+                    has_escape: raw.iter().any(|&c| c == b'\\'),
                 }
             }
             c if is_ident(c) => {

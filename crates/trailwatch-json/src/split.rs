@@ -129,10 +129,19 @@ impl<R: Read> Splitter<R> {
     }
 
     pub fn with_options(reader: R, opts: SplitterOptions) -> Self {
+        Self::with_buffer(reader, opts, Vec::new())
+    }
+
+    /// A splitter that reads into `buf` (its contents are discarded): lets a caller reading
+    /// many files reuse one buffer instead of allocating (and faulting in) a new one per file.
+    pub fn with_buffer(reader: R, opts: SplitterOptions, mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        let cap = buf.capacity();
+        buf.resize(cap, 0);
         Splitter {
             reader,
             opts,
-            buf: Vec::new(),
+            buf,
             end: 0,
             pos: 0,
             rec_start: None,
@@ -142,6 +151,11 @@ impl<R: Read> Splitter<R> {
             json_lines: None,
             records: 0,
         }
+    }
+
+    /// Gives the buffer back for reuse.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 
     /// Records returned so far.
