@@ -250,12 +250,18 @@ pub fn read_stream(
             });
         }
     };
-    let mut splitter = Splitter::with_buffer(reader, SplitterOptions::default(), std::mem::take(&mut scratch.buffer));
+    let mut splitter = Splitter::with_buffer(
+        reader,
+        SplitterOptions::default(),
+        std::mem::take(&mut scratch.buffer),
+    );
     let mut index = 0u64;
+    let mut fatal = false;
     while let Some(item) = splitter.next_record() {
         let bytes = match item {
             Ok(b) => b,
             Err(e) => {
+                fatal |= e.is_fatal() || matches!(e, trailwatch_json::SplitError::NotJson { .. });
                 report(&mut stats, e.to_string());
                 continue;
             }
@@ -266,7 +272,6 @@ pub fn read_stream(
             inner,
             unwrapped,
             ..
-
         } = scratch;
         let obj = outer.build(Raw::new(bytes));
         match classify(&obj) {
@@ -319,7 +324,9 @@ pub fn read_stream(
     }
     stats.bytes = splitter.bytes_read();
     scratch.buffer = splitter.into_buffer();
-    if stats.records() > 0 || stats.digests > 0 {
+    // Read: records came out, or the input was whole and held nothing foreign (an empty
+    // `{"Records":[]}` is a fine file; a `package.json` is not a log).
+    if stats.records() > 0 || stats.digests > 0 || (!fatal && stats.unknown_records == 0) {
         stats.files_read = 1;
     }
     if stats.errors > ERRORS_SHOWN_PER_FILE {

@@ -400,3 +400,20 @@ fn facts_agree_with_normalization_on_every_dataset_record() {
     }
     assert!(checked > 3000);
 }
+
+#[test]
+fn empty_but_valid_files_count_as_read_and_foreign_json_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.json", br#"{"Records":[]}"#);
+    let r = read(&[empty, shared("aws/traildiscover/PutEventSelectors.json")]);
+    assert_eq!(r.stats.files_read, 2);
+    assert!(r.errors.is_empty());
+    let foreign = write(
+        dir.path(),
+        "package.json",
+        br#"{"name":"x","version":"1.0.0"}"#,
+    );
+    let r = read(&[foreign]);
+    assert_eq!(r.stats.files_read, 0);
+    assert_eq!(r.errors.len(), 1);
+}

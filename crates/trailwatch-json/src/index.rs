@@ -55,7 +55,11 @@ impl ObjectIndex {
             }
             self.entries.push(e);
         }
-        Indexed { raw, entries: &self.entries, children: &self.children }
+        Indexed {
+            raw,
+            entries: &self.entries,
+            children: &self.children,
+        }
     }
 }
 
@@ -122,7 +126,8 @@ impl<'a> Indexed<'a> {
         if self.entry(parent).1.kind() != Kind::Object {
             return Err(());
         }
-        let kids = &self.children[parent.first_child as usize..(parent.first_child + parent.child_count) as usize];
+        let kids = &self.children
+            [parent.first_child as usize..(parent.first_child + parent.child_count) as usize];
         Ok(self.find(kids, inner).map(|e| self.entry(e).1))
     }
 

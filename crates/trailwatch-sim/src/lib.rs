@@ -10,7 +10,7 @@
 //! * Azure: `insights-activity-logs/resourceId=/SUBSCRIPTIONS/<SUB>/y=…/m=…/d=…/h=…/m=00/PT1H.json`
 //!   (resource-log schema, one JSON object per line) and `azure-activity-rest.json`
 //!   (`{"value":[…]}`, REST shape);
-//! * `scenarios.json`: the ground truth of every injected attack.
+//! * `scenarios.manifest`: the ground truth of every injected attack.
 //!
 //! Output is a pure function of [`SimOptions`]: the same seed and options give byte-identical
 //! files whatever the thread scheduling (every file has its own seeded generator), and no
@@ -279,7 +279,7 @@ pub fn simulate(opts: &SimOptions) -> Result<SimReport, SimError> {
         report.azure_rest_records = az.rest_records;
         report.scenarios.extend(az.scenarios);
     }
-    let path = opts.out.join("scenarios.json");
+    let path = opts.out.join("scenarios.manifest");
     let json = serde_json::to_vec_pretty(&report.scenarios).map_err(SimError::Json)?;
     std::fs::write(&path, json).map_err(|e| SimError::io(&path, e))?;
     Ok(report)

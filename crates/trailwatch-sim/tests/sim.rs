@@ -193,7 +193,8 @@ fn aws_layout_content_and_ground_truth() {
         .collect();
     assert_eq!(aws.len(), 12);
     let from_file: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(dir.path().join("scenarios.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.path().join("scenarios.manifest")).unwrap())
+            .unwrap();
     assert_eq!(from_file.len(), report.scenarios.len());
     for s in &aws {
         assert_eq!(s.event_ids.len(), s.event_count);

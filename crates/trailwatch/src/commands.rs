@@ -389,7 +389,7 @@ fn simulate(a: SimulateArgs) -> Result<ExitCode> {
     let secs = started.elapsed().as_secs_f64();
     let records = report.aws.records + report.azure.records;
     println!(
-        "wrote {} records in {} files ({:.1} MB gzip, {:.1} MB raw) to {} in {:.1}s ({:.0} records/s); {} attack scenarios (see scenarios.json)",
+        "wrote {} records in {} files ({:.1} MB gzip, {:.1} MB raw) to {} in {:.1}s ({:.0} records/s); {} attack scenarios (see scenarios.manifest)",
         records,
         report.aws.files + report.azure.files,
         (report.aws.bytes_written + report.azure.bytes_written) as f64 / 1e6,
