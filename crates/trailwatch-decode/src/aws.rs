@@ -97,7 +97,6 @@ impl<'a> AwsRecord<'a> {
         let principal = ident_str("arn")
             .or_else(|| ident_str("userName"))
             .or_else(|| ident_str("invokedBy"))
-            .map(Cow::from)
             .unwrap_or_else(|| Cow::Owned(self.principal().label().to_string()));
         let nonempty = |k: &str| self.obj.str(k).filter(|s| !s.is_empty());
         Facts {
@@ -188,7 +187,7 @@ impl<'a> AwsRecord<'a> {
         };
         // One pass over the parameters, not one lookup per known name.
         for (key, value) in params.entries() {
-            let Some(&(name, label)) = PARAM_RESOURCES.iter().find(|(n, _)| key.eq(n)) else {
+            let Some(&(name, label)) = PARAM_RESOURCES.iter().find(|(n, _)| key.is(n)) else {
                 continue;
             };
             let Some(v) = value.as_str().filter(|v| !v.is_empty()) else {

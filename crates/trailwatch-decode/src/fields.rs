@@ -64,7 +64,7 @@ fn key_matches(key: &trailwatch_json::Key<'_>, seg: &str, style: PathStyle) -> b
     if style.ignore_case {
         key.eq_ignore_case(seg)
     } else {
-        key.eq(seg)
+        key.is(seg)
     }
 }
 

@@ -103,7 +103,7 @@ impl<'a> Indexed<'a> {
         let want = key.as_bytes();
         list.iter().find(|e| {
             if e.key_escaped {
-                self.entry(e).0.eq(key)
+                self.entry(e).0.is(key)
             } else {
                 e.key_len as usize == want.len() && &b[e.key_start as usize..][..want.len()] == want
             }

@@ -56,7 +56,7 @@ impl<'a> Key<'a> {
 
     /// Whether the key equals `name`.
     #[inline]
-    pub fn eq(&self, name: &str) -> bool {
+    pub fn is(&self, name: &str) -> bool {
         if self.has_escape {
             unescape(self.raw) == name
         } else {
@@ -160,7 +160,7 @@ impl<'a> Raw<'a> {
     /// The value of `key` in an object.
     #[inline]
     pub fn get(&self, key: &str) -> Option<Raw<'a>> {
-        self.entries().find(|(k, _)| k.eq(key)).map(|(_, v)| v)
+        self.entries().find(|(k, _)| k.is(key)).map(|(_, v)| v)
     }
 
     /// The value of `key` in an object, ignoring ASCII case.
@@ -216,7 +216,7 @@ impl<'a> Iterator for ObjectIter<'a> {
                 p = end;
                 Key {
                     raw,
-                    has_escape: raw.iter().any(|&c| c == b'\\'),
+                    has_escape: raw.contains(&b'\\'),
                 }
             }
             c if is_ident(c) => {
