@@ -537,6 +537,14 @@ impl PendingAlert {
         }
     }
 
+    /// How many event ids the rendered alert will list.
+    pub fn event_id_count(&self) -> usize {
+        match &self.0 {
+            Pending::Ready { alert, .. } => alert.event_ids.len(),
+            Pending::Grouped { session, .. } => session.ids.len(),
+        }
+    }
+
     fn first_ms(&self) -> i64 {
         match &self.0 {
             Pending::Ready { first_ms, .. } => *first_ms,

@@ -162,13 +162,7 @@ fn csv_text(rows: &[Vec<String>], header: Option<&[&str]>) -> Result<String> {
 /// Alerts in `format`, rendered one at a time (an alert may list millions of event ids).
 pub fn alerts(sink: &mut Sink, pending: &[PendingAlert], format: Format) -> Result<()> {
     match format {
-        Format::Jsonl => {
-            for p in pending {
-                serde_json::to_writer(sink.writer(), &p.to_alert())?;
-                sink.write_str("\n")?;
-            }
-            Ok(())
-        }
+        Format::Jsonl => jsonl_parallel(sink, pending),
         Format::Json => {
             sink.write_str("[")?;
             for (i, p) in pending.iter().enumerate() {
@@ -197,6 +191,53 @@ pub fn alerts(sink: &mut Sink, pending: &[PendingAlert], format: Format) -> Resu
             sink.write_str(&text)
         }
     }
+}
+
+/// JSON lines rendered on every core, in order: batches of alerts (bounded by their event ids,
+/// so memory stays bounded) are split between threads, then written one after the other.
+fn jsonl_parallel(sink: &mut Sink, pending: &[PendingAlert]) -> Result<()> {
+    const BATCH_IDS: usize = 50_000;
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(1);
+    let mut start = 0;
+    while start < pending.len() {
+        let mut end = start;
+        let mut ids = 0;
+        while end < pending.len() && (end == start || ids < BATCH_IDS) {
+            ids += pending[end].event_id_count() + 1;
+            end += 1;
+        }
+        let batch = &pending[start..end];
+        let per = batch.len().div_ceil(threads);
+        let rendered: Vec<Result<Vec<u8>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = batch
+                .chunks(per.max(1))
+                .map(|chunk| {
+                    s.spawn(move || -> Result<Vec<u8>> {
+                        let mut out = Vec::new();
+                        for p in chunk {
+                            serde_json::to_writer(&mut out, &p.to_alert())?;
+                            out.push(b'\n');
+                        }
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a rendering thread panicked")))
+                })
+                .collect()
+        });
+        for part in rendered {
+            sink.writer().write_all(&part?)?;
+        }
+        start = end;
+    }
+    Ok(())
 }
 
 fn alert_table(sink: &Sink, alerts: &[Alert]) -> String {
