@@ -601,25 +601,6 @@ pub fn sort_pending(alerts: &mut [PendingAlert]) {
     });
 }
 
-/// Alerts in the order people read them: by first activity, then most severe first.
-pub fn sort_alerts(alerts: &mut [Alert]) {
-    alerts.sort_by(|a, b| {
-        (
-            &a.first_seen,
-            std::cmp::Reverse(a.severity),
-            &a.title,
-            &a.principal,
-            &a.id,
-        )
-            .cmp(&(
-                &b.first_seen,
-                std::cmp::Reverse(b.severity),
-                &b.title,
-                &b.principal,
-                &b.id,
-            ))
-    });
-}
 
 /// A stable alert id from what identifies it.
 pub fn alert_id(parts: &[&str]) -> String {

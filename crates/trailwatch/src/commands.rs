@@ -65,6 +65,56 @@ fn load_pack(r: &RuleArgs, min_level: Severity) -> Result<RulePack> {
     Ok(pack)
 }
 
+/// What every command that reads logs sets up: where output goes, the inputs, the problem
+/// counter, the progress bar and the clock.
+struct Run {
+    sink: Sink,
+    problems: Problems,
+    inputs: Vec<Input>,
+    bar: indicatif::ProgressBar,
+    started: Instant,
+}
+
+impl Run {
+    fn start(a: &InputArgs, output: Option<&std::path::Path>) -> Result<Run> {
+        let sink = Sink::open(output)?;
+        let problems = Problems(AtomicU64::new(0));
+        let inputs = inputs(a, &problems)?;
+        let bar = progress::bar(inputs.iter().map(Input::size).sum());
+        Ok(Run {
+            sink,
+            problems,
+            inputs,
+            bar,
+            started: Instant::now(),
+        })
+    }
+
+    fn on_error(&self) -> impl Fn(DecodeError) + Sync + '_ {
+        let problems = &self.problems;
+        move |e| problems.report(e)
+    }
+
+    fn on_progress(&self) -> impl Fn(u64) + Sync + '_ {
+        let bar = &self.bar;
+        move |n| bar.inc(n)
+    }
+
+    /// Closes the output and reports the run; the exit code follows from what was read.
+    fn finish(self, a: &InputArgs, stats: &FileStats, extra: &str) -> Result<ExitCode> {
+        let Run {
+            sink,
+            problems,
+            bar,
+            started,
+            ..
+        } = self;
+        bar.finish_and_clear();
+        sink.finish()?;
+        Ok(finish_run(a, stats, &problems, started, extra))
+    }
+}
+
 /// Counts problems as they are reported on stderr.
 struct Problems(AtomicU64);
 
@@ -153,15 +203,11 @@ fn parse_span_ms(s: &str) -> Result<i64> {
 
 fn hunt(a: HuntArgs) -> Result<ExitCode> {
     let range = time_range(&a.input)?;
-    let group_window_ms = parse_span_ms(&a.group_window)?;
+    let window_ms = parse_span_ms(&a.group_window)?;
     let pack = load_pack(&a.rules, a.min_level.into())?;
-    let mut sink = Sink::open(a.output.output.as_deref())?;
-    let problems = Problems(AtomicU64::new(0));
-    let inputs = inputs(&a.input, &problems)?;
-    let bar = progress::bar(inputs.iter().map(Input::size).sum());
-    let started = Instant::now();
+    let mut run = Run::start(&a.input, a.output.output.as_deref())?;
     let group = GroupOptions {
-        window_ms: group_window_ms,
+        window_ms,
         max_event_ids: a.max_event_ids,
         ..GroupOptions::default()
     };
@@ -170,34 +216,30 @@ fn hunt(a: HuntArgs) -> Result<ExitCode> {
         group,
         threads: threads(&a.input),
     };
-    let report = trailwatch_detect::hunt(&inputs, &pack, &opts, &|e| problems.report(e), &|n| {
-        bar.inc(n)
-    });
-    bar.finish_and_clear();
-    output::alerts(&mut sink, &report.alerts, a.output.format)?;
-    sink.finish()?;
-    let code = finish_run(
-        &a.input,
-        &report.stats,
-        &problems,
-        started,
-        &severity_counts(&report.alerts),
+    let report = trailwatch_detect::hunt(
+        &run.inputs,
+        &pack,
+        &opts,
+        &run.on_error(),
+        &run.on_progress(),
     );
+    output::alerts(&mut run.sink, &report.alerts, a.output.format)?;
+    let mut extra = severity_counts(&report.alerts);
+    if range != TimeRange::default() {
+        extra.push_str(&format!("; {} events in the time range", report.examined));
+    }
+    let code = run.finish(&a.input, &report.stats, &extra);
     // The process is about to exit, which returns the memory at once; walking millions of
     // small allocations to free them one by one would only add time.
     std::mem::forget(report);
     std::mem::forget(pack);
-    Ok(code)
+    code
 }
 
 fn timeline(a: TimelineArgs) -> Result<ExitCode> {
     let range = time_range(&a.input)?;
     let pack = load_pack(&a.rules, a.min_level.into())?;
-    let mut sink = Sink::open(a.output.output.as_deref())?;
-    let problems = Problems(AtomicU64::new(0));
-    let inputs = inputs(&a.input, &problems)?;
-    let bar = progress::bar(inputs.iter().map(Input::size).sum());
-    let started = Instant::now();
+    let mut run = Run::start(&a.input, a.output.output.as_deref())?;
     let filter = TimelineFilter {
         principal: a.principal,
         access_key: a.access_key,
@@ -206,46 +248,34 @@ fn timeline(a: TimelineArgs) -> Result<ExitCode> {
         range,
         only_alerts: a.only_alerts,
     };
+    let threads = threads(&a.input);
     let (rows, stats) = trailwatch_detect::timeline::timeline(
-        &inputs,
+        &run.inputs,
         &pack,
         &filter,
-        threads(&a.input),
-        &|e| problems.report(e),
-        &|n| bar.inc(n),
+        threads,
+        &run.on_error(),
+        &run.on_progress(),
     )
     .context("--action")?;
-    bar.finish_and_clear();
-    output::timeline(&mut sink, &rows, a.output.format)?;
-    sink.finish()?;
-    Ok(finish_run(
-        &a.input,
-        &stats,
-        &problems,
-        started,
-        &format!("; {} events shown", rows.len()),
-    ))
+    output::timeline(&mut run.sink, &rows, a.output.format)?;
+    run.finish(&a.input, &stats, &format!("; {} events shown", rows.len()))
 }
 
 fn summary(a: SummaryArgs) -> Result<ExitCode> {
     let range = time_range(&a.input)?;
-    let mut sink = Sink::open(a.output.output.as_deref())?;
-    let problems = Problems(AtomicU64::new(0));
-    let inputs = inputs(&a.input, &problems)?;
-    let bar = progress::bar(inputs.iter().map(Input::size).sum());
-    let started = Instant::now();
+    let mut run = Run::start(&a.input, a.output.output.as_deref())?;
+    let threads = threads(&a.input);
     let s = trailwatch_detect::summary::summarize(
-        &inputs,
+        &run.inputs,
         range,
         a.top,
-        threads(&a.input),
-        &|e| problems.report(e),
-        &|n| bar.inc(n),
+        threads,
+        &run.on_error(),
+        &run.on_progress(),
     );
-    bar.finish_and_clear();
-    output::summary(&mut sink, &s, a.output.format)?;
-    sink.finish()?;
-    Ok(finish_run(&a.input, &s.stats, &problems, started, ""))
+    output::summary(&mut run.sink, &s, a.output.format)?;
+    run.finish(&a.input, &s.stats, "")
 }
 
 fn rules_list(r: &RuleArgs, format: Format) -> Result<ExitCode> {

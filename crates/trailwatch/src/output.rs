@@ -247,46 +247,14 @@ fn alert_table(sink: &Sink, alerts: &[Alert]) -> String {
                 "no alerts\n".to_string()
             } else {
                 let cols = [
-                    Column {
-                        header: "SEVERITY",
-                        min: 8,
-                        flexible: false,
-                    },
-                    Column {
-                        header: "FIRST SEEN",
-                        min: 20,
-                        flexible: false,
-                    },
-                    Column {
-                        header: "COUNT",
-                        min: 5,
-                        flexible: false,
-                    },
-                    Column {
-                        header: "TITLE",
-                        min: 20,
-                        flexible: true,
-                    },
-                    Column {
-                        header: "PRINCIPAL",
-                        min: 16,
-                        flexible: true,
-                    },
-                    Column {
-                        header: "SOURCE IP",
-                        min: 9,
-                        flexible: true,
-                    },
-                    Column {
-                        header: "ACTIONS",
-                        min: 10,
-                        flexible: true,
-                    },
-                    Column {
-                        header: "ACCOUNT/REGION",
-                        min: 10,
-                        flexible: true,
-                    },
+                    Column::fixed("SEVERITY", 8),
+                    Column::fixed("FIRST SEEN", 20),
+                    Column::fixed("COUNT", 5),
+                    Column::flex("TITLE", 20),
+                    Column::flex("PRINCIPAL", 16),
+                    Column::flex("SOURCE IP", 9),
+                    Column::flex("ACTIONS", 10),
+                    Column::flex("ACCOUNT/REGION", 10),
                 ];
                 let rows: Vec<(Paint, Vec<String>)> = alerts
                     .iter()
@@ -388,41 +356,13 @@ pub fn timeline(sink: &mut Sink, rows: &[TimelineRow], format: Format) -> Result
         )?,
         Format::Table => {
             let cols = [
-                Column {
-                    header: "TIME",
-                    min: 20,
-                    flexible: false,
-                },
-                Column {
-                    header: "PRINCIPAL",
-                    min: 16,
-                    flexible: true,
-                },
-                Column {
-                    header: "SOURCE IP",
-                    min: 9,
-                    flexible: true,
-                },
-                Column {
-                    header: "ACTION",
-                    min: 12,
-                    flexible: true,
-                },
-                Column {
-                    header: "RESULT",
-                    min: 6,
-                    flexible: true,
-                },
-                Column {
-                    header: "RESOURCES",
-                    min: 10,
-                    flexible: true,
-                },
-                Column {
-                    header: "ALERTS",
-                    min: 10,
-                    flexible: true,
-                },
+                Column::fixed("TIME", 20),
+                Column::flex("PRINCIPAL", 16),
+                Column::flex("SOURCE IP", 9),
+                Column::flex("ACTION", 12),
+                Column::flex("RESULT", 6),
+                Column::flex("RESOURCES", 10),
+                Column::flex("ALERTS", 10),
             ];
             let table_rows: Vec<(Paint, Vec<String>)> = rows
                 .iter()

@@ -13,6 +13,26 @@ pub struct Column {
     pub flexible: bool,
 }
 
+impl Column {
+    /// A column that keeps its width.
+    pub const fn fixed(header: &'static str, min: usize) -> Column {
+        Column {
+            header,
+            min,
+            flexible: false,
+        }
+    }
+
+    /// A column that gives up width, down to `min`, when the table is too wide.
+    pub const fn flex(header: &'static str, min: usize) -> Column {
+        Column {
+            header,
+            min,
+            flexible: true,
+        }
+    }
+}
+
 /// How to paint a row.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Paint {
