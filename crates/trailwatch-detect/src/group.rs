@@ -601,7 +601,6 @@ pub fn sort_pending(alerts: &mut [PendingAlert]) {
     });
 }
 
-
 /// A stable alert id from what identifies it.
 pub fn alert_id(parts: &[&str]) -> String {
     let mut h = Sha256::new();

@@ -34,6 +34,24 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Simulate a small organisation under attack, hunt it, and print the alerts.
     Demo(DemoArgs),
+    /// Validate CloudTrail digest files and the logs they name, offline (like
+    /// `aws cloudtrail validate-logs`): signatures, the digest chain, log-file hashes.
+    ValidateDigests(ValidateDigestsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateDigestsArgs {
+    /// Directory holding the digest files and log files in the S3 layout (AWSLogs/…); digest
+    /// signatures come from `<digest>.signature` sidecars or a `digest-signatures.json` manifest.
+    pub path: PathBuf,
+    /// The output of `aws cloudtrail list-public-keys` (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: PathBuf,
+    /// Only digests covering time at or after this (RFC 3339, a date, or a span like 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long)]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

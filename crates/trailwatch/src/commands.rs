@@ -2,7 +2,7 @@
 
 use crate::cli::{
     Cli, Command, DemoArgs, HuntArgs, InputArgs, ProviderArg, RuleArgs, RulesCommand, SimulateArgs,
-    SummaryArgs, TimelineArgs,
+    SummaryArgs, TimelineArgs, ValidateDigestsArgs,
 };
 use crate::escape;
 use crate::output::{self, Format, Sink};
@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(RulesCommand::Test { rules }) => rules_test(&rules),
         Command::Simulate(a) => simulate(a),
         Command::Demo(a) => demo(a),
+        Command::ValidateDigests(a) => validate_digests(a),
     }
 }
 
@@ -509,4 +510,46 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         started,
         &severity_counts(&report.alerts),
     ))
+}
+
+fn validate_digests(a: ValidateDigestsArgs) -> Result<ExitCode> {
+    let keys_text = std::fs::read_to_string(&a.public_keys)
+        .with_context(|| format!("{}", a.public_keys.display()))?;
+    let keys = trailwatch_digest::PublicKeys::from_list_public_keys_json(&keys_text).with_context(
+        || {
+            format!(
+                "{}: not a list-public-keys document",
+                a.public_keys.display()
+            )
+        },
+    )?;
+    if !a.path.is_dir() {
+        bail!("{}: not a directory", a.path.display());
+    }
+    let now = now_ms();
+    let to_time =
+        |s: &Option<String>, flag: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+            s.as_deref()
+                .map(|s| parse_when(s, now).context(flag.to_string()))
+                .transpose()
+                .map(|ms| ms.and_then(chrono::DateTime::from_timestamp_millis))
+        };
+    let mut opts = trailwatch_digest::ValidateOptions::new(&a.path, &keys);
+    opts.range = trailwatch_digest::TimeRange {
+        start: to_time(&a.since, "--since")?,
+        end: to_time(&a.until, "--until")?,
+    };
+    let report = trailwatch_digest::validate(&opts);
+    print!(
+        "{}",
+        escape::terminal(&report.to_string()).replace("\\n", "\n")
+    );
+    if !report.to_string().ends_with('\n') {
+        println!();
+    }
+    Ok(if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -1,0 +1,432 @@
+//! The ledger files in a store directory and appending to them.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use crate::hex;
+use crate::link::{line_hash, Head, Link, LinkKind, Removed};
+
+/// The ledger's folder inside the store directory.
+pub const LEDGER_DIR: &str = "_ledger";
+/// The chain, one JSON link per line, append-only.
+pub const LEDGER_FILE: &str = "ledger.jsonl";
+/// The Ed25519 secret key (hex of the 32-byte seed), mode 0600.
+pub const SECRET_KEY_FILE: &str = "signing.key";
+/// The Ed25519 public key (hex of 32 bytes).
+pub const PUBLIC_KEY_FILE: &str = "signing.pub";
+
+/// Why a ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: a ledger already exists there", .0.display())]
+    AlreadyExists(PathBuf),
+    #[error("{}: {reason}", path.display())]
+    BadKey { path: PathBuf, reason: String },
+    #[error("{}: the secret key does not match signing.pub", .0.display())]
+    KeyMismatch(PathBuf),
+    #[error("ledger line {line}: {reason} (tampering or corruption; run verify)")]
+    Corrupt { line: usize, reason: String },
+    #[error(
+        "the ledger ends in a torn write of {bytes} bytes at offset {offset}; repair it first"
+    )]
+    TornTail { offset: u64, bytes: u64 },
+    #[error("bad store path {0:?}: must be relative, with `/` separators, no `.`/`..`")]
+    BadPath(String),
+    #[error("{0}: not a live file of the store (never committed, or already removed)")]
+    NotLive(String),
+    #[error("a retention link must remove at least one file")]
+    NothingRemoved,
+}
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LedgerError + '_ {
+    move |source| LedgerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A crash's leftover at the end of the ledger: bytes after the last newline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TornTail {
+    /// Where the partial line starts (= the length the ledger is repaired to).
+    pub offset: u64,
+    /// How many bytes the partial line has.
+    pub bytes: u64,
+}
+
+/// The SHA-256 and length of a file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileDigest {
+    pub sha256: [u8; 32],
+    pub bytes: u64,
+}
+
+impl FileDigest {
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(&self.sha256)
+    }
+}
+
+/// Streams a file through SHA-256 in 64 KiB reads.
+pub fn hash_file(path: &Path) -> Result<FileDigest, LedgerError> {
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut bytes = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err(path)(e)),
+        };
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok(FileDigest {
+        sha256: hasher.finalize().into(),
+        bytes,
+    })
+}
+
+/// The ledger's lines as read from disk: complete lines with their byte offsets, and a torn tail.
+pub(crate) struct RawLedger {
+    pub lines: Vec<(u64, Vec<u8>)>,
+    pub torn: Option<TornTail>,
+}
+
+pub(crate) fn read_raw(path: &Path) -> Result<RawLedger, LedgerError> {
+    let data = fs::read(path).map_err(io_err(path))?;
+    let mut lines = Vec::new();
+    let mut start = 0usize;
+    while let Some(nl) = data[start..].iter().position(|&b| b == b'\n') {
+        lines.push((start as u64, data[start..start + nl].to_vec()));
+        start += nl + 1;
+    }
+    let torn = (start < data.len()).then(|| TornTail {
+        offset: start as u64,
+        bytes: (data.len() - start) as u64,
+    });
+    Ok(RawLedger { lines, torn })
+}
+
+/// Reads `signing.pub`.
+pub(crate) fn read_public_key(store: &Path) -> Result<VerifyingKey, LedgerError> {
+    let path = store.join(LEDGER_DIR).join(PUBLIC_KEY_FILE);
+    let text = fs::read_to_string(&path).map_err(io_err(&path))?;
+    parse_public_key(text.trim()).map_err(|reason| LedgerError::BadKey { path, reason })
+}
+
+/// Parses a hex Ed25519 public key.
+pub fn parse_public_key(hex_key: &str) -> Result<VerifyingKey, String> {
+    let bytes = hex::decode_array::<32>(hex_key.trim()).ok_or("not 64 hex digits")?;
+    VerifyingKey::from_bytes(&bytes).map_err(|e| e.to_string())
+}
+
+fn sync_dir(dir: &Path) -> Result<(), LedgerError> {
+    // Directories cannot be opened for fsync on every platform; where they can, a failure is real.
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn write_new(path: &Path, contents: &[u8], secret: bool) -> Result<(), LedgerError> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    let mut file = opts.open(path).map_err(io_err(path))?;
+    file.write_all(contents).map_err(io_err(path))?;
+    file.sync_all().map_err(io_err(path))
+}
+
+/// Checks a store-relative path: non-empty, relative, `/`-separated, no `.`, `..` or empty parts.
+fn check_path(path: &str) -> Result<(), LedgerError> {
+    let ok = !path.is_empty()
+        && !path.contains('\\')
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && !path.starts_with(LEDGER_DIR);
+    if ok {
+        Ok(())
+    } else {
+        Err(LedgerError::BadPath(path.to_string()))
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// An open ledger, ready to append.
+pub struct Ledger {
+    store: PathBuf,
+    key: SigningKey,
+    head: Head,
+    /// Live files: path → its commit link.
+    live: HashMap<String, Link>,
+    torn: Option<TornTail>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("store", &self.store)
+            .field("public_key", &self.public_key_hex())
+            .field("head", &self.head)
+            .field("torn", &self.torn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Creates the ledger of a new store in `store` (created if needed): a fresh key pair and an
+    /// empty chain, every file and directory fsynced.
+    pub fn create(store: &Path) -> Result<Ledger, LedgerError> {
+        let mut seed = [0u8; 32];
+        getrandom::getrandom(&mut seed).map_err(|e| LedgerError::BadKey {
+            path: store.to_path_buf(),
+            reason: format!("no randomness for a key: {e}"),
+        })?;
+        Self::create_with_key(store, SigningKey::from_bytes(&seed))
+    }
+
+    pub(crate) fn create_with_key(store: &Path, key: SigningKey) -> Result<Ledger, LedgerError> {
+        let dir = store.join(LEDGER_DIR);
+        if dir.join(LEDGER_FILE).exists() {
+            return Err(LedgerError::AlreadyExists(store.to_path_buf()));
+        }
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let secret = format!("{}\n", hex::encode(key.as_bytes()));
+        write_new(&dir.join(SECRET_KEY_FILE), secret.as_bytes(), true)?;
+        let public = format!("{}\n", hex::encode(key.verifying_key().as_bytes()));
+        write_new(&dir.join(PUBLIC_KEY_FILE), public.as_bytes(), false)?;
+        write_new(&dir.join(LEDGER_FILE), b"", false)?;
+        sync_dir(&dir)?;
+        sync_dir(store)?;
+        Ok(Ledger {
+            store: store.to_path_buf(),
+            key,
+            head: Head::empty(),
+            live: HashMap::new(),
+            torn: None,
+        })
+    }
+
+    /// Opens the ledger of an existing store. A torn last line (a crash mid-append) does not
+    /// fail the open: see [`Ledger::torn_tail`] and [`Ledger::repair`]. A complete line that
+    /// does not parse does: that is not a crash but tampering or corruption.
+    pub fn open(store: &Path) -> Result<Ledger, LedgerError> {
+        let dir = store.join(LEDGER_DIR);
+        let key_path = dir.join(SECRET_KEY_FILE);
+        let text = fs::read_to_string(&key_path).map_err(io_err(&key_path))?;
+        let seed = hex::decode_array::<32>(text.trim()).ok_or_else(|| LedgerError::BadKey {
+            path: key_path.clone(),
+            reason: "not 64 hex digits".into(),
+        })?;
+        let key = SigningKey::from_bytes(&seed);
+        if read_public_key(store)? != key.verifying_key() {
+            return Err(LedgerError::KeyMismatch(dir));
+        }
+        let raw = read_raw(&dir.join(LEDGER_FILE))?;
+        let mut head = Head::empty();
+        let mut live = HashMap::new();
+        for (i, (_, line)) in raw.lines.iter().enumerate() {
+            let corrupt = |reason: String| LedgerError::Corrupt {
+                line: i + 1,
+                reason,
+            };
+            let text = std::str::from_utf8(line).map_err(|e| corrupt(e.to_string()))?;
+            let link = Link::parse(text).map_err(corrupt)?;
+            head = Head {
+                seq: link.seq,
+                hash: line_hash(line),
+            };
+            apply(&mut live, link);
+        }
+        Ok(Ledger {
+            store: store.to_path_buf(),
+            key,
+            head,
+            live,
+            torn: raw.torn,
+        })
+    }
+
+    /// The store directory.
+    pub fn store(&self) -> &Path {
+        &self.store
+    }
+
+    /// The hex Ed25519 public key (the contents of `signing.pub`).
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.key.verifying_key().as_bytes())
+    }
+
+    /// The last link's seq and line hash; record it elsewhere for [`crate::verify_against`].
+    pub fn head(&self) -> Head {
+        self.head.clone()
+    }
+
+    /// The partial last line a crash left, if any.
+    pub fn torn_tail(&self) -> Option<TornTail> {
+        self.torn
+    }
+
+    /// Cuts a torn last line off (fsynced); returns how many bytes were removed (0 if none).
+    pub fn repair(&mut self) -> Result<u64, LedgerError> {
+        let Some(torn) = self.torn else {
+            return Ok(0);
+        };
+        let path = self.ledger_path();
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        file.set_len(torn.offset).map_err(io_err(&path))?;
+        file.sync_all().map_err(io_err(&path))?;
+        self.torn = None;
+        Ok(torn.bytes)
+    }
+
+    /// The commit link of a live file (committed and not removed by retention).
+    pub fn live(&self, path: &str) -> Option<&Link> {
+        self.live.get(path)
+    }
+
+    /// Every live file's commit link, in no particular order.
+    pub fn live_files(&self) -> impl Iterator<Item = &Link> {
+        self.live.values()
+    }
+
+    /// Appends a commit link for the data file at `path` (relative to the store, `/`-separated)
+    /// whose bytes hash to `sha256`. Durable when it returns.
+    pub fn append_commit(
+        &mut self,
+        path: &str,
+        sha256: &[u8; 32],
+        bytes: u64,
+        records: u64,
+        first_time: DateTime<Utc>,
+        last_time: DateTime<Utc>,
+    ) -> Result<Link, LedgerError> {
+        check_path(path)?;
+        let link = Link {
+            seq: self.head.seq + 1,
+            kind: LinkKind::Commit,
+            path: Some(path.to_string()),
+            sha256: Some(hex::encode(sha256)),
+            bytes: Some(bytes),
+            records: Some(records),
+            first_time: Some(rfc3339(first_time)),
+            last_time: Some(rfc3339(last_time)),
+            removed: Vec::new(),
+            reason: None,
+            prev: self.head.hash.clone(),
+            at: rfc3339(Utc::now()),
+            sig: String::new(),
+        };
+        self.append(link)
+    }
+
+    /// Appends a retention link naming files deleted by retention and why (e.g. `keep 400d`).
+    /// Each must be live, with the hash it was committed with. Write this link before deleting
+    /// the files: a crash in between leaves files the ledger says are gone, which verify reports,
+    /// rather than deletions it cannot tell from tampering.
+    pub fn append_retention(
+        &mut self,
+        removed: Vec<Removed>,
+        reason: &str,
+    ) -> Result<Link, LedgerError> {
+        if removed.is_empty() {
+            return Err(LedgerError::NothingRemoved);
+        }
+        for r in &removed {
+            match self.live.get(&r.path) {
+                Some(l) if l.sha256.as_deref() == Some(r.sha256.as_str()) => {}
+                _ => return Err(LedgerError::NotLive(r.path.clone())),
+            }
+        }
+        let link = Link {
+            seq: self.head.seq + 1,
+            kind: LinkKind::Retention,
+            path: None,
+            sha256: None,
+            bytes: None,
+            records: None,
+            first_time: None,
+            last_time: None,
+            removed,
+            reason: Some(reason.to_string()),
+            prev: self.head.hash.clone(),
+            at: rfc3339(Utc::now()),
+            sig: String::new(),
+        };
+        self.append(link)
+    }
+
+    fn ledger_path(&self) -> PathBuf {
+        self.store.join(LEDGER_DIR).join(LEDGER_FILE)
+    }
+
+    fn append(&mut self, mut link: Link) -> Result<Link, LedgerError> {
+        if let Some(t) = self.torn {
+            return Err(LedgerError::TornTail {
+                offset: t.offset,
+                bytes: t.bytes,
+            });
+        }
+        link.sign(&self.key);
+        let line = link.to_line();
+        let path = self.ledger_path();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
+        file.write_all(&buf).map_err(io_err(&path))?;
+        file.sync_data().map_err(io_err(&path))?;
+        self.head = Head {
+            seq: link.seq,
+            hash: line_hash(line.as_bytes()),
+        };
+        apply(&mut self.live, link.clone());
+        Ok(link)
+    }
+}
+
+/// Applies one link to the live-file map.
+fn apply(live: &mut HashMap<String, Link>, link: Link) {
+    match link.kind {
+        LinkKind::Commit => {
+            if let Some(p) = link.path.clone() {
+                live.insert(p, link);
+            }
+        }
+        LinkKind::Retention => {
+            for r in &link.removed {
+                live.remove(&r.path);
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! One link of the chain: its JSON line, its canonical signed form and its hash.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::hex;
+
+/// The `prev` of the first link: 64 zeros (no link before it).
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Signatures are over this prefix followed by the link's canonical JSON without `sig`, so that
+/// a signature made by the same key for anything else never verifies as a link.
+const DOMAIN: &[u8] = b"trailwatch-ledger v1\n";
+
+/// What a link records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// A data file was committed to the store.
+    Commit,
+    /// Retention deleted data files.
+    Retention,
+}
+
+/// One file deleted by retention, as named in a retention link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Removed {
+    /// The path, relative to the store directory, with `/` separators.
+    pub path: String,
+    /// Hex SHA-256 the file had when it was committed.
+    pub sha256: String,
+    /// The day (partition) or limit it was removed for, e.g. `2024-01-31`.
+    pub day: String,
+}
+
+/// One line of `_ledger/ledger.jsonl`.
+///
+/// Commit links carry `path`, `sha256`, `bytes`, `records`, `first_time` and `last_time`;
+/// retention links carry `removed` and `reason`. Fields are written in declaration order, which
+/// makes the serialization canonical.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// 1 for the first link, then one more for each.
+    pub seq: u64,
+    pub kind: LinkKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Hex SHA-256 of the committed file's bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    /// RFC 3339 time of the file's first event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_time: Option<String>,
+    /// RFC 3339 time of the file's last event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<Removed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Hex SHA-256 of the previous link's line (without its newline), [`GENESIS`] for the first.
+    pub prev: String,
+    /// RFC 3339 time the link was appended.
+    pub at: String,
+    /// Hex Ed25519 signature over the canonical form of every other field.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sig: String,
+}
+
+impl Link {
+    /// Parses one complete line, checking that the fields fit the kind.
+    pub fn parse(line: &str) -> Result<Link, String> {
+        let link: Link = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let commit_fields = link.path.is_some()
+            && link.sha256.is_some()
+            && link.bytes.is_some()
+            && link.records.is_some()
+            && link.first_time.is_some()
+            && link.last_time.is_some();
+        match link.kind {
+            LinkKind::Commit if !commit_fields || !link.removed.is_empty() => {
+                Err("commit link without its file fields".into())
+            }
+            LinkKind::Retention if link.path.is_some() || link.reason.is_none() => {
+                Err("retention link with a path or without a reason".into())
+            }
+            _ if link.seq == 0 => Err("seq 0".into()),
+            _ => Ok(link),
+        }
+    }
+
+    /// The bytes the signature covers: the domain prefix, then the JSON without `sig`.
+    pub(crate) fn signed_bytes(&self) -> Vec<u8> {
+        let unsigned = Link {
+            sig: String::new(),
+            ..self.clone()
+        };
+        let mut out = DOMAIN.to_vec();
+        // Serializing this struct (strings, integers, a Vec) cannot fail.
+        out.extend_from_slice(
+            serde_json::to_string(&unsigned)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        out
+    }
+
+    pub(crate) fn sign(&mut self, key: &SigningKey) {
+        self.sig = hex::encode(&key.sign(&self.signed_bytes()).to_bytes());
+    }
+
+    /// Whether `sig` is a valid signature of this link by `key`.
+    pub fn signature_ok(&self, key: &VerifyingKey) -> bool {
+        let Some(bytes) = hex::decode_array::<64>(&self.sig) else {
+            return false;
+        };
+        key.verify_strict(&self.signed_bytes(), &Signature::from_bytes(&bytes))
+            .is_ok()
+    }
+
+    /// The line as written to the ledger (without the newline).
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Hex SHA-256 of a ledger line (without its newline): what the next link's `prev` holds.
+pub fn line_hash(line: &[u8]) -> String {
+    hex::encode(&Sha256::digest(line))
+}
+
+/// The head of a ledger: its last link's seq and line hash. Record it outside the store (it
+/// prints and parses as `SEQ:HASH`) and pass it to [`crate::verify_against`] to detect a
+/// ledger truncated at its end, which nothing inside the store can reveal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl Head {
+    /// The head of an empty ledger.
+    pub fn empty() -> Head {
+        Head {
+            seq: 0,
+            hash: GENESIS.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Head {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+impl FromStr for Head {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Head, String> {
+        let (seq, hash) = s.split_once(':').ok_or("a head is SEQ:HASH")?;
+        let seq = seq.parse().map_err(|_| format!("bad seq {seq:?}"))?;
+        if hex::decode_array::<32>(hash).is_none() {
+            return Err(format!("bad hash {hash:?}"));
+        }
+        Ok(Head {
+            seq,
+            hash: hash.to_ascii_lowercase(),
+        })
+    }
+}

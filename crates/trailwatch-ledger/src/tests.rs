@@ -1,0 +1,402 @@
+use std::fs;
+use std::path::Path;
+
+use chrono::{TimeZone, Utc};
+use ed25519_dalek::SigningKey;
+
+use crate::*;
+
+fn data_file(store: &Path, rel: &str, contents: &[u8]) {
+    let path = store.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, contents).unwrap();
+}
+
+/// Writes a data file and commits it.
+fn commit(ledger: &mut Ledger, rel: &str, contents: &[u8]) -> Link {
+    data_file(ledger.store(), rel, contents);
+    let d = hash_file(&ledger.store().join(rel)).unwrap();
+    let t = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap();
+    ledger
+        .append_commit(
+            rel,
+            &d.sha256,
+            d.bytes,
+            3,
+            t,
+            t + chrono::Duration::hours(1),
+        )
+        .unwrap()
+}
+
+fn rel(i: usize) -> String {
+    format!("provider=aws/dt=2024-05-0{}/part-{i}.parquet", 1 + i % 3)
+}
+
+/// A store with `n` committed files.
+fn store(n: usize) -> (tempfile::TempDir, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(dir.path()).unwrap();
+    for i in 0..n {
+        commit(&mut ledger, &rel(i), format!("file {i} bytes").as_bytes());
+    }
+    (dir, ledger)
+}
+
+fn ledger_path(store: &Path) -> std::path::PathBuf {
+    store.join(LEDGER_DIR).join(LEDGER_FILE)
+}
+
+fn lines(store: &Path) -> Vec<String> {
+    fs::read_to_string(ledger_path(store))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+fn write_lines(store: &Path, lines: &[String]) {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    fs::write(ledger_path(store), text).unwrap();
+}
+
+fn problems(store: &Path) -> Vec<Problem> {
+    verify(store).unwrap().problems
+}
+
+#[test]
+fn create_commit_reopen_verify() {
+    let (dir, ledger) = store(5);
+    let report = verify(dir.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(
+        (report.links, report.commits, report.files_checked),
+        (5, 5, 5)
+    );
+    assert_eq!(report.head, ledger.head());
+    assert_eq!(report.head.seq, 5);
+    assert!(report.to_string().starts_with("ok: 5 links"));
+    let key = ledger.public_key_hex();
+    drop(ledger);
+
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    assert_eq!(ledger.public_key_hex(), key);
+    assert_eq!(ledger.head().seq, 5);
+    assert!(ledger.live(&rel(2)).is_some());
+    for i in 5..8 {
+        commit(&mut ledger, &rel(i), b"more");
+    }
+    assert!(
+        Ledger::create(dir.path()).is_err(),
+        "create over an existing ledger"
+    );
+    let report = verify(dir.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.files_checked, 8);
+    assert_eq!(report.head, ledger.head());
+    assert!(verify_with_public_key(dir.path(), &key).unwrap().is_ok());
+    let pub_file = fs::read_to_string(dir.path().join(LEDGER_DIR).join(PUBLIC_KEY_FILE)).unwrap();
+    assert_eq!(pub_file.trim(), key);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let m = fs::metadata(dir.path().join(LEDGER_DIR).join(SECRET_KEY_FILE)).unwrap();
+        assert_eq!(m.permissions().mode() & 0o777, 0o600);
+    }
+    assert!(matches!(
+        ledger.append_commit("../x.parquet", &[0; 32], 1, 1, Utc::now(), Utc::now()),
+        Err(LedgerError::BadPath(_))
+    ));
+}
+
+#[test]
+fn modified_byte_is_named() {
+    let (dir, _l) = store(5);
+    let path = dir.path().join(rel(3));
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[2] ^= 1;
+    fs::write(&path, bytes).unwrap();
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::FileModified {
+            path: rel(3),
+            seq: 4
+        }]
+    );
+}
+
+#[test]
+fn truncated_and_appended_files() {
+    let (dir, _l) = store(5);
+    let path = dir.path().join(rel(1));
+    let len = fs::metadata(&path).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::FileTruncated {
+            path: rel(1),
+            seq: 2,
+            expected: len,
+            actual: len - 3
+        }]
+    );
+    fs::write(&path, b"file 1 bytes and more").unwrap();
+    let p = problems(dir.path());
+    assert!(
+        matches!(&p[..], [Problem::FileExtended { path, seq: 2, .. }] if *path == rel(1)),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn deletion_vs_retention() {
+    let (dir, mut ledger) = store(5);
+    fs::remove_file(dir.path().join(rel(0))).unwrap();
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::FileMissing {
+            path: rel(0),
+            seq: 1
+        }]
+    );
+
+    // The same deletion, recorded by retention first.
+    let committed = ledger.live(&rel(0)).unwrap().clone();
+    let removed = Removed {
+        path: rel(0),
+        sha256: committed.sha256.clone().unwrap(),
+        day: "2024-05-01".into(),
+    };
+    ledger
+        .append_retention(vec![removed.clone()], "keep 400d")
+        .unwrap();
+    let report = verify(dir.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((report.removed_by_retention, report.retentions), (1, 1));
+    assert_eq!(report.files_checked, 4);
+    // Retention of a file that is not live is refused.
+    assert!(matches!(
+        ledger.append_retention(vec![removed], "again"),
+        Err(LedgerError::NotLive(_))
+    ));
+    // Still OK after reopening (the live set is rebuilt from the ledger).
+    let ledger = Ledger::open(dir.path()).unwrap();
+    assert!(ledger.live(&rel(0)).is_none());
+    assert_eq!(ledger.live_files().count(), 4);
+}
+
+#[test]
+fn inserted_data_file() {
+    let (dir, _l) = store(3);
+    data_file(dir.path(), "provider=aws/dt=2024-05-09/evil.parquet", b"x");
+    data_file(dir.path(), "provider=aws/dt=2024-05-09/notes.txt", b"x");
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::FileInserted {
+            path: "provider=aws/dt=2024-05-09/evil.parquet".into()
+        }]
+    );
+    // The pattern is a parameter.
+    let opts = VerifyOptions {
+        data_pattern: "*.txt".into(),
+        ..VerifyOptions::default()
+    };
+    assert_eq!(
+        verify_with(dir.path(), &opts).unwrap().problems,
+        vec![Problem::FileInserted {
+            path: "provider=aws/dt=2024-05-09/notes.txt".into()
+        }]
+    );
+}
+
+#[test]
+fn edited_ledger_field_fails_signature() {
+    let (dir, _l) = store(5);
+    let mut l = lines(dir.path());
+    assert!(l[2].contains("\"records\":3"));
+    l[2] = l[2].replace("\"records\":3", "\"records\":4");
+    write_lines(dir.path(), &l);
+    let report = verify(dir.path()).unwrap();
+    assert_eq!(
+        report.problems,
+        vec![Problem::BadSignature { seq: 3, line: 3 }],
+        "{report}"
+    );
+    assert!(report
+        .to_string()
+        .contains("link 3 (line 3): bad signature"));
+}
+
+#[test]
+fn removed_reordered_duplicated_lines() {
+    let (dir, _l) = store(5);
+    let orig = lines(dir.path());
+
+    let mut l = orig.clone();
+    l.remove(2);
+    write_lines(dir.path(), &l);
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            Problem::LinksRemoved { after: 2, next: 4 },
+            // The file it committed is no longer named by any link.
+            Problem::FileInserted { path: rel(2) },
+        ]
+    );
+
+    let mut l = orig.clone();
+    l.swap(1, 2);
+    write_lines(dir.path(), &l);
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::Reordered {
+            seq: 2,
+            line: 3,
+            after: 3
+        }]
+    );
+
+    let mut l = orig.clone();
+    l.insert(4, orig[1].clone());
+    write_lines(dir.path(), &l);
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::DuplicateLink { seq: 2, line: 5 }]
+    );
+}
+
+/// Re-signs every link with `key`, re-chaining them, as a forger with their own key would.
+fn forge_all(store: &Path, key: &SigningKey, edit: impl Fn(&mut Link)) {
+    let mut prev = GENESIS.to_string();
+    let mut out = Vec::new();
+    for line in lines(store) {
+        let mut link = Link::parse(&line).unwrap();
+        edit(&mut link);
+        link.prev = prev;
+        link.sign(key);
+        let line = link.to_line();
+        prev = line_hash(line.as_bytes());
+        out.push(line);
+    }
+    write_lines(store, &out);
+}
+
+#[test]
+fn forged_key_fails() {
+    let (dir, ledger) = store(4);
+    let original = ledger.public_key_hex();
+    drop(ledger);
+    let forger = SigningKey::from_bytes(&[7u8; 32]);
+    let key_dir = dir.path().join(LEDGER_DIR);
+
+    // A new secret key, signing.pub untouched: every re-signed link fails.
+    fs::write(key_dir.join(SECRET_KEY_FILE), "07".repeat(32)).unwrap();
+    assert!(matches!(
+        Ledger::open(dir.path()),
+        Err(LedgerError::KeyMismatch(_))
+    ));
+    forge_all(dir.path(), &forger, |l| {
+        if l.seq == 2 {
+            l.records = Some(99);
+        }
+    });
+    let p = problems(dir.path());
+    assert_eq!(p.len(), 4, "{p:?}");
+    assert!(p.iter().all(|p| matches!(p, Problem::BadSignature { .. })));
+
+    // Both keys replaced: self-consistent, so only the pinned key catches it.
+    let forged_pub = hex::encode(forger.verifying_key().as_bytes());
+    fs::write(key_dir.join(PUBLIC_KEY_FILE), &forged_pub).unwrap();
+    assert!(verify(dir.path()).unwrap().is_ok());
+    let report = verify_with_public_key(dir.path(), &original).unwrap();
+    assert!(!report.is_ok());
+    assert_eq!(
+        report.problems[0],
+        Problem::PublicKeyMismatch {
+            found: Some(forged_pub)
+        }
+    );
+    let bad = report
+        .problems
+        .iter()
+        .filter(|p| matches!(p, Problem::BadSignature { .. }))
+        .count();
+    assert_eq!(bad, 4, "{report}");
+}
+
+#[test]
+fn torn_tail_vs_garbage_line() {
+    let (dir, ledger) = store(3);
+    let head = ledger.head();
+    drop(ledger);
+    let mut text = fs::read_to_string(ledger_path(dir.path())).unwrap();
+    let last = lines(dir.path())[2].clone();
+    text.push_str(&last[..last.len() / 2]);
+    fs::write(ledger_path(dir.path()), &text).unwrap();
+
+    let p = problems(dir.path());
+    assert!(matches!(&p[..], [Problem::TornTail { .. }]), "{p:?}");
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    let torn = ledger.torn_tail().unwrap();
+    assert_eq!(torn.bytes, (last.len() / 2) as u64);
+    assert_eq!(ledger.head(), head);
+    assert!(matches!(
+        ledger.append_commit("x.parquet", &[0; 32], 0, 0, Utc::now(), Utc::now()),
+        Err(LedgerError::TornTail { .. })
+    ));
+    assert_eq!(ledger.repair().unwrap(), torn.bytes);
+    assert!(verify(dir.path()).unwrap().is_ok());
+    commit(&mut ledger, "after-repair.parquet", b"ok");
+    assert!(verify(dir.path()).unwrap().is_ok());
+    drop(ledger);
+
+    // A complete garbage line in the middle is tampering, not a torn write.
+    let mut l = lines(dir.path());
+    l.insert(1, "{\"seq\":2,\"kind\":\"comm".into());
+    write_lines(dir.path(), &l);
+    let p = problems(dir.path());
+    assert!(
+        matches!(&p[..], [Problem::Unparsable { line: 2, .. }]),
+        "{p:?}"
+    );
+    assert!(matches!(
+        Ledger::open(dir.path()),
+        Err(LedgerError::Corrupt { line: 2, .. })
+    ));
+}
+
+#[test]
+fn truncated_ledger_against_head() {
+    let (dir, ledger) = store(5);
+    let head = ledger.head();
+    let recorded: Head = head.to_string().parse().unwrap();
+    assert_eq!(recorded, head);
+    assert!(verify_against(dir.path(), &head).unwrap().is_ok());
+    drop(ledger);
+    let mut l = lines(dir.path());
+    l.truncate(3);
+    write_lines(dir.path(), &l);
+    let report = verify_against(dir.path(), &head).unwrap();
+    assert!(
+        report.problems.contains(&Problem::LedgerTruncated {
+            head_seq: 5,
+            last_seq: 3
+        }),
+        "{report}"
+    );
+    // Without the head, the files the cut links named show up as inserted, nothing in the chain.
+    let p = problems(dir.path());
+    assert_eq!(
+        p,
+        vec![
+            Problem::FileInserted { path: rel(3) },
+            Problem::FileInserted { path: rel(4) }
+        ]
+    );
+}

@@ -1,0 +1,592 @@
+//! Re-reading the ledger and the store's files, and naming every problem found.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::VerifyingKey;
+
+use crate::ledger::{
+    hash_file, io_err, parse_public_key, read_public_key, read_raw, LedgerError, TornTail,
+    LEDGER_DIR, LEDGER_FILE, PUBLIC_KEY_FILE,
+};
+use crate::link::{line_hash, Head, Link, LinkKind, GENESIS};
+
+/// What [`verify_with`] checks against.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Hex Ed25519 public key pinned outside the store; `None` trusts `_ledger/signing.pub`.
+    pub public_key: Option<String>,
+    /// Which files under the store are data files that a link must name: a glob with `*` and
+    /// `?`, matched against the file name, or against the `/`-separated path relative to the
+    /// store when it contains a `/`. Default `*.parquet`.
+    pub data_pattern: String,
+    /// A head recorded outside the store: the ledger must reach it, with the same hash.
+    pub head: Option<Head>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            public_key: None,
+            data_pattern: "*.parquet".to_string(),
+            head: None,
+        }
+    }
+}
+
+/// One thing wrong with a store. Line numbers are 1-based lines of `_ledger/ledger.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// `_ledger/ledger.jsonl` is gone.
+    LedgerMissing,
+    /// `signing.pub` differs from (or, `found: None`, is missing next to) the pinned key.
+    PublicKeyMismatch { found: Option<String> },
+    /// A partial last line: a crash during an append, not tampering; `repair` removes it.
+    TornTail { offset: u64, bytes: u64 },
+    /// A complete line that is not a link: tampering or corruption.
+    Unparsable { line: usize, reason: String },
+    /// A link whose signature does not verify: the line was edited or forged.
+    BadSignature { seq: u64, line: usize },
+    /// A link not chained to the link before it (that link replaced, or this one inserted).
+    BrokenPrev { seq: u64 },
+    /// Links `after + 1 ..= next - 1` are absent: removed from the ledger.
+    LinksRemoved { after: u64, next: u64 },
+    /// A link found after a link with a higher seq: lines reordered.
+    Reordered { seq: u64, line: usize, after: u64 },
+    /// An identical copy of a link.
+    DuplicateLink { seq: u64, line: usize },
+    /// A different link claiming a seq that another link has: inserted.
+    ConflictingSeq { seq: u64, line: usize },
+    /// The ledger ends before a head recorded elsewhere: links cut off its end.
+    LedgerTruncated { head_seq: u64, last_seq: u64 },
+    /// The link at a recorded head's seq is not the one recorded: the ledger was rewritten.
+    HeadMismatch { seq: u64 },
+    /// A retention link removing a file that was not live with that hash.
+    RetentionMismatch { seq: u64, path: String },
+    /// A committed file absent without a retention link.
+    FileMissing { path: String, seq: u64 },
+    /// A committed file with its size but not its hash.
+    FileModified { path: String, seq: u64 },
+    /// A committed file shorter than committed.
+    FileTruncated {
+        path: String,
+        seq: u64,
+        expected: u64,
+        actual: u64,
+    },
+    /// A committed file longer than committed.
+    FileExtended {
+        path: String,
+        seq: u64,
+        expected: u64,
+        actual: u64,
+    },
+    /// A committed file that could not be read.
+    FileUnreadable {
+        path: String,
+        seq: u64,
+        error: String,
+    },
+    /// A data file no link names.
+    FileInserted { path: String },
+    /// A data file a retention link says was removed, present again.
+    RemovedButPresent { path: String, seq: u64 },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Problem::*;
+        match self {
+            LedgerMissing => write!(f, "ledger: {LEDGER_DIR}/{LEDGER_FILE} is missing"),
+            PublicKeyMismatch { found: Some(k) } => {
+                write!(f, "ledger: {PUBLIC_KEY_FILE} ({k}) is not the pinned key")
+            }
+            PublicKeyMismatch { found: None } => {
+                write!(f, "ledger: {PUBLIC_KEY_FILE} is missing or unreadable")
+            }
+            TornTail { offset, bytes } => write!(
+                f,
+                "ledger: torn last line ({bytes} bytes at offset {offset}), a crash mid-append; repair removes it"
+            ),
+            Unparsable { line, reason } => {
+                write!(f, "ledger line {line}: not a link ({reason}): tampered")
+            }
+            BadSignature { seq, line } => {
+                write!(f, "link {seq} (line {line}): bad signature: edited or forged")
+            }
+            BrokenPrev { seq } => write!(
+                f,
+                "link {seq}: not chained to link {}: a link replaced or inserted",
+                seq.saturating_sub(1)
+            ),
+            LinksRemoved { after, next } if next - after == 2 => {
+                write!(f, "link {}: removed (seq gap between {after} and {next})", after + 1)
+            }
+            LinksRemoved { after, next } => write!(
+                f,
+                "links {}..={}: removed (seq gap between {after} and {next})",
+                after + 1,
+                next - 1
+            ),
+            Reordered { seq, line, after } => {
+                write!(f, "link {seq} (line {line}): after link {after}: reordered")
+            }
+            DuplicateLink { seq, line } => write!(f, "link {seq} (line {line}): duplicated"),
+            ConflictingSeq { seq, line } => {
+                write!(f, "link {seq} (line {line}): a second, different link {seq}: inserted")
+            }
+            LedgerTruncated { head_seq, last_seq } => write!(
+                f,
+                "ledger: truncated: ends at link {last_seq}, the recorded head is link {head_seq}"
+            ),
+            HeadMismatch { seq } => {
+                write!(f, "link {seq}: not the recorded head: ledger rewritten")
+            }
+            RetentionMismatch { seq, path } => {
+                write!(f, "link {seq}: retention of {path}, which was not live with that hash")
+            }
+            FileMissing { path, seq } => {
+                write!(f, "{path}: missing (committed at link {seq}, no retention)")
+            }
+            FileModified { path, seq } => {
+                write!(f, "{path}: modified (SHA-256 differs from link {seq})")
+            }
+            FileTruncated { path, seq, expected, actual } => write!(
+                f,
+                "{path}: truncated ({actual} bytes, {expected} committed at link {seq})"
+            ),
+            FileExtended { path, seq, expected, actual } => write!(
+                f,
+                "{path}: appended to ({actual} bytes, {expected} committed at link {seq})"
+            ),
+            FileUnreadable { path, seq, error } => {
+                write!(f, "{path}: unreadable (committed at link {seq}): {error}")
+            }
+            FileInserted { path } => write!(f, "{path}: inserted (no link names it)"),
+            RemovedButPresent { path, seq } => {
+                write!(f, "{path}: present, but removed by retention at link {seq}")
+            }
+        }
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// Complete ledger lines that parsed as links.
+    pub links: usize,
+    pub commits: usize,
+    pub retentions: usize,
+    /// Live files checked against their links, and their bytes.
+    pub files_checked: usize,
+    pub bytes_checked: u64,
+    /// Files deleted by retention, as its links record.
+    pub removed_by_retention: usize,
+    /// The ledger's head (highest seq in the chain).
+    pub head: Head,
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.problems {
+            writeln!(f, "{p}")?;
+        }
+        if self.is_ok() {
+            write!(f, "ok: ")?;
+        } else {
+            write!(f, "FAILED: {} problems; ", self.problems.len())?;
+        }
+        write!(
+            f,
+            "{} links ({} commits, {} retention), {} files ({} bytes) checked, {} removed by retention, head {}",
+            self.links,
+            self.commits,
+            self.retentions,
+            self.files_checked,
+            self.bytes_checked,
+            self.removed_by_retention,
+            self.head
+        )
+    }
+}
+
+/// Verifies a store against its own `signing.pub`, data files `*.parquet`.
+pub fn verify(store: &Path) -> Result<VerifyReport, LedgerError> {
+    verify_with(store, &VerifyOptions::default())
+}
+
+/// Verifies a store against a public key pinned outside it.
+pub fn verify_with_public_key(store: &Path, hex_key: &str) -> Result<VerifyReport, LedgerError> {
+    verify_with(
+        store,
+        &VerifyOptions {
+            public_key: Some(hex_key.to_string()),
+            ..VerifyOptions::default()
+        },
+    )
+}
+
+/// Verifies a store and that its ledger reaches `head`, recorded outside it.
+pub fn verify_against(store: &Path, head: &Head) -> Result<VerifyReport, LedgerError> {
+    verify_with(
+        store,
+        &VerifyOptions {
+            head: Some(head.clone()),
+            ..VerifyOptions::default()
+        },
+    )
+}
+
+struct Entry {
+    line: usize,
+    link: Link,
+    hash: String,
+    sig_ok: bool,
+}
+
+/// Verifies a store. `Err` only when verification cannot run (the key to check with is
+/// unusable, or the store cannot be read); everything wrong with the store is a [`Problem`].
+pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, LedgerError> {
+    let mut problems = Vec::new();
+    let key: VerifyingKey = match &opts.public_key {
+        Some(pinned) => {
+            let key = parse_public_key(pinned).map_err(|reason| LedgerError::BadKey {
+                path: PathBuf::from("<pinned key>"),
+                reason,
+            })?;
+            match read_public_key(store) {
+                Ok(found) if found == key => {}
+                Ok(found) => problems.push(Problem::PublicKeyMismatch {
+                    found: Some(crate::hex::encode(found.as_bytes())),
+                }),
+                Err(_) => problems.push(Problem::PublicKeyMismatch { found: None }),
+            }
+            key
+        }
+        None => read_public_key(store)?,
+    };
+
+    // The ledger's lines.
+    let ledger_path = store.join(LEDGER_DIR).join(LEDGER_FILE);
+    let raw = if ledger_path.exists() {
+        read_raw(&ledger_path)?
+    } else {
+        problems.push(Problem::LedgerMissing);
+        crate::ledger::RawLedger {
+            lines: Vec::new(),
+            torn: None,
+        }
+    };
+    if let Some(TornTail { offset, bytes }) = raw.torn {
+        problems.push(Problem::TornTail { offset, bytes });
+    }
+    let mut entries = Vec::with_capacity(raw.lines.len());
+    for (i, (_, line)) in raw.lines.iter().enumerate() {
+        let parsed = std::str::from_utf8(line)
+            .map_err(|e| e.to_string())
+            .and_then(Link::parse);
+        match parsed {
+            Ok(link) => {
+                let sig_ok = link.signature_ok(&key);
+                if !sig_ok {
+                    problems.push(Problem::BadSignature {
+                        seq: link.seq,
+                        line: i + 1,
+                    });
+                }
+                entries.push(Entry {
+                    line: i + 1,
+                    link,
+                    hash: line_hash(line),
+                    sig_ok,
+                });
+            }
+            Err(reason) => problems.push(Problem::Unparsable {
+                line: i + 1,
+                reason,
+            }),
+        }
+    }
+
+    // File order, duplicates, and one link per seq (a validly signed one when there is one).
+    let mut by_seq: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut max_seq = 0u64;
+    for (idx, e) in entries.iter().enumerate() {
+        let seq = e.link.seq;
+        if let Some(&first) = by_seq.get(&seq) {
+            if entries[first].hash == e.hash {
+                problems.push(Problem::DuplicateLink { seq, line: e.line });
+            } else {
+                problems.push(Problem::ConflictingSeq { seq, line: e.line });
+                if !entries[first].sig_ok && e.sig_ok {
+                    by_seq.insert(seq, idx);
+                }
+            }
+            continue;
+        }
+        if seq < max_seq {
+            problems.push(Problem::Reordered {
+                seq,
+                line: e.line,
+                after: max_seq,
+            });
+        }
+        max_seq = max_seq.max(seq);
+        by_seq.insert(seq, idx);
+    }
+
+    // The chain, in seq order.
+    let mut prev_seq = 0u64;
+    let mut prev_hash = GENESIS.to_string();
+    let mut prev_sig_ok = true;
+    for (&seq, &idx) in &by_seq {
+        let e = &entries[idx];
+        if seq != prev_seq + 1 {
+            problems.push(Problem::LinksRemoved {
+                after: prev_seq,
+                next: seq,
+            });
+        } else if e.link.prev != prev_hash && prev_sig_ok {
+            // After a link with a bad signature, the broken prev is that edit's echo.
+            problems.push(Problem::BrokenPrev { seq });
+        }
+        prev_seq = seq;
+        prev_hash.clone_from(&e.hash);
+        prev_sig_ok = e.sig_ok;
+    }
+    let head = Head {
+        seq: prev_seq,
+        hash: prev_hash,
+    };
+    if let Some(want) = &opts.head {
+        if want.seq > head.seq {
+            problems.push(Problem::LedgerTruncated {
+                head_seq: want.seq,
+                last_seq: head.seq,
+            });
+        } else if let Some(&idx) = by_seq.get(&want.seq) {
+            if !entries[idx].hash.eq_ignore_ascii_case(&want.hash) {
+                problems.push(Problem::HeadMismatch { seq: want.seq });
+            }
+        }
+    }
+
+    // Live files, as the chain says.
+    let (mut commits, mut retentions, mut removed_by_retention) = (0, 0, 0);
+    let mut live: BTreeMap<&str, &Link> = BTreeMap::new();
+    let mut removed: HashMap<&str, u64> = HashMap::new();
+    for &idx in by_seq.values() {
+        let link = &entries[idx].link;
+        match link.kind {
+            LinkKind::Commit => {
+                commits += 1;
+                if let Some(path) = link.path.as_deref() {
+                    removed.remove(path);
+                    live.insert(path, link);
+                }
+            }
+            LinkKind::Retention => {
+                retentions += 1;
+                for r in &link.removed {
+                    match live.get(r.path.as_str()) {
+                        Some(c) if c.sha256.as_deref() == Some(r.sha256.as_str()) => {
+                            live.remove(r.path.as_str());
+                            removed.insert(&r.path, link.seq);
+                            removed_by_retention += 1;
+                        }
+                        _ => problems.push(Problem::RetentionMismatch {
+                            seq: link.seq,
+                            path: r.path.clone(),
+                        }),
+                    }
+                }
+            }
+        }
+    }
+
+    // The files.
+    let (files_checked, bytes_checked) = check_files(store, &live, &mut problems);
+    let mut on_disk = BTreeSet::new();
+    let pattern = opts.data_pattern.as_bytes();
+    walk(store, store, &mut |rel| {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let subject = if pattern.contains(&b'/') { rel } else { name };
+        if glob_match(pattern, subject.as_bytes()) {
+            on_disk.insert(rel.to_string());
+        }
+    })?;
+    for path in on_disk {
+        if live.contains_key(path.as_str()) {
+            continue;
+        }
+        match removed.get(path.as_str()) {
+            Some(&seq) => problems.push(Problem::RemovedButPresent { path, seq }),
+            None => problems.push(Problem::FileInserted { path }),
+        }
+    }
+
+    Ok(VerifyReport {
+        links: entries.len(),
+        commits,
+        retentions,
+        files_checked,
+        bytes_checked,
+        removed_by_retention,
+        head,
+        problems,
+    })
+}
+
+/// Checks each live file: present, same size, then same SHA-256 (hashed on every core).
+fn check_files(
+    store: &Path,
+    live: &BTreeMap<&str, &Link>,
+    problems: &mut Vec<Problem>,
+) -> (usize, u64) {
+    let mut to_hash: Vec<(&str, &Link)> = Vec::new();
+    for (&path, &link) in live {
+        let seq = link.seq;
+        let expected = link.bytes.unwrap_or(0);
+        match fs::metadata(store.join(path)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                problems.push(Problem::FileMissing {
+                    path: path.to_string(),
+                    seq,
+                });
+            }
+            Err(e) => problems.push(Problem::FileUnreadable {
+                path: path.to_string(),
+                seq,
+                error: e.to_string(),
+            }),
+            Ok(m) if m.len() < expected => problems.push(Problem::FileTruncated {
+                path: path.to_string(),
+                seq,
+                expected,
+                actual: m.len(),
+            }),
+            Ok(m) if m.len() > expected => problems.push(Problem::FileExtended {
+                path: path.to_string(),
+                seq,
+                expected,
+                actual: m.len(),
+            }),
+            Ok(_) => to_hash.push((path, link)),
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = to_hash.len().div_ceil(threads).max(1);
+    let results: Vec<Vec<Option<Problem>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = to_hash
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || part.iter().map(|&(p, l)| check_hash(store, p, l)).collect())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Some(Problem::FileUnreadable {
+                        path: "?".into(),
+                        seq: 0,
+                        error: "hashing thread panicked".into(),
+                    })]
+                })
+            })
+            .collect()
+    });
+    problems.extend(results.into_iter().flatten().flatten());
+    let bytes = to_hash.iter().map(|(_, l)| l.bytes.unwrap_or(0)).sum();
+    (to_hash.len(), bytes)
+}
+
+fn check_hash(store: &Path, path: &str, link: &Link) -> Option<Problem> {
+    match hash_file(&store.join(path)) {
+        Ok(d) if Some(d.sha256_hex().as_str()) == link.sha256.as_deref() => None,
+        Ok(_) => Some(Problem::FileModified {
+            path: path.to_string(),
+            seq: link.seq,
+        }),
+        Err(e) => Some(Problem::FileUnreadable {
+            path: path.to_string(),
+            seq: link.seq,
+            error: e.to_string(),
+        }),
+    }
+}
+
+/// Calls `found` with the `/`-separated relative path of every file under `dir`, skipping the
+/// ledger's own folder.
+fn walk(store: &Path, dir: &Path, found: &mut dyn FnMut(&str)) -> Result<(), LedgerError> {
+    let entries = fs::read_dir(dir).map_err(io_err(dir))?;
+    for entry in entries {
+        let entry = entry.map_err(io_err(dir))?;
+        let path = entry.path();
+        let file_type = entry.file_type().map_err(io_err(&path))?;
+        let Ok(rel) = path.strip_prefix(store) else {
+            continue;
+        };
+        let rel: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let rel = rel.join("/");
+        if file_type.is_dir() {
+            if rel != LEDGER_DIR {
+                walk(store, &path, found)?;
+            }
+        } else {
+            found(&rel);
+        }
+    }
+    Ok(())
+}
+
+/// Glob with `*` (any run of bytes) and `?` (one byte).
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(b"*.parquet", b"a.parquet"));
+        assert!(glob_match(b"*.parquet", b".parquet"));
+        assert!(!glob_match(b"*.parquet", b"a.parquet.tmp"));
+        assert!(glob_match(b"part-?.p*", b"part-1.parquet"));
+        assert!(!glob_match(b"part-?.p*", b"part-12.parquet"));
+    }
+}
