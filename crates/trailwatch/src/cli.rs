@@ -37,6 +37,104 @@ pub enum Command {
     /// Validate CloudTrail digest files and the logs they name, offline (like
     /// `aws cloudtrail validate-logs`): signatures, the digest chain, log-file hashes.
     ValidateDigests(ValidateDigestsArgs),
+    /// Store logs (exactly once) in the tamper-evident store.
+    Ingest(IngestArgs),
+    /// What the store holds: events, bytes, time range, per provider/account/region/day.
+    Stats(StoreFormatArgs),
+    /// Check the store's integrity chain and files; names every modified, missing or inserted file.
+    Verify(StoreArgs),
+    /// Delete whole days older than the limit (recorded in the chain).
+    Retention(RetentionArgs),
+    /// SQL over the store (table `events`; views `aws`, `azure`, `failures`, `console_logins`).
+    Sql(SqlArgs),
+    /// Stored events of a principal, key, IP, action or resource, in time order.
+    Search(SearchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SqlArgs {
+    /// The query, e.g. "SELECT action, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC".
+    pub query: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Principal: its ARN, UPN, label or id.
+    #[arg(long)]
+    pub principal: Option<String>,
+    #[arg(long)]
+    pub access_key: Option<String>,
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Action glob, e.g. 'Create*'.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// A resource the event names (ARN or resource id).
+    #[arg(long)]
+    pub resource: Option<String>,
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long)]
+    pub until: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// The store directory (default: $TRAILWATCH_STORE, else ./trailwatch-data).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    pub fn dir(&self) -> PathBuf {
+        self.store
+            .clone()
+            .or_else(|| std::env::var_os(trailwatch_store::STORE_ENV).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(trailwatch_store::DEFAULT_STORE_DIR))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Files or directories (recursive), or - for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Also compare content hashes before skipping a file seen before (slower, stricter).
+    #[arg(long)]
+    pub check_hashes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StoreFormatArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct RetentionArgs {
+    /// Keep this much: a span in days (400d) or weeks (60w).
+    #[arg(long)]
+    pub keep: String,
+    /// Say what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Args, Debug)]

@@ -30,6 +30,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Simulate(a) => simulate(a),
         Command::Demo(a) => demo(a),
         Command::ValidateDigests(a) => validate_digests(a),
+        Command::Ingest(a) => crate::store_cmd::ingest(a),
+        Command::Stats(a) => crate::store_cmd::stats(a),
+        Command::Verify(a) => crate::store_cmd::verify(a),
+        Command::Retention(a) => crate::store_cmd::retention(a),
+        Command::Sql(a) => crate::store_cmd::sql(a),
+        Command::Search(a) => crate::store_cmd::search(a),
     }
 }
 

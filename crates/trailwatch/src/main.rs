@@ -7,6 +7,7 @@ mod escape;
 mod heap;
 mod output;
 mod progress;
+mod store_cmd;
 mod table;
 mod when;
 

@@ -1,0 +1,291 @@
+//! The session: the `events` table over the store directory, its views, and running SQL.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::execution::SendableRecordBatchStream;
+use futures_util::StreamExt;
+
+use crate::error::{QueryError, Result};
+use crate::search::sql_string;
+
+/// The name of the table over the whole store.
+pub const EVENTS_TABLE: &str = "events";
+
+/// The partition columns, in path order; both `Utf8`, both taken from the directory names.
+pub const PARTITION_COLUMNS: [&str; 2] = ["provider", "dt"];
+
+/// The views registered over `events`: name and the `WHERE` clause that defines it.
+pub const VIEWS: [(&str, &str); 4] = [
+    ("aws", "provider = 'aws'"),
+    ("azure", "provider = 'azure'"),
+    ("failures", "outcome = 'failure'"),
+    ("console_logins", "action = 'ConsoleLogin'"),
+];
+
+/// The columns of the store's Parquet files, in file order (without `provider` and `dt`,
+/// which come from the path). `time` is milliseconds in UTC; `resources` is a list of strings
+/// whose element field is Arrow's default (`item`).
+pub fn schema() -> SchemaRef {
+    let utf8 = |name: &str| Field::new(name, DataType::Utf8, true);
+    Arc::new(Schema::new(vec![
+        Field::new(
+            "time",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            false,
+        ),
+        utf8("account"),
+        utf8("region"),
+        utf8("principal_type"),
+        utf8("principal_id"),
+        utf8("principal"),
+        utf8("principal_arn"),
+        utf8("access_key"),
+        Field::new("mfa", DataType::Boolean, true),
+        utf8("session_issuer"),
+        utf8("source_ip"),
+        utf8("user_agent"),
+        utf8("service"),
+        Field::new("action", DataType::Utf8, false),
+        Field::new("read_only", DataType::Boolean, true),
+        Field::new("outcome", DataType::Utf8, false),
+        utf8("error_code"),
+        Field::new(
+            "resources",
+            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+            true,
+        ),
+        Field::new("event_id", DataType::Utf8, false),
+        Field::new("raw", DataType::Utf8, false),
+    ]))
+}
+
+/// The schema of the `events` table as SQL sees it: [`schema`] then `provider` and `dt`.
+pub fn table_schema() -> SchemaRef {
+    let file = schema();
+    let mut fields: Vec<Field> = file.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for name in PARTITION_COLUMNS {
+        fields.push(Field::new(name, DataType::Utf8, false));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// A DataFusion session over one store directory.
+///
+/// Synchronous: it owns a Tokio runtime (one worker per core) and blocks on it, so it must not
+/// be used from inside another Tokio runtime's async context.
+pub struct Query {
+    runtime: tokio::runtime::Runtime,
+    ctx: SessionContext,
+}
+
+impl std::fmt::Debug for Query {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query").finish_non_exhaustive()
+    }
+}
+
+impl Query {
+    /// Opens the store at `store_dir`: registers `events` and the [`VIEWS`]. The directory is
+    /// listed per query, so files committed after `open` are seen by later queries. A missing
+    /// or empty directory gives an empty `events`.
+    pub fn open(store_dir: impl AsRef<Path>) -> Result<Query> {
+        let dir = store_dir.as_ref();
+        let store_err = |message: String| QueryError::Store {
+            path: dir.display().to_string(),
+            message,
+        };
+        if dir.exists() && !dir.is_dir() {
+            return Err(store_err("not a directory".into()));
+        }
+        let absolute =
+            std::path::absolute(dir).map_err(|e| store_err(format!("resolving path: {e}")))?;
+        // The trailing separator makes DataFusion treat the path as a directory (a prefix)
+        // even when it does not exist yet.
+        let mut url_text = absolute.to_string_lossy().into_owned();
+        if !url_text.ends_with(std::path::MAIN_SEPARATOR) {
+            url_text.push(std::path::MAIN_SEPARATOR);
+        }
+        let url = ListingTableUrl::parse(&url_text)?;
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1),
+            )
+            .thread_name("trailwatch-query")
+            .build()
+            .map_err(QueryError::Runtime)?;
+
+        let config = SessionConfig::new()
+            .with_collect_statistics(true)
+            .with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(
+                PARTITION_COLUMNS
+                    .iter()
+                    .map(|name| (name.to_string(), DataType::Utf8))
+                    .collect(),
+            );
+        let table_config = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .with_schema(schema());
+        let table = ListingTable::try_new(table_config)?;
+        ctx.register_table(EVENTS_TABLE, Arc::new(table))?;
+
+        let query = Query { runtime, ctx };
+        for (name, predicate) in VIEWS {
+            query.runtime.block_on(async {
+                query
+                    .ctx
+                    .sql(&format!(
+                        "CREATE VIEW {name} AS SELECT * FROM {EVENTS_TABLE} WHERE {predicate}"
+                    ))
+                    .await?
+                    .collect()
+                    .await
+            })?;
+        }
+        Ok(query)
+    }
+
+    /// The options user SQL runs under: queries only (`SELECT`, `WITH`, `EXPLAIN`, `SHOW`,
+    /// `DESCRIBE`), no `CREATE`/`DROP`/`COPY`/`INSERT`/`SET`.
+    fn read_only() -> SQLOptions {
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+    }
+
+    /// Runs one read-only SQL statement and returns all its batches.
+    pub fn sql(&self, text: &str) -> Result<Vec<RecordBatch>> {
+        self.runtime.block_on(async {
+            let frame = self.ctx.sql_with_options(text, Self::read_only()).await?;
+            Ok(frame.collect().await?)
+        })
+    }
+
+    /// Runs one read-only SQL statement and yields its batches as they are produced, for
+    /// results too large to hold at once.
+    pub fn sql_stream(&self, text: &str) -> Result<BatchStream<'_>> {
+        let stream = self.runtime.block_on(async {
+            let frame = self.ctx.sql_with_options(text, Self::read_only()).await?;
+            frame.execute_stream().await
+        })?;
+        Ok(BatchStream {
+            runtime: &self.runtime,
+            stream,
+        })
+    }
+
+    /// The schema a statement's results will have, without running it.
+    pub fn result_schema(&self, text: &str) -> Result<SchemaRef> {
+        self.runtime.block_on(async {
+            let frame = self.ctx.sql_with_options(text, Self::read_only()).await?;
+            Ok(Arc::new(frame.schema().as_arrow().clone()))
+        })
+    }
+
+    /// The DataFusion session, for callers that need more than SQL text (they must drive its
+    /// futures on a runtime of their own or through [`Query::block_on`]).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs a future on the query runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// A predicate for `since_ms ..= until_ms` (milliseconds since the epoch, both inclusive)
+    /// that DataFusion prunes on: the `dt` days the range touches, then the exact `time`
+    /// bounds (which also prune row groups by their statistics). An empty range
+    /// (`since_ms > until_ms`) gives a predicate no row satisfies.
+    pub fn time_filter_sql(since_ms: i64, until_ms: i64) -> String {
+        time_range_sql(Some(since_ms), Some(until_ms))
+    }
+}
+
+/// Like [`Query::time_filter_sql`] with either end open; `TRUE` when both are.
+pub(crate) fn time_range_sql(since_ms: Option<i64>, until_ms: Option<i64>) -> String {
+    let mut parts = Vec::new();
+    match (since_ms, until_ms) {
+        (Some(since), Some(until)) => {
+            parts.push(format!(
+                "dt BETWEEN {} AND {}",
+                sql_string(&day(since)),
+                sql_string(&day(until))
+            ));
+            parts.push(format!(
+                "time BETWEEN {} AND {}",
+                timestamp_literal(since),
+                timestamp_literal(until)
+            ));
+        }
+        (Some(since), None) => {
+            parts.push(format!("dt >= {}", sql_string(&day(since))));
+            parts.push(format!("time >= {}", timestamp_literal(since)));
+        }
+        (None, Some(until)) => {
+            parts.push(format!("dt <= {}", sql_string(&day(until))));
+            parts.push(format!("time <= {}", timestamp_literal(until)));
+        }
+        (None, None) => parts.push("TRUE".to_string()),
+    }
+    parts.join(" AND ")
+}
+
+/// The UTC day (`YYYY-MM-DD`) of an instant, clamped to what chrono represents.
+fn day(ms: i64) -> String {
+    instant(ms).format("%Y-%m-%d").to_string()
+}
+
+fn instant(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(if ms < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// A literal of exactly the `time` column's type, so the comparison is not a cast of the
+/// column (which would defeat statistics pruning).
+fn timestamp_literal(ms: i64) -> String {
+    format!("arrow_cast({ms}, 'Timestamp(Millisecond, Some(\"UTC\"))')")
+}
+
+/// The batches of [`Query::sql_stream`], produced as the iterator is advanced.
+pub struct BatchStream<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    stream: SendableRecordBatchStream,
+}
+
+impl BatchStream<'_> {
+    /// The schema of every batch.
+    pub fn schema(&self) -> SchemaRef {
+        self.stream.schema()
+    }
+}
+
+impl Iterator for BatchStream<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.runtime
+            .block_on(self.stream.next())
+            .map(|batch| batch.map_err(QueryError::from))
+    }
+}

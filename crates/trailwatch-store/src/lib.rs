@@ -1,0 +1,47 @@
+//! Store: the write side of trailwatch's audit store.
+//!
+//! A store is a directory (default `./trailwatch-data`):
+//! - `provider=<aws|azure>/dt=<YYYY-MM-DD>/part-<seq:08>-<sha16>.parquet`: the events, Hive-style
+//!   partitioned by cloud and UTC day, zstd Parquet sorted by time, columns in [`schema()`];
+//! - `_ledger/`: the signed hash chain of every committed file and every deletion by retention
+//!   ([`trailwatch_ledger`]); a data file exists for the store only once its commit line is there;
+//! - `_tmp/`: files being written (emptied at open);
+//! - `_sources.jsonl`: the source files already ingested (path, size, mtime, SHA-256).
+//!
+//! [`Store::ingest`] is exactly-once: an event id is stored once however often files are
+//! ingested, a source file already ingested is skipped without being read, and an ingest killed
+//! at any instant and run again ends with exactly the events of an uninterrupted run.
+//!
+//! How:
+//! - The ids of the stored events are kept in memory, rebuilt on the first ingest after an open
+//!   by reading only the `event_id` column of the committed files. There is no separate index:
+//!   the committed files are the only truth, so nothing can drift from them after a crash.
+//!   The cost is one column read per ingest session (compressed ids, a fraction of the store).
+//! - Commit protocol per file: write into `_tmp/`, fsync, rename into the partition, fsync the
+//!   directory, append the ledger's signed commit line (fsynced): that line is the commit point.
+//! - A source file is recorded in `_sources.jsonl` (path, size, mtime, SHA-256) only after every
+//!   event read from it is committed; a later ingest skips it on path + size + mtime without
+//!   reading it (or, with [`IngestOptions::check_source_hash`], after hashing it), and skips a
+//!   copy with the same size and SHA-256 under another path.
+//! - [`Store::open`] recovers: cuts a torn ledger line and a torn `_sources.jsonl` line, empties
+//!   `_tmp/` and deletes partition files no live ledger link names. A crash before the commit
+//!   line loses only uncommitted work, which the next ingest redoes (its sources are not
+//!   recorded yet); a crash after it leaves events that the next ingest finds by id.
+//! - Fault injection for tests: [`CRASH_ENV`] = `<step>:<n>` aborts at the n-th pass through
+//!   one of [`CRASH_STEPS`].
+
+mod crash;
+mod ops;
+pub mod schema;
+mod sources;
+mod store;
+mod write;
+
+pub use crash::{CRASH_ENV, CRASH_STEPS};
+pub use ops::{DayStats, FileProblem, RetentionReport, Stats, VerifyReport};
+pub use schema::schema;
+pub use store::{
+    IngestOptions, IngestReport, Recovery, Store, StoreError, DEFAULT_STORE_DIR, SOURCES_FILE,
+    STORE_ENV, TMP_DIR,
+};
+pub use write::{read_event_ids, WRITE_ROW_GROUP_ROWS, ZSTD_LEVEL};

@@ -1,0 +1,274 @@
+//! Stats, retention and verification of an open store.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use arrow::array::AsArray;
+use chrono::{NaiveDate, Utc};
+use trailwatch_ledger::{Removed, VerifyOptions};
+
+use crate::schema::{column_index, COL_ACCOUNT, COL_REGION};
+use crate::store::{sync_dir, Store, StoreError};
+use crate::write::{footer_rows, read_columns};
+
+/// One day of one provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayStats {
+    pub events: u64,
+    pub bytes: u64,
+    pub files: u64,
+}
+
+/// What a store holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub events: u64,
+    /// Bytes of the data files.
+    pub bytes: u64,
+    pub files: u64,
+    /// First and last event time (RFC 3339, as the ledger records them).
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+    /// Events per provider (`aws`, `azure`).
+    pub per_provider: BTreeMap<String, u64>,
+    /// Events per (provider, account), `-` for none.
+    pub per_account: BTreeMap<(String, String), u64>,
+    /// Events per (provider, region), `-` for none.
+    pub per_region: BTreeMap<(String, String), u64>,
+    /// Per (day `YYYY-MM-DD`, provider).
+    pub per_day: BTreeMap<(String, String), DayStats>,
+    /// The ledger's Ed25519 public key (hex): pin it elsewhere to verify against.
+    pub public_key: String,
+    /// Ledger links.
+    pub ledger_seq: u64,
+}
+
+/// What retention removed (or would remove, on a dry run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Days kept from (inclusive): days before it are removed.
+    pub cutoff: String,
+    pub dry_run: bool,
+    /// Days removed, with their files' relative paths.
+    pub days: BTreeMap<String, Vec<String>>,
+    pub files: u64,
+    pub events: u64,
+    pub bytes: u64,
+    /// The retention link's seq (none on a dry run or when nothing was old enough).
+    pub ledger_seq: Option<u64>,
+}
+
+/// A data file that the ledger accepts but that does not read as the store's Parquet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What [`Store::verify`] found.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// The ledger's chain, signatures and file hashes.
+    pub ledger: trailwatch_ledger::VerifyReport,
+    /// Committed files opened as Parquet.
+    pub parquet_checked: u64,
+    /// Committed files that do not open, or whose row count is not the ledger's.
+    pub parquet_problems: Vec<FileProblem>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.ledger.is_ok() && self.parquet_problems.is_empty()
+    }
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for p in &self.parquet_problems {
+            writeln!(f, "{}: {}", p.path, p.reason)?;
+        }
+        write!(
+            f,
+            "{}; {} Parquet files opened",
+            self.ledger, self.parquet_checked
+        )
+    }
+}
+
+/// `provider=aws/dt=2024-01-31/part-….parquet` → ("aws", "2024-01-31").
+fn partition_of(rel: &str) -> (String, String) {
+    let mut provider = String::new();
+    let mut day = String::new();
+    for seg in rel.split('/') {
+        if let Some(p) = seg.strip_prefix("provider=") {
+            provider = p.to_string();
+        } else if let Some(d) = seg.strip_prefix("dt=") {
+            day = d.to_string();
+        }
+    }
+    (provider, day)
+}
+
+impl Store {
+    /// Counts from the ledger (events, bytes, files, time range, per day) and from the files'
+    /// `account` and `region` columns.
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let mut s = Stats {
+            public_key: self.ledger.public_key_hex(),
+            ledger_seq: self.ledger.head().seq,
+            ..Stats::default()
+        };
+        let cols = [
+            column_index(COL_ACCOUNT).expect("column"),
+            column_index(COL_REGION).expect("column"),
+        ];
+        for rel in self.files() {
+            let link = self.ledger.live(&rel).expect("live");
+            let (provider, day) = partition_of(&rel);
+            let events = link.records.unwrap_or(0);
+            let bytes = link.bytes.unwrap_or(0);
+            s.events += events;
+            s.bytes += bytes;
+            s.files += 1;
+            if let Some(t) = &link.first_time {
+                if s.first_time.as_ref().is_none_or(|f| t < f) {
+                    s.first_time = Some(t.clone());
+                }
+            }
+            if let Some(t) = &link.last_time {
+                if s.last_time.as_ref().is_none_or(|l| t > l) {
+                    s.last_time = Some(t.clone());
+                }
+            }
+            *s.per_provider.entry(provider.clone()).or_default() += events;
+            let d = s.per_day.entry((day, provider.clone())).or_default();
+            d.events += events;
+            d.bytes += bytes;
+            d.files += 1;
+            let mut accounts: BTreeMap<String, u64> = BTreeMap::new();
+            let mut regions: BTreeMap<String, u64> = BTreeMap::new();
+            read_columns(&self.dir.join(&rel), &cols, |batch| {
+                let a = batch.column(0).as_string::<i32>();
+                let r = batch.column(1).as_string::<i32>();
+                for v in a.iter() {
+                    *accounts.entry(v.unwrap_or("-").to_string()).or_default() += 1;
+                }
+                for v in r.iter() {
+                    *regions.entry(v.unwrap_or("-").to_string()).or_default() += 1;
+                }
+            })?;
+            for (k, n) in accounts {
+                *s.per_account.entry((provider.clone(), k)).or_default() += n;
+            }
+            for (k, n) in regions {
+                *s.per_region.entry((provider.clone(), k)).or_default() += n;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Deletes whole days older than `keep_days` (UTC, counted back from today): the retention
+    /// link first, then the files. A dry run deletes nothing and writes nothing.
+    pub fn retention(
+        &mut self,
+        keep_days: u32,
+        dry_run: bool,
+    ) -> Result<RetentionReport, StoreError> {
+        self.retention_as_of(keep_days, dry_run, Utc::now().date_naive())
+    }
+
+    /// [`Store::retention`] as if today were `today`: days before `today - keep_days` go.
+    pub fn retention_as_of(
+        &mut self,
+        keep_days: u32,
+        dry_run: bool,
+        today: NaiveDate,
+    ) -> Result<RetentionReport, StoreError> {
+        let cutoff = today - chrono::Days::new(u64::from(keep_days));
+        let cutoff_s = cutoff.format("%Y-%m-%d").to_string();
+        let mut report = RetentionReport {
+            cutoff: cutoff_s.clone(),
+            dry_run,
+            ..RetentionReport::default()
+        };
+        let mut removed = Vec::new();
+        for rel in self.files() {
+            let (_, day) = partition_of(&rel);
+            if day.as_str() >= cutoff_s.as_str() {
+                continue;
+            }
+            let link = self.ledger.live(&rel).expect("live");
+            report.files += 1;
+            report.events += link.records.unwrap_or(0);
+            report.bytes += link.bytes.unwrap_or(0);
+            report
+                .days
+                .entry(day.clone())
+                .or_default()
+                .push(rel.clone());
+            removed.push(Removed {
+                path: rel.clone(),
+                sha256: link.sha256.clone().unwrap_or_default(),
+                day,
+            });
+        }
+        if dry_run || removed.is_empty() {
+            return Ok(report);
+        }
+        let link = self
+            .ledger
+            .append_retention(removed.clone(), &format!("keep {keep_days}d"))?;
+        report.ledger_seq = Some(link.seq);
+        self.forget_ids();
+        for r in &removed {
+            let abs = self.dir.join(&r.path);
+            match fs::remove_file(&abs) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io(&abs)(e)),
+            }
+            let day_dir = abs.parent().expect("partition").to_path_buf();
+            sync_dir(&day_dir)?;
+            // An emptied day's directory goes too.
+            if fs::read_dir(&day_dir).is_ok_and(|mut d| d.next().is_none()) {
+                let _ = fs::remove_dir(&day_dir);
+                if let Some(p) = day_dir.parent() {
+                    sync_dir(p)?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The ledger's verification (chain, signatures, every file's hash, unnamed files) plus:
+    /// every committed file opens as the store's Parquet and holds the rows its link says.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let ledger = trailwatch_ledger::verify_with(&self.dir, &VerifyOptions::default())?;
+        let mut report = VerifyReport {
+            ledger,
+            parquet_checked: 0,
+            parquet_problems: Vec::new(),
+        };
+        for rel in self.files() {
+            let abs = self.dir.join(&rel);
+            if !Path::new(&abs).exists() {
+                continue; // the ledger's report names it
+            }
+            let link = self.ledger.live(&rel).expect("live");
+            report.parquet_checked += 1;
+            match footer_rows(&abs) {
+                Ok(rows) if Some(rows) == link.records => {}
+                Ok(rows) => report.parquet_problems.push(FileProblem {
+                    path: rel.clone(),
+                    reason: format!("{rows} rows, the ledger says {}", link.records.unwrap_or(0)),
+                }),
+                Err(e) => report.parquet_problems.push(FileProblem {
+                    path: rel.clone(),
+                    reason: format!("does not open as Parquet: {e}"),
+                }),
+            }
+        }
+        Ok(report)
+    }
+}

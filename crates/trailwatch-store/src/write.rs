@@ -1,0 +1,115 @@
+//! Writing one partition's events as a Parquet file and reading columns back.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use arrow::array::AsArray;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use trailwatch_model::Event;
+
+use crate::crash;
+use crate::schema::{column_index, schema, to_record_batch, COL_EVENT_ID};
+use crate::store::StoreError;
+
+/// Rows per row group (and per record batch written).
+pub const WRITE_ROW_GROUP_ROWS: usize = 64 * 1024;
+/// The zstd level of every column.
+pub const ZSTD_LEVEL: i32 = 3;
+
+fn props() -> Result<WriterProperties, StoreError> {
+    let level = ZstdLevel::try_new(ZSTD_LEVEL).map_err(|e| StoreError::parquet("zstd level", e))?;
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(WRITE_ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: 0,
+            descending: false,
+            nulls_first: false,
+        }]))
+        .set_created_by(format!("trailwatch-store {}", env!("CARGO_PKG_VERSION")))
+        .build())
+}
+
+/// Writes `events` (already sorted by time) to a new file at `path`, fsynced. Returns its size.
+pub(crate) fn write_file(path: &Path, events: &[Event]) -> Result<(), StoreError> {
+    let file = File::create_new(path).map_err(StoreError::io(path))?;
+    let mut writer = ArrowWriter::try_new(
+        file.try_clone().map_err(StoreError::io(path))?,
+        schema(),
+        Some(props()?),
+    )
+    .map_err(|e| StoreError::parquet(path, e))?;
+    let half = events.len().div_ceil(2);
+    for (i, chunk) in events.chunks(WRITE_ROW_GROUP_ROWS).enumerate() {
+        let batch = to_record_batch(chunk).map_err(|e| StoreError::parquet(path, e))?;
+        writer
+            .write(&batch)
+            .map_err(|e| StoreError::parquet(path, e))?;
+        if (i + 1) * WRITE_ROW_GROUP_ROWS >= half && crash::due("temp_partial") {
+            // A crash mid-write: what was written so far reaches the disk, no footer.
+            writer.flush().map_err(|e| StoreError::parquet(path, e))?;
+            let mut f = &file;
+            f.flush().map_err(StoreError::io(path))?;
+            std::process::abort();
+        }
+    }
+    writer.close().map_err(|e| StoreError::parquet(path, e))?;
+    file.sync_all().map_err(StoreError::io(path))?;
+    Ok(())
+}
+
+/// The `event_id` column of a data file (read alone: the other columns are not decoded).
+pub fn read_event_ids(path: &Path) -> Result<Vec<String>, StoreError> {
+    let idx = column_index(COL_EVENT_ID).expect("event_id is a column");
+    let mut out = Vec::new();
+    read_columns(path, &[idx], |batch| {
+        let ids = batch.column(0).as_string::<i32>();
+        out.extend(ids.iter().flatten().map(str::to_string));
+    })?;
+    Ok(out)
+}
+
+/// Reads the root columns `indices` of a data file, batch by batch.
+pub(crate) fn read_columns(
+    path: &Path,
+    indices: &[usize],
+    mut on_batch: impl FnMut(&arrow::array::RecordBatch),
+) -> Result<u64, StoreError> {
+    let file = File::open(path).map_err(StoreError::io(path))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| StoreError::parquet(path, e))?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| StoreError::parquet(path, e))?;
+    let mut rows = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(|e| StoreError::parquet(path, e))?;
+        rows += batch.num_rows() as u64;
+        on_batch(&batch);
+    }
+    Ok(rows)
+}
+
+/// The row count a file's footer states (opening it checks the footer and the schema).
+pub(crate) fn footer_rows(path: &Path) -> Result<u64, StoreError> {
+    let file = File::open(path).map_err(StoreError::io(path))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| StoreError::parquet(path, e))?;
+    if builder.schema().fields() != schema().fields() {
+        return Err(StoreError::Corrupt(
+            path.to_path_buf(),
+            "schema differs from the store's".into(),
+        ));
+    }
+    let rows = builder.metadata().file_metadata().num_rows();
+    Ok(rows.max(0) as u64)
+}
