@@ -39,24 +39,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 fn time_range(a: &InputArgs) -> Result<TimeRange> {
-    let now = now_ms();
-    let since_ms = a
-        .since
-        .as_deref()
-        .map(|s| parse_when(s, now))
-        .transpose()
-        .context("--since")?;
-    let until_ms = a
-        .until
-        .as_deref()
-        .map(|s| parse_when(s, now))
-        .transpose()
-        .context("--until")?;
+    let (since_ms, until_ms) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
     Ok(TimeRange { since_ms, until_ms })
 }
 
@@ -532,27 +516,18 @@ fn validate_digests(a: ValidateDigestsArgs) -> Result<ExitCode> {
     if !a.path.is_dir() {
         bail!("{}: not a directory", a.path.display());
     }
-    let now = now_ms();
-    let to_time =
-        |s: &Option<String>, flag: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-            s.as_deref()
-                .map(|s| parse_when(s, now).context(flag.to_string()))
-                .transpose()
-                .map(|ms| ms.and_then(chrono::DateTime::from_timestamp_millis))
-        };
+    let (since, until) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
     let mut opts = trailwatch_digest::ValidateOptions::new(&a.path, &keys);
     opts.range = trailwatch_digest::TimeRange {
-        start: to_time(&a.since, "--since")?,
-        end: to_time(&a.until, "--until")?,
+        start: since.and_then(chrono::DateTime::from_timestamp_millis),
+        end: until.and_then(chrono::DateTime::from_timestamp_millis),
     };
     let report = trailwatch_digest::validate(&opts);
-    print!(
-        "{}",
-        escape::terminal(&report.to_string()).replace("\\n", "\n")
-    );
-    if !report.to_string().ends_with('\n') {
-        println!();
+    let mut text = escape::terminal(&report.to_string()).replace("\\n", "\n");
+    if !text.ends_with('\n') {
+        text.push('\n');
     }
+    crate::store_cmd::emit(&text)?;
     Ok(if report.is_ok() {
         ExitCode::SUCCESS
     } else {

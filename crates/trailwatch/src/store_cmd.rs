@@ -3,7 +3,6 @@
 use crate::cli::{IngestArgs, RetentionArgs, SearchArgs, SqlArgs, StoreArgs, StoreFormatArgs};
 use crate::escape;
 use crate::output::Format;
-use crate::when::parse_when;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -12,7 +11,7 @@ use trailwatch_decode::expand_inputs;
 use trailwatch_store::{IngestOptions, Store};
 
 /// Writes to stdout; a closed pipe comes back as an error (handled quietly by main).
-fn emit(text: &str) -> Result<()> {
+pub(crate) fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
@@ -216,19 +215,7 @@ pub fn sql(a: SqlArgs) -> Result<ExitCode> {
 }
 
 pub fn search(a: SearchArgs) -> Result<ExitCode> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let since_ms = a
-        .since
-        .as_deref()
-        .map(|s| parse_when(s, now))
-        .transpose()
-        .context("--since")?;
-    let until_ms = a
-        .until
-        .as_deref()
-        .map(|s| parse_when(s, now))
-        .transpose()
-        .context("--until")?;
+    let (since_ms, until_ms) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
     let filter = trailwatch_query::SearchFilter {
         principal: a.principal,
         access_key: a.access_key,

@@ -29,6 +29,20 @@ pub fn parse_when(s: &str, now_ms: i64) -> Result<i64> {
     Ok(now_ms - n * unit_ms)
 }
 
+/// `--since` / `--until` as milliseconds, each optional, spans counted back from now.
+pub fn parse_range(since: Option<&str>, until: Option<&str>) -> Result<(Option<i64>, Option<i64>)> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let since_ms = since
+        .map(|s| parse_when(s, now))
+        .transpose()
+        .context("--since")?;
+    let until_ms = until
+        .map(|s| parse_when(s, now))
+        .transpose()
+        .context("--until")?;
+    Ok((since_ms, until_ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
