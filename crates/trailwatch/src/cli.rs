@@ -63,16 +63,8 @@ pub struct SqlArgs {
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// Principal: its ARN, UPN, label or id.
-    #[arg(long)]
-    pub principal: Option<String>,
-    #[arg(long)]
-    pub access_key: Option<String>,
-    #[arg(long)]
-    pub ip: Option<String>,
-    /// Action glob, e.g. 'Create*'.
-    #[arg(long)]
-    pub action: Option<String>,
+    #[command(flatten)]
+    pub filter: EventFilterArgs,
     /// A resource the event names (ARN or resource id).
     #[arg(long)]
     pub resource: Option<String>,
@@ -236,17 +228,8 @@ pub struct TimelineArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// Principal: a substring of its ARN, UPN, user name or id.
-    #[arg(long)]
-    pub principal: Option<String>,
-    #[arg(long)]
-    pub access_key: Option<String>,
-    /// Source IP address.
-    #[arg(long)]
-    pub ip: Option<String>,
-    /// Action glob, e.g. 'Create*' or '*SecurityGroup*'.
-    #[arg(long)]
-    pub action: Option<String>,
+    #[command(flatten)]
+    pub filter: EventFilterArgs,
     /// Only events a rule fired on.
     #[arg(long)]
     pub only_alerts: bool,
@@ -326,4 +309,20 @@ pub struct DemoArgs {
     pub keep: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "medium")]
     pub min_level: Level,
+}
+
+/// Who, from where and what: the event filters `timeline` and `search` share.
+#[derive(Args, Debug, Clone)]
+pub struct EventFilterArgs {
+    /// Principal: a substring of its ARN, UPN, user name or id (timeline), or the exact value (search).
+    #[arg(long)]
+    pub principal: Option<String>,
+    #[arg(long)]
+    pub access_key: Option<String>,
+    /// Source IP address.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Action glob, e.g. 'Create*' or '*SecurityGroup*'.
+    #[arg(long)]
+    pub action: Option<String>,
 }

@@ -232,10 +232,10 @@ fn timeline(a: TimelineArgs) -> Result<ExitCode> {
     let pack = load_pack(&a.rules, a.min_level.into())?;
     let mut run = Run::start(&a.input, a.output.output.as_deref())?;
     let filter = TimelineFilter {
-        principal: a.principal,
-        access_key: a.access_key,
-        ip: a.ip,
-        action: a.action,
+        principal: a.filter.principal,
+        access_key: a.filter.access_key,
+        ip: a.filter.ip,
+        action: a.filter.action,
         range,
         only_alerts: a.only_alerts,
     };

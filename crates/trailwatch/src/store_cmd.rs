@@ -217,10 +217,10 @@ pub fn sql(a: SqlArgs) -> Result<ExitCode> {
 pub fn search(a: SearchArgs) -> Result<ExitCode> {
     let (since_ms, until_ms) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
     let filter = trailwatch_query::SearchFilter {
-        principal: a.principal,
-        access_key: a.access_key,
-        ip: a.ip,
-        action: a.action,
+        principal: a.filter.principal,
+        access_key: a.filter.access_key,
+        ip: a.filter.ip,
+        action: a.filter.action,
         resource: a.resource,
         since_ms,
         until_ms,
