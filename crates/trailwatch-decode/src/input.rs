@@ -4,9 +4,14 @@ use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Opens a [`Input::Stream`]: called by the worker that reads it, so that streams are opened
+/// one at a time per worker, not all at once.
+pub type OpenStream = dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync;
 
 /// One stream of log data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Input {
     /// Standard input (`-`).
     Stdin,
@@ -14,6 +19,43 @@ pub enum Input {
         path: PathBuf,
         size: u64,
     },
+    /// Records another component supplies (the audit store's `raw` column, say), as JSON.
+    Stream {
+        name: String,
+        size: u64,
+        open: Arc<OpenStream>,
+    },
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Stdin => f.write_str("Stdin"),
+            Input::File { path, size } => f
+                .debug_struct("File")
+                .field("path", path)
+                .field("size", size)
+                .finish(),
+            Input::Stream { name, size, .. } => f
+                .debug_struct("Stream")
+                .field("name", name)
+                .field("size", size)
+                .finish(),
+        }
+    }
+}
+
+impl PartialEq for Input {
+    fn eq(&self, other: &Input) -> bool {
+        match (self, other) {
+            (Input::Stdin, Input::Stdin) => true,
+            (Input::File { path: a, size: x }, Input::File { path: b, size: y }) => {
+                a == b && x == y
+            }
+            (Input::Stream { open: a, .. }, Input::Stream { open: b, .. }) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 impl Input {
@@ -22,6 +64,7 @@ impl Input {
         match self {
             Input::Stdin => "<stdin>".to_string(),
             Input::File { path, .. } => path.display().to_string(),
+            Input::Stream { name, .. } => name.clone(),
         }
     }
 
@@ -29,7 +72,7 @@ impl Input {
     pub fn size(&self) -> u64 {
         match self {
             Input::Stdin => 0,
-            Input::File { size, .. } => *size,
+            Input::File { size, .. } | Input::Stream { size, .. } => *size,
         }
     }
 
@@ -41,6 +84,7 @@ impl Input {
             Input::File { path, .. } => {
                 sniff(BufReader::with_capacity(64 << 10, File::open(path)?))
             }
+            Input::Stream { open, .. } => open(),
         }
     }
 }

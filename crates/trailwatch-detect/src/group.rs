@@ -32,7 +32,7 @@ impl Default for GroupOptions {
     fn default() -> Self {
         GroupOptions {
             window_ms: 3_600_000,
-            max_event_ids: 10_000,
+            max_event_ids: 1_000,
             max_values: 50,
         }
     }

@@ -188,6 +188,12 @@ impl<'a> Raw<'a> {
 /// Bytes as text: borrowed when valid UTF-8 (the fast, usual case), else lossy.
 #[inline]
 pub(crate) fn utf8(b: &[u8]) -> Cow<'_, str> {
+    // Audit-log strings are short and nearly always ASCII: an inlined check beats the call to
+    // the general validator (measured: `from_utf8` was 3.6% of a hunt).
+    if b.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(b) });
+    }
     match std::str::from_utf8(b) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(b),
@@ -216,7 +222,9 @@ impl<'a> Iterator for ObjectIter<'a> {
                 p = end;
                 Key {
                     raw,
-                    has_escape: raw.contains(&b'\\'),
+                    // Keys are short: a plain loop beats a vector search's setup.
+                    #[allow(clippy::manual_contains)]
+                    has_escape: raw.iter().any(|&c| c == b'\\'),
                 }
             }
             c if is_ident(c) => {

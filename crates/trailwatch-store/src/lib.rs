@@ -2,7 +2,7 @@
 //!
 //! A store is a directory (default `./trailwatch-data`):
 //! - `provider=<aws|azure>/dt=<YYYY-MM-DD>/part-<seq:08>-<sha16>.parquet`: the events, Hive-style
-//!   partitioned by cloud and UTC day, zstd Parquet sorted by time, columns in [`schema()`];
+//!   partitioned by cloud and UTC day, zstd Parquet sorted by action, principal and time, columns in [`schema()`];
 //! - `_ledger/`: the signed hash chain of every committed file and every deletion by retention
 //!   ([`trailwatch_ledger`]); a data file exists for the store only once its commit line is there;
 //! - `_tmp/`: files being written (emptied at open);
@@ -32,6 +32,8 @@
 
 mod crash;
 mod ops;
+mod pipeline;
+mod replay;
 pub mod schema;
 mod sources;
 mod store;

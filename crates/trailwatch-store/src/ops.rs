@@ -185,6 +185,9 @@ impl Store {
         dry_run: bool,
         today: NaiveDate,
     ) -> Result<RetentionReport, StoreError> {
+        if !dry_run {
+            self.check_writable()?;
+        }
         let cutoff = today - chrono::Days::new(u64::from(keep_days));
         let cutoff_s = cutoff.format("%Y-%m-%d").to_string();
         let mut report = RetentionReport {

@@ -10,10 +10,14 @@ use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use trailwatch_model::Event;
 
 use crate::crash;
-use crate::schema::{column_index, schema, to_record_batch, COL_EVENT_ID};
+use crate::schema::{
+    column_index, schema, to_record_batch, COL_ACTION, COL_EVENT_ID, COL_PRINCIPAL, COL_RAW,
+    COL_TIME,
+};
 use crate::store::StoreError;
 
 /// Rows per row group (and per record batch written).
@@ -27,16 +31,25 @@ fn props() -> Result<WriterProperties, StoreError> {
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(WRITE_ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_sorting_columns(Some(vec![SortingColumn {
-            column_idx: 0,
-            descending: false,
-            nulls_first: false,
-        }]))
+        .set_sorting_columns(Some(
+            [COL_ACTION, COL_PRINCIPAL, COL_TIME]
+                .iter()
+                .filter_map(|c| column_index(c))
+                .map(|i| SortingColumn {
+                    column_idx: i as i32,
+                    descending: false,
+                    nulls_first: true,
+                })
+                .collect(),
+        ))
+        // Unique per row: a dictionary would only be built to be thrown away.
+        .set_column_dictionary_enabled(ColumnPath::from(COL_RAW), false)
+        .set_column_dictionary_enabled(ColumnPath::from(COL_EVENT_ID), false)
         .set_created_by(format!("trailwatch-store {}", env!("CARGO_PKG_VERSION")))
         .build())
 }
 
-/// Writes `events` (already sorted by time) to a new file at `path`, fsynced. Returns its size.
+/// Writes `events` (in the order given) to a new file at `path`, fsynced. Returns its size.
 pub(crate) fn write_file(path: &Path, events: &[Event]) -> Result<(), StoreError> {
     let file = File::create_new(path).map_err(StoreError::io(path))?;
     let mut writer = ArrowWriter::try_new(

@@ -161,7 +161,7 @@ fn parquet_files_read_back_as_the_normalized_events() {
         } else {
             trailwatch_model::Provider::Azure
         };
-        let mut last_time = i64::MIN;
+        let mut last_key: (String, i64) = (String::new(), i64::MIN);
         for batch in builder.build().unwrap() {
             let batch = batch.unwrap();
             let col = |n: &str| batch.column_by_name(n).unwrap().clone();
@@ -182,8 +182,9 @@ fn parquet_files_read_back_as_the_normalized_events() {
             for i in 0..batch.num_rows() {
                 let id = s(schema::COL_EVENT_ID, i).unwrap();
                 let e = &expected[&id];
-                assert!(time.value(i) >= last_time, "sorted by time");
-                last_time = time.value(i);
+                let key = (s(schema::COL_ACTION, i).unwrap(), time.value(i));
+                assert!(key.0 >= last_key.0, "sorted by action first");
+                last_key = key;
                 assert_eq!(time.value(i), e.time_ms);
                 assert_eq!(e.provider, provider);
                 assert!(rel.contains(&format!(
@@ -363,4 +364,42 @@ fn ingest_speed_on_invictus() {
         r.read.bytes,
         r.bytes_written
     );
+}
+
+/// A reader never cleans up what a live writer is writing; once the writer is gone, the next
+/// open does. Writing through a store opened for reading is refused.
+#[test]
+fn readers_leave_a_live_writers_files_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let mut writer = Store::create(&dir).unwrap();
+    writer
+        .ingest(&inputs(&["aws/invictus-ir"]), &IngestOptions::default())
+        .unwrap();
+    // What a writer has in flight: a temporary file and a renamed file not yet committed.
+    let tmp_file = dir
+        .join(trailwatch_store::TMP_DIR)
+        .join("part-x.parquet.tmp");
+    fs::write(&tmp_file, b"in flight").unwrap();
+    let part = dir.join("provider=aws/dt=2001-01-01");
+    fs::create_dir_all(&part).unwrap();
+    let renamed = part.join("part-99999999-0000000000000000.parquet");
+    fs::write(&renamed, b"in flight").unwrap();
+
+    let mut reader = Store::open_read(&dir).unwrap();
+    assert!(reader.recovery().is_empty());
+    assert!(tmp_file.exists() && renamed.exists());
+    assert!(!reader.files().iter().any(|f| f.contains("2001-01-01")));
+    assert_eq!(reader.stats().unwrap().events, 2_900);
+    let refused = reader.ingest(&inputs(&["azure"]), &IngestOptions::default());
+    assert!(
+        matches!(refused, Err(trailwatch_store::StoreError::ReadOnly(_))),
+        "{refused:?}"
+    );
+
+    drop(writer);
+    let reader = Store::open_read(&dir).unwrap();
+    assert_eq!(reader.recovery().temp_files_removed, 1);
+    assert_eq!(reader.recovery().uncommitted_files_removed.len(), 1);
+    assert!(!tmp_file.exists() && !renamed.exists());
 }

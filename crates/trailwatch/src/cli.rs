@@ -107,6 +107,10 @@ pub struct IngestArgs {
     /// Also compare content hashes before skipping a file seen before (slower, stricter).
     #[arg(long)]
     pub check_hashes: bool,
+    /// Commit whenever this many new events are held (smaller: more, smaller files and less
+    /// work redone after an interruption).
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub batch_events: usize,
 }
 
 #[derive(Args, Debug)]
@@ -178,8 +182,12 @@ pub struct RuleArgs {
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
     /// Files or directories (recursive), or - for standard input.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "store", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Read the events kept in this audit store (see `ingest`) instead of files; --since and
+    /// --until then skip whole days of it.
+    #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+    pub store: Option<PathBuf>,
     /// Only events at or after this time (RFC 3339, a date, or a span back from now: 24h, 7d).
     #[arg(long)]
     pub since: Option<String>,
@@ -216,7 +224,7 @@ pub struct HuntArgs {
     #[arg(long, default_value = "1h")]
     pub group_window: String,
     /// Event ids listed per alert (the earliest); the count stays exact.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 1_000)]
     pub max_event_ids: usize,
     #[command(flatten)]
     pub output: OutputArgs,

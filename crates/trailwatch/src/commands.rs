@@ -117,6 +117,20 @@ impl Problems {
 }
 
 fn inputs(a: &InputArgs, problems: &Problems) -> Result<Vec<Input>> {
+    if let Some(dir) = &a.store {
+        let store = crate::store_cmd::open(
+            &crate::cli::StoreArgs {
+                store: Some(dir.clone()),
+            },
+            false,
+        )?;
+        let (since, until) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
+        let inputs = store.replay_inputs(since, until);
+        if inputs.is_empty() {
+            bail!("{}: no stored events in the time range", dir.display());
+        }
+        return Ok(inputs);
+    }
     let (inputs, errors) = expand_inputs(&a.paths);
     for e in errors {
         problems.report(DecodeError {
@@ -488,6 +502,7 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     sink.finish()?;
     let args = InputArgs {
         paths: Vec::new(),
+        store: None,
         since: None,
         until: None,
         strict: false,

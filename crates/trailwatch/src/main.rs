@@ -18,8 +18,15 @@ static GLOBAL: heap::Counting = heap::Counting;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    heap::tune();
     let args = cli::Cli::parse();
+    // The readers of logs keep a small resident set (their working set shifts); the store's
+    // writer churns through large buffers, where returning memory at once costs page faults.
+    if matches!(
+        args.command,
+        cli::Command::Hunt(_) | cli::Command::Timeline(_) | cli::Command::Summary(_)
+    ) {
+        heap::tune();
+    }
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("TRAILWATCH_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(if args.verbose { "debug" } else { "warn" })

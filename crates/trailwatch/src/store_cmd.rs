@@ -18,7 +18,8 @@ pub(crate) fn emit(text: &str) -> Result<()> {
     Ok(())
 }
 
-fn open(s: &StoreArgs) -> Result<Store> {
+/// Opens the store: for writing (waits for any other writer) or for reading.
+pub(crate) fn open(s: &StoreArgs, write: bool) -> Result<Store> {
     let dir = s.dir();
     if !dir.join("_ledger").is_dir() {
         bail!(
@@ -26,7 +27,12 @@ fn open(s: &StoreArgs) -> Result<Store> {
             dir.display()
         );
     }
-    let store = Store::open(&dir).with_context(|| format!("store {}", dir.display()))?;
+    let opened = if write {
+        Store::open(&dir)
+    } else {
+        Store::open_read(&dir)
+    };
+    let store = opened.with_context(|| format!("store {}", dir.display()))?;
     report_recovery(&store);
     Ok(store)
 }
@@ -58,6 +64,7 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
     report_recovery(&store);
     let opts = IngestOptions {
         check_source_hash: a.check_hashes,
+        batch_events: a.batch_events.max(1),
         ..IngestOptions::default()
     };
     let r = store
@@ -90,7 +97,7 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
 }
 
 pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
-    let store = open(&a.store)?;
+    let store = open(&a.store, false)?;
     let s = store.stats().context("stats")?;
     let mut o = String::new();
     if matches!(a.format, Format::Json | Format::Jsonl) {
@@ -152,7 +159,7 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
 }
 
 pub fn verify(a: StoreArgs) -> Result<ExitCode> {
-    let store = open(&a)?;
+    let store = open(&a, false)?;
     let r = store.verify().context("verify")?;
     emit(&(escape::terminal(&r.to_string()).replace("\\n", "\n") + "\n"))?;
     Ok(if r.is_ok() {
@@ -170,7 +177,7 @@ pub fn retention(a: RetentionArgs) -> Result<ExitCode> {
         _ => None,
     }
     .with_context(|| format!("--keep {keep:?}: expected days (400d) or weeks (60w)"))?;
-    let mut store = open(&a.store)?;
+    let mut store = open(&a.store, !a.dry_run)?;
     let r = store.retention(days, a.dry_run).context("retention")?;
     let verb = if a.dry_run { "would remove" } else { "removed" };
     let mut o = String::new();

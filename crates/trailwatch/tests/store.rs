@@ -186,3 +186,182 @@ fn walk_parquet(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Every event id in the store, sorted, through `trailwatch sql`.
+fn stored_ids(store: &Path) -> Vec<String> {
+    let (code, out, err) = tw(&[
+        "sql".as_ref(),
+        "SELECT event_id FROM events ORDER BY event_id".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    out.lines().skip(1).map(str::to_string).collect()
+}
+
+fn ingest_cmd(input: &Path, store: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_trailwatch"));
+    c.arg("ingest")
+        .arg(input)
+        .arg("--store")
+        .arg(store)
+        .args(["--batch-events", "1500"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    c
+}
+
+/// `trailwatch ingest` killed with SIGKILL at many instants, on the same store, then run to the
+/// end: exactly the events of an uninterrupted run, no duplicate, a store that verifies.
+#[test]
+fn ingest_killed_at_many_instants_ends_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let (code, _, err) = tw(&[
+        "simulate".as_ref(),
+        "--out".as_ref(),
+        logs.as_os_str(),
+        "--provider".as_ref(),
+        "both".as_ref(),
+        "--days".as_ref(),
+        "2".as_ref(),
+        "--events-per-day".as_ref(),
+        "8000".as_ref(),
+        "--seed".as_ref(),
+        "11".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+
+    let reference = dir.path().join("reference");
+    let started = std::time::Instant::now();
+    assert!(ingest_cmd(&logs, &reference).status().unwrap().success());
+    let full = started.elapsed();
+    let expected = stored_ids(&reference);
+    assert!(expected.len() > 10_000, "{}", expected.len());
+
+    // A fresh store per kill point, killed at k/9 of an uninterrupted run's time; the last one
+    // is killed twice before it is allowed to finish.
+    let kills = 8u32;
+    let mut killed_mid_run = 0;
+    for k in 1..=kills {
+        let store = dir.path().join(format!("killed-{k}"));
+        let rounds = if k == kills { 2 } else { 1 };
+        for _ in 0..rounds {
+            let mut child = ingest_cmd(&logs, &store).spawn().unwrap();
+            std::thread::sleep(full * k / (kills + 1));
+            if child.try_wait().unwrap().is_none() {
+                killed_mid_run += 1;
+            }
+            child.kill().ok(); // SIGKILL
+            child.wait().unwrap();
+        }
+        assert!(ingest_cmd(&logs, &store).status().unwrap().success());
+        let got = stored_ids(&store);
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "kill point {k}: no loss, no duplicate"
+        );
+        assert!(
+            got == expected,
+            "kill point {k}: the events of the uninterrupted run"
+        );
+        let (code, out, _) = tw(&["verify".as_ref(), "--store".as_ref(), store.as_os_str()]);
+        assert_eq!(code, 0, "kill point {k}: {out}");
+    }
+    assert!(
+        killed_mid_run > kills / 2,
+        "only {killed_mid_run} kills landed mid-run"
+    );
+}
+
+/// (title, principal, count) of each alert of a `hunt --format jsonl` output, sorted.
+fn alert_keys(jsonl: &str) -> Vec<(String, String, u64)> {
+    let mut v: Vec<(String, String, u64)> = jsonl
+        .lines()
+        .map(|l| {
+            let a: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                a["title"].as_str().unwrap_or("").to_string(),
+                a["principal"].as_str().unwrap_or("").to_string(),
+                a["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The hunt, the timeline and the summary over the store give what they give over the files.
+#[test]
+fn hunt_timeline_and_summary_over_the_store_match_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.as_os_str();
+    let lab = shared("aws/sans-s3-ransomware");
+    let (code, _, err) = tw(&["ingest".as_ref(), lab.as_os_str(), "--store".as_ref(), s]);
+    assert_eq!(code, 0, "{err}");
+
+    let hunt = |src: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["hunt".as_ref()];
+        args.extend_from_slice(src);
+        args.extend([
+            std::ffi::OsStr::new("--format"),
+            std::ffi::OsStr::new("jsonl"),
+        ]);
+        let (code, out, err) = tw(&args);
+        assert_eq!(code, 0, "{err}");
+        alert_keys(&out)
+    };
+    let from_files = hunt(&[lab.as_os_str()]);
+    let from_store = hunt(&["--store".as_ref(), s]);
+    assert!(from_files.len() >= 5, "{from_files:?}");
+    assert_eq!(from_files, from_store);
+
+    let run = |cmd: &str, src: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![cmd.as_ref()];
+        args.extend_from_slice(src);
+        args.extend([
+            std::ffi::OsStr::new("--format"),
+            std::ffi::OsStr::new("json"),
+        ]);
+        let (code, out, err) = tw(&args);
+        assert_eq!(code, 0, "{cmd}: {err}");
+        out
+    };
+    // The timeline lists each event once, from files or from the store.
+    let a = run("timeline", &[lab.as_os_str()]);
+    assert!(a.len() > 1000, "{a}");
+    assert_eq!(a, run("timeline", &["--store".as_ref(), s]), "timeline");
+
+    // The summary counts records; the lab delivers some events in more than one file, and the
+    // store keeps each once: the same distinct values and time span, events = stored events.
+    let json = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+    let files = json(&run("summary", &[lab.as_os_str()]));
+    let stored = json(&run("summary", &["--store".as_ref(), s]));
+    for k in ["distinct", "first_seen", "last_seen"] {
+        assert_eq!(files[k], stored[k], "summary {k}");
+    }
+    let (_, out, _) = tw(&[
+        "stats".as_ref(),
+        "--store".as_ref(),
+        s,
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(stored["events"], json(&out)["events"]);
+    assert!(files["events"].as_u64() > stored["events"].as_u64());
+
+    // --since skips whole stored days: a window after the lab's last day holds nothing.
+    let (code, _, err) = tw(&[
+        "hunt".as_ref(),
+        "--store".as_ref(),
+        s,
+        "--since".as_ref(),
+        "2099-01-01T00:00:00Z".as_ref(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no stored events in the time range"), "{err}");
+}

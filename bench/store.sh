@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The store benchmark (issue 3): ingest the hunt corpus (>= 3 million CloudTrail records, see
+# bench/hunt.sh) into a fresh store, compare its size with the gzip input, time SQL queries
+# through `trailwatch sql` next to DuckDB over the same files, and re-ingest (all skipped).
+# Prints the figures BENCHMARKS.md records. Needs python3 with the `duckdb` package.
+#
+#   bench/store.sh [CORPUS_DIR] [STORE_DIR]   (defaults: ../bench-data/corpus, ../bench-data/store)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+corpus=${1:-../bench-data/corpus}
+store=${2:-../bench-data/store}
+bin=${CARGO_TARGET_DIR:-target}/release/trailwatch
+cargo build --release -p trailwatch >/dev/null
+if [ ! -d "$corpus/AWSLogs" ]; then
+    echo "generating the corpus in $corpus"
+    "$bin" simulate --out "$corpus" --provider aws --days 7 --events-per-day 520000 --seed 1
+fi
+rm -rf "$store"
+find "$corpus/AWSLogs" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
+
+echo "--- machine: $(nproc) cores; corpus: $(du -sb "$corpus/AWSLogs" | cut -f1) bytes gzip"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+/usr/bin/time -f "time %e %U %S %P %M" "$bin" ingest "$corpus/AWSLogs" --store "$store" 2> "$log"
+grep '^trailwatch:' "$log"
+read -r _ secs user sys cpu rss < <(grep '^time ' "$log")
+records=$(sed -n 's/.*; \([0-9]*\) records read.*/\1/p' "$log")
+gz=$(du -sb "$corpus/AWSLogs" | cut -f1)
+data=$(find "$store" -name '*.parquet' -print0 | du -cb --files0-from=- | tail -n 1 | cut -f1)
+awk -v r="$records" -v s="$secs" -v cpu="$cpu" -v rss="$rss" -v gz="$gz" -v data="$data" 'BEGIN {
+    printf "ingest:               %.2f s = %.0f records/s (cpu %s), peak RSS %.0f MB\n", s, r / s, cpu, rss / 1024
+    printf "store data files:     %.1f MB = %.2f of the gzip input (%.1f MB)\n", data / 1e6, data / gz, gz / 1e6
+}'
+
+/usr/bin/time -f "re-ingest (all skipped): %e s" "$bin" ingest "$corpus/AWSLogs" --store "$store" 2>&1 | tail -n 1
+
+queries=(
+    "SELECT count(*) AS n FROM events"
+    "SELECT action, count(*) AS n FROM events GROUP BY action ORDER BY n DESC LIMIT 10"
+    "SELECT principal, count(*) AS n FROM events WHERE outcome = 'failure' GROUP BY principal ORDER BY n DESC LIMIT 10"
+    "SELECT time, principal, action, source_ip FROM events WHERE action = 'StopLogging' ORDER BY time"
+    "SELECT count(*) AS n FROM events WHERE time >= TIMESTAMP '2026-10-03 00:00:00' AND time < TIMESTAMP '2026-10-04 00:00:00' AND access_key LIKE 'AKIA%'"
+)
+echo "--- queries (wall seconds, best of 3): trailwatch sql | duckdb"
+for q in "${queries[@]}"; do
+    tw=$( { for _ in 1 2 3; do /usr/bin/time -f "%e" "$bin" sql "$q" --store "$store" --format csv >/dev/null; done; } 2>&1 | sort -n | head -n 1)
+    dk=$(python3 - "$store" "$q" <<'EOF'
+import duckdb, sys, time
+store, q = sys.argv[1], sys.argv[2]
+best = None
+for _ in range(3):
+    t = time.time()
+    con = duckdb.connect()
+    glob = (store + "/provider=*/dt=*/*.parquet").replace("'", "''")
+    con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)")
+    con.execute(q).fetchall()
+    d = time.time() - t
+    best = d if best is None else min(best, d)
+print(f"{best:.2f}")
+EOF
+)
+    printf "%6s | %6s   %s\n" "$tw" "$dk" "$q"
+done
+/usr/bin/time -f "hunt --store: %e s, peak RSS %M KB" "$bin" hunt --store "$store" --format jsonl -o /dev/null 2>&1 | tail -n 2
