@@ -8,7 +8,7 @@ use trailwatch_decode::{expand_inputs, read_input, DecodeError, FileStats, ReadS
 use trailwatch_model::{Event, FieldPath, FieldSource, Outcome, Provider};
 
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
         .join("../../../shared/datasets")
         .join(rel)
 }

@@ -8,7 +8,8 @@ use trailwatch_model::Severity;
 use trailwatch_sigma::{load_dir, CorrelationState, RuleSetConfig, SUPPORTED_SOURCES};
 
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/sigma")
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+        .join("../../../shared/sigma")
 }
 
 /// The product written in a rule file's logsource (a cheap text scan, so that rules that fail

@@ -63,7 +63,7 @@ pub(crate) fn run(
         let mut dedup = Dedup {
             ids,
             opts,
-            batch: Batch::default(),
+            batch: Batch::for_options(opts),
             pending: Vec::new(),
             tx,
             writer_gone: false,
@@ -108,7 +108,7 @@ impl Dedup<'_> {
         self.batch.push(event);
         if self.batch.full(self.opts) {
             let commit = Commit {
-                batch: std::mem::take(&mut self.batch),
+                batch: std::mem::replace(&mut self.batch, Batch::for_options(self.opts)),
                 sources: std::mem::take(&mut self.pending),
             };
             if self.tx.send(commit).is_err() {

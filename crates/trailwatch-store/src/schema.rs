@@ -126,6 +126,11 @@ pub fn outcome_str(o: Outcome) -> &'static str {
 
 /// One record batch of `events`, in the order given.
 pub fn to_record_batch(events: &[Event]) -> Result<RecordBatch, ArrowError> {
+    to_record_batch_of(&events.iter().collect::<Vec<_>>())
+}
+
+/// [`to_record_batch`] over borrowed events, in the order given (no event is moved or copied).
+pub fn to_record_batch_of(events: &[&Event]) -> Result<RecordBatch, ArrowError> {
     let n = events.len();
     let strings = || StringBuilder::with_capacity(n, n * 16);
     let (mut account, mut region, mut ptype, mut pid, mut principal, mut parn) = (

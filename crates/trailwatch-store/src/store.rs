@@ -155,6 +155,9 @@ pub(crate) struct Batch {
     parts: BTreeMap<(Provider, NaiveDate), Vec<Event>>,
     events: usize,
     bytes: usize,
+    /// Events a new partition's vector is made for: growing one by doubling copied every
+    /// event again and faulted in fresh pages (measured on the ingest benchmark).
+    capacity: usize,
 }
 
 impl Batch {
@@ -162,7 +165,23 @@ impl Batch {
         self.events += 1;
         self.bytes += e.raw.len() + 256;
         let day = day_of(e.time_ms);
-        self.parts.entry((e.provider, day)).or_default().push(e);
+        let capacity = if self.parts.is_empty() {
+            self.capacity
+        } else {
+            1024
+        };
+        self.parts
+            .entry((e.provider, day))
+            .or_insert_with(|| Vec::with_capacity(capacity))
+            .push(e);
+    }
+
+    /// An empty batch whose first partition is made for a full batch of events.
+    pub(crate) fn for_options(opts: &IngestOptions) -> Batch {
+        Batch {
+            capacity: opts.batch_events.clamp(1, 1 << 20),
+            ..Batch::default()
+        }
     }
 
     pub(crate) fn full(&self, opts: &IngestOptions) -> bool {
@@ -514,19 +533,26 @@ pub(crate) fn flush(
     batch.events = 0;
     batch.bytes = 0;
     let (mut files, mut bytes) = (0, 0);
-    for ((provider, day), mut events) in parts {
+    for ((provider, day), events) in parts {
         // Like records side by side compress best (the raw JSON of one action by one principal
         // repeats itself): 15% smaller files than time order, measured on the benchmark corpus.
         // The day partition still prunes on time.
-        events.sort_by_cached_key(|e| {
+        let mut order: Vec<&Event> = events.iter().collect();
+        order.sort_unstable_by(|a, b| {
             (
-                e.action.clone(),
-                e.principal.label().to_string(),
-                e.time_ms,
-                e.event_id.as_str().to_string(),
+                a.action.as_str(),
+                a.principal.label(),
+                a.time_ms,
+                a.event_id.as_str(),
             )
+                .cmp(&(
+                    b.action.as_str(),
+                    b.principal.label(),
+                    b.time_ms,
+                    b.event_id.as_str(),
+                ))
         });
-        bytes += commit_file(dir, ledger, provider, day, &events)?;
+        bytes += commit_file(dir, ledger, provider, day, &order)?;
         files += 1;
     }
     Ok((files, bytes))
@@ -539,7 +565,7 @@ fn commit_file(
     ledger: &mut Ledger,
     provider: Provider,
     day: NaiveDate,
-    events: &[Event],
+    events: &[&Event],
 ) -> Result<u64, StoreError> {
     let seq = ledger.head().seq + 1;
     let tmp = dir.join(TMP_DIR).join(format!("part-{seq:08}.parquet.tmp"));

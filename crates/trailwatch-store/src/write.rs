@@ -15,7 +15,7 @@ use trailwatch_model::Event;
 
 use crate::crash;
 use crate::schema::{
-    column_index, schema, to_record_batch, COL_ACTION, COL_EVENT_ID, COL_PRINCIPAL, COL_RAW,
+    column_index, schema, to_record_batch_of, COL_ACTION, COL_EVENT_ID, COL_PRINCIPAL, COL_RAW,
     COL_TIME,
 };
 use crate::store::StoreError;
@@ -45,12 +45,14 @@ fn props() -> Result<WriterProperties, StoreError> {
         // Unique per row: a dictionary would only be built to be thrown away.
         .set_column_dictionary_enabled(ColumnPath::from(COL_RAW), false)
         .set_column_dictionary_enabled(ColumnPath::from(COL_EVENT_ID), false)
+        // Min/max of whole JSON records prune nothing and cost a comparison per value.
+        .set_column_statistics_enabled(ColumnPath::from(COL_RAW), EnabledStatistics::None)
         .set_created_by(format!("trailwatch-store {}", env!("CARGO_PKG_VERSION")))
         .build())
 }
 
 /// Writes `events` (in the order given) to a new file at `path`, fsynced. Returns its size.
-pub(crate) fn write_file(path: &Path, events: &[Event]) -> Result<(), StoreError> {
+pub(crate) fn write_file(path: &Path, events: &[&Event]) -> Result<(), StoreError> {
     let file = File::create_new(path).map_err(StoreError::io(path))?;
     let mut writer = ArrowWriter::try_new(
         file.try_clone().map_err(StoreError::io(path))?,
@@ -60,7 +62,7 @@ pub(crate) fn write_file(path: &Path, events: &[Event]) -> Result<(), StoreError
     .map_err(|e| StoreError::parquet(path, e))?;
     let half = events.len().div_ceil(2);
     for (i, chunk) in events.chunks(WRITE_ROW_GROUP_ROWS).enumerate() {
-        let batch = to_record_batch(chunk).map_err(|e| StoreError::parquet(path, e))?;
+        let batch = to_record_batch_of(chunk).map_err(|e| StoreError::parquet(path, e))?;
         writer
             .write(&batch)
             .map_err(|e| StoreError::parquet(path, e))?;

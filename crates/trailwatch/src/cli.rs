@@ -49,6 +49,11 @@ pub enum Command {
     Sql(SqlArgs),
     /// Stored events of a principal, key, IP, action or resource, in time order.
     Search(SearchArgs),
+    /// Scope an incident from a principal, key or IP: what it used, did, touched and left behind.
+    Investigate(InvestigateArgs),
+    /// A recovery plan (contain, eradicate, restore, verify) for an incident, as Markdown,
+    /// JSON or a dry-run shell script.
+    Recover(RecoverArgs),
 }
 
 #[derive(Args, Debug)]
@@ -333,4 +338,73 @@ pub struct EventFilterArgs {
     /// Action glob, e.g. 'Create*' or '*SecurityGroup*'.
     #[arg(long)]
     pub action: Option<String>,
+}
+
+/// Where an investigation starts (at least one).
+#[derive(Args, Debug, Clone)]
+pub struct SelectorArgs {
+    /// Principal: ARN, principal id or user name (exact).
+    #[arg(long)]
+    pub principal: Option<String>,
+    #[arg(long)]
+    pub access_key: Option<String>,
+    /// Source IP address (with --principal or --access-key: only their activity from it).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// An alert id from `trailwatch hunt` (default grouping): starts from its first event's key
+    /// (or principal) and source IP.
+    #[arg(long, conflicts_with_all = ["principal", "access_key", "ip"])]
+    pub alert: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InvestigateFormat {
+    Markdown,
+    Html,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecoverFormat {
+    Markdown,
+    Script,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CloudArg {
+    Aws,
+    Azure,
+}
+
+/// What `investigate` and `recover` read and where they start.
+#[derive(Args, Debug)]
+pub struct ScopeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub selector: SelectorArgs,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InvestigateArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: InvestigateFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct RecoverArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: RecoverFormat,
+    #[arg(long, value_enum, default_value = "aws")]
+    pub cloud: CloudArg,
 }

@@ -36,6 +36,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Retention(a) => crate::store_cmd::retention(a),
         Command::Sql(a) => crate::store_cmd::sql(a),
         Command::Search(a) => crate::store_cmd::search(a),
+        Command::Investigate(a) => crate::investigate_cmd::investigate(a),
+        Command::Recover(a) => crate::investigate_cmd::recover(a),
     }
 }
 

@@ -56,6 +56,17 @@ pub fn tune() {
     }
 }
 
+/// Keeps freed memory for reuse for a second before returning it: the store's writer frees and
+/// allocates hundreds of MB per batch, and memory returned at once came back as fresh pages the
+/// kernel had to zero (11% of an ingest with immediate purge, 7% with this delay; never
+/// purging was no faster and held 1.5 GB instead of 1.2 GB).
+pub fn tune_for_throughput() {
+    // SAFETY: mi_option_set only stores an option value; valid at any time.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000);
+    }
+}
+
 /// Prints the peak live heap when asked to by `TRAILWATCH_HEAP_STATS`.
 pub fn report() {
     if std::env::var_os("TRAILWATCH_HEAP_STATS").is_some() {

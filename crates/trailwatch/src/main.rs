@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod escape;
 mod heap;
+mod investigate_cmd;
 mod output;
 mod progress;
 mod store_cmd;
@@ -26,6 +27,8 @@ fn main() -> ExitCode {
         cli::Command::Hunt(_) | cli::Command::Timeline(_) | cli::Command::Summary(_)
     ) {
         heap::tune();
+    } else {
+        heap::tune_for_throughput();
     }
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("TRAILWATCH_LOG").unwrap_or_else(|_| {

@@ -6,7 +6,8 @@ use trailwatch_decode::{expand_inputs, read_input, Input, ReadScratch};
 use trailwatch_model::Event;
 
 pub fn datasets() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+        .join("../../../shared/datasets")
 }
 
 pub fn inputs(rel: &[&str]) -> Vec<Input> {

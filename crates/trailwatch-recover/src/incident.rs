@@ -1,0 +1,237 @@
+//! What the scoped events did: when, where, what was denied, every resource touched, and the
+//! persistence created.
+
+use crate::scope::{raw, s, Scope};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use trailwatch_model::{Event, Outcome};
+
+/// One scoped event, as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub time_ms: i64,
+    pub event_id: String,
+    pub principal: String,
+    pub source_ip: Option<String>,
+    pub region: Option<String>,
+    pub action: String,
+    pub outcome: Outcome,
+    pub error_code: Option<String>,
+    /// Titles of the rules that fired on it.
+    pub alerts: Vec<String>,
+}
+
+/// What was done to one resource.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResourceActivity {
+    pub resource: String,
+    /// `created`, `modified`, `deleted`, `read`, `shared` → the actions, in order of first use.
+    pub done: BTreeMap<String, Vec<String>>,
+    pub events: usize,
+    /// Bytes read out, when data events logged them.
+    pub bytes_out: u64,
+    pub first_event: String,
+}
+
+/// Persistence the intruder created.
+#[derive(Debug, Clone, Serialize)]
+pub struct Persistence {
+    pub action: String,
+    pub what: String,
+    pub event_id: String,
+    pub time_ms: i64,
+}
+
+/// The incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct Incident {
+    pub scope: Scope,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    pub regions: BTreeSet<String>,
+    pub accounts: BTreeSet<String>,
+    /// Every source IP of the scoped events (followed or not).
+    pub source_ips: BTreeSet<String>,
+    pub events: Vec<Row>,
+    pub failures: Vec<Row>,
+    pub resources: Vec<ResourceActivity>,
+    pub persistence: Vec<Persistence>,
+}
+
+const PERSISTENCE: &[&str] = &[
+    "CreateUser",
+    "CreateAccessKey",
+    "CreateLoginProfile",
+    "UpdateLoginProfile",
+    "CreateRole",
+    "UpdateAssumeRolePolicy",
+    "AttachUserPolicy",
+    "AttachRolePolicy",
+    "AttachGroupPolicy",
+    "PutUserPolicy",
+    "PutRolePolicy",
+    "PutGroupPolicy",
+    "AddUserToGroup",
+    "CreatePolicyVersion",
+    "RunInstances",
+    "CreateFunctionUrlConfig",
+];
+
+/// Whether `action` (CloudTrail eventName, Lambda's dated suffixes ignored) creates persistence.
+pub fn is_persistence(action: &str) -> bool {
+    let base = base_action(action);
+    PERSISTENCE.contains(&base) || base == "AddPermission" || base == "CreateFunction"
+}
+
+/// The action without Lambda's API-version suffix (`AddPermission20150331v2` → `AddPermission`).
+pub fn base_action(action: &str) -> &str {
+    match action.find(|c: char| c.is_ascii_digit()) {
+        Some(i)
+            if action.starts_with("AddPermission")
+                || action.starts_with("CreateFunction")
+                || action.starts_with("RemovePermission")
+                || action.starts_with("DeleteFunction")
+                || action.starts_with("UpdateFunction") =>
+        {
+            &action[..i]
+        }
+        _ => action,
+    }
+}
+
+/// The incident of `scope` over `events`; `alerts` maps event ids to the rules that fired.
+pub fn incident(events: &[Event], scope: Scope, alerts: &HashMap<String, Vec<String>>) -> Incident {
+    let scoped: Vec<&Event> = scope.events.iter().map(|i| &events[*i]).collect();
+    let rows: Vec<Row> = scoped.iter().map(|e| row(e, alerts)).collect();
+    let failures = rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failure)
+        .cloned()
+        .collect();
+    Incident {
+        first_ms: scoped.first().map(|e| e.time_ms),
+        last_ms: scoped.last().map(|e| e.time_ms),
+        regions: scoped.iter().filter_map(|e| e.region.clone()).collect(),
+        accounts: scoped.iter().filter_map(|e| e.account.clone()).collect(),
+        source_ips: scoped.iter().filter_map(|e| e.source_ip.clone()).collect(),
+        resources: resources(&scoped),
+        persistence: persistence(&scoped),
+        failures,
+        events: rows,
+        scope,
+    }
+}
+
+fn row(e: &Event, alerts: &HashMap<String, Vec<String>>) -> Row {
+    Row {
+        time_ms: e.time_ms,
+        event_id: e.event_id.clone(),
+        principal: e.principal.label().to_string(),
+        source_ip: e.source_ip.clone(),
+        region: e.region.clone(),
+        action: e.action.clone(),
+        outcome: e.outcome,
+        error_code: e.error_code.clone(),
+        alerts: alerts.get(&e.event_id).cloned().unwrap_or_default(),
+    }
+}
+
+/// What an action did to its resources.
+pub fn verb(e: &Event, req: &serde_json::Value) -> &'static str {
+    let a = base_action(&e.action);
+    let shares = req.pointer("/createVolumePermission/add").is_some()
+        || req.pointer("/launchPermission/add").is_some()
+        || a == "AddPermission";
+    if shares {
+        "shared"
+    } else if e.read_only == Some(true)
+        || ["Get", "List", "Describe", "Head"]
+            .iter()
+            .any(|p| a.starts_with(p))
+    {
+        "read"
+    } else if ["Delete", "Terminate", "Remove", "Revoke", "Stop"]
+        .iter()
+        .any(|p| a.starts_with(p))
+    {
+        "deleted"
+    } else if ["Create", "Run", "Authorize", "Add", "Attach"]
+        .iter()
+        .any(|p| a.starts_with(p))
+    {
+        "created"
+    } else {
+        "modified"
+    }
+}
+
+/// The resources an event names: its ARNs, and S3 objects from the request.
+fn names(e: &Event, req: &serde_json::Value) -> Vec<String> {
+    let mut out = e.resources.clone();
+    if let Some(b) = s(req, "/bucketName") {
+        match s(req, "/key") {
+            Some(k) => out.push(format!("s3://{b}/{k}")),
+            None if out.is_empty() => out.push(format!("s3://{b}")),
+            None => {}
+        }
+    }
+    for o in req
+        .pointer("/Delete/Object")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(b), Some(k)) = (s(req, "/bucketName"), o.get("Key").and_then(|k| k.as_str())) {
+            out.push(format!("s3://{b}/{k}"));
+        }
+    }
+    out
+}
+
+fn resources(scoped: &[&Event]) -> Vec<ResourceActivity> {
+    let mut map: BTreeMap<String, ResourceActivity> = BTreeMap::new();
+    for e in scoped.iter().filter(|e| e.outcome == Outcome::Success) {
+        let v = raw(e);
+        let req = v.get("requestParameters").cloned().unwrap_or_default();
+        let bytes = v
+            .pointer("/additionalEventData/bytesTransferredOut")
+            .and_then(|b| b.as_f64())
+            .unwrap_or(0.0);
+        let verb = verb(e, &req);
+        for name in names(e, &req) {
+            let r = map.entry(name.clone()).or_insert_with(|| ResourceActivity {
+                resource: name,
+                first_event: e.event_id.clone(),
+                ..ResourceActivity::default()
+            });
+            let acts = r.done.entry(verb.to_string()).or_default();
+            if !acts.contains(&e.action) {
+                acts.push(e.action.clone());
+            }
+            r.events += 1;
+            r.bytes_out += bytes as u64;
+        }
+    }
+    map.into_values().collect()
+}
+
+fn persistence(scoped: &[&Event]) -> Vec<Persistence> {
+    scoped
+        .iter()
+        .filter(|e| e.outcome == Outcome::Success && is_persistence(&e.action))
+        .map(|e| {
+            let v = raw(e);
+            let what = v
+                .get("requestParameters")
+                .filter(|r| !r.is_null())
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| e.resources.join(", "));
+            Persistence {
+                action: e.action.clone(),
+                what,
+                event_id: e.event_id.clone(),
+                time_ms: e.time_ms,
+            }
+        })
+        .collect()
+}

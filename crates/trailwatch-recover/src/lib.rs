@@ -1,0 +1,38 @@
+//! Investigate and recover: from an audit trail to a reviewed recovery plan.
+//!
+//! This crate owns what happens after detection:
+//! - [`load`]: reading the events (with their raw records) once into memory;
+//! - [`scope`]: pivoting from a selector (principal, access key, IP) to everything the intruder
+//!   used — keys, the user behind a key, role sessions opened, keys created, IPs and user agents,
+//!   other principals seen from the same IPs — each expansion with the event that justifies it;
+//! - [`incident`]: what the scoped events did — first/last activity, regions and accounts,
+//!   denied attempts, every resource with what was done to it, persistence created;
+//! - [`plan`]: a four-phase recovery plan (contain, eradicate, restore, verify) where every
+//!   step names its evidence event, the exact AWS CLI command, its risk and a check;
+//! - [`render`]: Markdown, JSON, HTML and a dry-run-by-default shell script in which every value
+//!   taken from the log is single-quoted (log fields are attacker-controlled).
+//!
+//! It never reads or writes the cloud: commands are produced for a person to review and run.
+
+pub mod cmd;
+pub mod incident;
+pub mod load;
+pub mod plan;
+pub mod render;
+pub mod scope;
+
+pub use incident::{incident, Incident};
+pub use load::load;
+pub use plan::{plan, Phase, Plan, PlanOptions, Step};
+pub use scope::{scope, Expansion, Scope, Selector};
+
+/// What can go wrong investigating.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoverError {
+    #[error("give at least one selector: a principal, an access key or an IP")]
+    NoSelector,
+    #[error("no event matches the selector {0}")]
+    NothingMatched(String),
+    #[error("cannot serialise the report: {0}")]
+    Json(#[from] serde_json::Error),
+}

@@ -1,0 +1,353 @@
+//! Reports: Markdown and JSON for the incident and the plan, a self-contained HTML incident
+//! report, and the plan as a reviewed, dry-run-by-default shell script.
+
+use crate::incident::Incident;
+use crate::plan::{Phase, Plan};
+use crate::RecoverError;
+use std::fmt::Write;
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Log text inside Markdown: control characters, pipes and markup become inert.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&c.escape_default().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced code block long enough that nothing inside can close it.
+fn fence(body: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let f = "`".repeat(longest.max(2) + 1);
+    format!("{f}sh\n{body}\n{f}\n")
+}
+
+/// The incident as Markdown.
+pub fn incident_markdown(inc: &Incident) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# Incident: {}\n", md(&inc.scope.selector.to_string()));
+    let span = match (inc.first_ms, inc.last_ms) {
+        (Some(a), Some(b)) => format!("{} → {}", iso(a), iso(b)),
+        _ => "no activity".into(),
+    };
+    let _ = writeln!(
+        o,
+        "- Activity: {span} ({} events, {} denied)",
+        inc.events.len(),
+        inc.failures.len()
+    );
+    let join = |s: &std::collections::BTreeSet<String>| {
+        s.iter().map(|x| md(x)).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(
+        o,
+        "- Accounts: {}\n- Regions: {}",
+        join(&inc.accounts),
+        join(&inc.regions)
+    );
+    let _ = writeln!(
+        o,
+        "- Access keys: {}\n- IPs: {}\n- User agents: {}\n",
+        join(&inc.scope.access_keys),
+        join(&inc.source_ips),
+        join(&inc.scope.user_agents)
+    );
+    o.push_str("## Scope: how it grew\n\n| kind | value | followed | why | evidence |\n|---|---|---|---|---|\n");
+    for x in &inc.scope.expansions {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            x.kind,
+            md(&x.value),
+            if x.followed { "yes" } else { "no" },
+            md(&x.reason),
+            md(x.evidence.as_deref().unwrap_or("-"))
+        );
+    }
+    o.push_str("\n## Persistence created\n\n");
+    for p in &inc.persistence {
+        let _ = writeln!(
+            o,
+            "- {} {} — {} (event {})",
+            iso(p.time_ms),
+            md(&p.action),
+            md(&p.what),
+            md(&p.event_id)
+        );
+    }
+    o.push_str("\n## Resources\n\n| resource | done | events | bytes read |\n|---|---|---|---|\n");
+    for r in &inc.resources {
+        let done: Vec<String> = r
+            .done
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}: {}",
+                    v.iter().map(|a| md(a)).collect::<Vec<_>>().join(", ")
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} |",
+            md(&r.resource),
+            done.join("; "),
+            r.events,
+            r.bytes_out
+        );
+    }
+    o.push_str("\n## Denied attempts\n\n");
+    for f in &inc.failures {
+        let _ = writeln!(
+            o,
+            "- {} {} {} ({})",
+            iso(f.time_ms),
+            md(&f.action),
+            md(f.error_code.as_deref().unwrap_or("")),
+            md(&f.event_id)
+        );
+    }
+    o.push_str("\n## Timeline\n\n| time | principal | ip | action | result | alerts |\n|---|---|---|---|---|---|\n");
+    for r in &inc.events {
+        let res = r
+            .error_code
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", r.outcome).to_lowercase());
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} |",
+            iso(r.time_ms),
+            md(&r.principal),
+            md(r.source_ip.as_deref().unwrap_or("")),
+            md(&r.action),
+            md(&res),
+            md(&r.alerts.join(", "))
+        );
+    }
+    o
+}
+
+/// Any report as pretty JSON.
+pub fn json<T: serde::Serialize>(v: &T) -> Result<String, RecoverError> {
+    Ok(serde_json::to_string_pretty(v)?)
+}
+
+/// The plan as Markdown.
+pub fn plan_markdown(plan: &Plan) -> String {
+    let mut o = format!("# Recovery plan: {}\n", md(&plan.selector));
+    for phase in [
+        Phase::Contain,
+        Phase::Eradicate,
+        Phase::Restore,
+        Phase::Verify,
+    ] {
+        let _ = writeln!(o, "\n## {}\n", phase.as_str());
+        for (n, s) in plan.steps.iter().filter(|s| s.phase == phase).enumerate() {
+            let _ = writeln!(o, "{}. **{}**", n + 1, md(&s.title));
+            let _ = writeln!(
+                o,
+                "   - evidence: {}\n   - risk: {}",
+                md(s.evidence.as_deref().unwrap_or("-")),
+                md(&s.risk)
+            );
+            if let Some(c) = &s.command {
+                o.push_str(&fence(&c.shell()));
+            }
+            if let Some(c) = &s.check {
+                o.push_str("   - check:\n");
+                o.push_str(&fence(&c.shell()));
+            }
+        }
+    }
+    o
+}
+
+/// A comment line: nothing in it can end the comment.
+fn comment(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The plan as a bash script: dry run unless given `--execute`; every log value single-quoted.
+pub fn plan_script(plan: &Plan) -> String {
+    let mut o = String::from(
+        "#!/usr/bin/env bash\n# Recovery plan by trailwatch. Review every step before running with --execute.\n",
+    );
+    let _ = writeln!(o, "# Selector: {}", comment(&plan.selector));
+    o.push_str(
+        "set -euo pipefail\nEXECUTE=0\nif [[ \"${1:-}\" == \"--execute\" ]]; then EXECUTE=1; fi\n",
+    );
+    o.push_str("run() {\n  printf '+'; printf ' %q' \"$@\"; printf '\\n'\n  if [[ $EXECUTE == 1 ]]; then \"$@\"; fi\n}\n");
+    for phase in [
+        Phase::Contain,
+        Phase::Eradicate,
+        Phase::Restore,
+        Phase::Verify,
+    ] {
+        let _ = writeln!(o, "\n### {}", phase.as_str());
+        for s in plan.steps.iter().filter(|s| s.phase == phase) {
+            let _ = writeln!(
+                o,
+                "\n# {}\n# evidence: {}\n# risk: {}",
+                comment(&s.title),
+                comment(s.evidence.as_deref().unwrap_or("-")),
+                comment(&s.risk)
+            );
+            if let Some(c) = &s.command {
+                let _ = writeln!(o, "run {}", c.shell());
+            }
+            if let Some(c) = &s.check {
+                let _ = writeln!(o, "# check: {}", comment(&c.shell()));
+            }
+        }
+    }
+    o
+}
+
+/// Text for HTML: every character that could start markup is escaped.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The incident as one self-contained HTML page (no scripts, no external resources), with a
+/// timeline chart of events per bucket of time.
+pub fn incident_html(inc: &Incident) -> String {
+    let mut o = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>trailwatch incident</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}.bar{fill:#36c}.fail{background:#fee}</style></head><body>");
+    let _ = write!(
+        o,
+        "<h1>Incident: {}</h1>",
+        html_escape(&inc.scope.selector.to_string())
+    );
+    o.push_str(&chart(inc));
+    let join = |s: &std::collections::BTreeSet<String>| {
+        html_escape(&s.iter().cloned().collect::<Vec<_>>().join(", "))
+    };
+    let _ = write!(
+        o,
+        "<ul><li>{} events, {} denied</li><li>Accounts: {}</li><li>Regions: {}</li><li>Access keys: {}</li><li>IPs: {}</li><li>User agents: {}</li></ul>",
+        inc.events.len(),
+        inc.failures.len(),
+        join(&inc.accounts),
+        join(&inc.regions),
+        join(&inc.scope.access_keys),
+        join(&inc.source_ips),
+        join(&inc.scope.user_agents)
+    );
+    o.push_str("<h2>Persistence created</h2><ul>");
+    for p in &inc.persistence {
+        let _ = write!(
+            o,
+            "<li>{} {} — {} ({})</li>",
+            iso(p.time_ms),
+            html_escape(&p.action),
+            html_escape(&p.what),
+            html_escape(&p.event_id)
+        );
+    }
+    o.push_str("</ul>");
+    o.push_str("<h2>Scope</h2><table><tr><th>kind</th><th>value</th><th>followed</th><th>why</th><th>evidence</th></tr>");
+    for x in &inc.scope.expansions {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html_escape(&x.kind),
+            html_escape(&x.value),
+            x.followed,
+            html_escape(&x.reason),
+            html_escape(x.evidence.as_deref().unwrap_or("-"))
+        );
+    }
+    o.push_str(
+        "</table><h2>Resources</h2><table><tr><th>resource</th><th>done</th><th>events</th></tr>",
+    );
+    for r in &inc.resources {
+        let done: Vec<String> = r
+            .done
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.join(", ")))
+            .collect();
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html_escape(&r.resource),
+            html_escape(&done.join("; ")),
+            r.events
+        );
+    }
+    o.push_str("</table><h2>Timeline</h2><table><tr><th>time</th><th>principal</th><th>ip</th><th>action</th><th>result</th><th>alerts</th></tr>");
+    for r in &inc.events {
+        let cls = if r.error_code.is_some() {
+            " class=\"fail\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            o,
+            "<tr{cls}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            iso(r.time_ms),
+            html_escape(&r.principal),
+            html_escape(r.source_ip.as_deref().unwrap_or("")),
+            html_escape(&r.action),
+            html_escape(r.error_code.as_deref().unwrap_or("ok")),
+            html_escape(&r.alerts.join(", "))
+        );
+    }
+    o.push_str("</table></body></html>\n");
+    o
+}
+
+/// An inline SVG bar chart of events over the incident, 60 buckets.
+fn chart(inc: &Incident) -> String {
+    let (Some(a), Some(b)) = (inc.first_ms, inc.last_ms) else {
+        return String::new();
+    };
+    let n = 60usize;
+    let width = ((b - a).max(1) as f64) / n as f64;
+    let mut counts = vec![0usize; n];
+    for r in &inc.events {
+        let i = (((r.time_ms - a) as f64 / width) as usize).min(n - 1);
+        counts[i] += 1;
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let mut o = format!(
+        "<p>{} → {}</p><svg width=\"600\" height=\"100\" role=\"img\">",
+        iso(a),
+        iso(b)
+    );
+    for (i, c) in counts.iter().enumerate() {
+        let h = (*c as f64 / max * 100.0).round();
+        let _ = write!(o, "<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"9\" height=\"{}\"><title>{c}</title></rect>", i * 10, 100.0 - h, h);
+    }
+    o.push_str("</svg>");
+    o
+}

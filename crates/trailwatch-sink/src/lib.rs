@@ -1,0 +1,38 @@
+//! Alert delivery for trailwatch: getting every alert to a person or a SIEM, once.
+//!
+//! This crate owns:
+//! - the durable [`Outbox`] (SQLite): each alert with its handling state (open, acked,
+//!   resolved, with who and when) and one delivery row per sink, with attempts, the next try
+//!   (exponential [`Backoff`]) and the last error;
+//! - the [`Sink`] trait and its receivers: a signed generic [`WebhookSink`], a [`SlackSink`],
+//!   mail through [`SmtpSink`], RFC 5424 syslog over TCP with a CEF or JSON body
+//!   ([`SyslogSink`]) and a JSON-lines file ([`JsonlSink`]);
+//! - routing by minimum severity and required tags ([`Route`]) and the [`Dispatcher`] that
+//!   drains due deliveries.
+//!
+//! # Delivery guarantee
+//! An alert is committed to the outbox, with its deliveries, before any sink is tried, and a
+//! delivery is marked sent only after the sink returned success. A receiver that is down keeps
+//! its deliveries pending and retried, with backoff, however long it stays down: nothing is
+//! lost. The guarantee is at-least-once, not exactly-once: if the process dies after a sink
+//! accepted an alert and before `mark_sent` committed, that one delivery is sent again after
+//! restart (at most one per sink per crash, since deliveries are sent one at a time). An alert
+//! id already in the outbox, in any state, is never enqueued or sent again. Receivers that must
+//! not see that rare repeat can de-duplicate on the alert `id`.
+//!
+//! Syslog over TCP has no acknowledgement: a completed write counts as delivered.
+
+mod dispatch;
+mod error;
+mod outbox;
+mod route;
+pub mod sinks;
+
+pub use dispatch::{Dispatcher, RoutedSink, RunStats};
+pub use error::{OutboxError, SinkError};
+pub use outbox::{AlertRecord, AlertState, Backoff, Delivery, DueDelivery, Enqueued, Outbox};
+pub use route::Route;
+pub use sinks::{
+    JsonlSink, Sink, SlackSink, SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig,
+    SyslogSink, WebhookSink,
+};

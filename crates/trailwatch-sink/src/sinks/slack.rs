@@ -1,0 +1,104 @@
+//! A Slack incoming webhook: `text` for notifications and `blocks` for the message, every alert
+//! field escaped for Slack's mrkdwn so an attacker-chosen value cannot form links or mentions.
+
+use super::http::HttpPoster;
+use super::Sink;
+use crate::error::SinkError;
+use serde_json::{json, Value};
+use std::time::Duration;
+use trailwatch_model::Alert;
+
+/// Posts alerts to a Slack incoming-webhook URL.
+pub struct SlackSink {
+    name: String,
+    url: String,
+    http: HttpPoster,
+}
+
+impl SlackSink {
+    pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
+        SlackSink {
+            name: name.into(),
+            url: url.into(),
+            http: HttpPoster::new(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// Slack's control characters in text, escaped: `&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`.
+pub fn slack_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn opt(v: Option<&String>) -> String {
+    v.map_or_else(|| "-".to_string(), |s| slack_escape(s))
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        return "-".to_string();
+    }
+    slack_escape(&v.join(", "))
+}
+
+fn field(label: &str, value: String) -> Value {
+    json!({"type": "mrkdwn", "text": format!("*{label}*\n{value}")})
+}
+
+/// The JSON body posted for `alert`.
+pub fn slack_payload(alert: &Alert) -> Value {
+    let e = slack_escape;
+    let headline = format!(
+        "[{}] {} ({})",
+        alert.severity.as_str().to_uppercase(),
+        e(&alert.title),
+        e(&alert.rule_id)
+    );
+    let fields = vec![
+        field("Principal", e(&alert.principal)),
+        field("Provider", alert.provider.as_str().to_string()),
+        field("Account", opt(alert.account.as_ref())),
+        field("Region", opt(alert.region.as_ref())),
+        field("First seen", e(&alert.first_seen)),
+        field("Last seen", e(&alert.last_seen)),
+        field("Events", alert.count.to_string()),
+        field("Source IPs", list(&alert.source_ips)),
+    ];
+    let details = format!(
+        "{}\n*Actions:* {}\n*Resources:* {}\n*Tags:* {}\n*Alert id:* {}\n*Event ids:* {}",
+        e(&alert.description),
+        list(&alert.actions),
+        list(&alert.resources),
+        list(&alert.tags),
+        e(&alert.id),
+        list(&alert.event_ids),
+    );
+    json!({
+        "text": headline,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{headline}*")}},
+            {"type": "section", "fields": fields},
+            {"type": "section", "text": {"type": "mrkdwn", "text": details}},
+        ]
+    })
+}
+
+impl Sink for SlackSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn send(&self, alert: &Alert) -> Result<(), SinkError> {
+        let body = serde_json::to_vec(&slack_payload(alert))?;
+        self.http.post_json(&self.url, &[], &body)
+    }
+}

@@ -1,0 +1,171 @@
+//! Mail through an SMTP relay, with `lettre`'s blocking transport.
+
+use super::Sink;
+use crate::error::SinkError;
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::SmtpTransportBuilder;
+use lettre::{Message, SmtpTransport, Transport};
+use std::time::Duration;
+use trailwatch_model::Alert;
+
+/// How the connection to the relay is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// No TLS: only for a relay on loopback or a trusted link.
+    Plain,
+    /// STARTTLS, required (needs the crate's `tls` feature).
+    StartTls,
+}
+
+/// The relay and the envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    /// User name and password, when the relay asks for them.
+    pub credentials: Option<(String, String)>,
+    pub from: String,
+    pub to: Vec<String>,
+    pub timeout: Duration,
+}
+
+/// Sends each alert as one plain-text mail.
+pub struct SmtpSink {
+    name: String,
+    transport: SmtpTransport,
+    from: Mailbox,
+    to: Vec<Mailbox>,
+}
+
+fn mailbox(s: &str) -> Result<Mailbox, SinkError> {
+    s.parse()
+        .map_err(|e| SinkError::Config(format!("mail address {s:?}: {e}")))
+}
+
+/// Applies `config.security` to the transport.
+#[cfg(feature = "tls")]
+fn secure(
+    builder: SmtpTransportBuilder,
+    config: &SmtpConfig,
+) -> Result<SmtpTransportBuilder, SinkError> {
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    let tls = match config.security {
+        SmtpSecurity::Plain => Tls::None,
+        SmtpSecurity::StartTls => Tls::Required(
+            TlsParameters::new(config.host.clone())
+                .map_err(|e| SinkError::Config(format!("SMTP TLS: {e}")))?,
+        ),
+    };
+    Ok(builder.tls(tls))
+}
+
+/// Applies `config.security` to the transport: without TLS support only `Plain` is possible.
+#[cfg(not(feature = "tls"))]
+fn secure(
+    builder: SmtpTransportBuilder,
+    config: &SmtpConfig,
+) -> Result<SmtpTransportBuilder, SinkError> {
+    match config.security {
+        SmtpSecurity::Plain => Ok(builder),
+        SmtpSecurity::StartTls => Err(SinkError::Config(
+            "SMTP STARTTLS needs trailwatch-sink built with the `tls` feature".to_string(),
+        )),
+    }
+}
+
+impl SmtpSink {
+    pub fn new(name: impl Into<String>, config: &SmtpConfig) -> Result<Self, SinkError> {
+        if config.to.is_empty() {
+            return Err(SinkError::Config("SMTP sink has no recipient".to_string()));
+        }
+        let to = config
+            .to
+            .iter()
+            .map(|s| mailbox(s))
+            .collect::<Result<_, _>>()?;
+        let builder = SmtpTransport::builder_dangerous(&config.host)
+            .port(config.port)
+            .timeout(Some(config.timeout));
+        let mut builder = secure(builder, config)?;
+        if let Some((user, password)) = &config.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        Ok(SmtpSink {
+            name: name.into(),
+            transport: builder.build(),
+            from: mailbox(&config.from)?,
+            to,
+        })
+    }
+
+    fn message(&self, alert: &Alert) -> Result<Message, SinkError> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(subject(alert))
+            .header(ContentType::TEXT_PLAIN);
+        for to in &self.to {
+            builder = builder.to(to.clone());
+        }
+        builder
+            .body(body(alert))
+            .map_err(|e| SinkError::Smtp(format!("building the mail: {e}")))
+    }
+}
+
+/// `[trailwatch] HIGH: <title>`, control characters replaced so a title cannot add headers.
+fn subject(alert: &Alert) -> String {
+    let title: String = alert
+        .title
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    format!(
+        "[trailwatch] {}: {}",
+        alert.severity.as_str().to_uppercase(),
+        title
+    )
+}
+
+fn body(alert: &Alert) -> String {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
+    format!(
+        "{title}\n\nRule:        {rule}\nSeverity:    {sev}\nAlert id:    {id}\nProvider:    {prov}\n\
+         Account:     {acct}\nRegion:      {region}\nPrincipal:   {principal}\n\
+         First seen:  {first}\nLast seen:   {last}\nEvents:      {count}\n\
+         Source IPs:  {ips}\nActions:     {actions}\nResources:   {resources}\nTags:        {tags}\n\
+         Event ids:   {events}\n\n{description}\n",
+        title = alert.title,
+        rule = alert.rule_id,
+        sev = alert.severity,
+        id = alert.id,
+        prov = alert.provider,
+        acct = opt(&alert.account),
+        region = opt(&alert.region),
+        principal = alert.principal,
+        first = alert.first_seen,
+        last = alert.last_seen,
+        count = alert.count,
+        ips = alert.source_ips.join(", "),
+        actions = alert.actions.join(", "),
+        resources = alert.resources.join(", "),
+        tags = alert.tags.join(", "),
+        events = alert.event_ids.join(", "),
+        description = alert.description,
+    )
+}
+
+impl Sink for SmtpSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn send(&self, alert: &Alert) -> Result<(), SinkError> {
+        let message = self.message(alert)?;
+        self.transport
+            .send(&message)
+            .map(|_| ())
+            .map_err(|e| SinkError::Smtp(e.to_string()))
+    }
+}
