@@ -63,6 +63,9 @@ pub struct HuntReport {
     pub stats: FileStats,
     /// Events inside the time range (the ones the rules saw).
     pub examined: u64,
+    /// With [`hunt_observing`]: every examined event, compactly and in time order, for the
+    /// baselines and chains (`trailwatch_baseline`).
+    pub observations: Option<trailwatch_baseline::Observations>,
 }
 
 /// What a correlation alert says about the events that made it, interned: [account, region,
@@ -144,10 +147,16 @@ struct Worker<'p> {
     azure_corr: CorrelationState,
     facts: FactBook,
     examined: u64,
+    observed: Option<trailwatch_baseline::Collector>,
 }
 
 impl<'p> Worker<'p> {
-    fn new(pack: &'p RulePack, range: TimeRange, group: GroupOptions) -> Self {
+    fn new(
+        pack: &'p RulePack,
+        range: TimeRange,
+        group: GroupOptions,
+        observe: Option<usize>,
+    ) -> Self {
         Worker {
             pack,
             range,
@@ -157,6 +166,7 @@ impl<'p> Worker<'p> {
             azure_corr: CorrelationState::new(),
             facts: FactBook::default(),
             examined: 0,
+            observed: observe.map(trailwatch_baseline::Collector::new),
         }
     }
 
@@ -165,6 +175,9 @@ impl<'p> Worker<'p> {
             return;
         }
         self.examined += 1;
+        if let Some(c) = &mut self.observed {
+            crate::observe::observe(rec, c);
+        }
         let provider = rec.provider();
         let set = self.pack.set(provider);
         self.hits.clear();
@@ -204,10 +217,36 @@ pub fn hunt(
     on_error: &(dyn Fn(DecodeError) + Sync),
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> HuntReport {
+    run(inputs, pack, opts, None, on_error, on_progress)
+}
+
+/// [`hunt`], also keeping every examined event (up to `max_events`, ≈ 80 bytes each) for the
+/// baselines: [`HuntReport::observations`] holds them in time order.
+pub fn hunt_observing(
+    inputs: &[Input],
+    pack: &RulePack,
+    opts: &HuntOptions,
+    max_events: usize,
+    on_error: &(dyn Fn(DecodeError) + Sync),
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> HuntReport {
+    run(inputs, pack, opts, Some(max_events), on_error, on_progress)
+}
+
+fn run(
+    inputs: &[Input],
+    pack: &RulePack,
+    opts: &HuntOptions,
+    observe: Option<usize>,
+    on_error: &(dyn Fn(DecodeError) + Sync),
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> HuntReport {
+    let threads = opts.threads.clamp(1, inputs.len().max(1));
+    let per_worker = observe.map(|m| m.div_ceil(threads).max(1));
     let (workers, stats) = par_read(
         inputs,
         opts.threads,
-        &|| Worker::new(pack, opts.range, opts.group),
+        &|| Worker::new(pack, opts.range, opts.group, per_worker),
         &|w, r| w.on_record(r),
         on_error,
         on_progress,
@@ -231,8 +270,10 @@ fn finish(
     let mut azure_corr = CorrelationState::new();
     let mut facts = FactBook::default();
     let mut examined = 0;
+    let mut collectors = Vec::new();
     for w in workers {
         examined += w.examined;
+        collectors.extend(w.observed);
         grouper.merge(w.grouper);
         aws_corr.merge(w.aws_corr);
         azure_corr.merge(w.azure_corr);
@@ -268,10 +309,13 @@ fn finish(
         peak_mb = trailwatch_model::gauge::peak_heap_mb(),
         "correlated"
     );
+    let observations =
+        (!collectors.is_empty()).then(|| trailwatch_baseline::Observations::merge(collectors));
     HuntReport {
         alerts,
         stats,
         examined,
+        observations,
     }
 }
 

@@ -11,11 +11,12 @@ pub mod builtin;
 pub mod group;
 mod hunt;
 mod intern;
+mod observe;
 mod pack;
 pub mod ruletest;
 mod scan;
 pub mod summary;
 pub mod timeline;
 
-pub use hunt::{hunt, HuntOptions, HuntReport, TimeRange};
+pub use hunt::{hunt, hunt_observing, HuntOptions, HuntReport, TimeRange};
 pub use pack::{PackError, RulePack};

@@ -33,6 +33,13 @@ impl Cmd {
         self
     }
 
+    /// Adds a flag with a fixed value of ours (written unquoted).
+    pub fn opt(mut self, flag: &'static str, value: &'static str) -> Cmd {
+        self.0.push(Word::Lit(flag));
+        self.0.push(Word::Lit(value));
+        self
+    }
+
     /// Adds a flag without a value.
     pub fn flag(mut self, flag: &'static str) -> Cmd {
         self.0.push(Word::Lit(flag));

@@ -31,7 +31,13 @@ pub struct ResourceActivity {
     /// Bytes read out, when data events logged them.
     pub bytes_out: u64,
     pub first_event: String,
+    /// The settings written by creations and changes (request parameters or body, compact
+    /// JSON, each cut to [`SETTINGS_CHARS`]), in time order.
+    pub settings: Vec<String>,
 }
+
+/// How much of one change's settings the report keeps.
+pub const SETTINGS_CHARS: usize = 400;
 
 /// Persistence the intruder created.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +47,32 @@ pub struct Persistence {
     pub event_id: String,
     pub time_ms: i64,
 }
+
+/// Consecutive scoped events of one principal, source IP, action and result, merged: the
+/// timeline a person reads. Azure's start records fold into their end record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub first_ms: i64,
+    pub last_ms: i64,
+    /// Operations merged (an Azure start/end pair counts once).
+    pub count: usize,
+    pub principal: String,
+    pub source_ip: Option<String>,
+    pub action: String,
+    pub outcome: Outcome,
+    pub error_code: Option<String>,
+    /// The first [`GROUP_RESOURCES`] resources touched, then how many more.
+    pub resources: Vec<String>,
+    pub more_resources: usize,
+    /// Titles of the rules that fired on any of its events.
+    pub alerts: Vec<String>,
+    pub first_event: String,
+}
+
+/// Resources named per timeline group.
+pub const GROUP_RESOURCES: usize = 3;
+/// Events further apart than this start a new group.
+pub const GROUP_GAP_MS: i64 = 15 * 60 * 1000;
 
 /// The incident.
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +85,8 @@ pub struct Incident {
     /// Every source IP of the scoped events (followed or not).
     pub source_ips: BTreeSet<String>,
     pub events: Vec<Row>,
+    /// The events grouped for reading.
+    pub timeline: Vec<Group>,
     pub failures: Vec<Row>,
     pub resources: Vec<ResourceActivity>,
     pub persistence: Vec<Persistence>,
@@ -79,6 +113,9 @@ const PERSISTENCE: &[&str] = &[
 
 /// Whether `action` (CloudTrail eventName, Lambda's dated suffixes ignored) creates persistence.
 pub fn is_persistence(action: &str) -> bool {
+    if action.contains('/') {
+        return crate::azure::is_persistence_op(action);
+    }
     let base = base_action(action);
     PERSISTENCE.contains(&base) || base == "AddPermission" || base == "CreateFunction"
 }
@@ -115,11 +152,84 @@ pub fn incident(events: &[Event], scope: Scope, alerts: &HashMap<String, Vec<Str
         accounts: scoped.iter().filter_map(|e| e.account.clone()).collect(),
         source_ips: scoped.iter().filter_map(|e| e.source_ip.clone()).collect(),
         resources: resources(&scoped),
+        timeline: group(&scoped, &rows),
         persistence: persistence(&scoped),
         failures,
         events: rows,
         scope,
     }
+}
+
+/// Groups consecutive rows of the same principal, IP, action and result.
+fn group(scoped: &[&Event], rows: &[Row]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    // (started, ended) records per group.
+    let mut tally: Vec<(usize, usize)> = Vec::new();
+    for (e, r) in scoped.iter().zip(rows) {
+        let req = raw(e).get("requestParameters").cloned().unwrap_or_default();
+        let touched = names(e, &req);
+        let joins = out.last().is_some_and(|g| {
+            g.principal == r.principal
+                && g.source_ip == r.source_ip
+                && g.action == r.action
+                && r.time_ms - g.last_ms <= GROUP_GAP_MS
+                && (g.outcome == r.outcome
+                    || g.outcome == Outcome::Pending
+                    || r.outcome == Outcome::Pending)
+                && (g.error_code == r.error_code || r.outcome == Outcome::Pending)
+        });
+        if !joins {
+            out.push(Group {
+                first_ms: r.time_ms,
+                last_ms: r.time_ms,
+                count: 0,
+                principal: r.principal.clone(),
+                source_ip: r.source_ip.clone(),
+                action: r.action.clone(),
+                outcome: r.outcome,
+                error_code: r.error_code.clone(),
+                resources: Vec::new(),
+                more_resources: 0,
+                alerts: Vec::new(),
+                first_event: r.event_id.clone(),
+            });
+        }
+        if !joins {
+            tally.push((0, 0));
+        }
+        let (Some(g), Some(n)) = (out.last_mut(), tally.last_mut()) else {
+            continue;
+        };
+        g.last_ms = r.time_ms;
+        if r.outcome == Outcome::Pending {
+            n.0 += 1;
+        } else {
+            n.1 += 1;
+            if g.outcome == Outcome::Pending {
+                g.outcome = r.outcome;
+                g.error_code = r.error_code.clone();
+            }
+        }
+        // Started and ended records of the same operations: count each operation once.
+        g.count = n.0.max(n.1);
+        for t in touched {
+            let known = g.resources.iter().any(|x| x.eq_ignore_ascii_case(&t));
+            if known {
+                continue;
+            }
+            if g.resources.len() < GROUP_RESOURCES {
+                g.resources.push(t);
+            } else {
+                g.more_resources += 1;
+            }
+        }
+        for a in &r.alerts {
+            if !g.alerts.contains(a) {
+                g.alerts.push(a.clone());
+            }
+        }
+    }
+    out
 }
 
 fn row(e: &Event, alerts: &HashMap<String, Vec<String>>) -> Row {
@@ -138,6 +248,9 @@ fn row(e: &Event, alerts: &HashMap<String, Vec<String>>) -> Row {
 
 /// What an action did to its resources.
 pub fn verb(e: &Event, req: &serde_json::Value) -> &'static str {
+    if e.provider == trailwatch_model::Provider::Azure {
+        return crate::azure::verb(e);
+    }
     let a = base_action(&e.action);
     let shares = req.pointer("/createVolumePermission/add").is_some()
         || req.pointer("/launchPermission/add").is_some()
@@ -198,6 +311,7 @@ fn resources(scoped: &[&Event]) -> Vec<ResourceActivity> {
             .and_then(|b| b.as_f64())
             .unwrap_or(0.0);
         let verb = verb(e, &req);
+        let settings = settings(e, &v, &req, verb);
         for name in names(e, &req) {
             let r = map.entry(name.clone()).or_insert_with(|| ResourceActivity {
                 resource: name,
@@ -210,9 +324,39 @@ fn resources(scoped: &[&Event]) -> Vec<ResourceActivity> {
             }
             r.events += 1;
             r.bytes_out += bytes as u64;
+            if let Some(s) = &settings {
+                if !r.settings.contains(s) {
+                    r.settings.push(s.clone());
+                }
+            }
         }
     }
     map.into_values().collect()
+}
+
+/// What a creation or change set, as compact JSON cut to [`SETTINGS_CHARS`].
+fn settings(
+    e: &Event,
+    v: &serde_json::Value,
+    req: &serde_json::Value,
+    verb: &str,
+) -> Option<String> {
+    if !matches!(verb, "created" | "modified" | "shared") {
+        return None;
+    }
+    let body = if e.provider == trailwatch_model::Provider::Azure {
+        crate::azure::request_body(v)
+    } else {
+        req.clone()
+    };
+    if body.is_null() || body.as_object().is_some_and(|m| m.is_empty()) {
+        return None;
+    }
+    let text = body.to_string();
+    Some(match text.char_indices().nth(SETTINGS_CHARS) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    })
 }
 
 fn persistence(scoped: &[&Event]) -> Vec<Persistence> {

@@ -8,13 +8,16 @@
 //! - [`incident`]: what the scoped events did — first/last activity, regions and accounts,
 //!   denied attempts, every resource with what was done to it, persistence created;
 //! - [`plan`]: a four-phase recovery plan (contain, eradicate, restore, verify) where every
-//!   step names its evidence event, the exact AWS CLI command, its risk and a check;
+//!   step names its evidence event, the exact AWS CLI or Azure CLI command, its risk and a
+//!   check (Azure's operations are read in `azure`);
 //! - [`render`]: Markdown, JSON, HTML and a dry-run-by-default shell script in which every value
 //!   taken from the log is single-quoted (log fields are attacker-controlled).
 //!
 //! It never reads or writes the cloud: commands are produced for a person to review and run.
 
+pub(crate) mod azure;
 pub mod cmd;
+pub(crate) mod data;
 pub mod incident;
 pub mod load;
 pub mod plan;

@@ -6,7 +6,7 @@ use crate::scope::{raw, s};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use trailwatch_model::{Event, Outcome};
+use trailwatch_model::{Event, Outcome, Provider};
 
 /// The four phases, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -45,6 +45,29 @@ pub struct Step {
     pub target: String,
 }
 
+impl Step {
+    /// A step answering event `e`.
+    pub(crate) fn answering(
+        e: &Event,
+        phase: Phase,
+        title: String,
+        command: Option<Cmd>,
+        risk: &str,
+        check: Option<Cmd>,
+        target: &str,
+    ) -> Step {
+        Step {
+            phase,
+            title,
+            evidence: Some(e.event_id.clone()),
+            command,
+            risk: risk.to_string(),
+            check,
+            target: target.to_string(),
+        }
+    }
+}
+
 /// What the plan needs besides the incident.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -52,6 +75,8 @@ pub struct PlanOptions {
     pub now: String,
     /// How the analyst names the logs, for the verify step (`PATH…` or `--store DIR`).
     pub inputs: Vec<String>,
+    /// Only this cloud's steps (`None`: every cloud the incident touched).
+    pub cloud: Option<Provider>,
 }
 
 /// The plan.
@@ -82,15 +107,8 @@ impl Ctx<'_> {
         check: Option<Cmd>,
         target: &str,
     ) {
-        self.steps.push(Step {
-            phase,
-            title,
-            evidence: Some(self.e.event_id.clone()),
-            command,
-            risk: risk.to_string(),
-            check,
-            target: target.to_string(),
-        });
+        let s = Step::answering(self.e, phase, title, command, risk, check, target);
+        self.steps.push(s);
     }
     fn region(&self) -> Option<&str> {
         self.e.region.as_deref()
@@ -99,10 +117,21 @@ impl Ctx<'_> {
 
 /// The plan for `inc` over the loaded `events`.
 pub fn plan(events: &[Event], inc: &Incident, opts: &PlanOptions) -> Plan {
-    let scoped: Vec<&Event> = inc.scope.events.iter().map(|i| &events[*i]).collect();
+    let scoped: Vec<&Event> = inc
+        .scope
+        .events
+        .iter()
+        .map(|i| &events[*i])
+        .filter(|e| opts.cloud.is_none_or(|c| e.provider == c))
+        .collect();
     let mut steps = contain_keys(&scoped, inc);
     steps.extend(contain_sessions(&scoped, &opts.now));
+    steps.extend(crate::azure::contain(&scoped));
     for e in scoped.iter().filter(|e| e.outcome == Outcome::Success) {
+        if e.provider == Provider::Azure {
+            steps.extend(crate::azure::undo(e));
+            continue;
+        }
         let v = raw(e);
         let mut c = Ctx {
             e,
@@ -113,9 +142,11 @@ pub fn plan(events: &[Event], inc: &Incident, opts: &PlanOptions) -> Plan {
         };
         undo(&mut c);
         steps.extend(c.steps);
+        steps.extend(crate::data::undo(e));
     }
-    steps.extend(restore_objects(&scoped));
-    steps.extend(verify(inc, opts));
+    steps.extend(restore_objects(&scoped, &crate::data::versioning(events)));
+    steps.extend(verify(&scoped, inc, opts));
+    steps.extend(crate::azure::verify(&scoped));
     dedup(&mut steps);
     steps.sort_by_key(|s| (s.phase, order(s)));
     Plan {
@@ -852,8 +883,8 @@ fn instances(c: &mut Ctx<'_>) {
 }
 
 /// Objects deleted or overwritten, per bucket: one restore step each.
-fn restore_objects(scoped: &[&Event]) -> Vec<Step> {
-    let mut by: BTreeMap<String, (BTreeSet<String>, String, Option<String>)> = BTreeMap::new();
+fn restore_objects(scoped: &[&Event], versions: &crate::data::Versioning) -> Vec<Step> {
+    let mut by: BTreeMap<String, (BTreeSet<String>, String, Option<String>, i64)> = BTreeMap::new();
     for e in scoped.iter().filter(|e| e.outcome == Outcome::Success) {
         let a = e.action.as_str();
         if !matches!(
@@ -866,9 +897,14 @@ fn restore_objects(scoped: &[&Event]) -> Vec<Step> {
         let Some(b) = s(&v, "/requestParameters/bucketName") else {
             continue;
         };
-        let entry = by
-            .entry(b.to_string())
-            .or_insert_with(|| (BTreeSet::new(), e.event_id.clone(), e.region.clone()));
+        let entry = by.entry(b.to_string()).or_insert_with(|| {
+            (
+                BTreeSet::new(),
+                e.event_id.clone(),
+                e.region.clone(),
+                e.time_ms,
+            )
+        });
         if let Some(k) = s(&v, "/requestParameters/key") {
             entry.0.insert(k.to_string());
         }
@@ -884,12 +920,13 @@ fn restore_objects(scoped: &[&Event]) -> Vec<Step> {
         }
     }
     by.into_iter()
-        .map(|(b, (keys, ev, region))| {
+        .map(|(b, (keys, ev, region, first_ms))| {
+            let state = crate::data::versioning_at(versions, &b, first_ms);
             let prefix = common_prefix(&keys);
             let sample: Vec<&str> = keys.iter().take(5).map(String::as_str).collect();
             Step {
                 phase: Phase::Restore,
-                title: format!("Restore {} objects of bucket {b} they deleted or overwrote (e.g. {}): restore the previous version of each if versioning was on; if it was off, from backup", keys.len(), sample.join(", ")),
+                title: format!("Restore {} objects of bucket {b} they deleted or overwrote (e.g. {}): {state}", keys.len(), sample.join(", ")),
                 evidence: Some(ev),
                 command: Some(Cmd::aws("s3api", "list-object-versions").arg("--bucket", b.clone()).arg("--prefix", prefix).region(region.as_deref())),
                 risk: "check versioning first (aws s3api get-bucket-versioning); objects they wrote (ransom notes, re-encrypted copies) are the current versions: delete those after restoring".into(),
@@ -917,7 +954,7 @@ fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn verify(inc: &Incident, opts: &PlanOptions) -> Vec<Step> {
+fn verify(scoped: &[&Event], inc: &Incident, opts: &PlanOptions) -> Vec<Step> {
     let mut out = Vec::new();
     if let Some(first) = inc.first_ms {
         let mut cmd = Cmd(vec![Word::Lit("trailwatch"), Word::Lit("hunt")]);
@@ -933,6 +970,9 @@ fn verify(inc: &Incident, opts: &PlanOptions) -> Vec<Step> {
             target: "hunt".into(),
         });
     }
+    if opts.cloud == Some(Provider::Azure) {
+        return out;
+    }
     let mut by_user: BTreeMap<Option<String>, Vec<&str>> = BTreeMap::new();
     let keys: BTreeSet<&String> = inc
         .scope
@@ -941,10 +981,7 @@ fn verify(inc: &Incident, opts: &PlanOptions) -> Vec<Step> {
         .chain(&inc.scope.used_keys)
         .collect();
     for k in keys.into_iter().filter(|k| !k.starts_with("ASIA")) {
-        by_user
-            .entry(inc.scope.key_users.get(k).cloned())
-            .or_default()
-            .push(k);
+        by_user.entry(key_user(scoped, inc, k)).or_default().push(k);
     }
     for (user, keys) in by_user {
         let cmd = match &user {

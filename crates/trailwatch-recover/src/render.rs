@@ -70,14 +70,15 @@ pub fn incident_markdown(inc: &Incident) -> String {
         join(&inc.source_ips),
         join(&inc.scope.user_agents)
     );
-    o.push_str("## Scope: how it grew\n\n| kind | value | followed | why | evidence |\n|---|---|---|---|---|\n");
+    o.push_str("## Scope: how it grew\n\n| kind | value | followed | events | why | evidence |\n|---|---|---|---|---|---|\n");
     for x in &inc.scope.expansions {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             x.kind,
             md(&x.value),
             if x.followed { "yes" } else { "no" },
+            x.events,
             md(&x.reason),
             md(x.evidence.as_deref().unwrap_or("-"))
         );
@@ -93,7 +94,7 @@ pub fn incident_markdown(inc: &Incident) -> String {
             md(&p.event_id)
         );
     }
-    o.push_str("\n## Resources\n\n| resource | done | events | bytes read |\n|---|---|---|---|\n");
+    o.push_str("\n## Resources\n\n| resource | done | events | bytes read | settings written |\n|---|---|---|---|---|\n");
     for r in &inc.resources {
         let done: Vec<String> = r
             .done
@@ -107,11 +108,12 @@ pub fn incident_markdown(inc: &Incident) -> String {
             .collect();
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             md(&r.resource),
             done.join("; "),
             r.events,
-            r.bytes_out
+            r.bytes_out,
+            md(&r.settings.join("; "))
         );
     }
     o.push_str("\n## Denied attempts\n\n");
@@ -125,24 +127,37 @@ pub fn incident_markdown(inc: &Incident) -> String {
             md(&f.event_id)
         );
     }
-    o.push_str("\n## Timeline\n\n| time | principal | ip | action | result | alerts |\n|---|---|---|---|---|---|\n");
-    for r in &inc.events {
-        let res = r
-            .error_code
-            .clone()
-            .unwrap_or_else(|| format!("{:?}", r.outcome).to_lowercase());
+    o.push_str("\n## Timeline\n\nConsecutive events of one principal, IP, action and result are one line.\n\n| from | to | n | principal | ip | action | result | resources | alerts |\n|---|---|---|---|---|---|---|---|---|\n");
+    for g in &inc.timeline {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} |",
-            iso(r.time_ms),
-            md(&r.principal),
-            md(r.source_ip.as_deref().unwrap_or("")),
-            md(&r.action),
-            md(&res),
-            md(&r.alerts.join(", "))
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            iso(g.first_ms),
+            iso(g.last_ms),
+            g.count,
+            md(&g.principal),
+            md(g.source_ip.as_deref().unwrap_or("")),
+            md(&g.action),
+            md(&result(g)),
+            md(&group_resources(g)),
+            md(&g.alerts.join(", "))
         );
     }
     o
+}
+
+fn result(g: &crate::incident::Group) -> String {
+    g.error_code
+        .clone()
+        .unwrap_or_else(|| format!("{:?}", g.outcome).to_lowercase())
+}
+
+fn group_resources(g: &crate::incident::Group) -> String {
+    let mut s = g.resources.join(", ");
+    if g.more_resources > 0 {
+        s.push_str(&format!(" and {} more", g.more_resources));
+    }
+    s
 }
 
 /// Any report as pretty JSON.
@@ -197,6 +212,8 @@ pub fn plan_script(plan: &Plan) -> String {
         "set -euo pipefail\nEXECUTE=0\nif [[ \"${1:-}\" == \"--execute\" ]]; then EXECUTE=1; fi\n",
     );
     o.push_str("run() {\n  printf '+'; printf ' %q' \"$@\"; printf '\\n'\n  if [[ $EXECUTE == 1 ]]; then \"$@\"; fi\n}\n");
+    // Verify commands report: a failing check (a deleted user's keys) must not abort the script.
+    o.push_str("check() {\n  printf '?'; printf ' %q' \"$@\"; printf '\\n'\n  if [[ $EXECUTE == 1 ]]; then \"$@\" || echo \"check failed (exit $?): review it\" >&2; fi\n}\n");
     for phase in [
         Phase::Contain,
         Phase::Eradicate,
@@ -213,7 +230,12 @@ pub fn plan_script(plan: &Plan) -> String {
                 comment(&s.risk)
             );
             if let Some(c) = &s.command {
-                let _ = writeln!(o, "run {}", c.shell());
+                let verb = if phase == Phase::Verify {
+                    "check"
+                } else {
+                    "run"
+                };
+                let _ = writeln!(o, "{verb} {}", c.shell());
             }
             if let Some(c) = &s.check {
                 let _ = writeln!(o, "# check: {}", comment(&c.shell()));
@@ -242,7 +264,7 @@ pub fn html_escape(s: &str) -> String {
 /// The incident as one self-contained HTML page (no scripts, no external resources), with a
 /// timeline chart of events per bucket of time.
 pub fn incident_html(inc: &Incident) -> String {
-    let mut o = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>trailwatch incident</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}.bar{fill:#36c}.fail{background:#fee}</style></head><body>");
+    let mut o = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>trailwatch incident</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}.bar{fill:#36c}.fail{background:#fee}.alert{background:#ffe8c0}</style></head><body>");
     let _ = write!(
         o,
         "<h1>Incident: {}</h1>",
@@ -275,20 +297,21 @@ pub fn incident_html(inc: &Incident) -> String {
         );
     }
     o.push_str("</ul>");
-    o.push_str("<h2>Scope</h2><table><tr><th>kind</th><th>value</th><th>followed</th><th>why</th><th>evidence</th></tr>");
+    o.push_str("<h2>Scope</h2><table><tr><th>kind</th><th>value</th><th>followed</th><th>events</th><th>why</th><th>evidence</th></tr>");
     for x in &inc.scope.expansions {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             html_escape(&x.kind),
             html_escape(&x.value),
             x.followed,
+            x.events,
             html_escape(&x.reason),
             html_escape(x.evidence.as_deref().unwrap_or("-"))
         );
     }
     o.push_str(
-        "</table><h2>Resources</h2><table><tr><th>resource</th><th>done</th><th>events</th></tr>",
+        "</table><h2>Resources</h2><table><tr><th>resource</th><th>done</th><th>events</th><th>bytes read</th><th>settings written</th></tr>",
     );
     for r in &inc.resources {
         let done: Vec<String> = r
@@ -298,28 +321,35 @@ pub fn incident_html(inc: &Incident) -> String {
             .collect();
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             html_escape(&r.resource),
             html_escape(&done.join("; ")),
-            r.events
+            r.events,
+            r.bytes_out,
+            html_escape(&r.settings.join("; "))
         );
     }
-    o.push_str("</table><h2>Timeline</h2><table><tr><th>time</th><th>principal</th><th>ip</th><th>action</th><th>result</th><th>alerts</th></tr>");
-    for r in &inc.events {
-        let cls = if r.error_code.is_some() {
+    o.push_str("</table><h2>Timeline</h2><table><tr><th>from</th><th>to</th><th>n</th><th>principal</th><th>ip</th><th>action</th><th>result</th><th>resources</th><th>alerts</th></tr>");
+    for g in &inc.timeline {
+        let cls = if g.outcome == trailwatch_model::Outcome::Failure {
             " class=\"fail\""
-        } else {
+        } else if g.alerts.is_empty() {
             ""
+        } else {
+            " class=\"alert\""
         };
         let _ = write!(
             o,
-            "<tr{cls}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            iso(r.time_ms),
-            html_escape(&r.principal),
-            html_escape(r.source_ip.as_deref().unwrap_or("")),
-            html_escape(&r.action),
-            html_escape(r.error_code.as_deref().unwrap_or("ok")),
-            html_escape(&r.alerts.join(", "))
+            "<tr{cls}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            iso(g.first_ms),
+            iso(g.last_ms),
+            g.count,
+            html_escape(&g.principal),
+            html_escape(g.source_ip.as_deref().unwrap_or("")),
+            html_escape(&g.action),
+            html_escape(&result(g)),
+            html_escape(&group_resources(g)),
+            html_escape(&g.alerts.join(", "))
         );
     }
     o.push_str("</table></body></html>\n");

@@ -60,6 +60,9 @@ pub struct Expansion {
     pub evidence: Option<String>,
     /// Whether events of this value were added to the scope (false: shown for context only).
     pub followed: bool,
+    /// Scoped events made with this key, by this principal or from this IP (what the
+    /// expansion brought in, or would have for one not followed).
+    pub events: usize,
 }
 
 /// What the intruder used.
@@ -145,6 +148,7 @@ impl Scope {
             reason,
             evidence: evidence.map(str::to_string),
             followed: true,
+            events: 0,
         });
         true
     }
@@ -163,6 +167,7 @@ impl Scope {
             reason,
             evidence: evidence.map(str::to_string),
             followed: false,
+            events: 0,
         });
     }
 }
@@ -348,6 +353,20 @@ fn pivot_ips(events: &[Event], idx: &[usize], sc: &mut Scope) {
 
 /// Context: user agents, and the IAM user behind each long-term key.
 fn describe(events: &[Event], sc: &mut Scope) {
+    let scoped: Vec<&Event> = sc.events.iter().map(|i| &events[*i]).collect();
+    for x in &mut sc.expansions {
+        let v = Some(x.value.as_str());
+        x.events = scoped
+            .iter()
+            .filter(|e| match x.kind.as_str() {
+                "access_key" => e.principal.access_key.as_deref() == v,
+                "principal" | "session" | "user" => e.principal.name.as_deref() == v,
+                "ip" => e.source_ip.as_deref() == v,
+                "user_agent" => e.user_agent.as_deref() == v,
+                _ => false,
+            })
+            .count();
+    }
     for &i in &sc.events {
         let e = &events[i];
         if let Some(ua) = &e.user_agent {

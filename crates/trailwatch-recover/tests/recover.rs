@@ -19,6 +19,7 @@ fn run(evs: &[Event], sel: Selector) -> (trailwatch_recover::Incident, Plan) {
     let opts = PlanOptions {
         now: "2030-01-01T00:00:00Z".into(),
         inputs: vec!["logs/".into()],
+        cloud: None,
     };
     let p = plan(evs, &inc, &opts);
     (inc, p)
@@ -53,6 +54,20 @@ fn sans_lab_plan_contains_the_intruder_and_nothing_else() {
     assert_eq!(inc.events.len(), 37);
     assert_eq!(inc.failures.len(), 4);
     assert_eq!(inc.source_ips.iter().collect::<Vec<_>>(), ["3.238.12.183"]);
+    // Each followed expansion says what it brought in: the two keys together make every
+    // scoped event, and the one IP all of them.
+    let brought = |kind: &str| -> usize {
+        inc.scope
+            .expansions
+            .iter()
+            .filter(|x| x.kind == kind && x.followed)
+            .map(|x| x.events)
+            .sum()
+    };
+    assert_eq!(brought("access_key"), 37, "{:#?}", inc.scope.expansions);
+    // Grouped timeline: fewer lines than events, every event counted once.
+    assert!(inc.timeline.len() < inc.events.len());
+    assert_eq!(inc.timeline.iter().map(|g| g.count).sum::<usize>(), 37);
     assert_eq!(
         inc.persistence
             .iter()
@@ -321,4 +336,255 @@ fn hostile_log_values_stay_quoted_in_the_script() {
     // Backticks are escaped and the newline shows as `\n`: the value cannot open a code span
     // or start a new Markdown line.
     assert!(md.contains("\\`touch ") && md.contains("\\nrm -rf"), "{md}");
+}
+
+/// What each simulated Azure attack must be answered with.
+const AZURE_UNDO: &[(&str, &[&str])] = &[
+    ("azure_nsg_open_rdp", &["az network nsg rule delete --ids"]),
+    (
+        "azure_owner_role_assignment",
+        &["az role assignment delete --ids"],
+    ),
+    (
+        "azure_diagnostic_settings_delete",
+        &["Re-create diagnostic setting activity-to-storage"],
+    ),
+    (
+        "azure_keyvault_policy_and_secret_reads",
+        &[
+            "az keyvault delete-policy --name",
+            "Rotate secret sql-admin-password",
+        ],
+    ),
+    (
+        "azure_storage_list_keys",
+        &["az storage account keys renew --ids"],
+    ),
+    (
+        "azure_vm_create_odd_region",
+        &["az vm deallocate --ids", "az vm delete --ids"],
+    ),
+    (
+        "azure_activity_log_alert_delete",
+        &["Re-create activity log alert alert-nsg-changes"],
+    ),
+];
+
+fn correlation(e: &Event) -> String {
+    let v: serde_json::Value = serde_json::from_str(&e.raw).unwrap();
+    v["correlationId"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn simulated_azure_attacks_are_each_undone_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = trailwatch_sim::SimOptions::new(dir.path());
+    o.providers = trailwatch_sim::Providers::Azure;
+    o.days = 1;
+    o.events_per_day = 2000;
+    o.seed = 3;
+    let report = trailwatch_sim::simulate(&o).unwrap();
+    assert_eq!(report.scenarios.len(), AZURE_UNDO.len());
+    // Both shapes of the same log: resource logs (upper-cased ids) and the REST export.
+    for shape in ["insights-activity-logs", "azure-activity-rest.json"] {
+        let evs = events(&[dir.path().join(shape)]);
+        let by_id: HashMap<&str, &Event> = evs.iter().map(|e| (e.event_id.as_str(), e)).collect();
+        for sc in &report.scenarios {
+            let sel = Selector {
+                principal: Some(sc.principal.clone()),
+                ip: Some(sc.source_ip.clone()),
+                ..Selector::default()
+            };
+            let (inc, p) = run(&evs, sel);
+            let text: String = p
+                .steps
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} | {}\n",
+                        s.title,
+                        s.command.as_ref().map(|c| c.shell()).unwrap_or_default()
+                    )
+                })
+                .collect();
+            let (_, wanted) = AZURE_UNDO
+                .iter()
+                .find(|(n, _)| *n == sc.name)
+                .unwrap_or_else(|| panic!("no expectation for {}", sc.name));
+            for w in *wanted {
+                assert!(text.contains(w), "{shape} {}: no `{w}` in\n{text}", sc.id);
+            }
+            assert!(
+                text.contains(&format!(
+                    "az ad user update --id '{}' --account-enabled false",
+                    sc.principal
+                )),
+                "{shape} {}: the user is not disabled\n{text}",
+                sc.id
+            );
+            // Every step answers an event of this attack, never the user's own activity.
+            let mine: std::collections::HashSet<&str> =
+                sc.event_ids.iter().map(String::as_str).collect();
+            for s in &p.steps {
+                let Some(ev) = s.evidence.as_deref() else {
+                    continue;
+                };
+                let c = correlation(by_id[ev]);
+                assert!(
+                    mine.contains(c.as_str()),
+                    "{shape} {}: step {:?} answers another operation ({c})",
+                    sc.id,
+                    s.title
+                );
+            }
+            // The timeline folds start and end records: one line per operation run.
+            let ops: usize = inc.timeline.iter().map(|g| g.count).sum();
+            assert_eq!(ops, sc.event_count / 2, "{shape} {}", sc.id);
+        }
+    }
+}
+
+/// One CloudTrail record of the IAM user `user` from `ip`.
+fn ct(n: u32, user: &str, ip: &str, name: &str, req: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": format!("AIDA{user}"),
+            "arn": format!("arn:aws:iam::111122223333:user/{user}"), "accountId": "111122223333",
+            "accessKeyId": format!("AKIA{}", user.to_uppercase()), "userName": user},
+        "eventTime": format!("2026-11-20T10:{n:02}:00Z"),
+        "eventSource": "s3.amazonaws.com", "eventName": name, "awsRegion": "eu-west-1",
+        "sourceIPAddress": ip, "userAgent": "aws-cli/2", "requestParameters": req,
+        "responseElements": null, "eventID": format!("ev-{n:02}"), "eventType": "AwsApiCall",
+        "recipientAccountId": "111122223333"
+    })
+}
+
+#[test]
+fn keys_secrets_and_bucket_protections_are_restored_with_the_versioning_the_log_shows() {
+    use serde_json::json;
+    let (admin, bad) = (("admin", "10.0.0.1"), ("mallory", "198.51.100.9"));
+    let recs = vec![
+        ct(
+            1,
+            admin.0,
+            admin.1,
+            "PutBucketVersioning",
+            json!({"bucketName": "finance", "VersioningConfiguration": {"Status": "Enabled"}}),
+        ),
+        ct(
+            10,
+            bad.0,
+            bad.1,
+            "GetSecretValue",
+            json!({"secretId": "prod/db"}),
+        ),
+        ct(
+            11,
+            bad.0,
+            bad.1,
+            "DeleteObject",
+            json!({"bucketName": "finance", "key": "q3/report.xlsx"}),
+        ),
+        ct(
+            12,
+            bad.0,
+            bad.1,
+            "PutBucketVersioning",
+            json!({"bucketName": "finance", "VersioningConfiguration": {"Status": "Suspended"}}),
+        ),
+        ct(
+            13,
+            bad.0,
+            bad.1,
+            "DeleteObject",
+            json!({"bucketName": "finance", "key": "q4/report.xlsx"}),
+        ),
+        ct(
+            14,
+            bad.0,
+            bad.1,
+            "DeleteBucketPublicAccessBlock",
+            json!({"bucketName": "finance"}),
+        ),
+        ct(
+            15,
+            bad.0,
+            bad.1,
+            "ScheduleKeyDeletion",
+            json!({"keyId": "1234abcd-12ab", "pendingWindowInDays": 7}),
+        ),
+        ct(
+            16,
+            bad.0,
+            bad.1,
+            "DeleteSecret",
+            json!({"secretId": "prod/api"}),
+        ),
+        ct(
+            17,
+            bad.0,
+            bad.1,
+            "DeleteSecret",
+            json!({"secretId": "prod/old", "forceDeleteWithoutRecovery": true}),
+        ),
+        ct(
+            18,
+            bad.0,
+            bad.1,
+            "DeleteDBInstance",
+            json!({"dBInstanceIdentifier": "orders-db"}),
+        ),
+        ct(
+            19,
+            admin.0,
+            admin.1,
+            "DeleteSecret",
+            json!({"secretId": "admin/retired"}),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("t.json");
+    std::fs::write(&f, json!({"Records": recs}).to_string()).unwrap();
+    let evs = events(&[f]);
+    let (_, p) = run(
+        &evs,
+        Selector {
+            principal: Some("mallory".into()),
+            ..Selector::default()
+        },
+    );
+    let text: String = p
+        .steps
+        .iter()
+        .map(|s| {
+            format!(
+                "{:?} {} | {}\n",
+                s.phase,
+                s.title,
+                s.command.as_ref().map(|c| c.shell()).unwrap_or_default()
+            )
+        })
+        .collect();
+    for want in [
+        "aws secretsmanager rotate-secret --secret-id 'prod/db'",
+        "aws s3api put-bucket-versioning --bucket 'finance' --versioning-configuration Status=Enabled",
+        "aws s3api put-public-access-block --bucket 'finance'",
+        "aws kms cancel-key-deletion --key-id '1234abcd-12ab'",
+        "aws kms enable-key --key-id '1234abcd-12ab'",
+        "aws secretsmanager restore-secret --secret-id 'prod/api'",
+        "Recreate secret prod/old: they deleted it without a recovery window",
+        "aws rds describe-db-snapshots --db-instance-identifier 'orders-db'",
+        // At the first deletion versioning was on (the admin's event 01), not yet suspended.
+        "Restore 2 objects of bucket finance they deleted or overwrote (e.g. q3/report.xlsx, q4/report.xlsx): versioning was on (event ev-01)",
+    ] {
+        assert!(text.contains(want), "no `{want}` in\n{text}");
+    }
+    // The admin's own deletion is not the intruder's: nothing restores it.
+    assert!(!text.contains("admin/retired"), "{text}");
+    assert!(
+        !p.steps
+            .iter()
+            .any(|s| s.evidence.as_deref() == Some("ev-01")),
+        "{text}"
+    );
 }

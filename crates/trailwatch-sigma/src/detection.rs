@@ -16,6 +16,39 @@ use yaml_rust2::Yaml;
 pub struct Detection {
     selections: Vec<Selection>,
     root: Node,
+    /// Selection names, in the order of `selections` (for [`Detection::explain`]).
+    names: Vec<String>,
+    /// The condition as written.
+    condition: String,
+}
+
+/// How one selection of a detection fared on an event ([`crate::Rule::explain`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectionOutcome {
+    pub name: String,
+    pub matched: bool,
+    /// Each field test: (alternative, `field|modifiers`, matched, the event's values there).
+    pub items: Vec<ItemOutcome>,
+}
+
+/// One field test of a selection on an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemOutcome {
+    /// For a list of maps (alternatives), which map; 0 otherwise.
+    pub alternative: usize,
+    /// The key as written in the rule (`requestParameters.policyArn|endswith`).
+    pub label: String,
+    pub matched: bool,
+    /// The event's values at the field (at most 3, as text); empty when absent.
+    pub values: Vec<String>,
+}
+
+/// Why a detection rule matched an event or not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub matched: bool,
+    pub condition: String,
+    pub selections: Vec<SelectionOutcome>,
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +64,8 @@ enum Selection {
 struct Item {
     field: Option<FieldPath>,
     test: Test,
+    /// The key as written (`field|modifiers`), for explanations.
+    label: Box<str>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +110,47 @@ enum Matcher {
 impl Detection {
     pub(crate) fn matches<S: FieldSource + ?Sized>(&self, src: &S) -> bool {
         self.eval(&self.root, src)
+    }
+
+    /// Every selection's result and each field test's, on `src`.
+    pub(crate) fn explain<S: FieldSource + ?Sized>(&self, src: &S) -> Explanation {
+        let mut selections = Vec::with_capacity(self.selections.len());
+        for (sel, name) in self.selections.iter().zip(&self.names) {
+            let mut items = Vec::new();
+            let alts: Vec<&Selection> = match sel {
+                Selection::Any(v) => v.iter().collect(),
+                all => vec![all],
+            };
+            for (alternative, alt) in alts.into_iter().enumerate() {
+                if let Selection::All(list) = alt {
+                    for item in list {
+                        let mut values = Vec::new();
+                        if let Some(path) = &item.field {
+                            src.visit_field(path, &mut |v| {
+                                values.push(v.as_text().chars().take(200).collect());
+                                values.len() >= 3
+                            });
+                        }
+                        items.push(ItemOutcome {
+                            alternative,
+                            label: item.label.to_string(),
+                            matched: item.eval(src),
+                            values,
+                        });
+                    }
+                }
+            }
+            selections.push(SelectionOutcome {
+                name: name.clone(),
+                matched: sel.eval(src),
+                items,
+            });
+        }
+        Explanation {
+            matched: self.matches(src),
+            condition: self.condition.clone(),
+            selections,
+        }
     }
 
     fn eval<S: FieldSource + ?Sized>(&self, node: &Node, src: &S) -> bool {
@@ -362,7 +438,21 @@ impl Detection {
                 ))
             }
         };
-        let mut d = Detection { selections, root };
+        let condition = match condition {
+            Yaml::String(s) => s.clone(),
+            Yaml::Array(list) => list
+                .iter()
+                .filter_map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(" | "),
+            _ => String::new(),
+        };
+        let mut d = Detection {
+            selections,
+            root,
+            names,
+            condition,
+        };
         let mut root = d.root.clone();
         d.order(&mut root);
         d.root = root;
@@ -430,7 +520,9 @@ fn compile_map(name: &str, h: &Hash) -> Result<Selection, RuleError> {
         } else {
             Some(FieldPath::new(field))
         };
-        items.push(compile_item(path, &mods, v)?);
+        let mut item = compile_item(path, &mods, v)?;
+        item.label = key.as_str().into();
+        items.push(item);
     }
     items.sort_by_cached_key(Item::cost);
     Ok(Selection::All(items))
@@ -560,6 +652,7 @@ fn compile_item(field: Option<FieldPath>, mods: &[&str], v: &Yaml) -> Result<Ite
             _ => return Err(invalid("'exists' takes true or false".into())),
         };
         return Ok(Item {
+            label: fname.as_str().into(),
             field,
             test: Test::Exists(want),
         });
@@ -613,6 +706,7 @@ fn compile_item(field: Option<FieldPath>, mods: &[&str], v: &Yaml) -> Result<Ite
         groups = vec![merged];
     }
     Ok(Item {
+        label: fname.as_str().into(),
         field,
         test: Test::Groups(groups),
     })

@@ -62,7 +62,7 @@ mod yaml;
 pub use correlation::{
     parse_timespan, Alias, Correlation, CorrelationHit, CorrelationState, CorrelationType, CountOp,
 };
-pub use detection::Detection;
+pub use detection::{Detection, Explanation, ItemOutcome, SelectionOutcome};
 pub use error::{LoadFailure, RuleError};
 pub use loader::{load_dir, load_str, LoadReport, Loader, SUPPORTED_SOURCES};
 pub use rule::{LogSource, Rule, RuleBody, RuleTests, DEFAULT_LEVEL};

@@ -83,6 +83,18 @@ impl Rule {
         }
     }
 
+    /// Which selections of this detection rule matched `event` and which field tests failed
+    /// (`None` for correlation rules).
+    pub fn explain<S: FieldSource + ?Sized>(
+        &self,
+        event: &S,
+    ) -> Option<crate::detection::Explanation> {
+        match &self.body {
+            RuleBody::Detection(d) => Some(d.explain(event)),
+            RuleBody::Correlation(_) => None,
+        }
+    }
+
     pub fn is_correlation(&self) -> bool {
         matches!(self.body, RuleBody::Correlation(_))
     }

@@ -803,3 +803,383 @@ fn role_backdoor(a: &mut Atk<'_>, external: &str) {
         Value::Null,
     );
 }
+
+/// Scenarios for the learned baselines and attack chains (`SimOptions::detections`): each is
+/// placed after the principals' learning period (day 8 on), with background all around.
+pub(crate) const DETECTION_SCENARIOS: &[(&str, &str, &str)] = &[
+    ("recon_then_privilege", "T1098.001", "Stolen key: a few denied calls while mapping permissions, then a self-granted inline policy and a new access key, which is then used."),
+    ("logging_off_then_write", "T1562.008", "StopLogging, then IAM and network changes while the trail is off."),
+    ("snapshot_created_then_shared", "T1537", "A fresh EBS snapshot created and at once shared with an external account."),
+    ("new_key_mass_deletes", "T1485", "An access key created for a service user, first used, then 150 object deletes in one bucket."),
+    ("off_hours_writes", "T1078.004", "A person's own CLI key makes changes at 03:00 local time on a Sunday."),
+    ("volume_spike", "T1530", "A service user makes 1,500 calls in 45 minutes, far above its usual hourly volume."),
+    ("first_seen_region_network_agent", "T1535", "A person's key used from a new network with a new client, in a region the organisation never uses."),
+];
+
+/// When each detection scenario starts: after the learning period, spread over the rest of the
+/// window (at least day 8).
+pub(crate) fn detection_times(seed: u64, start: i64, days: u32) -> Vec<i64> {
+    let first = start + 8 * 86_400;
+    let end = (start + i64::from(days) * 86_400).max(first + 2 * 86_400);
+    let n = DETECTION_SCENARIOS.len() as i64;
+    let step = (end - first) / (n + 1);
+    let mut rng = rng_for(seed, &[41]);
+    (0..n)
+        .map(|k| first + step * k + 7_200 + rng.i64(0..(step / 4).max(1)))
+        .collect()
+}
+
+/// Builds the detection scenarios; returns their ground truth and fills `map`.
+pub(crate) fn build_detections(
+    org: &Org,
+    seed: u64,
+    times: &[i64],
+    map: &mut AttackMap,
+) -> Vec<Scenario> {
+    let mut out = Vec::new();
+    for (k, (name, technique, description)) in DETECTION_SCENARIOS.iter().enumerate() {
+        let acct_i = k % org.accounts.len();
+        let acct = &org.accounts[acct_i];
+        let mut rng = rng_for(seed, &[42, k as u64]);
+        // Each scenario from its own /24 (benchmarking range), new to everyone.
+        let ip = format!("198.18.{}.{}", k + 1, rng.u8(2..=254));
+        let h = &acct.humans[(k * 3 + 1) % acct.humans.len()];
+        let u = &acct.clis[(k * 5 + 2) % acct.clis.len()];
+        let mut a = Atk {
+            ident: iam_user_identity(acct, &h.user, &h.principal_id, Some(&h.key), None),
+            arn: acct.user_arn(&h.user),
+            rng,
+            acct,
+            acct_i,
+            ip,
+            ua: ATTACK_UAS[k % ATTACK_UAS.len()].to_string(),
+            t: times.get(k).copied().unwrap_or_default(),
+            recs: Vec::new(),
+        };
+        let mut principal = a.arn.clone();
+        let mut access_key = Some(h.key.clone());
+        let mut region = "us-east-1";
+        match *name {
+            "recon_then_privilege" => recon_then_privilege(&mut a, &h.user, &h.principal_id),
+            "logging_off_then_write" => logging_off_then_write(&mut a),
+            "snapshot_created_then_shared" => {
+                snapshot_created_then_shared(&mut a, &org.external_account)
+            }
+            "new_key_mass_deletes" => new_key_mass_deletes(&mut a, &u.user, &u.principal_id),
+            "off_hours_writes" => {
+                // Sunday 03:00 in the person's time zone, from home, with their own CLI.
+                let day = a.t.div_euclid(86_400);
+                let sunday =
+                    day + (6 - i64::from(crate::util::weekday(day * 86_400))).rem_euclid(7);
+                a.t = sunday * 86_400 + (3 - h.tz) * 3600 + a.rng.i64(0..600);
+                a.ip = h.home_ip.clone();
+                a.ua = h.cli_ua.to_string();
+                off_hours_writes(&mut a)
+            }
+            "volume_spike" => {
+                principal = acct.user_arn(&u.user);
+                access_key = Some(u.key.clone());
+                a.ident = iam_user_identity(acct, &u.user, &u.principal_id, Some(&u.key), None);
+                a.ip = u.ip.clone();
+                a.ua = u.ua.to_string();
+                volume_spike(&mut a)
+            }
+            "first_seen_region_network_agent" => {
+                region = "sa-east-1";
+                a.ua = "python-requests/2.31.0".into();
+                first_seen(&mut a, region)
+            }
+            _ => {}
+        }
+        let mut event_ids = Vec::new();
+        let mut api_calls: Vec<String> = Vec::new();
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        let mut buf = String::new();
+        for r in &a.recs {
+            event_ids.push(r.event_id.clone());
+            if !api_calls.iter().any(|c| c == r.name) {
+                api_calls.push(r.name.to_string());
+            }
+            lo = lo.min(r.time);
+            hi = hi.max(r.time);
+            buf.clear();
+            r.render(&mut buf);
+            map.entry((a.acct_i, region_index(r.region), r.time.div_euclid(SLOT)))
+                .or_default()
+                .push((r.time, buf.clone()));
+        }
+        out.push(Scenario {
+            id: format!("aws-d{:02}-{}", k + 1, name.replace('_', "-")),
+            name: name.to_string(),
+            provider: Provider::Aws,
+            technique: technique.to_string(),
+            description: description.to_string(),
+            account: acct.id.clone(),
+            region: region.to_string(),
+            principal,
+            access_key,
+            source_ip: a.ip.clone(),
+            user_agent: a.ua.clone(),
+            start: iso(lo),
+            end: iso(hi),
+            event_count: a.recs.len(),
+            event_ids,
+            api_calls,
+        });
+    }
+    out
+}
+
+fn denied(a: &mut Atk<'_>, source: &'static str, name: &'static str) {
+    let err = if source == "ec2.amazonaws.com" {
+        (
+            "Client.UnauthorizedOperation",
+            "You are not authorized to perform this operation.".to_string(),
+        )
+    } else {
+        let arn = a.arn.clone();
+        ("AccessDenied", denied_message(&arn, source, name, "*"))
+    };
+    a.call(
+        "us-east-1",
+        source,
+        name,
+        true,
+        Value::Null,
+        Value::Null,
+        Some(err),
+    );
+}
+
+fn recon_then_privilege(a: &mut Atk<'_>, user: &str, pid: &str) {
+    a.ok(
+        "us-east-1",
+        "sts.amazonaws.com",
+        "GetCallerIdentity",
+        true,
+        Value::Null,
+        Value::Null,
+    );
+    for (src, name) in [
+        ("s3.amazonaws.com", "ListBuckets"),
+        ("ec2.amazonaws.com", "DescribeInstances"),
+        ("lambda.amazonaws.com", "ListFunctions20150331"),
+        ("logs.amazonaws.com", "DescribeLogGroups"),
+        ("secretsmanager.amazonaws.com", "ListSecrets"),
+    ] {
+        a.wait(3, 15);
+        denied(a, src, name);
+    }
+    for name in [
+        "ListAttachedUserPolicies",
+        "ListUserPolicies",
+        "ListGroupsForUser",
+    ] {
+        a.wait(1, 5);
+        a.ok(
+            "us-east-1",
+            "iam.amazonaws.com",
+            name,
+            true,
+            json!({"userName": user}),
+            Value::Null,
+        );
+    }
+    a.wait(20, 90);
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}).to_string();
+    a.ok(
+        "us-east-1",
+        "iam.amazonaws.com",
+        "PutUserPolicy",
+        false,
+        json!({"userName": user, "policyName": "s3-backup-access", "policyDocument": policy}),
+        Value::Null,
+    );
+    a.wait(60, 200);
+    let new_key = iam_id(&mut a.rng, "AKIA", 16);
+    let t = a.t;
+    a.ok("us-east-1", "iam.amazonaws.com", "CreateAccessKey", false,
+        json!({"userName": user}),
+        json!({"accessKey": {"accessKeyId": new_key, "status": "Active", "userName": user, "createDate": aws_long_date(t)}}));
+    a.wait(30, 90);
+    a.ident = iam_user_identity(a.acct, user, pid, Some(&new_key), None);
+    a.ok(
+        "us-east-1",
+        "sts.amazonaws.com",
+        "GetCallerIdentity",
+        true,
+        Value::Null,
+        Value::Null,
+    );
+    a.wait(5, 30);
+    a.ok(
+        "us-east-1",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        true,
+        json!({"Host": "s3.amazonaws.com"}),
+        Value::Null,
+    );
+}
+
+fn logging_off_then_write(a: &mut Atk<'_>) {
+    let trail = a.acct.trail.clone();
+    a.ok(
+        "us-east-1",
+        "cloudtrail.amazonaws.com",
+        "DescribeTrails",
+        true,
+        json!({"trailNameList": []}),
+        Value::Null,
+    );
+    a.wait(10, 40);
+    a.ok(
+        "us-east-1",
+        "cloudtrail.amazonaws.com",
+        "StopLogging",
+        false,
+        json!({"name": trail}),
+        Value::Null,
+    );
+    a.wait(60, 300);
+    a.ok(
+        "us-east-1",
+        "iam.amazonaws.com",
+        "CreateUser",
+        false,
+        json!({"userName": "aws-health-monitor"}),
+        json!({"user": {"userName": "aws-health-monitor", "path": "/"}}),
+    );
+    a.wait(20, 90);
+    let sg = a.acct.sgs[0].clone();
+    a.ok("us-east-1", "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", false,
+        json!({"groupId": sg, "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 8443, "toPort": 8443, "ipRanges": {"items": [{"cidrIp": "192.0.2.0/24"}]}}]}}),
+        json!({"_return": true}));
+}
+
+fn snapshot_created_then_shared(a: &mut Atk<'_>, external: &str) {
+    let volume = format!("vol-0{}", hex(&mut a.rng, 16));
+    let snap = format!("snap-0{}", hex(&mut a.rng, 16));
+    a.ok(
+        "us-east-1",
+        "ec2.amazonaws.com",
+        "DescribeVolumes",
+        true,
+        json!({"volumeSet": {}}),
+        Value::Null,
+    );
+    a.wait(10, 60);
+    a.ok(
+        "us-east-1",
+        "ec2.amazonaws.com",
+        "CreateSnapshot",
+        false,
+        json!({"volumeId": volume, "description": "temp"}),
+        json!({"snapshotId": snap, "volumeId": volume, "status": "pending"}),
+    );
+    a.wait(300, 900);
+    a.ok("us-east-1", "ec2.amazonaws.com", "ModifySnapshotAttribute", false,
+        json!({"snapshotId": snap, "createVolumePermission": {"add": {"items": [{"userId": external}]}}, "attributeType": "CREATE_VOLUME_PERMISSION"}),
+        json!({"_return": true}));
+}
+
+fn new_key_mass_deletes(a: &mut Atk<'_>, svc_user: &str, svc_pid: &str) {
+    let new_key = iam_id(&mut a.rng, "AKIA", 16);
+    let t = a.t;
+    a.ok("us-east-1", "iam.amazonaws.com", "CreateAccessKey", false,
+        json!({"userName": svc_user}),
+        json!({"accessKey": {"accessKeyId": new_key, "status": "Active", "userName": svc_user, "createDate": aws_long_date(t)}}));
+    a.wait(60, 240);
+    a.ident = iam_user_identity(a.acct, svc_user, svc_pid, Some(&new_key), None);
+    a.arn = a.acct.user_arn(svc_user);
+    a.ok(
+        "us-east-1",
+        "sts.amazonaws.com",
+        "GetCallerIdentity",
+        true,
+        Value::Null,
+        Value::Null,
+    );
+    let bucket = a.acct.buckets[0].clone();
+    a.s3("us-east-1", "ListObjects", &bucket, "", &[], None);
+    for i in 0..150 {
+        a.wait(0, 2);
+        let key = format!("reports/2026/r-{i:05}.csv");
+        a.s3("us-east-1", "DeleteObject", &bucket, &key, &[], None);
+    }
+}
+
+fn off_hours_writes(a: &mut Atk<'_>) {
+    let inst = a.acct.instances[0].clone();
+    a.ok(
+        "us-east-1",
+        "ec2.amazonaws.com",
+        "StopInstances",
+        false,
+        json!({"instancesSet": {"items": [{"instanceId": inst}]}, "force": false}),
+        Value::Null,
+    );
+    a.wait(30, 120);
+    a.ok(
+        "us-east-1",
+        "ec2.amazonaws.com",
+        "ModifyInstanceAttribute",
+        false,
+        json!({"instanceId": inst, "userData": {"value": "<sensitiveDataRemoved>"}}),
+        Value::Null,
+    );
+    a.wait(30, 120);
+    a.ok(
+        "us-east-1",
+        "ec2.amazonaws.com",
+        "StartInstances",
+        false,
+        json!({"instancesSet": {"items": [{"instanceId": inst}]}}),
+        Value::Null,
+    );
+}
+
+fn volume_spike(a: &mut Atk<'_>) {
+    let names: [(&'static str, &'static str); 4] = [
+        ("ec2.amazonaws.com", "DescribeInstances"),
+        ("ec2.amazonaws.com", "DescribeVolumes"),
+        ("iam.amazonaws.com", "ListRoles"),
+        ("ec2.amazonaws.com", "DescribeSnapshots"),
+    ];
+    for i in 0..1_500 {
+        if i % 3 == 0 {
+            a.wait(4, 6);
+        }
+        let (src, name) = names[i % names.len()];
+        a.ok("us-east-1", src, name, true, Value::Null, Value::Null);
+    }
+}
+
+fn first_seen(a: &mut Atk<'_>, region: &'static str) {
+    a.ok(
+        region,
+        "ec2.amazonaws.com",
+        "DescribeRegions",
+        true,
+        Value::Null,
+        Value::Null,
+    );
+    a.wait(5, 20);
+    a.ok(
+        region,
+        "ec2.amazonaws.com",
+        "DescribeInstances",
+        true,
+        json!({"instancesSet": {}, "filterSet": {}}),
+        Value::Null,
+    );
+    a.wait(5, 20);
+    a.ok(
+        region,
+        "ec2.amazonaws.com",
+        "DescribeKeyPairs",
+        true,
+        Value::Null,
+        Value::Null,
+    );
+}

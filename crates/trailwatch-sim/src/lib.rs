@@ -84,6 +84,9 @@ pub struct SimOptions {
     pub principals: usize,
     /// Inject the attack scenarios, default true.
     pub attacks: bool,
+    /// Inject the scenarios for learned baselines and attack chains (placed from day 8, after
+    /// the learning period), default false.
+    pub detections: bool,
     /// Worker threads for AWS files, default 2.
     pub threads: usize,
 }
@@ -100,6 +103,7 @@ impl SimOptions {
             accounts: 2,
             principals: 50,
             attacks: true,
+            detections: false,
             threads: 2,
         }
     }
@@ -221,6 +225,11 @@ pub fn simulate(opts: &SimOptions) -> Result<SimReport, SimError> {
     if opts.days == 0 {
         return Err(SimError::InvalidOptions("days must be at least 1".into()));
     }
+    if opts.detections && opts.days < 10 {
+        return Err(SimError::InvalidOptions(
+            "the baseline and chain scenarios need at least 10 days (7 of learning first)".into(),
+        ));
+    }
     if opts.accounts == 0 || opts.accounts > 6 {
         return Err(SimError::InvalidOptions(
             "accounts must be between 1 and 6".into(),
@@ -247,6 +256,15 @@ pub fn simulate(opts: &SimOptions) -> Result<SimReport, SimError> {
                 window,
             );
             report.scenarios.extend(aws_attacks::build_all(
+                &org,
+                opts.seed,
+                &times,
+                &mut attack_map,
+            ));
+        }
+        if opts.detections {
+            let times = aws_attacks::detection_times(opts.seed, start, opts.days);
+            report.scenarios.extend(aws_attacks::build_detections(
                 &org,
                 opts.seed,
                 &times,

@@ -89,6 +89,23 @@ impl Dispatcher {
         self.outbox.enqueue(alert, &refs, now)
     }
 
+    /// Stores `alert` as part of incident `key` ([`Outbox::enqueue_incident`]), with a delivery
+    /// for every matching sink when it starts a new incident.
+    pub fn enqueue_incident(
+        &mut self,
+        key: &str,
+        alert: &Alert,
+        now: SystemTime,
+    ) -> Result<(Enqueued, String), OutboxError> {
+        let names: Vec<String> = self
+            .routes_for(alert)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.outbox.enqueue_incident(key, alert, &refs, now)
+    }
+
     /// Tries every delivery due at `now` once and records each result in the outbox.
     pub fn run_once(&mut self, now: SystemTime) -> Result<RunStats, OutboxError> {
         let mut stats = RunStats::default();

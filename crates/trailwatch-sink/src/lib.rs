@@ -30,7 +30,9 @@ pub mod sinks;
 
 pub use dispatch::{Dispatcher, RoutedSink, RunStats};
 pub use error::{OutboxError, SinkError};
-pub use outbox::{AlertRecord, AlertState, Backoff, Delivery, DueDelivery, Enqueued, Outbox};
+pub use outbox::{
+    merge_alert, AlertRecord, AlertState, Backoff, Delivery, DueDelivery, Enqueued, Outbox,
+};
 pub use route::Route;
 pub use sinks::{
     JsonlSink, Sink, SlackSink, SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig,

@@ -35,7 +35,16 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (alert_id, sink)
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE delivered_at IS NULL;
+CREATE TABLE IF NOT EXISTS incidents (
+    key      TEXT PRIMARY KEY,
+    alert_id TEXT NOT NULL REFERENCES alerts(id)
+);
 ";
+
+/// Values kept per list when an incident's alerts are merged (like the hunt's grouping).
+const MERGE_MAX_VALUES: usize = 50;
+/// Event ids kept per merged alert (the count stays exact for ids seen).
+const MERGE_MAX_EVENT_IDS: usize = 1_000;
 
 /// Where an alert stands with the people handling it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,6 +232,85 @@ impl Outbox {
         tx.commit()?;
         tracing::debug!(alert = %alert.id, sinks = sinks.len(), "alert enqueued");
         Ok(Enqueued::New)
+    }
+
+    /// Stores `alert` as part of the incident `key` (what identifies an incident across runs:
+    /// rule, provider, account and principal, say), in one transaction:
+    /// - while the incident's alert is open or acknowledged, `alert` is merged into it (event
+    ///   ids, count, times, values) and nothing is sent again;
+    /// - an alert with `alert.id` already stored is refreshed and not sent again (the same
+    ///   detection seen a second time, after a restart for instance);
+    /// - otherwise (no incident yet, or the last one resolved) `alert` is a new alert with a
+    ///   delivery per sink, and becomes the incident's alert.
+    ///
+    /// Returns what happened and the id of the incident's alert.
+    pub fn enqueue_incident(
+        &mut self,
+        key: &str,
+        alert: &Alert,
+        sinks: &[&str],
+        now: SystemTime,
+    ) -> Result<(Enqueued, String), OutboxError> {
+        let now_ms = to_ms(now);
+        let tx = self.conn.transaction()?;
+        let current: Option<(String, String, String)> = tx
+            .query_row(
+                "SELECT a.id, a.state, a.json FROM incidents i JOIN alerts a ON a.id = i.alert_id WHERE i.key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((id, state, json)) = current {
+            let state: AlertState = state.parse()?;
+            if state != AlertState::Resolved {
+                let mut merged = decode(&id, &json)?;
+                merge_alert(&mut merged, alert);
+                let json = serde_json::to_string(&merged).map_err(OutboxError::Encode)?;
+                tx.execute(
+                    "UPDATE alerts SET json = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, json, now_ms],
+                )?;
+                tx.commit()?;
+                return Ok((Enqueued::Known(state), id));
+            }
+        }
+        let existing: Option<(String, String)> = tx
+            .query_row(
+                "SELECT state, json FROM alerts WHERE id = ?1",
+                [&alert.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((state, json)) = existing {
+            let mut merged = decode(&alert.id, &json)?;
+            merge_alert(&mut merged, alert);
+            let json = serde_json::to_string(&merged).map_err(OutboxError::Encode)?;
+            tx.execute(
+                "UPDATE alerts SET json = ?2, updated_at = ?3 WHERE id = ?1",
+                params![alert.id, json, now_ms],
+            )?;
+            tx.commit()?;
+            return Ok((Enqueued::Known(state.parse()?), alert.id.clone()));
+        }
+        let json = serde_json::to_string(alert).map_err(OutboxError::Encode)?;
+        tx.execute(
+            "INSERT INTO alerts (id, json, state, created_at, updated_at) VALUES (?1, ?2, 'open', ?3, ?3)",
+            params![alert.id, json, now_ms],
+        )?;
+        for sink in sinks {
+            tx.execute(
+                "INSERT INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
+                params![alert.id, sink, now_ms],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO incidents (key, alert_id) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET alert_id = ?2",
+            params![key, alert.id],
+        )?;
+        tx.commit()?;
+        tracing::debug!(alert = %alert.id, sinks = sinks.len(), "incident alert enqueued");
+        Ok((Enqueued::New, alert.id.clone()))
     }
 
     /// Undelivered deliveries whose next try is at or before `now`, oldest first.
@@ -449,6 +537,58 @@ fn decode(id: &str, json: &str) -> Result<Alert, OutboxError> {
         id: id.to_string(),
         source,
     })
+}
+
+/// Folds `new` (a later detection of the same incident) into `into`: event ids are united (the
+/// count grows by the ids `into` did not hold, and by the firings `new` counted without an
+/// id), first and last seen widen, the severity is the higher, value lists are united.
+pub fn merge_alert(into: &mut Alert, new: &Alert) {
+    let known: std::collections::HashSet<&str> =
+        into.event_ids.iter().map(String::as_str).collect();
+    let fresh: Vec<String> = new
+        .event_ids
+        .iter()
+        .filter(|id| !known.contains(id.as_str()))
+        .cloned()
+        .collect();
+    let unlisted = new.count.saturating_sub(new.event_ids.len() as u64);
+    into.count = into
+        .count
+        .saturating_add(fresh.len() as u64)
+        .saturating_add(unlisted);
+    for id in fresh {
+        if into.event_ids.len() >= MERGE_MAX_EVENT_IDS {
+            break;
+        }
+        into.event_ids.push(id);
+    }
+    if new.first_seen < into.first_seen {
+        into.first_seen = new.first_seen.clone();
+    }
+    if new.last_seen > into.last_seen {
+        into.last_seen = new.last_seen.clone();
+    }
+    if new.severity > into.severity {
+        into.severity = new.severity;
+    }
+    if into.region.is_none() {
+        into.region = new.region.clone();
+    }
+    for (list, more) in [
+        (&mut into.source_ips, &new.source_ips),
+        (&mut into.actions, &new.actions),
+        (&mut into.resources, &new.resources),
+        (&mut into.tags, &new.tags),
+    ] {
+        for v in more {
+            if list.len() >= MERGE_MAX_VALUES {
+                break;
+            }
+            if !list.contains(v) {
+                list.push(v.clone());
+            }
+        }
+    }
 }
 
 /// Milliseconds since the epoch; times before it count as the epoch.

@@ -160,3 +160,67 @@ fn duplicate_sink_names_are_refused() {
     ];
     assert!(Dispatcher::new(Outbox::open_in_memory().expect("open"), sinks).is_err());
 }
+
+#[test]
+fn an_incident_is_sent_once_while_open_merged_as_it_grows_and_anew_after_resolution() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("outbox.sqlite");
+    let first = alert("a1", Severity::High, "stop logging");
+    {
+        let mut o = Outbox::open(&path).expect("open");
+        let (what, id) = o
+            .enqueue_incident("k", &first, &["hook"], t(0))
+            .expect("enqueue");
+        assert_eq!((what, id.as_str()), (Enqueued::New, "a1"));
+        // The incident grows: another detection (another first event, another id) in a later file.
+        let mut later = alert("a2", Severity::Critical, "stop logging");
+        later.event_ids = vec!["e3".into(), "e4".into()];
+        later.count = 2;
+        later.last_seen = "2026-11-20T11:00:00Z".into();
+        later.source_ips = vec!["203.0.113.9".into()];
+        let (what, id) = o
+            .enqueue_incident("k", &later, &["hook"], t(1))
+            .expect("merge");
+        assert_eq!(
+            (what, id.as_str()),
+            (Enqueued::Known(AlertState::Open), "a1")
+        );
+        assert!(matches!(o.get("a2"), Err(OutboxError::NotFound(_))));
+        let merged = o.get("a1").expect("get").alert;
+        assert_eq!(merged.event_ids, ["e1", "e2", "e3", "e4"]);
+        assert_eq!(merged.count, 4, "e3 was already counted");
+        assert_eq!(merged.last_seen, "2026-11-20T11:00:00Z");
+        assert_eq!(merged.severity, Severity::Critical);
+        assert_eq!(merged.source_ips, ["198.51.100.7", "203.0.113.9"]);
+        assert_eq!(o.pending().expect("pending"), 1, "one delivery, not two");
+    }
+    // After a restart the same detection is still the same incident.
+    let mut o = Outbox::open(&path).expect("reopen");
+    let (what, _) = o
+        .enqueue_incident("k", &first, &["hook"], t(2))
+        .expect("again");
+    assert_eq!(what, Enqueued::Known(AlertState::Open));
+    assert_eq!(
+        o.get("a1").expect("get").alert.count,
+        4,
+        "re-detection adds nothing"
+    );
+    o.resolve("a1", "alice", t(3)).expect("resolve");
+    // The very same detection after resolution is not a new incident…
+    let (what, _) = o
+        .enqueue_incident("k", &first, &["hook"], t(4))
+        .expect("resolved same");
+    assert_eq!(what, Enqueued::Known(AlertState::Resolved));
+    assert_eq!(o.pending().expect("pending"), 1);
+    // …but new activity after resolution is.
+    let again = alert("a3", Severity::High, "stop logging");
+    let (what, id) = o
+        .enqueue_incident("k", &again, &["hook"], t(5))
+        .expect("new incident");
+    assert_eq!((what, id.as_str()), (Enqueued::New, "a3"));
+    assert_eq!(o.pending().expect("pending"), 2);
+    // Another key is another incident.
+    let other = alert("b1", Severity::High, "other principal");
+    let (what, _) = o.enqueue_incident("k2", &other, &[], t(6)).expect("other");
+    assert_eq!(what, Enqueued::New);
+}

@@ -79,6 +79,13 @@ fn mail_arrives_once_after_the_relay_refused() {
         !headers.iter().any(|l| l.starts_with("Bcc:")),
         "no injected header: {data}"
     );
+    // The alert id is the Message-ID: a repeat after a crash is the same message.
+    assert!(
+        headers
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case("Message-ID: <m1@trailwatch>")),
+        "{data}"
+    );
     assert!(data.contains("arn:aws:iam::123456789012:user/mallory"));
     assert!(data.contains("aws_cloudtrail_stop_logging"));
 }

@@ -54,6 +54,15 @@ pub enum Command {
     /// A recovery plan (contain, eradicate, restore, verify) for an incident, as Markdown,
     /// JSON or a dry-run shell script.
     Recover(RecoverArgs),
+    /// Follow local folders, S3 buckets and Azure containers: store and detect logs as they
+    /// land and deliver each alert once (runs until SIGTERM or ctrl-c; --once for cron).
+    Watch(WatchArgs),
+    /// The alerts `watch` raised: list, show, acknowledge, resolve.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Check a watch configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
 #[derive(Args, Debug)]
@@ -231,6 +240,17 @@ pub struct HuntArgs {
     /// Event ids listed per alert (the earliest); the count stays exact.
     #[arg(long, default_value_t = 1_000)]
     pub max_event_ids: usize,
+    /// Baselines, suppressions and severity context from this TOML file (its [baselines],
+    /// [[suppressions]] and [severity] sections; see trailwatch.example.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Learn each principal's usual activity and raise baseline and attack-chain alerts.
+    #[arg(long)]
+    pub baselines: bool,
+    /// Where learned baselines are kept between runs (default: _baselines.json in --store,
+    /// else baselines.json beside -o FILE).
+    #[arg(long, value_name = "FILE")]
+    pub baseline_state: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -283,6 +303,16 @@ pub enum RulesCommand {
         #[command(flatten)]
         rules: RuleArgs,
     },
+    /// Show which selections of a rule matched each event of a file and which field tests
+    /// failed (exit 0 when an event matched, 1 when none did).
+    Explain {
+        /// The rule's id, name, title or file.
+        rule: String,
+        /// A file of events in any shape `hunt` reads.
+        event: PathBuf,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -311,6 +341,13 @@ pub struct SimulateArgs {
     /// Background activity only, no attacks.
     #[arg(long)]
     pub no_attacks: bool,
+    /// Also inject the scenarios for learned baselines and attack chains (from day 8 on;
+    /// needs --days 10 or more).
+    #[arg(long)]
+    pub detections: bool,
+    /// People and workloads spread over the accounts.
+    #[arg(long, default_value_t = 50)]
+    pub principals: usize,
 }
 
 #[derive(Args, Debug)]
@@ -405,6 +442,76 @@ pub struct RecoverArgs {
     pub scope: ScopeArgs,
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: RecoverFormat,
-    #[arg(long, value_enum, default_value = "aws")]
-    pub cloud: CloudArg,
+    /// Only this cloud's steps (default: every cloud the incident touched).
+    #[arg(long, value_enum)]
+    pub cloud: Option<CloudArg>,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// The configuration (TOML; see trailwatch.example.toml). Without one: watch
+    /// ./trailwatch-inbox into the default store.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Look at every source once, deliver what is due, and exit (for cron).
+    #[arg(long)]
+    pub once: bool,
+    /// Overrides the configuration's [store] dir.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Where the alerts are: the store of a configuration, or --store.
+#[derive(Args, Debug, Clone)]
+pub struct AlertsAt {
+    /// The watch configuration whose store holds the alerts.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AlertsCommand {
+    /// Alerts, oldest first.
+    List {
+        /// Only alerts in this state: open, acked or resolved.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        #[command(flatten)]
+        at: AlertsAt,
+    },
+    /// One alert with its state and deliveries, as JSON.
+    Show {
+        id: String,
+        #[command(flatten)]
+        at: AlertsAt,
+    },
+    /// Acknowledge an open alert.
+    Ack {
+        id: String,
+        /// Who (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        at: AlertsAt,
+    },
+    /// Resolve an open or acknowledged alert; new activity after this is a new alert.
+    Resolve {
+        id: String,
+        /// Who (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        at: AlertsAt,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Parse the file and check sources, sinks (their *_env variables) and rule folders,
+    /// without connecting to anything.
+    Check { file: PathBuf },
 }

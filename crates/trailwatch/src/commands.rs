@@ -27,6 +27,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(RulesCommand::List { rules, format }) => rules_list(&rules, format),
         Command::Rules(RulesCommand::Check { rules }) => rules_check(&rules),
         Command::Rules(RulesCommand::Test { rules }) => rules_test(&rules),
+        Command::Rules(RulesCommand::Explain { rule, event, rules }) => {
+            crate::explain_cmd::explain(&rules, &rule, &event)
+        }
         Command::Simulate(a) => simulate(a),
         Command::Demo(a) => demo(a),
         Command::ValidateDigests(a) => validate_digests(a),
@@ -38,6 +41,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(a) => crate::store_cmd::search(a),
         Command::Investigate(a) => crate::investigate_cmd::investigate(a),
         Command::Recover(a) => crate::investigate_cmd::recover(a),
+        Command::Watch(a) => crate::watch_cmd::watch(a),
+        Command::Alerts(a) => crate::watch_cmd::alerts(a),
+        Command::Config(a) => crate::watch_cmd::config(a),
     }
 }
 
@@ -211,7 +217,8 @@ fn parse_span_ms(s: &str) -> Result<i64> {
 fn hunt(a: HuntArgs) -> Result<ExitCode> {
     let range = time_range(&a.input)?;
     let window_ms = parse_span_ms(&a.group_window)?;
-    let pack = load_pack(&a.rules, a.min_level.into())?;
+    let plan = crate::baseline_cmd::Plan::new(&a)?;
+    let pack = load_pack(&a.rules, plan.rule_level(a.min_level.into()))?;
     let mut run = Run::start(&a.input, a.output.output.as_deref())?;
     let group = GroupOptions {
         window_ms,
@@ -223,15 +230,34 @@ fn hunt(a: HuntArgs) -> Result<ExitCode> {
         group,
         threads: threads(&a.input),
     };
-    let report = trailwatch_detect::hunt(
-        &run.inputs,
-        &pack,
-        &opts,
-        &run.on_error(),
-        &run.on_progress(),
-    );
+    let mut report = if plan.active {
+        trailwatch_detect::hunt_observing(
+            &run.inputs,
+            &pack,
+            &opts,
+            plan.cfg.baselines.max_events,
+            &run.on_error(),
+            &run.on_progress(),
+        )
+    } else {
+        trailwatch_detect::hunt(
+            &run.inputs,
+            &pack,
+            &opts,
+            &run.on_error(),
+            &run.on_progress(),
+        )
+    };
+    let mut note = String::new();
+    if let Some(obs) = report.observations.take() {
+        let alerts = std::mem::take(&mut report.alerts);
+        let (alerts, n) = plan.apply(alerts, &obs, a.min_level.into(), window_ms)?;
+        report.alerts = alerts;
+        note = n;
+    }
     output::alerts(&mut run.sink, &report.alerts, a.output.format)?;
     let mut extra = severity_counts(&report.alerts);
+    extra.push_str(&note);
     if range != TimeRange::default() {
         extra.push_str(&format!("; {} events in the time range", report.examined));
     }
@@ -416,6 +442,8 @@ fn sim_options(out: PathBuf, a: &SimulateArgs) -> Result<trailwatch_sim::SimOpti
     o.events_per_day = a.events_per_day;
     o.seed = a.seed;
     o.attacks = !a.no_attacks;
+    o.detections = a.detections;
+    o.principals = a.principals;
     if let Some(s) = &a.start {
         o.start = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .with_context(|| format!("--start {s:?}: expected YYYY-MM-DD"))?;
@@ -461,6 +489,8 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         seed: a.seed,
         start: None,
         no_attacks: false,
+        detections: false,
+        principals: 50,
     };
     let opts = sim_options(dir.clone(), &sim)?;
     let report = trailwatch_sim::simulate(&opts).context("simulate the demo organisation")?;

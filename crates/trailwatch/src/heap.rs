@@ -56,14 +56,26 @@ pub fn tune() {
     }
 }
 
-/// Keeps freed memory for reuse for a second before returning it: the store's writer frees and
-/// allocates hundreds of MB per batch, and memory returned at once came back as fresh pages the
-/// kernel had to zero (11% of an ingest with immediate purge, 7% with this delay; never
-/// purging was no faster and held 1.5 GB instead of 1.2 GB).
+/// Keeps freed memory for reuse for a second before returning it, and turns transparent huge
+/// pages off for the process: the store's writer frees and allocates hundreds of MB per batch,
+/// and memory returned at once came back as fresh pages the kernel had to zero (11% of an
+/// ingest with immediate purge, 7% with this delay; never purging was no faster and held 1.5 GB
+/// instead of 1.2 GB). With huge pages every first touch zeroes 2 MiB: on a 460,000-record
+/// ingest the kernel's `clear_page_erms` was half of all samples, and system time fell from
+/// 2.4–4.7 s to 0.9–1.3 s with them off (`MIMALLOC_ALLOW_THP=0`, same binary; BENCHMARKS.md).
 pub fn tune_for_throughput() {
     // SAFETY: mi_option_set only stores an option value; valid at any time.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000);
+    }
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process's memory map; later page
+    // faults then map base pages. A failure (an old kernel) leaves the default, which is fine.
+    let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    if rc != 0 {
+        tracing::debug!(
+            "PR_SET_THP_DISABLE failed: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 

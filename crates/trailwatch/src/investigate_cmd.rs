@@ -175,13 +175,14 @@ pub fn investigate(a: InvestigateArgs) -> Result<ExitCode> {
 }
 
 pub fn recover(a: RecoverArgs) -> Result<ExitCode> {
-    if a.cloud == crate::cli::CloudArg::Azure {
-        bail!("recover --cloud azure is not implemented yet: only AWS plans are produced");
-    }
     let (events, inc) = scoped(&a.scope)?;
     let opts = PlanOptions {
         now: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         inputs: input_words(&a.scope.input),
+        cloud: a.cloud.map(|c| match c {
+            crate::cli::CloudArg::Aws => trailwatch_model::Provider::Aws,
+            crate::cli::CloudArg::Azure => trailwatch_model::Provider::Azure,
+        }),
     };
     let plan = trailwatch_recover::plan(&events, &inc, &opts);
     let text = match a.format {

@@ -1,15 +1,18 @@
 //! `trailwatch`: the command line. Parses arguments, wires the crates of the data path
 //! together (decode → detect → output) and reports what happened on stderr.
 
+mod baseline_cmd;
 mod cli;
 mod commands;
 mod escape;
+mod explain_cmd;
 mod heap;
 mod investigate_cmd;
 mod output;
 mod progress;
 mod store_cmd;
 mod table;
+mod watch_cmd;
 mod when;
 
 use clap::Parser;
@@ -32,10 +35,18 @@ fn main() -> ExitCode {
     }
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("TRAILWATCH_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(if args.verbose { "debug" } else { "warn" })
+            // The watcher's log is its report: new alerts and deliveries are `info`.
+            let quiet = if matches!(args.command, cli::Command::Watch(_)) {
+                "info"
+            } else {
+                "warn"
+            };
+            tracing_subscriber::EnvFilter::new(if args.verbose { "debug" } else { quiet })
         });
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: `watch` logs often go to a file or a journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter)
         .init();
     let result = commands::run(args);

@@ -13,7 +13,7 @@ pub use jsonl::JsonlSink;
 pub use slack::{slack_escape, slack_payload, SlackSink};
 pub use smtp::{SmtpConfig, SmtpSecurity, SmtpSink};
 pub use syslog::{SyslogBody, SyslogConfig, SyslogSink};
-pub use webhook::{sign, WebhookSink, SIGNATURE_HEADER};
+pub use webhook::{sign, WebhookSink, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 
 use crate::error::SinkError;
 use trailwatch_model::Alert;

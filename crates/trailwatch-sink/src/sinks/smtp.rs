@@ -101,7 +101,15 @@ impl SmtpSink {
     }
 
     fn message(&self, alert: &Alert) -> Result<Message, SinkError> {
+        // A Message-ID made of the alert id: a repeat after a crash between the relay's
+        // acceptance and the outbox commit is the same message to mail systems that dedupe.
+        let id: String = alert
+            .id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
         let mut builder = Message::builder()
+            .message_id(Some(format!("<{id}@trailwatch>")))
             .from(self.from.clone())
             .subject(subject(alert))
             .header(ContentType::TEXT_PLAIN);

@@ -12,6 +12,11 @@ use trailwatch_model::Alert;
 /// The header carrying `sha256=<hex HMAC-SHA256 of the body>`.
 pub const SIGNATURE_HEADER: &str = "X-Trailwatch-Signature";
 
+/// The header carrying the alert's id: the same on every retry of a delivery, so that a
+/// receiver that got a delivery whose success the sender never recorded (a crash between the
+/// 200 and the outbox commit) can drop the repeat.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
 /// POSTs each alert as JSON (the `Alert` serialization) with a signature header a receiver
 /// verifies with the shared secret.
 pub struct WebhookSink {
@@ -65,8 +70,14 @@ impl Sink for WebhookSink {
     fn send(&self, alert: &Alert) -> Result<(), SinkError> {
         let body = serde_json::to_vec(alert)?;
         let signature = sign(&self.secret, &body)?;
-        self.http
-            .post_json(&self.url, &[(SIGNATURE_HEADER, &signature)], &body)
+        self.http.post_json(
+            &self.url,
+            &[
+                (SIGNATURE_HEADER, &signature),
+                (IDEMPOTENCY_HEADER, &alert.id),
+            ],
+            &body,
+        )
     }
 }
 

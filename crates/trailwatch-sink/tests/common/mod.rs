@@ -197,19 +197,18 @@ pub fn smtp_receiver(fail_first: usize) -> (Server, Arc<Mutex<SmtpLog>>) {
             let _ = s.write_all(b"421 test.local service not available\r\n");
             return;
         }
-        if let Some(mail) = serve_smtp(stream) {
-            lock(&shared).mails.push(mail);
-        }
+        // The mail is logged before `250 queued` goes out, so a client that got its 250 finds
+        // it in the log.
+        serve_smtp(stream, |mail| lock(&shared).mails.push(mail));
     });
     (server, log)
 }
 
-fn serve_smtp(stream: TcpStream) -> Option<Mail> {
+fn serve_smtp(stream: TcpStream, mut on_mail: impl FnMut(Mail)) -> Option<()> {
     let mut out = stream.try_clone().ok()?;
     let mut reader = BufReader::new(stream);
     out.write_all(b"220 test.local ESMTP\r\n").ok()?;
     let mut mail = Mail::default();
-    let mut got_data = false;
     let mut line = String::new();
     loop {
         line.clear();
@@ -229,7 +228,7 @@ fn serve_smtp(stream: TcpStream) -> Option<Mail> {
         } else if upper == "DATA" {
             out.write_all(b"354 go ahead\r\n").ok()?;
             mail.data = read_data(&mut reader)?;
-            got_data = true;
+            on_mail(std::mem::take(&mut mail));
             b"250 queued\r\n"
         } else if upper == "QUIT" {
             let _ = out.write_all(b"221 bye\r\n");
@@ -241,7 +240,7 @@ fn serve_smtp(stream: TcpStream) -> Option<Mail> {
         };
         out.write_all(reply).ok()?;
     }
-    got_data.then_some(mail)
+    Some(())
 }
 
 fn read_data(reader: &mut impl BufRead) -> Option<String> {

@@ -1,0 +1,410 @@
+//! The sections of `trailwatch.toml` this crate owns: `[baselines]`, `[[suppressions]]` and
+//! `[severity]`. Other top-level keys belong to other commands and are ignored here; unknown
+//! keys inside these sections are errors (a typo must not silently disable a threshold).
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::net::IpAddr;
+use trailwatch_model::Severity;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot parse the configuration: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("[baselines] {0}")]
+    Baselines(String),
+    #[error("[[suppressions]] entry {index}: {reason}")]
+    Suppression { index: usize, reason: String },
+    #[error("[severity] {0}")]
+    Severity(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Parses and validates this crate's sections of a `trailwatch.toml` text.
+pub fn check_config(text: &str) -> Result<Config, ConfigError> {
+    let file: File = toml::from_str(text)?;
+    let cfg = Config {
+        baselines: file.baselines,
+        suppressions: file.suppressions,
+        severity: file.severity,
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Reads and checks a configuration file.
+pub fn load_config(path: &std::path::Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    check_config(&text)
+}
+
+/// The whole file as far as this crate is concerned: other top-level keys are accepted and
+/// ignored (they belong to `[store]`, `[watch]`, `[[sources]]`, … read elsewhere).
+#[derive(Debug, Deserialize)]
+struct File {
+    #[serde(default)]
+    baselines: BaselineConfig,
+    #[serde(default)]
+    suppressions: Vec<Suppression>,
+    #[serde(default)]
+    severity: SeverityConfig,
+}
+
+/// This crate's configuration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    pub baselines: BaselineConfig,
+    pub suppressions: Vec<Suppression>,
+    pub severity: SeverityConfig,
+}
+
+/// `[baselines]`: learning and thresholds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BaselineConfig {
+    /// Run the baselines and chains in `hunt` even without `--baselines`.
+    pub enabled: bool,
+    /// Where the learned state is kept between runs (default: `baselines.json` in the store
+    /// directory, or beside the output file; none when neither is known).
+    pub state_file: Option<String>,
+    /// No baseline alert for a principal until its history spans this many days …
+    pub learning_days: u32,
+    /// … and holds this many events.
+    pub learning_min_events: u64,
+    /// Business hours, `"08:00-18:00"`, in `utc_offset`; activity inside them is never off-hours.
+    pub business_hours: Option<String>,
+    /// Business days, `["mon", …]`.
+    pub business_days: Vec<String>,
+    /// The organisation's time zone as a fixed UTC offset (`"+01:00"`); hours are learned in it.
+    pub utc_offset: String,
+    /// A time of day is unusual for a principal when less than this fraction of its events
+    /// fall within an hour of it …
+    pub off_hours_max_fraction: f64,
+    /// … and a day of the week when less than this fraction fall on it.
+    pub off_days_max_fraction: f64,
+    /// Hourly volume history kept (robust z-score window), hours.
+    pub volume_window_hours: u32,
+    /// Robust z-score (0.6745·(x − median)/MAD) at or above which an hour is a spike.
+    pub volume_z: f64,
+    /// A spike needs at least this many calls in the hour (per principal) …
+    pub volume_min_calls: u32,
+    /// … or this many data-event reads/deletes on one resource.
+    pub volume_min_object_calls: u32,
+    /// … and at least this many times the median hour.
+    pub volume_min_ratio: f64,
+    /// Denied calls (AccessDenied, UnauthorizedOperation, …) from one principal or IP …
+    pub denied_burst_count: u32,
+    /// … within this many minutes.
+    pub denied_burst_minutes: u32,
+    /// Failed console sign-ins for one user before a success …
+    pub console_failures: u32,
+    /// … within this many minutes.
+    pub console_minutes: u32,
+    /// Attack chains: how long after one step the next still counts, minutes.
+    pub chain_window_minutes: u32,
+    /// Recon step of a chain: denied calls within `denied_burst_minutes` (lower than a burst on
+    /// its own, because a privilege change must follow).
+    pub chain_recon_denied: u32,
+    /// Mass object access after a new key's first use: this many data-event reads or deletes.
+    pub chain_mass_objects: u32,
+    /// Distinct values remembered per principal and kind (first-seen), to bound memory.
+    pub max_seen_per_principal: usize,
+    /// Events held in memory for one hunt's time-ordered pass (≈ 80 bytes each); events beyond
+    /// are not baselined (a warning says how many).
+    pub max_events: usize,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            enabled: false,
+            state_file: None,
+            learning_days: 7,
+            learning_min_events: 50,
+            business_hours: None,
+            business_days: Vec::new(),
+            utc_offset: "+00:00".into(),
+            off_hours_max_fraction: 0.005,
+            off_days_max_fraction: 0.01,
+            volume_window_hours: 168,
+            volume_z: 8.0,
+            volume_min_calls: 300,
+            volume_min_object_calls: 200,
+            volume_min_ratio: 5.0,
+            denied_burst_count: 10,
+            denied_burst_minutes: 5,
+            console_failures: 3,
+            console_minutes: 30,
+            chain_window_minutes: 120,
+            chain_recon_denied: 3,
+            chain_mass_objects: 100,
+            max_seen_per_principal: 2_048,
+            max_events: 20_000_000,
+        }
+    }
+}
+
+/// Business hours resolved: minutes of the day `[start, end)` and weekdays (0 = Monday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusinessHours {
+    pub start_min: u32,
+    pub end_min: u32,
+    pub days: [bool; 7],
+}
+
+impl BaselineConfig {
+    /// The configured UTC offset.
+    pub fn offset(&self) -> Result<FixedOffset, ConfigError> {
+        parse_offset(&self.utc_offset).ok_or_else(|| {
+            ConfigError::Baselines(format!(
+                "utc_offset {:?}: expected +HH:MM or -HH:MM",
+                self.utc_offset
+            ))
+        })
+    }
+
+    /// The configured business hours, if any.
+    pub fn hours(&self) -> Result<Option<BusinessHours>, ConfigError> {
+        let Some(h) = &self.business_hours else {
+            return Ok(None);
+        };
+        let bad = || ConfigError::Baselines(format!("business_hours {h:?}: expected HH:MM-HH:MM"));
+        let (a, b) = h.split_once('-').ok_or_else(bad)?;
+        let (start_min, end_min) = (parse_hm(a).ok_or_else(bad)?, parse_hm(b).ok_or_else(bad)?);
+        if start_min >= end_min {
+            return Err(bad());
+        }
+        let mut days = [false; 7];
+        if self.business_days.is_empty() {
+            days[..5].fill(true);
+        }
+        for d in &self.business_days {
+            let i = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                .iter()
+                .position(|x| d.trim().to_ascii_lowercase().starts_with(x))
+                .ok_or_else(|| {
+                    ConfigError::Baselines(format!("business_days: unknown day {d:?}"))
+                })?;
+            days[i] = true;
+        }
+        Ok(Some(BusinessHours {
+            start_min,
+            end_min,
+            days,
+        }))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.offset()?;
+        self.hours()?;
+        let positive = [
+            ("denied_burst_count", self.denied_burst_count),
+            ("denied_burst_minutes", self.denied_burst_minutes),
+            ("console_failures", self.console_failures),
+            ("console_minutes", self.console_minutes),
+            ("chain_window_minutes", self.chain_window_minutes),
+            ("chain_recon_denied", self.chain_recon_denied),
+            ("chain_mass_objects", self.chain_mass_objects),
+            ("volume_window_hours", self.volume_window_hours),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                return Err(ConfigError::Baselines(format!("{name} must be at least 1")));
+            }
+        }
+        if !(self.volume_z.is_finite() && self.volume_z > 0.0) {
+            return Err(ConfigError::Baselines(
+                "volume_z must be a positive number".into(),
+            ));
+        }
+        if !(self.volume_min_ratio.is_finite() && self.volume_min_ratio >= 1.0) {
+            return Err(ConfigError::Baselines(
+                "volume_min_ratio must be at least 1".into(),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.off_hours_max_fraction)
+            || !(0.0..1.0).contains(&self.off_days_max_fraction)
+        {
+            return Err(ConfigError::Baselines(
+                "off_hours_max_fraction and off_days_max_fraction must be in [0, 1)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_hm(s: &str) -> Option<u32> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
+}
+
+fn parse_offset(s: &str) -> Option<FixedOffset> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("utc") || s == "Z" {
+        return FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+/// One `[[suppressions]]` entry: alerts it matches are dropped. Every condition given must
+/// hold; at least one must be given, and a reason and an expiry are required.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    /// Rule id or exact title.
+    pub rule: Option<String>,
+    /// Principal (ARN, UPN, name); `*` matches any run of characters.
+    pub principal: Option<String>,
+    /// Source IP range (CIDR); every source IP of the alert must be inside it.
+    pub cidr: Option<String>,
+    /// User agent substring (case-insensitive); every event of the alert whose agent is known
+    /// must contain it.
+    pub user_agent: Option<String>,
+    /// AWS account or Azure subscription.
+    pub account: Option<String>,
+    /// Why (kept for the audit of who silenced what).
+    pub reason: String,
+    /// `YYYY-MM-DD` (end of that day, UTC) or RFC 3339; after it the entry is ignored with a
+    /// warning.
+    pub expires: String,
+}
+
+impl Suppression {
+    /// The expiry instant, ms.
+    pub fn expires_ms(&self) -> Option<i64> {
+        let s = self.expires.trim();
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Some(t.timestamp_millis());
+        }
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        Some(d.and_hms_opt(23, 59, 59)?.and_utc().timestamp_millis() + 999)
+    }
+
+    /// The parsed range, when one is given.
+    pub fn net(&self) -> Option<IpNet> {
+        let c = self.cidr.as_deref()?.trim();
+        c.parse::<IpNet>()
+            .ok()
+            .or_else(|| c.parse::<IpAddr>().ok().map(IpNet::from))
+    }
+
+    fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        let err = |reason: String| ConfigError::Suppression { index, reason };
+        if self.reason.trim().is_empty() {
+            return Err(err("reason must not be empty".into()));
+        }
+        if self.expires_ms().is_none() {
+            return Err(err(format!(
+                "expires {:?}: expected YYYY-MM-DD or an RFC 3339 time",
+                self.expires
+            )));
+        }
+        if self.cidr.is_some() && self.net().is_none() {
+            return Err(err(format!("cidr {:?} is not an IP range", self.cidr)));
+        }
+        if self.rule.is_none()
+            && self.principal.is_none()
+            && self.cidr.is_none()
+            && self.user_agent.is_none()
+            && self.account.is_none()
+        {
+            return Err(err(
+                "give at least one of rule, principal, cidr, user_agent, account".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[severity]`: raising an alert's level by what was true when it happened.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeverityConfig {
+    /// Apply context at all.
+    pub context: bool,
+    /// Raise when the principal is an account's root user.
+    pub root: bool,
+    /// Raise when the principal signed in or worked without MFA in the 12 h before.
+    pub no_mfa: bool,
+    /// Raise when a source network (/24, /64) was new for the principal within a day before.
+    pub new_ip: bool,
+    /// Raise when the activity began outside the principal's usual hours (or business hours).
+    pub off_hours: bool,
+    /// At most this many levels up.
+    pub max_raise: u8,
+    /// Alerts below this level are never raised (so that informational noise stays so).
+    pub min_level: Severity,
+}
+
+impl Default for SeverityConfig {
+    fn default() -> Self {
+        SeverityConfig {
+            context: true,
+            root: true,
+            no_mfa: true,
+            new_ip: true,
+            off_hours: true,
+            max_raise: 1,
+            min_level: Severity::Low,
+        }
+    }
+}
+
+impl Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.baselines.validate()?;
+        for (i, s) in self.suppressions.iter().enumerate() {
+            s.validate(i + 1)?;
+        }
+        if self.severity.max_raise > 4 {
+            return Err(ConfigError::Severity("max_raise must be at most 4".into()));
+        }
+        Ok(())
+    }
+
+    /// The suppressions still in force at `now_ms`; each expired one is logged as a warning
+    /// and left out.
+    pub fn active_suppressions(&self, now_ms: i64) -> Vec<Suppression> {
+        self.suppressions
+            .iter()
+            .filter(|s| {
+                let live = s.expires_ms().is_some_and(|e| e > now_ms);
+                if !live {
+                    tracing::warn!(
+                        expires = %s.expires,
+                        reason = %s.reason.escape_debug(),
+                        "a suppression has expired and is ignored"
+                    );
+                }
+                live
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Now, for expiry checks.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}

@@ -1,0 +1,105 @@
+//! Baselines, chains and alert hygiene: detecting what single-event signatures miss.
+//!
+//! This crate owns what trailwatch learns about normal activity and what it makes of
+//! departures from it:
+//! - [`obs`]: the compact, time-ordered replay of a hunt's events ([`Collector`] per reader
+//!   thread, [`Observations::merge`] sorts them, bounded by `[baselines] max_events`);
+//! - [`Engine`]: per principal and account, the usual hours of the week, hourly call volume,
+//!   first-seen services, APIs, regions, source networks, user-agent families and long-term
+//!   keys; per resource, hourly data-event volume; denied-call bursts and console guessing; and
+//!   the attack chains that need more state than a Sigma correlation holds ([`rules`] lists
+//!   them all). No learned-baseline alert is raised before a principal's learning period ends;
+//!   thresholds and windows come from `[baselines]`;
+//! - [`BaselineState`]: what was learned, persisted between runs (atomic write), with a
+//!   watermark so that events already learned are not learned twice;
+//! - [`hygiene`]: severity raised by context (root, no MFA, new network, off-hours) and
+//!   suppressions with an expiry and a reason;
+//! - [`config`]: the `[baselines]`, `[[suppressions]]` and `[severity]` sections of
+//!   `trailwatch.toml` ([`check_config`]).
+//!
+//! Every alert it makes is a [`trailwatch_model::Alert`], so it flows into every output.
+
+pub mod config;
+pub mod engine;
+pub mod hygiene;
+pub mod obs;
+pub mod rules;
+pub mod state;
+
+pub use config::{
+    check_config, load_config, BaselineConfig, Config, ConfigError, SeverityConfig, Suppression,
+};
+pub use engine::{Engine, EngineReport};
+pub use obs::{Collector, Observation, Observations};
+pub use state::{BaselineState, StateError};
+
+use trailwatch_model::{Alert, Severity};
+
+/// How [`process`] runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessOptions {
+    /// Raise baseline and chain alerts (else only context and suppressions are applied).
+    pub baselines: bool,
+    /// Firings of a baseline rule further apart than this start a new alert.
+    pub group_window_ms: i64,
+    /// Alerts below this level (after context) are dropped.
+    pub min_level: Severity,
+    /// Now, for suppression expiry.
+    pub now_ms: i64,
+}
+
+/// What [`process`] did.
+#[derive(Debug, Default)]
+pub struct Processed {
+    /// Every alert (the given ones and the new ones) with its first time in ms.
+    pub alerts: Vec<(Alert, i64)>,
+    /// The state to save.
+    pub state: BaselineState,
+    /// Alerts made by the baselines and chains (before suppression).
+    pub baseline_alerts: u64,
+    pub raised: u64,
+    /// Per live suppression (in the order of [`Config::active_suppressions`]), alerts dropped.
+    pub suppressed: Vec<(Suppression, u64)>,
+    pub replayed: u64,
+    pub already_learned: u64,
+    /// Events not baselined because of `max_events`.
+    pub dropped: u64,
+}
+
+/// Runs the engine over `obs` from `state`, adds its alerts to `alerts` (each with its first
+/// time in ms), raises severities by context, and applies the live suppressions.
+pub fn process(
+    cfg: &Config,
+    opts: &ProcessOptions,
+    obs: &Observations,
+    state: BaselineState,
+    alerts: Vec<(Alert, i64)>,
+) -> Result<Processed, ConfigError> {
+    let mut engine = Engine::new(&cfg.baselines, state, opts.group_window_ms)?;
+    engine.run(obs);
+    let report = engine.take_alerts(obs);
+    let mut all = alerts;
+    let mut baseline_alerts = 0;
+    if opts.baselines {
+        baseline_alerts = report.alerts.len() as u64;
+        all.extend(report.alerts.into_iter().zip(report.first_ms));
+    }
+    let mut only: Vec<Alert> = all.iter().map(|(a, _)| a.clone()).collect();
+    let raised = hygiene::raise_by_context(&mut only, &engine, &cfg.severity);
+    for ((a, _), b) in all.iter_mut().zip(only) {
+        *a = b;
+    }
+    all.retain(|(a, _)| a.severity >= opts.min_level);
+    let live = cfg.active_suppressions(opts.now_ms);
+    let counts = hygiene::suppress(&mut all, &live, Some(obs));
+    Ok(Processed {
+        alerts: all,
+        state: engine.into_state(),
+        baseline_alerts,
+        raised,
+        suppressed: live.into_iter().zip(counts).collect(),
+        replayed: report.replayed,
+        already_learned: report.already_learned,
+        dropped: obs.dropped,
+    })
+}

@@ -1,0 +1,580 @@
+//! The watch configuration: a TOML file (see `trailwatch.example.toml` at the repository root).
+//!
+//! This module owns `[store]`, `[watch]`, `[[sources]]`, `[[sinks]]` and `[metrics]`. The
+//! sections `[baselines]`, `[[suppressions]]` and `[severity]` belong to another part of
+//! trailwatch: they are accepted here as opaque TOML and not interpreted. Any other key, at the
+//! top level or inside the sections owned here, is an error naming it.
+
+use crate::error::WatchError;
+use serde::{Deserialize, Deserializer};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use trailwatch_model::Severity;
+
+/// The folder `trailwatch watch` follows when run without a configuration.
+pub const DEFAULT_INBOX: &str = "./trailwatch-inbox";
+
+/// A whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub watch: WatchSection,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub sinks: Vec<SinkConfig>,
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    /// Owned by the baselines feature; carried, not read, here.
+    #[serde(default)]
+    pub baselines: Option<toml::Value>,
+    /// Owned by the suppressions feature; carried, not read, here.
+    #[serde(default)]
+    pub suppressions: Option<toml::Value>,
+    /// Owned by the severity-override feature; carried, not read, here.
+    #[serde(default)]
+    pub severity: Option<toml::Value>,
+}
+
+/// `[store]`: where events, checkpoints and the alert outbox live.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// The store directory; default `$TRAILWATCH_STORE` or `./trailwatch-data`.
+    pub dir: Option<PathBuf>,
+}
+
+/// `[watch]`: the loop.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchSection {
+    /// Time between two looks at every source.
+    #[serde(deserialize_with = "de_duration")]
+    pub poll_interval: Duration,
+    /// Objects read, stored and hunted together in one step (a commit per step).
+    pub batch_objects: usize,
+    /// Objects larger than this (decompressed bytes are not limited by it) are reported and
+    /// skipped.
+    pub max_object_bytes: u64,
+    /// Run the built-in rule pack.
+    pub builtin_rules: bool,
+    /// Extra Sigma rule directories.
+    pub rules: Vec<PathBuf>,
+    /// Rules below this level are not evaluated.
+    #[serde(deserialize_with = "de_severity")]
+    pub min_level: Severity,
+    /// First retry delay of a failed delivery; doubles up to `retry_max`.
+    #[serde(deserialize_with = "de_duration")]
+    pub retry_base: Duration,
+    #[serde(deserialize_with = "de_duration")]
+    pub retry_max: Duration,
+}
+
+impl Default for WatchSection {
+    fn default() -> Self {
+        WatchSection {
+            poll_interval: Duration::from_secs(5),
+            batch_objects: 64,
+            max_object_bytes: 1 << 30,
+            builtin_rules: true,
+            rules: Vec::new(),
+            min_level: Severity::Low,
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// `host:port` to serve `/metrics` on; no endpoint when absent. Keep it on loopback or
+    /// behind a firewall: it has no authentication.
+    pub listen: Option<String>,
+}
+
+/// What to expect of a source: silence longer than `max_gap` from an expected account or
+/// region raises a coverage alert.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coverage {
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub max_gap: Option<Duration>,
+    /// Accounts (AWS) or subscriptions (Azure) that must keep delivering. Every account seen
+    /// is watched as well once `max_gap` is set.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Regions that must keep delivering (AWS), for each expected or seen account.
+    #[serde(default)]
+    pub regions: Vec<String>,
+}
+
+/// One `[[sources]]` entry: `name`, `kind` and the kind's keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "toml::Table")]
+pub struct SourceConfig {
+    /// Unique; checkpoints are kept under it.
+    pub name: String,
+    pub kind: SourceKind,
+}
+
+impl TryFrom<toml::Table> for SourceConfig {
+    type Error = String;
+    fn try_from(mut t: toml::Table) -> Result<Self, String> {
+        let name = take_name(&mut t, "[[sources]]")?;
+        let kind = toml::Value::Table(t)
+            .try_into::<SourceKind>()
+            .map_err(|e| format!("source {name:?}: {}", e.message()))?;
+        Ok(SourceConfig { name, kind })
+    }
+}
+
+/// Removes and returns the `name` of a `[[…]]` entry.
+fn take_name(t: &mut toml::Table, what: &str) -> Result<String, String> {
+    match t.remove("name") {
+        Some(toml::Value::String(s)) => Ok(s),
+        Some(other) => Err(format!("{what}: name must be a string, not {other}")),
+        None => Err(format!("{what}: an entry has no name")),
+    }
+}
+
+/// What a source reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SourceKind {
+    /// A local folder, recursively: new files and files that grow; a file replaced by another
+    /// (rotation) is read from its start.
+    Local {
+        path: PathBuf,
+        #[serde(default)]
+        coverage: Coverage,
+    },
+    /// An S3 bucket (or a compatible service) below a prefix: every
+    /// `AWSLogs/<account>/CloudTrail/<region>/…` and `AWSLogs/<org-id>/<account>/…` object.
+    S3 {
+        bucket: String,
+        #[serde(default)]
+        prefix: String,
+        #[serde(default)]
+        region: Option<String>,
+        /// Another endpoint (S3-compatible service, a test server).
+        #[serde(default)]
+        endpoint: Option<String>,
+        #[serde(default)]
+        allow_http: bool,
+        /// Credentials; default from the environment (`AWS_ACCESS_KEY_ID`, …, instance
+        /// metadata). `secret_access_key_env` names a variable holding the secret.
+        #[serde(default)]
+        access_key_id: Option<String>,
+        #[serde(default)]
+        secret_access_key_env: Option<String>,
+        /// An SQS queue receiving the bucket's S3 event notifications (directly, through SNS,
+        /// or CloudTrail's own SNS notifications): objects are found from its messages instead
+        /// of a listing every poll. The bucket is still listed in full at start and every
+        /// `full_list_interval`, so that a lost or expired message loses nothing.
+        #[serde(default)]
+        sqs_queue_url: Option<String>,
+        /// Default one hour with a queue; without one every poll lists.
+        #[serde(default, deserialize_with = "de_opt_duration")]
+        full_list_interval: Option<Duration>,
+        #[serde(default)]
+        coverage: Coverage,
+    },
+    /// An Azure Blob container (`insights-activity-logs`): new blobs and appended `PT1H.json`
+    /// blobs, read incrementally.
+    Azure {
+        account: String,
+        container: String,
+        #[serde(default)]
+        prefix: String,
+        /// Another endpoint, e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite.
+        #[serde(default)]
+        endpoint: Option<String>,
+        #[serde(default)]
+        allow_http: bool,
+        /// Names the variable holding the storage account key; default from the environment
+        /// (`AZURE_STORAGE_ACCOUNT_KEY`, …).
+        #[serde(default)]
+        access_key_env: Option<String>,
+        #[serde(default)]
+        coverage: Coverage,
+    },
+}
+
+impl SourceKind {
+    pub fn coverage(&self) -> &Coverage {
+        match self {
+            SourceKind::Local { coverage, .. }
+            | SourceKind::S3 { coverage, .. }
+            | SourceKind::Azure { coverage, .. } => coverage,
+        }
+    }
+}
+
+/// One `[[sinks]]` entry: `name`, the route (`min_severity`, `tags`), `kind` and the kind's
+/// keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "toml::Table")]
+pub struct SinkConfig {
+    /// Unique; deliveries are kept under it.
+    pub name: String,
+    /// Alerts below this severity are not sent here (default: every alert).
+    pub min_severity: Severity,
+    /// Every one of these tags must be on an alert sent here.
+    pub tags: Vec<String>,
+    pub kind: SinkKind,
+}
+
+impl TryFrom<toml::Table> for SinkConfig {
+    type Error = String;
+    fn try_from(mut t: toml::Table) -> Result<Self, String> {
+        let name = take_name(&mut t, "[[sinks]]")?;
+        let min_severity = match t.remove("min_severity") {
+            None => Severity::Informational,
+            Some(toml::Value::String(s)) => s.parse().map_err(|_| {
+                format!("sink {name:?}: min_severity {s:?} (expected informational, low, medium, high or critical)")
+            })?,
+            Some(other) => return Err(format!("sink {name:?}: min_severity must be a string, not {other}")),
+        };
+        let tags = match t.remove("tags") {
+            None => Vec::new(),
+            Some(v) => v
+                .try_into::<Vec<String>>()
+                .map_err(|_| format!("sink {name:?}: tags must be a list of strings"))?,
+        };
+        let kind = toml::Value::Table(t)
+            .try_into::<SinkKind>()
+            .map_err(|e| format!("sink {name:?}: {}", e.message()))?;
+        Ok(SinkConfig {
+            name,
+            min_severity,
+            tags,
+            kind,
+        })
+    }
+}
+
+/// Where alerts go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SinkKind {
+    /// POST of the alert JSON, signed with HMAC-SHA256 of a secret read from `secret_env`.
+    Webhook {
+        url: String,
+        #[serde(default)]
+        secret_env: Option<String>,
+        #[serde(default, deserialize_with = "de_opt_duration")]
+        timeout: Option<Duration>,
+    },
+    /// A Slack incoming webhook; the URL is a secret, so it is read from `url_env`.
+    Slack { url_env: String },
+    /// Mail through an SMTP relay.
+    Smtp {
+        host: String,
+        #[serde(default = "default_smtp_port")]
+        port: u16,
+        #[serde(default)]
+        starttls: bool,
+        #[serde(default)]
+        username: Option<String>,
+        #[serde(default)]
+        password_env: Option<String>,
+        from: String,
+        to: Vec<String>,
+    },
+    /// RFC 5424 syslog over TCP, with a CEF or JSON body.
+    Syslog {
+        address: String,
+        #[serde(default = "default_syslog_format")]
+        format: String,
+        #[serde(default)]
+        facility: Option<u8>,
+    },
+    /// One JSON line per alert appended to a file.
+    Jsonl { path: PathBuf },
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+fn default_syslog_format() -> String {
+    "cef".to_string()
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, WatchError> {
+        let text = std::fs::read_to_string(path).map_err(|e| WatchError::Config {
+            file: path.display().to_string(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&text).map_err(|reason| WatchError::Config {
+            file: path.display().to_string(),
+            reason,
+        })
+    }
+
+    /// Parses and checks configuration text; the error says what is wrong and where.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The configuration used when none is given: the local inbox folder into the default
+    /// store, alerts kept in the outbox (listed by `trailwatch alerts`), no sink.
+    pub fn builtin() -> Config {
+        Config {
+            sources: vec![SourceConfig {
+                name: "inbox".to_string(),
+                kind: SourceKind::Local {
+                    path: PathBuf::from(DEFAULT_INBOX),
+                    coverage: Coverage::default(),
+                },
+            }],
+            ..Config::default()
+        }
+    }
+
+    /// Checks what the types cannot: unique names, sensible numbers.
+    fn check(&self) -> Result<(), String> {
+        let mut names = std::collections::HashSet::new();
+        for s in &self.sources {
+            if s.name.trim().is_empty() {
+                return Err("a [[sources]] entry has an empty name".to_string());
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(format!("two [[sources]] are named {:?}", s.name));
+            }
+            if let SourceKind::Azure { container, .. } = &s.kind {
+                if container.is_empty() {
+                    return Err(format!("source {:?}: empty container", s.name));
+                }
+            }
+            let cov = s.kind.coverage();
+            if cov.max_gap.is_none() && !(cov.accounts.is_empty() && cov.regions.is_empty()) {
+                return Err(format!(
+                    "source {:?}: coverage lists accounts or regions but no max_gap",
+                    s.name
+                ));
+            }
+        }
+        let mut sinks = std::collections::HashSet::new();
+        for s in &self.sinks {
+            if s.name.trim().is_empty() {
+                return Err("a [[sinks]] entry has an empty name".to_string());
+            }
+            if !sinks.insert(s.name.as_str()) {
+                return Err(format!("two [[sinks]] are named {:?}", s.name));
+            }
+            if let SinkKind::Syslog { format, .. } = &s.kind {
+                if !matches!(format.as_str(), "cef" | "json") {
+                    return Err(format!(
+                        "sink {:?}: syslog format {format:?} (expected cef or json)",
+                        s.name
+                    ));
+                }
+            }
+            if let SinkKind::Smtp { to, .. } = &s.kind {
+                if to.is_empty() {
+                    return Err(format!("sink {:?}: no recipient in `to`", s.name));
+                }
+            }
+        }
+        if self.watch.batch_objects == 0 {
+            return Err("[watch] batch_objects must be at least 1".to_string());
+        }
+        if self.watch.poll_interval.is_zero() {
+            return Err("[watch] poll_interval must be more than 0".to_string());
+        }
+        if let Some(l) = &self.metrics.listen {
+            l.parse::<std::net::SocketAddr>()
+                .map_err(|e| format!("[metrics] listen {l:?}: {e} (expected host:port)"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses `500ms`, `30s`, `5m`, `2h`, `1d` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        format!("duration {s:?}: expected a number and a unit (500ms, 30s, 5m, 2h, 1d)")
+    })?;
+    let ms = match unit.trim() {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1_000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        "d" => n.checked_mul(86_400_000),
+        other => return Err(format!("duration {s:?}: unknown unit {other:?}")),
+    };
+    ms.map(Duration::from_millis)
+        .ok_or_else(|| format!("duration {s:?} is too long"))
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
+}
+
+fn de_severity<'de, D: Deserializer<'de>>(d: D) -> Result<Severity, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "severity {s:?} (expected informational, low, medium, high or critical)"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_reject_garbage() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("5 fortnights").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn foreign_sections_are_carried_and_unknown_keys_rejected() {
+        let ok = r#"
+[baselines]
+window = "30d"
+anything = { nested = true }
+[[suppressions]]
+rule = "x"
+[severity]
+"some-rule" = "low"
+[[sources]]
+name = "a"
+kind = "local"
+path = "/tmp/x"
+"#;
+        let c = Config::parse(ok).expect("valid");
+        assert!(c.baselines.is_some() && c.suppressions.is_some() && c.severity.is_some());
+        assert_eq!(c.sources.len(), 1);
+
+        let top = "[bogus]\nx = 1\n";
+        let e = Config::parse(top).expect_err("unknown section");
+        assert!(e.contains("bogus"), "{e}");
+
+        let in_source = "[[sources]]\nname = \"a\"\nkind = \"local\"\npath = \"/x\"\npaht = 1\n";
+        let e = Config::parse(in_source).expect_err("unknown key in a source");
+        assert!(e.contains("paht"), "{e}");
+
+        let in_watch = "[watch]\npoll_intervall = \"1s\"\n";
+        let e = Config::parse(in_watch).expect_err("unknown key in [watch]");
+        assert!(e.contains("poll_intervall"), "{e}");
+
+        let in_sink = "[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"http://x\"\nsecret = \"inline\"\n";
+        let e = Config::parse(in_sink).expect_err("secrets are not written inline");
+        assert!(e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn names_must_be_unique_and_values_sensible() {
+        let dup = "[[sources]]\nname = \"a\"\nkind = \"local\"\npath = \"/x\"\n[[sources]]\nname = \"a\"\nkind = \"local\"\npath = \"/y\"\n";
+        assert!(Config::parse(dup)
+            .expect_err("dup")
+            .contains("two [[sources]]"));
+        let sev =
+            "[[sinks]]\nname = \"j\"\nkind = \"jsonl\"\npath = \"/x\"\nmin_severity = \"urgent\"\n";
+        assert!(Config::parse(sev).expect_err("sev").contains("urgent"));
+        let fmt = "[[sinks]]\nname = \"s\"\nkind = \"syslog\"\naddress = \"127.0.0.1:514\"\nformat = \"xml\"\n";
+        assert!(Config::parse(fmt).expect_err("fmt").contains("xml"));
+        let gap = "[[sources]]\nname = \"a\"\nkind = \"local\"\npath = \"/x\"\ncoverage = { regions = [\"us-east-1\"] }\n";
+        assert!(Config::parse(gap).expect_err("gap").contains("max_gap"));
+        let listen = "[metrics]\nlisten = \"localhost\"\n";
+        assert!(Config::parse(listen)
+            .expect_err("listen")
+            .contains("host:port"));
+    }
+
+    #[test]
+    fn every_source_and_sink_kind_parses() {
+        let text = r#"
+[store]
+dir = "/var/lib/trailwatch"
+[watch]
+poll_interval = "1s"
+min_level = "medium"
+[metrics]
+listen = "127.0.0.1:9464"
+[[sources]]
+name = "org"
+kind = "s3"
+bucket = "trail"
+prefix = "AWSLogs/"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:5000"
+allow_http = true
+coverage = { max_gap = "30m", accounts = ["111122223333"], regions = ["us-east-1"] }
+[[sources]]
+name = "activity"
+kind = "azure"
+account = "devstoreaccount1"
+container = "insights-activity-logs"
+[[sinks]]
+name = "w"
+kind = "webhook"
+url = "http://127.0.0.1:8080/hook"
+secret_env = "HOOK_SECRET"
+min_severity = "high"
+tags = ["attack.persistence"]
+[[sinks]]
+name = "m"
+kind = "smtp"
+host = "127.0.0.1"
+port = 2525
+from = "trailwatch@example.com"
+to = ["soc@example.com"]
+[[sinks]]
+name = "s"
+kind = "syslog"
+address = "127.0.0.1:6514"
+format = "json"
+[[sinks]]
+name = "sl"
+kind = "slack"
+url_env = "SLACK_URL"
+[[sinks]]
+name = "f"
+kind = "jsonl"
+path = "/tmp/alerts.jsonl"
+"#;
+        let c = Config::parse(text).expect("valid");
+        assert_eq!(c.watch.poll_interval, Duration::from_secs(1));
+        assert_eq!(c.watch.min_level, Severity::Medium);
+        assert_eq!(c.sources.len(), 2);
+        assert_eq!(c.sinks.len(), 5);
+        assert_eq!(c.sinks[0].min_severity, Severity::High);
+        assert_eq!(c.sinks[1].min_severity, Severity::Informational);
+        match &c.sources[0].kind {
+            SourceKind::S3 { coverage, .. } => {
+                assert_eq!(coverage.max_gap, Some(Duration::from_secs(1800)));
+                assert_eq!(coverage.regions, ["us-east-1"]);
+            }
+            other => panic!("expected s3, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! What an object's key says about where its events come from.
+//!
+//! CloudTrail delivers to `[prefix/]AWSLogs/<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/…`
+//! and, for an organization trail, `[prefix/]AWSLogs/<o-id>/<account>/CloudTrail/<region>/…`;
+//! digests go to `…/CloudTrail-Digest/…` and Insights events to `…/CloudTrail-Insight/…`.
+//! Azure diagnostic settings write
+//! `insights-activity-logs/resourceId=/SUBSCRIPTIONS/<SUB>/y=…/m=…/d=…/h=…/m=00/PT1H.json`.
+
+/// Where an object's events come from, as far as its key tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+/// What to do with an object found under a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Read it.
+    Log(Origin),
+    /// Not a log (a digest, a hidden or temporary file, another extension): leave it.
+    Ignore,
+}
+
+/// Classifies an object by its key (`/`-separated, relative to the source).
+pub fn classify(key: &str) -> Kind {
+    let parts: Vec<&str> = key.split('/').filter(|p| !p.is_empty()).collect();
+    let Some(name) = parts.last() else {
+        return Kind::Ignore;
+    };
+    if name.starts_with('.') || !has_log_extension(name) {
+        return Kind::Ignore;
+    }
+    if parts
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case("CloudTrail-Digest"))
+    {
+        return Kind::Ignore;
+    }
+    // AWS: the component before CloudTrail is the account, the one after is the region.
+    if let Some(i) = parts.iter().position(|p| *p == "CloudTrail") {
+        let account = i.checked_sub(1).map(|j| parts[j].to_string());
+        let region = parts
+            .get(i + 1)
+            .filter(|r| i + 2 < parts.len() && looks_like_region(r))
+            .map(|r| r.to_string());
+        return Kind::Log(Origin { account, region });
+    }
+    // Azure: …/SUBSCRIPTIONS/<sub>/…
+    if let Some(i) = parts
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case("SUBSCRIPTIONS"))
+    {
+        let account = parts.get(i + 1).map(|s| s.to_ascii_lowercase());
+        return Kind::Log(Origin {
+            account,
+            region: None,
+        });
+    }
+    Kind::Log(Origin::default())
+}
+
+fn looks_like_region(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.contains('-')
+}
+
+fn has_log_extension(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let base = lower.strip_suffix(".gz").unwrap_or(&lower);
+    [".json", ".jsonl", ".ndjson", ".log"]
+        .iter()
+        .any(|ext| base.ends_with(ext))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(a: Option<&str>, r: Option<&str>) -> Kind {
+        Kind::Log(Origin {
+            account: a.map(str::to_string),
+            region: r.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn account_and_region_come_from_both_aws_layouts() {
+        assert_eq!(
+            classify("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/23/111122223333_CloudTrail_eu-west-1_20261123T1005Z_abc.json.gz"),
+            origin(Some("111122223333"), Some("eu-west-1"))
+        );
+        assert_eq!(
+            classify(
+                "logs/AWSLogs/o-abc123/444455556666/CloudTrail/us-east-1/2026/11/23/x.json.gz"
+            ),
+            origin(Some("444455556666"), Some("us-east-1"))
+        );
+        assert_eq!(
+            classify("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/23/d.json.gz"),
+            Kind::Ignore
+        );
+    }
+
+    #[test]
+    fn azure_subscription_and_other_names() {
+        assert_eq!(
+            classify("resourceId=/SUBSCRIPTIONS/AB-CD/y=2026/m=11/d=23/h=10/m=00/PT1H.json"),
+            origin(Some("ab-cd"), None)
+        );
+        assert_eq!(classify("export/events.jsonl"), origin(None, None));
+        assert_eq!(classify("dir/.partial.json"), Kind::Ignore);
+        assert_eq!(classify("notes.txt"), Kind::Ignore);
+        assert_eq!(classify("a/b.json.tmp"), Kind::Ignore);
+        assert_eq!(classify(""), Kind::Ignore);
+    }
+}

@@ -1,0 +1,50 @@
+//! Watch: follow audit logs as they land, store and detect them, and hand every alert to the
+//! outbox once.
+//!
+//! This crate owns the continuous half of trailwatch (`trailwatch watch`):
+//! - [`config`]: the TOML configuration (`[store]`, `[watch]`, `[[sources]]`, `[[sinks]]`,
+//!   `[metrics]`; other features' sections are carried unread);
+//! - [`source`]: local folders (new, grown and rotated files), S3 buckets by prefix (every
+//!   `AWSLogs/<account>/CloudTrail/<region>/…` and organization layout) and Azure Blob
+//!   containers (appended hourly `PT1H.json` blobs read incrementally), the last two through
+//!   the `object_store` crate, optionally driven by S3 event notifications on an SQS queue
+//!   ([`sqs`]); [`layout`] reads account and region from object keys;
+//! - [`state`]: checkpoints in SQLite in the store directory, committed only after the events
+//!   are in the store and their alerts in the outbox, so that after `kill -9` nothing is
+//!   skipped and (the store and outbox being idempotent) nothing is stored or alerted twice;
+//! - [`Watcher`]: the loop — new bytes → decode → store ingest → hunt over them → one alert
+//!   per incident into the outbox (a stable [`incident_key`] folds re-detections and a growing
+//!   incident into the open alert) → the `trailwatch-sink` dispatcher delivers, with retries;
+//!   coverage gaps (an expected account or region silent longer than allowed) are alerts too;
+//! - [`metrics`]: Prometheus text on an optional local port.
+//!
+//! # Limits
+//! - Without a queue, every poll lists every key below a source's prefix: cost and latency
+//!   grow with the bucket. With S3 event notifications on an SQS queue ([`sqs`]), polls read
+//!   the queue and the bucket is listed in full only at start and every `full_list_interval`.
+//! - Each step hunts the bytes it read: correlation rules (N events in a window) see the events
+//!   of one step, not those of earlier steps.
+//! - Each step commits its own store files, so a busy watch writes many small Parquet files.
+//! - Deliveries run on the watch thread: a receiver that times out delays the next poll by the
+//!   sink's timeout (once per step: a failed sink is not tried again in the same run).
+//! - An appended object is read from where the last step stopped, as lines: a growing
+//!   `{"Records":[…]}` document (not a CloudTrail delivery, which never grows) is not supported.
+
+pub mod config;
+mod error;
+pub mod layout;
+pub mod metrics;
+mod signals;
+pub mod source;
+pub mod sqs;
+pub mod state;
+mod watcher;
+
+pub use config::{Config, DEFAULT_INBOX};
+pub use error::WatchError;
+pub use metrics::Metrics;
+pub use signals::stop_on_signals;
+pub use watcher::{
+    build_sinks, clean, incident_key, open_outbox, outbox_path, store_dir, PollReport, RunStatsSum,
+    Watcher, COVERAGE_RULE,
+};

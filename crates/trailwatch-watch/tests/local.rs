@@ -1,0 +1,287 @@
+//! The watcher over a local folder: simulated CloudTrail files arriving in two waves, a growing
+//! JSON-lines file, a rotated file, a restart, and a coverage gap.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use trailwatch_detect::{hunt, HuntOptions, RulePack};
+use trailwatch_model::{Alert, Severity};
+use trailwatch_sim::{simulate, Providers, SimOptions};
+use trailwatch_sink::{AlertState, Outbox};
+use trailwatch_store::Store;
+use trailwatch_watch::{incident_key, outbox_path, Config, Watcher, COVERAGE_RULE};
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    out.sort();
+    out
+}
+
+fn copy_into(files: &[PathBuf], from: &Path, to: &Path) {
+    for f in files {
+        let rel = f.strip_prefix(from).expect("under");
+        let dest = to.join(rel);
+        fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        fs::copy(f, &dest).expect("copy");
+    }
+}
+
+fn config(store: &Path, inbox: &Path, jsonl: &Path, extra: &str) -> Config {
+    let text = format!(
+        r#"
+[store]
+dir = {store:?}
+[watch]
+poll_interval = "1s"
+batch_objects = 7
+min_level = "low"
+[[sources]]
+name = "inbox"
+kind = "local"
+path = {inbox:?}
+{extra}
+[[sinks]]
+name = "file"
+kind = "jsonl"
+path = {jsonl:?}
+"#
+    );
+    Config::parse(&text).expect("config")
+}
+
+fn delivered(jsonl: &Path) -> Vec<Alert> {
+    let Ok(text) = fs::read_to_string(jsonl) else {
+        return Vec::new();
+    };
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("alert line"))
+        .collect()
+}
+
+#[test]
+fn files_arriving_in_waves_alert_each_incident_once_as_a_batch_hunt_would() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("corpus");
+    let mut sim = SimOptions::new(&corpus);
+    sim.providers = Providers::Aws;
+    sim.days = 1;
+    sim.events_per_day = 4_000;
+    sim.seed = 7;
+    let report = simulate(&sim).expect("simulate");
+    assert!(
+        !report.scenarios.is_empty(),
+        "the simulator injected attacks"
+    );
+    let files = files_under(&corpus);
+    assert!(files.len() > 20, "{} files", files.len());
+
+    // What a hunt over the whole corpus finds, as incidents.
+    let pack = RulePack::load(true, &[], Severity::Low).expect("rules");
+    let inputs: Vec<_> = files
+        .iter()
+        .map(|p| trailwatch_decode::Input::File {
+            path: p.clone(),
+            size: fs::metadata(p).expect("meta").len(),
+        })
+        .collect();
+    let batch = hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {});
+    let expected: BTreeSet<String> = batch.alerts().iter().map(incident_key).collect();
+    assert!(expected.len() >= 3, "{expected:?}");
+
+    let store = tmp.path().join("store");
+    let inbox = tmp.path().join("inbox");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    let cfg = config(&store, &inbox, &jsonl, "");
+    let (first, second) = files.split_at(files.len() / 2);
+    {
+        let mut w = Watcher::from_config(&cfg).expect("watcher");
+        assert_eq!(w.poll().expect("empty poll").objects, 0);
+        copy_into(first, &corpus, &inbox);
+        let r1 = w.poll().expect("poll 1");
+        assert_eq!(r1.objects, first.len() as u64);
+        assert!(r1.problems.is_empty(), "{:?}", r1.problems);
+        copy_into(second, &corpus, &inbox);
+        let r2 = w.poll().expect("poll 2");
+        assert_eq!(r2.objects, second.len() as u64);
+        let r3 = w.poll().expect("poll 3");
+        assert_eq!(
+            (r3.objects, r3.alerts_new),
+            (0, 0),
+            "nothing new: nothing read"
+        );
+        assert_eq!(r1.alerts_new + r2.alerts_new, expected.len() as u64);
+    }
+    let sent = delivered(&jsonl);
+    let ids: Vec<&str> = sent.iter().map(|a| a.id.as_str()).collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(
+        ids.len(),
+        unique.len(),
+        "an alert was delivered twice: {ids:?}"
+    );
+    let got: BTreeSet<String> = sent.iter().map(incident_key).collect();
+    assert_eq!(
+        got, expected,
+        "the watch found what a hunt over everything finds"
+    );
+
+    // Every event is stored once.
+    let s = Store::open_read(&store).expect("store");
+    let stored = s.event_ids().expect("ids");
+    let distinct: BTreeSet<&String> = stored.iter().collect();
+    assert_eq!(stored.len(), distinct.len());
+    assert_eq!(stored.len() as u64, report.aws.records);
+
+    // A restart reads nothing again and sends nothing again.
+    let mut w = Watcher::from_config(&cfg).expect("restarted");
+    let r = w.poll().expect("poll after restart");
+    assert_eq!((r.objects, r.alerts_new, r.delivery.sent), (0, 0, 0));
+    assert_eq!(delivered(&jsonl).len(), sent.len());
+    let outbox = Outbox::open(outbox_path(&store)).expect("outbox");
+    let open = outbox.list(Some(AlertState::Open)).expect("list");
+    assert_eq!(open.len(), expected.len());
+}
+
+#[test]
+fn growing_rotated_and_broken_files_are_read_incrementally_and_reported() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = tmp.path().join("store");
+    let inbox = tmp.path().join("inbox");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    let cfg = config(&store, &inbox, &jsonl, "");
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    assert!(inbox.is_dir(), "the inbox is created");
+    let line = |i: u32, name: &str| {
+        format!(
+            r#"{{"eventVersion":"1.08","eventID":"00000000-0000-0000-0000-{i:012}","eventTime":"2026-10-01T10:{:02}:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.9","userAgent":"aws-cli","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"mallory"}},"recipientAccountId":"111122223333","requestParameters":{{"name":"main"}}}}"#,
+            i % 60
+        ) + "\n"
+    };
+    let path = inbox.join("events.jsonl");
+    let mut f = fs::File::create(&path).expect("create");
+    f.write_all(line(1, "DescribeTrails").as_bytes())
+        .expect("w");
+    f.write_all(line(2, "StopLogging").as_bytes()).expect("w");
+    // Half a line: held back until the file stops growing.
+    let third = line(3, "DescribeTrails");
+    f.write_all(&third.as_bytes()[..40]).expect("w");
+    f.flush().expect("flush");
+    let r = w.poll().expect("poll");
+    assert_eq!(r.events_added, 2);
+    assert!(
+        r.problems.is_empty(),
+        "the partial line is not an error: {:?}",
+        r.problems
+    );
+    assert_eq!(r.alerts_new, 1, "StopLogging");
+    f.write_all(&third.as_bytes()[40..]).expect("w");
+    f.write_all(line(4, "StopLogging").as_bytes()).expect("w");
+    f.flush().expect("flush");
+    let r = w.poll().expect("poll");
+    assert_eq!(r.events_added, 2, "the completed line and the new one");
+    assert_eq!(
+        (r.alerts_new, r.alerts_merged),
+        (0, 1),
+        "the same incident, grown"
+    );
+    assert_eq!(w.poll().expect("poll").objects, 0);
+    // Rotation: a new file under the same name is read from its start.
+    drop(f);
+    fs::rename(&path, inbox.join("events.jsonl.1")).expect("rotate");
+    let mut f = fs::File::create(&path).expect("create");
+    f.write_all(line(5, "DescribeTrails").as_bytes())
+        .expect("w");
+    f.write_all(line(6, "DescribeTrails").as_bytes())
+        .expect("w");
+    f.write_all(line(7, "DescribeTrails").as_bytes())
+        .expect("w");
+    f.write_all(line(8, "DescribeTrails").as_bytes())
+        .expect("w");
+    f.write_all(line(9, "DescribeTrails").as_bytes())
+        .expect("w");
+    f.flush().expect("flush");
+    let r = w.poll().expect("poll");
+    assert_eq!(r.events_added, 5, "{r:?}");
+    // A corrupt file is reported by name; a good one beside it is read.
+    fs::write(inbox.join("broken.json.gz"), b"\x1f\x8bnot really gzip").expect("w");
+    fs::write(inbox.join("good.jsonl"), line(10, "DescribeTrails")).expect("w");
+    let r = w.poll().expect("poll");
+    assert_eq!(r.events_added, 1);
+    assert!(
+        r.problems.iter().any(|p| p.contains("broken.json.gz")),
+        "{:?}",
+        r.problems
+    );
+    // …and not retried at every poll.
+    let r = w.poll().expect("poll");
+    assert!(r.problems.is_empty() && r.objects == 0, "{r:?}");
+    let sent = delivered(&jsonl);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].actions.iter().any(|a| a == "StopLogging"));
+}
+
+#[test]
+fn a_silent_expected_region_raises_one_coverage_alert() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = tmp.path().join("store");
+    let inbox = tmp.path().join("inbox");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/111122223333_CloudTrail_us-east-1_20261001T1000Z_a.json";
+    let dest = inbox.join(key);
+    fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+    fs::write(&dest, r#"{"Records":[]}"#).expect("write");
+    let cfg = config(
+        &store,
+        &inbox,
+        &jsonl,
+        r#"coverage = { max_gap = "1h", accounts = ["111122223333"], regions = ["us-east-1", "eu-west-1"] }"#,
+    );
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    let r = w.poll().expect("poll");
+    assert_eq!(r.alerts_new, 0, "nothing is late yet");
+    let cov: BTreeMap<String, Vec<String>> = w
+        .coverage()
+        .into_iter()
+        .map(|(s, o)| {
+            (
+                s,
+                o.into_iter()
+                    .map(|o| format!("{} {}", o.account, o.region))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(cov["inbox"], ["111122223333 us-east-1"]);
+    drop(w);
+    // An hour and a bit later (the file's time moved back): us-east-1 fell silent too.
+    let cfg = config(
+        &store,
+        &inbox,
+        &jsonl,
+        r#"coverage = { max_gap = "1ms", accounts = ["111122223333"], regions = ["us-east-1", "eu-west-1"] }"#,
+    );
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let r = w.poll().expect("poll");
+    assert_eq!(
+        r.alerts_new, 2,
+        "us-east-1 silent, eu-west-1 never delivered"
+    );
+    let r = w.poll().expect("poll");
+    assert_eq!(r.alerts_new, 0, "once per gap while open");
+    let sent = delivered(&jsonl);
+    assert_eq!(sent.len(), 2);
+    let regions: BTreeSet<_> = sent.iter().filter_map(|a| a.region.clone()).collect();
+    assert_eq!(
+        regions,
+        BTreeSet::from(["eu-west-1".to_string(), "us-east-1".to_string()])
+    );
+    assert!(sent.iter().all(|a| a.rule_id == COVERAGE_RULE));
+}

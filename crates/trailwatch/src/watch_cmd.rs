@@ -1,0 +1,265 @@
+//! The continuous commands: watch, alerts, config check.
+
+use crate::cli::{AlertsCommand, ConfigCommand, WatchArgs};
+use crate::escape;
+use crate::output::Format;
+use crate::store_cmd::emit;
+use anyhow::{bail, Context, Result};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+use trailwatch_sink::{AlertRecord, AlertState, Outbox};
+use trailwatch_watch::config::SourceKind;
+use trailwatch_watch::source::Source;
+use trailwatch_watch::{build_sinks, open_outbox, outbox_path, Config, Watcher};
+
+/// The configuration a command runs on: the file given, or the built-in defaults.
+fn load_config(file: Option<&Path>, store: Option<&PathBuf>) -> Result<Config> {
+    let mut config = match file {
+        Some(f) => Config::load(f)?,
+        None => Config::builtin(),
+    };
+    if let Some(dir) = store {
+        config.store.dir = Some(dir.clone());
+    }
+    Ok(config)
+}
+
+pub fn watch(a: WatchArgs) -> Result<ExitCode> {
+    let config = load_config(a.config.as_deref(), a.store.store.as_ref())?;
+    if a.config.is_none() {
+        eprintln!(
+            "trailwatch: no --config: watching {} into {} (alerts: trailwatch alerts list)",
+            trailwatch_watch::DEFAULT_INBOX,
+            trailwatch_watch::store_dir(&config).display()
+        );
+    }
+    let mut watcher = Watcher::from_config(&config).context("starting the watch")?;
+    if let Some(listen) = &config.metrics.listen {
+        watcher
+            .metrics()
+            .serve(listen)
+            .context("metrics endpoint")?;
+    }
+    if a.once {
+        let r = watcher.poll().context("poll")?;
+        for p in &r.problems {
+            eprintln!("trailwatch: {}", escape::terminal(p));
+        }
+        let mut o = String::new();
+        writeln!(
+            o,
+            "{} objects read, {} new events, {} new alerts ({} re-detections folded into open ones); {} deliveries made, {} failed (retried at the next run), {} problems",
+            r.objects,
+            r.events_added,
+            r.alerts_new,
+            r.alerts_merged,
+            r.delivery.sent,
+            r.delivery.failed,
+            r.problems.len()
+        )?;
+        for (source, origins) in watcher.coverage() {
+            for og in origins {
+                writeln!(
+                    o,
+                    "  {}: account {} region {}: {} objects, newest {}",
+                    escape::terminal(&source),
+                    escape::terminal(if og.account.is_empty() {
+                        "-"
+                    } else {
+                        &og.account
+                    }),
+                    escape::terminal(if og.region.is_empty() {
+                        "-"
+                    } else {
+                        &og.region
+                    }),
+                    og.objects,
+                    trailwatch_decode::time::format_ms(og.last_modified_ms)
+                )?;
+            }
+        }
+        eprint!("{o}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stop = trailwatch_watch::stop_on_signals()?;
+    watcher.run(&stop);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn who(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("USERNAME").ok())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn fmt_time(t: Option<SystemTime>) -> String {
+    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| trailwatch_decode::time::format_ms(i64::try_from(d.as_millis()).unwrap_or(0)))
+        .unwrap_or_else(|| "-".to_string())
+}
+
+fn record_json(r: &AlertRecord, outbox: &Outbox) -> Result<serde_json::Value> {
+    let deliveries: Vec<serde_json::Value> = outbox
+        .deliveries(&r.alert.id)?
+        .into_iter()
+        .map(|d| {
+            serde_json::json!({
+                "sink": d.sink, "attempts": d.attempts,
+                "delivered_at": d.delivered_at.map(|t| fmt_time(Some(t))),
+                "last_error": d.last_error,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "alert": r.alert,
+        "state": r.state.as_str(),
+        "created_at": fmt_time(Some(r.created_at)),
+        "acked_by": r.acked_by, "acked_at": r.acked_at.map(|t| fmt_time(Some(t))),
+        "resolved_by": r.resolved_by, "resolved_at": r.resolved_at.map(|t| fmt_time(Some(t))),
+        "deliveries": deliveries,
+    }))
+}
+
+pub fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
+    let (config_file, store) = match &cmd {
+        AlertsCommand::List { at, .. }
+        | AlertsCommand::Show { at, .. }
+        | AlertsCommand::Ack { at, .. }
+        | AlertsCommand::Resolve { at, .. } => (at.config.clone(), at.store.store.clone()),
+    };
+    let config = load_config(config_file.as_deref(), store.as_ref())?;
+    let dir = trailwatch_watch::store_dir(&config);
+    let path = outbox_path(&dir);
+    if !path.is_file() {
+        bail!(
+            "{}: no alerts here yet (trailwatch watch writes them)",
+            path.display()
+        );
+    }
+    let mut outbox = open_outbox(&dir).with_context(|| format!("outbox {}", path.display()))?;
+    match cmd {
+        AlertsCommand::List { state, format, .. } => {
+            let state: Option<AlertState> = state.as_deref().map(str::parse).transpose()?;
+            let list = outbox.list(state)?;
+            match format {
+                Format::Json => {
+                    let v = list
+                        .iter()
+                        .map(|r| record_json(r, &outbox))
+                        .collect::<Result<Vec<_>>>()?;
+                    emit(&(serde_json::to_string_pretty(&v)? + "\n"))?;
+                }
+                Format::Jsonl => {
+                    let mut o = String::new();
+                    for r in &list {
+                        o.push_str(&serde_json::to_string(&record_json(r, &outbox)?)?);
+                        o.push('\n');
+                    }
+                    emit(&o)?;
+                }
+                Format::Table | Format::Csv => {
+                    let mut o = String::new();
+                    writeln!(
+                        o,
+                        "{:<16}  {:<8}  {:<8}  {:<20}  {:>6}  TITLE / PRINCIPAL",
+                        "ID", "STATE", "SEVERITY", "FIRST SEEN", "EVENTS"
+                    )?;
+                    for r in &list {
+                        writeln!(
+                            o,
+                            "{:<16}  {:<8}  {:<8}  {:<20}  {:>6}  {} / {}",
+                            escape::terminal(&r.alert.id),
+                            r.state.as_str(),
+                            r.alert.severity.to_string(),
+                            escape::terminal(&r.alert.first_seen),
+                            r.alert.count,
+                            escape::terminal(&r.alert.title),
+                            escape::terminal(&r.alert.principal)
+                        )?;
+                    }
+                    writeln!(o, "{} alerts", list.len())?;
+                    emit(&o)?;
+                }
+            }
+        }
+        AlertsCommand::Show { id, .. } => {
+            let r = outbox.get(&id)?;
+            emit(&(serde_json::to_string_pretty(&record_json(&r, &outbox)?)? + "\n"))?;
+        }
+        AlertsCommand::Ack { id, by, .. } => {
+            let by = who(by);
+            outbox.ack(&id, &by, SystemTime::now())?;
+            eprintln!(
+                "trailwatch: alert {} acknowledged by {}",
+                escape::terminal(&id),
+                escape::terminal(&by)
+            );
+        }
+        AlertsCommand::Resolve { id, by, .. } => {
+            let by = who(by);
+            outbox.resolve(&id, &by, SystemTime::now())?;
+            eprintln!(
+                "trailwatch: alert {} resolved by {}",
+                escape::terminal(&id),
+                escape::terminal(&by)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn config(cmd: ConfigCommand) -> Result<ExitCode> {
+    let ConfigCommand::Check { file } = cmd;
+    let config = Config::load(&file)?;
+    // Everything that can be checked without touching the network: sources and sinks are
+    // built (credentials named by *_env keys must be set), rule directories must exist.
+    let mut problems = Vec::new();
+    for s in &config.sources {
+        if let Err(e) = Source::from_config(s) {
+            problems.push(e.to_string());
+        }
+        if let SourceKind::Local { path, .. } = &s.kind {
+            if path.exists() && !path.is_dir() {
+                problems.push(format!(
+                    "source {}: {} is not a folder",
+                    s.name,
+                    path.display()
+                ));
+            }
+        }
+    }
+    if let Err(e) = build_sinks(&config.sinks) {
+        problems.push(e.to_string());
+    }
+    for d in &config.watch.rules {
+        if !d.is_dir() {
+            problems.push(format!("[watch] rules: {} is not a folder", d.display()));
+        }
+    }
+    // [baselines], [[suppressions]] and [severity] belong to the baseline crate.
+    if let Err(e) = trailwatch_baseline::load_config(&file) {
+        problems.push(e.to_string());
+    }
+    for p in &problems {
+        eprintln!("trailwatch: {}: {}", file.display(), escape::terminal(p));
+    }
+    if !problems.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "{}: ok: {} sources, {} sinks, store {}{}",
+        file.display(),
+        config.sources.len(),
+        config.sinks.len(),
+        trailwatch_watch::store_dir(&config).display(),
+        config
+            .metrics
+            .listen
+            .as_deref()
+            .map(|l| format!(", metrics on {l}"))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
