@@ -117,6 +117,10 @@ pub struct BaselineConfig {
     pub chain_recon_denied: u32,
     /// Mass object access after a new key's first use: this many data-event reads or deletes.
     pub chain_mass_objects: u32,
+    /// A MaxMind ASN database (`GeoLite2-ASN.mmdb`): first-seen source networks are then
+    /// autonomous systems (addresses it does not know stay /24 or /64). Changing it makes
+    /// every principal's networks new once: learned networks are kept by name.
+    pub asn_database: Option<String>,
     /// Distinct values remembered per principal and kind (first-seen), to bound memory.
     pub max_seen_per_principal: usize,
     /// Events held in memory for one hunt's time-ordered pass (≈ 80 bytes each); events beyond
@@ -148,6 +152,7 @@ impl Default for BaselineConfig {
             chain_window_minutes: 120,
             chain_recon_denied: 3,
             chain_mass_objects: 100,
+            asn_database: None,
             max_seen_per_principal: 2_048,
             max_events: 20_000_000,
         }

@@ -2,6 +2,7 @@
 //! baseline and chain alerts.
 
 use crate::config::{BaselineConfig, BusinessHours, ConfigError};
+use crate::network::Networks;
 use crate::obs::{field, Obs, Observations, Symbols, NONE};
 use crate::rules::{self, RuleDef};
 use crate::state::{BaselineState, PrincipalProfile, ResourceProfile, Volume, WEEK_HOURS};
@@ -60,19 +61,7 @@ pub fn profile_key(principal: &str) -> &str {
     principal
 }
 
-/// The /24 (IPv4) or /64 (IPv6) network of an address, as text; `None` for service names.
-pub fn network_of(ip: &str) -> Option<String> {
-    match ip.trim().parse::<std::net::IpAddr>().ok()? {
-        std::net::IpAddr::V4(v) => {
-            let o = v.octets();
-            Some(format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
-        }
-        std::net::IpAddr::V6(v) => {
-            let s = v.segments();
-            Some(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
-        }
-    }
-}
+pub use crate::network::network_of;
 
 /// A user agent's family: the product before the first `/` or space, lowercased, with the
 /// attack-tool markers seen in the wild made visible (`boto3 (pacu)`, `aws-cli (kali)`).
@@ -294,6 +283,8 @@ pub struct Engine {
     sym_profile: FxHashMap<(u32, u32), usize>,
     sym_account: FxHashMap<u32, usize>,
     seen_syms: rustc_hash::FxHashSet<(u32, u8, u32)>,
+    /// How source addresses group into networks (/24, or autonomous systems).
+    networks: Networks,
 }
 
 impl Engine {
@@ -305,6 +296,11 @@ impl Engine {
     ) -> Result<Engine, ConfigError> {
         let offset_s = cfg.offset()?.local_minus_utc();
         let business = cfg.hours()?;
+        let networks = match &cfg.asn_database {
+            Some(path) => Networks::with_asn_database(std::path::Path::new(path))
+                .map_err(ConfigError::Baselines)?,
+            None => Networks::prefixes(),
+        };
         let by_key = state
             .principals
             .iter()
@@ -344,6 +340,7 @@ impl Engine {
             sym_profile: FxHashMap::default(),
             sym_account: FxHashMap::default(),
             seen_syms: rustc_hash::FxHashSet::default(),
+            networks,
         })
     }
 
@@ -980,7 +977,7 @@ impl Engine {
             }
         }
         if fresh(Seen::Network, o.f[field::IP]) {
-            if let Some(n) = syms.get(o.f[field::IP]).and_then(network_of) {
+            if let Some(n) = syms.get(o.f[field::IP]).and_then(|ip| self.networks.of(ip)) {
                 dims.push((Seen::Network, n));
             }
         }
@@ -1263,7 +1260,7 @@ impl Engine {
     }
 
     pub(crate) fn new_network_near(&self, p: usize, ip: &str, first: i64, last: i64) -> bool {
-        let Some(net) = network_of(ip) else {
+        let Some(net) = self.networks.of(ip) else {
             return false;
         };
         let pr = &self.state.principals[p];
@@ -1271,6 +1268,11 @@ impl Engine {
         pr.seen
             .get(&seen_hash(Seen::Network, &net))
             .is_some_and(|&s| s >= learned_at && s >= first - DAY_MS && s <= last)
+    }
+
+    /// The source network `ip` counts in (as first-seen learns it).
+    pub(crate) fn network_label(&self, ip: &str) -> Option<String> {
+        self.networks.of(ip)
     }
 
     pub(crate) fn is_learned(&self, p: usize, t: i64) -> bool {

@@ -1,7 +1,7 @@
 //! Alert hygiene: severity raised by context, and suppressions from the configuration.
 
 use crate::config::{SeverityConfig, Suppression};
-use crate::engine::{network_of, Engine};
+use crate::engine::Engine;
 use crate::obs::{field, Observations};
 use rustc_hash::{FxHashMap, FxHashSet};
 use trailwatch_model::Alert;
@@ -47,7 +47,7 @@ pub fn raise_by_context(alerts: &mut [Alert], engine: &Engine, cfg: &SeverityCon
                     .iter()
                     .find(|ip| engine.new_network_near(p, ip, first, last))
                 {
-                    let net = network_of(ip).unwrap_or_default();
+                    let net = engine.network_label(ip).unwrap_or_default();
                     reasons.push(format!("source network {net} new for the principal"));
                 }
             }

@@ -5,7 +5,8 @@
 //! - [`obs`]: the compact, time-ordered replay of a hunt's events ([`Collector`] per reader
 //!   thread, [`Observations::merge`] sorts them, bounded by `[baselines] max_events`);
 //! - [`Engine`]: per principal and account, the usual hours of the week, hourly call volume,
-//!   first-seen services, APIs, regions, source networks, user-agent families and long-term
+//!   first-seen services, APIs, regions, source networks ([`network`]: /24, or autonomous
+//!   systems from a MaxMind ASN database), user-agent families and long-term
 //!   keys; per resource, hourly data-event volume; denied-call bursts and console guessing; and
 //!   the attack chains that need more state than a Sigma correlation holds ([`rules`] lists
 //!   them all). No learned-baseline alert is raised before a principal's learning period ends;
@@ -22,6 +23,7 @@
 pub mod config;
 pub mod engine;
 pub mod hygiene;
+pub mod network;
 pub mod obs;
 pub mod rules;
 pub mod state;

@@ -64,7 +64,7 @@ rule!(NEW_REGION, "tw-baseline-new-region", "Principal Active in a New Region", 
     "After its learning period, the principal worked in a region it had never used (unused regions hide resources and cryptominers); medium when nobody in the account had used the region either, low otherwise.");
 rule!(NEW_NETWORK, "tw-baseline-new-network", "Principal Seen From a New Network", Low,
     ["attack.initial-access", "attack.t1078.004", "trailwatch.baseline"], "source network",
-    "After its learning period, the principal's calls came from a /24 (IPv4) or /64 (IPv6) network it had never used.");
+    "After its learning period, the principal's calls came from a /24 (IPv4) or /64 (IPv6) network, or with [baselines] asn_database an autonomous system, it had never used.");
 rule!(NEW_AGENT, "tw-baseline-new-user-agent", "Principal Uses a New User-Agent Family", Low,
     ["attack.initial-access", "attack.t1078.004", "trailwatch.baseline"], "user-agent family",
     "After its learning period, the principal's calls came from a client family (aws-cli, boto3, browser, terraform, …) it had never used; attack-tool markers (Pacu, Kali) are named.");

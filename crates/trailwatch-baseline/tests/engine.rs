@@ -224,6 +224,95 @@ fn first_seen_region_network_agent_service() {
     }
 }
 
+/// Writes a MaxMind-format ASN database with PyPI's `mmdb-writer` (installed by `.ci/run`).
+fn asn_database(path: &std::path::Path) {
+    let script = format!(
+        "from mmdb_writer import MMDBWriter, MmdbU32\n\
+         from netaddr import IPSet\n\
+         w = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type='GeoLite2-ASN')\n\
+         w.insert_network(IPSet(['198.51.100.0/24', '203.0.113.0/25']), {{'autonomous_system_number': MmdbU32(64500), 'autonomous_system_organization': 'HOME-ISP'}})\n\
+         w.insert_network(IPSet(['192.0.2.0/24']), {{'autonomous_system_number': MmdbU32(64666), 'autonomous_system_organization': 'VPS\\x1b[31m-HOST'}})\n\
+         w.to_db_file({:?})\n",
+        path.display().to_string()
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "mmdb-writer (pip install mmdb-writer==0.2.7): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn first_seen_network_is_an_autonomous_system_with_an_asn_database() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("asn.mmdb");
+    asn_database(&db);
+    let mut cfg = BaselineConfig {
+        asn_database: Some(db.display().to_string()),
+        ..BaselineConfig::default()
+    };
+    // History from 198.51.100.7 (AS64500). Later: another /24 of the same provider, an
+    // unknown address, and a VPS provider.
+    let mut events = office_history(ALICE);
+    for (n, ip) in ["203.0.113.20", "100.64.1.1", "192.0.2.44"]
+        .iter()
+        .enumerate()
+    {
+        let mut x = e(
+            AFTER + 10 * HOUR + n as i64 * HOUR,
+            ALICE,
+            "DescribeInstances",
+        );
+        x.ip = (*ip).into();
+        x.id = format!("net-{n}");
+        events.push(x);
+    }
+    let alerts = run(&cfg, &events);
+    let nets = of(&alerts, "tw-baseline-new-network");
+    let ids: Vec<&str> = nets
+        .iter()
+        .flat_map(|a| a.event_ids.iter().map(String::as_str))
+        .collect();
+    assert_eq!(ids, ["net-1", "net-2"], "{nets:#?}");
+    // Both new networks are named: the VPS provider by its AS (its name made printable) and
+    // the address the database does not know by its /24.
+    let text: String = nets.iter().map(|a| a.description.as_str()).collect();
+    assert!(text.contains("AS64666 VPS[31m-HOST"), "{text}");
+    assert!(!text.contains('\x1b'));
+    assert!(text.contains("100.64.1.0/24"), "{text}");
+    assert!(!text.contains("AS64500"), "{text}");
+
+    // Without the database the same provider's other /24 is new too.
+    cfg.asn_database = None;
+    let alerts = run(&cfg, &events);
+    let ids: Vec<String> = of(&alerts, "tw-baseline-new-network")
+        .iter()
+        .flat_map(|a| a.event_ids.clone())
+        .collect();
+    assert_eq!(ids, ["net-0", "net-1", "net-2"]);
+
+    // A database that is not one, or is missing, is refused with its name.
+    let bad = tmp.path().join("not.mmdb");
+    std::fs::write(&bad, "nothing").expect("write");
+    for path in [bad, tmp.path().join("missing.mmdb")] {
+        let cfg = BaselineConfig {
+            asn_database: Some(path.display().to_string()),
+            ..BaselineConfig::default()
+        };
+        let Err(err) = Engine::new(&cfg, BaselineState::default(), HOUR) else {
+            panic!("{} accepted", path.display());
+        };
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn volume_spike_per_principal_with_method_in_description() {
     let cfg = BaselineConfig::default();

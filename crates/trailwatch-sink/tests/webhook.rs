@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::{alert, http_receiver, lock};
+use common::{alert, http_receiver, http_receiver_on, lock};
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use trailwatch_model::{Alert, Severity};
-use trailwatch_sink::sinks::sign;
+use trailwatch_sink::sinks::{sign, IDEMPOTENCY_HEADER};
 use trailwatch_sink::{
     Backoff, Dispatcher, Enqueued, Outbox, Route, RoutedSink, RunStats, SlackSink, WebhookSink,
 };
@@ -171,4 +171,65 @@ fn slack_payload_escapes_attacker_text() {
     );
     assert!(all.contains("user&lt;@U123&gt;"));
     assert!(body["blocks"].as_array().is_some_and(|b| b.len() == 3));
+}
+
+#[test]
+fn a_receiver_down_for_ten_minutes_loses_nothing_and_gets_no_duplicate() {
+    // A port nobody listens on: connections are refused, as when the receiver is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let sink = WebhookSink::new("hook", url, SECRET).with_timeout(Duration::from_secs(2));
+    // The watch's default backoff: 5 s, doubling up to 5 minutes.
+    let outbox = Outbox::open_in_memory()
+        .expect("outbox")
+        .with_backoff(Backoff {
+            base: Duration::from_secs(5),
+            cap: Duration::from_secs(300),
+        });
+    let mut d =
+        Dispatcher::new(outbox, vec![RoutedSink::new(sink, Route::default())]).expect("dispatcher");
+    let alerts: Vec<Alert> = (0..3)
+        .map(|i| {
+            alert(
+                &format!("down{i}"),
+                Severity::Critical,
+                &format!("alert {i}"),
+            )
+        })
+        .collect();
+    for a in &alerts {
+        d.enqueue(a, t(0)).expect("enqueue");
+    }
+    // Ten minutes down, a delivery run every 5 s: nothing sent, nothing dropped, and the
+    // backoff keeps the attempts few (5, 10, 20, … s apart).
+    let mut failed = 0;
+    for s in (0..600).step_by(5) {
+        let r = d.run_once(t(s)).expect("run");
+        assert_eq!(r.sent, 0);
+        failed += r.failed;
+    }
+    assert_eq!(d.outbox().pending().expect("pending"), 3);
+    assert!(
+        (3 * 5..=3 * 8).contains(&failed),
+        "{failed} attempts in 10 min"
+    );
+
+    // Back, on the same port: every alert once, with its id as the idempotency key.
+    let (_server, log) = http_receiver_on(port, 0);
+    let (stats, end) = drain(&mut d, 600, 100);
+    assert_eq!(stats.sent, 3);
+    for s in (end + 5..end + 900).step_by(5) {
+        assert_eq!(d.run_once(t(s)).expect("run").sent, 0, "sent again at {s}");
+    }
+    let log = lock(&log);
+    assert_eq!(log.accepted.len(), 3, "exactly once each");
+    let keys: BTreeSet<&str> = log
+        .accepted
+        .iter()
+        .filter_map(|r| r.header(IDEMPOTENCY_HEADER))
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["down0", "down1", "down2"]));
 }

@@ -1,5 +1,6 @@
 //! `trailwatch watch` end to end, as a process: simulated CloudTrail files land in a moto S3
-//! bucket (PyPI `moto[server]`, started here) while the watcher runs; a real HTTP webhook
+//! bucket (PyPI `moto[server]`, started here) and simulated Activity Log lines are appended to
+//! hourly blobs in Azurite (npm) while the watcher runs; a real HTTP webhook
 //! receiver fails for a while, then recovers; the watcher is killed with SIGKILL in the middle
 //! and restarted. Every incident must reach the receiver exactly once, signed, and every
 //! event must be stored once. Also: the built-in defaults, `alerts`, `config check`, SIGTERM.
@@ -16,6 +17,11 @@ use std::time::{Duration, Instant};
 use trailwatch_detect::{hunt, HuntOptions, RulePack};
 use trailwatch_model::{Alert, Severity};
 use trailwatch_sim::{simulate, Providers, SimOptions};
+
+// Azurite and its Python client, shared with the watch crate's own tests.
+#[path = "../../trailwatch-watch/tests/common/mod.rs"]
+mod watch_common;
+use watch_common::{Azurite, AZURITE_KEY};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trailwatch");
 const SECRET: &str = "s3cr3t-for-the-test";
@@ -251,6 +257,44 @@ fn gz_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The simulated Activity Log's hourly blobs, as (blob name, content).
+fn azure_blobs(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "PT1H.json") {
+                let name = p
+                    .strip_prefix(root)
+                    .expect("under")
+                    .to_string_lossy()
+                    .to_string();
+                out.push((name, fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Appends each `(blob, bytes)` to its append blob (created if missing), in one Python run.
+fn append_blobs(az: &Azurite, parts: &[(String, &[u8])]) {
+    let items: Vec<String> = parts
+        .iter()
+        .map(|(name, data)| {
+            let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+            format!("({name:?}, {hex:?})")
+        })
+        .collect();
+    az.python(&format!(
+        "for n, h in [{}]:\n    b = svc.get_blob_client('insights-activity-logs', n)\n    if not b.exists():\n        b.create_append_blob()\n    b.append_block(bytes.fromhex(h))",
+        items.join(", ")
+    ));
+}
+
 fn expected_incidents(files: &[PathBuf]) -> BTreeSet<String> {
     let pack = RulePack::load(true, &[], Severity::Low).expect("rules");
     let inputs: Vec<_> = files
@@ -278,6 +322,7 @@ fn spawn_watch(config: &Path, log: &Path) -> Child {
         .arg(config)
         .env("TW_TEST_HOOK_SECRET", SECRET)
         .env("TW_TEST_S3_SECRET", "testing")
+        .env("TW_TEST_AZURITE_KEY", AZURITE_KEY)
         .stdout(Stdio::null())
         .stderr(err)
         .spawn()
@@ -304,7 +349,7 @@ fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
 // ---------- the tests ----------
 
 #[test]
-fn watch_s3_through_a_failing_receiver_and_a_sigkill_delivers_every_alert_exactly_once() {
+fn watch_s3_and_azure_through_a_failing_receiver_and_a_sigkill_delivers_every_alert_exactly_once() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let corpus = tmp.path().join("corpus");
     let mut sim = SimOptions::new(&corpus);
@@ -314,11 +359,27 @@ fn watch_s3_through_a_failing_receiver_and_a_sigkill_delivers_every_alert_exactl
     sim.seed = 3;
     let report = simulate(&sim).expect("simulate");
     let files = gz_files(&corpus);
-    let expected = expected_incidents(&files);
-    assert!(expected.len() >= 3, "{expected:?}");
+    let azure_corpus = tmp.path().join("azure");
+    let mut sim = SimOptions::new(&azure_corpus);
+    sim.providers = Providers::Azure;
+    sim.days = 1;
+    sim.events_per_day = 3_000;
+    sim.seed = 4;
+    let azure_report = simulate(&sim).expect("simulate azure");
+    let azure_root = azure_corpus.join("insights-activity-logs");
+    let blobs = azure_blobs(&azure_root);
+    assert!(blobs.len() >= 3, "{}", blobs.len());
+    let mut all_inputs = files.clone();
+    all_inputs.extend(blobs.iter().map(|(n, _)| azure_root.join(n)));
+    let expected = expected_incidents(&all_inputs);
+    let expected_azure = expected_incidents(&all_inputs[files.len()..]);
+    assert!(expected.len() >= 4, "{expected:?}");
+    assert!(!expected_azure.is_empty(), "the Azure attacks raise alerts");
 
     let moto = Moto::start();
     moto.boto("s3.create_bucket(Bucket='trail')");
+    let az = Azurite::start();
+    az.python("svc.create_container('insights-activity-logs')");
     let receiver = Receiver::start();
     let store = tmp.path().join("store");
     let config = tmp.path().join("trailwatch.toml");
@@ -342,6 +403,14 @@ endpoint = "{url}"
 allow_http = true
 access_key_id = "testing"
 secret_access_key_env = "TW_TEST_S3_SECRET"
+[[sources]]
+name = "activity"
+kind = "azure"
+account = "devstoreaccount1"
+container = "insights-activity-logs"
+endpoint = "{azurite}"
+allow_http = true
+access_key_env = "TW_TEST_AZURITE_KEY"
 [[sinks]]
 name = "hook"
 kind = "webhook"
@@ -350,6 +419,7 @@ secret_env = "TW_TEST_HOOK_SECRET"
 timeout = "5s"
 "#,
             url = moto.url,
+            azurite = az.endpoint,
             hook = receiver.addr
         ),
     )
@@ -359,6 +429,7 @@ timeout = "5s"
         .arg(&config)
         .env("TW_TEST_HOOK_SECRET", SECRET)
         .env("TW_TEST_S3_SECRET", "testing")
+        .env("TW_TEST_AZURITE_KEY", AZURITE_KEY)
         .output()
         .expect("config check");
     assert!(
@@ -369,7 +440,33 @@ timeout = "5s"
 
     let thirds: Vec<&[PathBuf]> = files.chunks(files.len().div_ceil(3)).collect();
     assert_eq!(thirds.len(), 3);
+    // Each Azure blob grows in three appends, one per phase, cut at line ends.
+    let azure_thirds: Vec<Vec<(String, &[u8])>> = (0..3)
+        .map(|k| {
+            blobs
+                .iter()
+                .map(|(name, data)| {
+                    let cut = |i: usize| {
+                        if i == 0 {
+                            return 0;
+                        }
+                        if i == 3 {
+                            return data.len();
+                        }
+                        let at = data.len() * i / 3;
+                        at + data[at..]
+                            .iter()
+                            .position(|&b| b == b'\n')
+                            .map_or(data.len() - at, |p| p + 1)
+                    };
+                    (name.clone(), &data[cut(k)..cut(k + 1)])
+                })
+                .filter(|(_, part)| !part.is_empty())
+                .collect()
+        })
+        .collect();
     moto.upload("trail", &corpus, thirds[0]);
+    append_blobs(&az, &azure_thirds[0]);
     let log = tmp.path().join("watch.log");
     let mut w = spawn_watch(&config, &log);
     // Killed mid-run: alerts are pending in the outbox (the receiver is still down) and the
@@ -378,6 +475,7 @@ timeout = "5s"
         receiver.log.lock().map(|g| g.refused > 0).unwrap_or(false)
     });
     moto.upload("trail", &corpus, thirds[1]);
+    append_blobs(&az, &azure_thirds[1]);
     std::thread::sleep(Duration::from_millis(400));
     w.kill().expect("SIGKILL");
     let _ = w.wait();
@@ -385,6 +483,7 @@ timeout = "5s"
 
     let mut w = spawn_watch(&config, &log);
     moto.upload("trail", &corpus, thirds[2]);
+    append_blobs(&az, &azure_thirds[2]);
     // The receiver comes back while the last objects are being read.
     receiver.up.store(true, Ordering::SeqCst);
     wait_for("every incident delivered", Duration::from_secs(120), || {
@@ -430,7 +529,10 @@ timeout = "5s"
     let ids = s.event_ids().expect("ids");
     let distinct: BTreeSet<&String> = ids.iter().collect();
     assert_eq!(ids.len(), distinct.len());
-    assert_eq!(ids.len() as u64, report.aws.records);
+    assert_eq!(
+        ids.len() as u64,
+        report.aws.records + azure_report.azure.records
+    );
 
     // The alerts commands see them, with their deliveries, and change their state.
     let cfg = config.to_string_lossy().to_string();

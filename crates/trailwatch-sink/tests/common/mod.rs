@@ -46,7 +46,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(handle: impl Fn(TcpStream) + Send + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Server::start_on(0, handle)
+    }
+
+    /// A server on a chosen loopback port (0: any free one).
+    pub fn start_on(port: u16, handle: impl Fn(TcpStream) + Send + 'static) -> Server {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("local addr");
         let stop = Arc::new(AtomicBool::new(false));
@@ -110,9 +115,14 @@ pub struct HttpLog {
 /// An HTTP receiver that fails its first `fail_first` requests — odd ones with HTTP 500, even
 /// ones by closing the connection without an answer — and then answers 200.
 pub fn http_receiver(fail_first: usize) -> (Server, Arc<Mutex<HttpLog>>) {
+    http_receiver_on(0, fail_first)
+}
+
+/// [`http_receiver`] on a chosen port (a receiver coming back where it was).
+pub fn http_receiver_on(port: u16, fail_first: usize) -> (Server, Arc<Mutex<HttpLog>>) {
     let log = Arc::new(Mutex::new(HttpLog::default()));
     let shared = Arc::clone(&log);
-    let server = Server::start(move |stream| serve_http(stream, fail_first, &shared));
+    let server = Server::start_on(port, move |stream| serve_http(stream, fail_first, &shared));
     (server, log)
 }
 
