@@ -87,6 +87,9 @@ pub struct BaselineConfig {
     pub business_days: Vec<String>,
     /// The organisation's time zone as a fixed UTC offset (`"+01:00"`); hours are learned in it.
     pub utc_offset: String,
+    /// An IANA time zone (`"Europe/Paris"`), daylight saving included; when set it replaces
+    /// `utc_offset`.
+    pub time_zone: Option<String>,
     /// A time of day is unusual for a principal when less than this fraction of its events
     /// fall within an hour of it …
     pub off_hours_max_fraction: f64,
@@ -138,6 +141,7 @@ impl Default for BaselineConfig {
             business_hours: None,
             business_days: Vec::new(),
             utc_offset: "+00:00".into(),
+            time_zone: None,
             off_hours_max_fraction: 0.005,
             off_days_max_fraction: 0.01,
             volume_window_hours: 168,
@@ -167,7 +171,62 @@ pub struct BusinessHours {
     pub days: [bool; 7],
 }
 
+/// Where working hours are counted: a fixed offset, or a named zone with its daylight saving.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Zone {
+    Fixed(FixedOffset),
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// Weekday (0 = Monday), hour and minute of `t` (ms since the epoch) in this zone, and the
+    /// zone's offset from UTC then, in seconds.
+    pub fn local(&self, t: i64) -> Option<(usize, u32, u32, i32)> {
+        use chrono::{Datelike, Offset, TimeZone, Timelike};
+        fn parts<Tz: TimeZone>(d: chrono::DateTime<Tz>) -> (usize, u32, u32, i32) {
+            (
+                d.weekday().num_days_from_monday() as usize,
+                d.hour(),
+                d.minute(),
+                d.offset().fix().local_minus_utc(),
+            )
+        }
+        match self {
+            Zone::Fixed(z) => z.timestamp_millis_opt(t).single().map(parts),
+            Zone::Named(z) => z.timestamp_millis_opt(t).single().map(parts),
+        }
+    }
+
+    /// The zone's name as alerts show it, given its offset at the time (`UTC-08:00`,
+    /// `America/Los_Angeles, UTC-07:00`).
+    pub fn label(&self, offset_s: i32) -> String {
+        let sign = if offset_s < 0 { '-' } else { '+' };
+        let a = offset_s.abs();
+        let utc = format!("UTC{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60);
+        match self {
+            Zone::Fixed(_) => utc,
+            Zone::Named(z) => format!("{}, {utc}", z.name()),
+        }
+    }
+}
+
 impl BaselineConfig {
+    /// The zone hours are learned in: `time_zone` when set, else `utc_offset`.
+    pub fn zone(&self) -> Result<Zone, ConfigError> {
+        match &self.time_zone {
+            Some(name) => name
+                .trim()
+                .parse::<chrono_tz::Tz>()
+                .map(Zone::Named)
+                .map_err(|_| {
+                    ConfigError::Baselines(format!(
+                        "time_zone {name:?}: not an IANA time zone name (e.g. \"Europe/Paris\")"
+                    ))
+                }),
+            None => self.offset().map(Zone::Fixed),
+        }
+    }
+
     /// The configured UTC offset.
     pub fn offset(&self) -> Result<FixedOffset, ConfigError> {
         parse_offset(&self.utc_offset).ok_or_else(|| {
@@ -211,6 +270,7 @@ impl BaselineConfig {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.offset()?;
+        self.zone()?;
         self.hours()?;
         let positive = [
             ("denied_burst_count", self.denied_burst_count),

@@ -1,12 +1,11 @@
 //! The engine: replays events in time order, learns each principal's habits, and raises the
 //! baseline and chain alerts.
 
-use crate::config::{BaselineConfig, BusinessHours, ConfigError};
+use crate::config::{BaselineConfig, BusinessHours, ConfigError, Zone};
 use crate::network::Networks;
 use crate::obs::{field, Obs, Observations, Symbols, NONE};
 use crate::rules::{self, RuleDef};
 use crate::state::{BaselineState, PrincipalProfile, ResourceProfile, Volume, WEEK_HOURS};
-use chrono::{Datelike, TimeZone, Timelike};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -261,7 +260,7 @@ pub struct EngineReport {
 /// Baselines and chains over time-ordered events.
 pub struct Engine {
     cfg: BaselineConfig,
-    offset_s: i32,
+    zone: Zone,
     business: Option<BusinessHours>,
     group_window_ms: i64,
     state: BaselineState,
@@ -294,7 +293,7 @@ impl Engine {
         state: BaselineState,
         group_window_ms: i64,
     ) -> Result<Engine, ConfigError> {
-        let offset_s = cfg.offset()?.local_minus_utc();
+        let zone = cfg.zone()?;
         let business = cfg.hours()?;
         let networks = match &cfg.asn_database {
             Some(path) => Networks::with_asn_database(std::path::Path::new(path))
@@ -322,7 +321,7 @@ impl Engine {
         let res_live = vec![(None, false); state.resources.len()];
         Ok(Engine {
             cfg: cfg.clone(),
-            offset_s,
+            zone,
             business,
             group_window_ms: group_window_ms.max(1),
             state,
@@ -416,16 +415,19 @@ impl Engine {
         i
     }
 
-    /// Hour of the week (Monday 00:00 = 0) and minute of the day, in the configured offset.
+    /// Hour of the week (Monday 00:00 = 0), minute of the day and weekday, in the configured
+    /// zone.
     fn local(&self, t: i64) -> (usize, u32, usize) {
-        let tz = chrono::FixedOffset::east_opt(self.offset_s)
-            .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
-        match tz.timestamp_millis_opt(t).single() {
-            Some(d) => {
-                let wd = d.weekday().num_days_from_monday() as usize;
-                (wd * 24 + d.hour() as usize, d.hour() * 60 + d.minute(), wd)
+        self.local_with_offset(t).0
+    }
+
+    /// [`Engine::local`] and the zone's UTC offset at `t`, in seconds.
+    fn local_with_offset(&self, t: i64) -> ((usize, u32, usize), i32) {
+        match self.zone.local(t) {
+            Some((wd, hour, minute, offset)) => {
+                ((wd * 24 + hour as usize, hour * 60 + minute, wd), offset)
             }
-            None => (0, 0, 0),
+            None => ((0, 0, 0), 0),
         }
     }
 
@@ -438,7 +440,7 @@ impl Engine {
     /// Whether `t` is outside the principal's usual hours (and outside business hours when
     /// those are configured). Needs a learned profile.
     pub(crate) fn off_hours(&self, p: usize, t: i64) -> Option<String> {
-        let (how, minute, wd) = self.local(t);
+        let ((how, minute, wd), offset_s) = self.local_with_offset(t);
         if let Some(b) = self.business {
             if b.days[wd] && minute >= b.start_min && minute < b.end_min {
                 return None;
@@ -465,10 +467,10 @@ impl Engine {
         let day_frac = on_day as f64 / total as f64;
         let day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][wd];
         let when = format!(
-            "{day} {:02}:{:02} (UTC{})",
+            "{day} {:02}:{:02} ({})",
             minute / 60,
             minute % 60,
-            offset_text(self.offset_s)
+            self.zone.label(offset_s)
         );
         if hour_frac < self.cfg.off_hours_max_fraction {
             Some(format!(
@@ -1297,12 +1299,6 @@ fn roll(v: &mut Volume, hour: i64, window: usize) -> bool {
     v.hour = hour;
     v.count = 0;
     true
-}
-
-fn offset_text(s: i32) -> String {
-    let sign = if s < 0 { '-' } else { '+' };
-    let a = s.abs();
-    format!("{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
 }
 
 /// RFC 3339 UTC, seconds unless the time has milliseconds (as `hunt` prints).

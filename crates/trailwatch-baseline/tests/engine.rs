@@ -170,6 +170,46 @@ fn off_hours_write_fires_and_reads_or_office_hours_do_not() {
 }
 
 #[test]
+fn working_hours_follow_a_named_time_zone_with_daylight_saving() {
+    // A write at 03:00 UTC on Tuesday 2026-10-20: Monday 20:00 in Los Angeles (PDT, UTC-7),
+    // but 19:00 at a fixed -08:00.
+    let mut events = office_history(ALICE);
+    let mut w = e(AFTER + 3 * HOUR, ALICE, "AuthorizeSecurityGroupIngress");
+    w.read_only = Some(false);
+    w.id = "night-write".into();
+    events.push(w);
+    let zoned = |business: &str, zone: Option<&str>, offset: &str| BaselineConfig {
+        business_hours: Some(business.into()),
+        time_zone: zone.map(str::to_string),
+        utc_offset: offset.into(),
+        ..BaselineConfig::default()
+    };
+    // Business hours from 19:30: inside in summer time, outside at the fixed winter offset.
+    let la = zoned("19:30-23:59", Some("America/Los_Angeles"), "+00:00");
+    assert!(of(&run(&la, &events), "tw-baseline-off-hours").is_empty());
+    let fixed = zoned("19:30-23:59", None, "-08:00");
+    assert_eq!(of(&run(&fixed, &events), "tw-baseline-off-hours").len(), 1);
+    // Outside business hours, the alert gives the local time and the zone.
+    let la = zoned("20:30-23:59", Some("America/Los_Angeles"), "+00:00");
+    let alerts = run(&la, &events);
+    let off = of(&alerts, "tw-baseline-off-hours");
+    assert_eq!(off.len(), 1, "{alerts:#?}");
+    assert!(
+        off[0]
+            .description
+            .contains("Mon 20:00 (America/Los_Angeles, UTC-07:00)"),
+        "{}",
+        off[0].description
+    );
+    // A name that is not a zone is refused.
+    let bad = zoned("09:00-17:00", Some("Mars/Olympus_Mons"), "+00:00");
+    let Err(err) = Engine::new(&bad, BaselineState::default(), HOUR) else {
+        panic!("accepted");
+    };
+    assert!(err.to_string().contains("Mars/Olympus_Mons"), "{err}");
+}
+
+#[test]
 fn nothing_learned_fires_during_the_learning_period() {
     let cfg = BaselineConfig::default();
     // Three days of history only, then a night write from a new region and network.
@@ -670,6 +710,7 @@ max_raise = 2
         "[[suppressions]]\nreason = \"r\"\nexpires = \"2099-01-01\"\n",
         "[baselines]\nbusiness_hours = \"18:00-08:00\"\n",
         "[baselines]\nutc_offset = \"Europe/Paris\"\n",
+        "[baselines]\ntime_zone = \"+01:00\"\n",
         "[baselines]\ndenied_burst_count = 0\n",
     ] {
         assert!(check_config(bad).is_err(), "accepted: {bad}");
