@@ -860,8 +860,10 @@ fn severity_raised_by_context_and_said_so() {
 
 #[test]
 fn the_example_configuration_is_valid_and_shows_the_defaults() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../trailwatch.example.toml");
+    let path = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../../trailwatch.example.toml");
     let text = std::fs::read_to_string(&path).expect("trailwatch.example.toml");
     let cfg = check_config(&text).expect("the example parses");
     assert_eq!(cfg.baselines, BaselineConfig::default());

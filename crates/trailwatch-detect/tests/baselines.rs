@@ -13,7 +13,8 @@ use trailwatch_sim::{simulate, Providers, SimOptions, SimReport};
 const HOUR: i64 = 3_600_000;
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
 }
 
 /// Hunts `paths` with the built-in rules and the baselines; every alert at `min_level` or above.

@@ -2,6 +2,8 @@
 
 use memchr::{memchr2, memchr3};
 
+use crate::blocks::{scan_block, Block};
+
 /// Index of the first byte at or after `pos` that is not JSON whitespace (or a UTF-8 BOM byte).
 #[inline]
 pub(crate) fn skip_ws(b: &[u8], mut pos: usize) -> usize {
@@ -66,26 +68,10 @@ pub(crate) fn skip_value(b: &[u8], pos: usize) -> Option<usize> {
 
 /// With `b[pos]` an opening bracket, the index just past its matching close.
 fn skip_nested(b: &[u8], pos: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = pos;
-    while i < b.len() {
-        match b[i] {
-            b'"' => {
-                i = skip_string(b, i)?;
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
+    match ValueScan::default().feed(b, pos) {
+        Scan::Complete(end) => Some(end),
+        Scan::NeedMore | Scan::Newline(_) => None,
     }
-    None
 }
 
 /// A resumable scanner over one object or array that may arrive in pieces: it keeps its depth
@@ -123,6 +109,31 @@ impl ValueScan {
         let mut i = from;
         let n = b.len();
         while i < n {
+            let end = n.min(i + 64);
+            if let (false, Ok(block)) = (self.escaped, <&[u8; 64]>::try_from(&b[i..end])) {
+                let nl = self.stop_at_newline;
+                match scan_block(block, &mut self.depth, &mut self.in_string, nl) {
+                    Block::Done(k) => return Scan::Complete(i + k),
+                    Block::Consumed => {
+                        i = end;
+                        continue;
+                    }
+                    Block::Slow => {}
+                }
+            }
+            match self.feed_bytes(&b[..end], i) {
+                Scan::NeedMore => i = end,
+                done => return done,
+            }
+        }
+        Scan::NeedMore
+    }
+
+    /// [`Self::feed`] a byte at a time (blocks the vector path leaves, and the tail).
+    fn feed_bytes(&mut self, b: &[u8], from: usize) -> Scan {
+        let mut i = from;
+        let n = b.len();
+        while i < n {
             if self.escaped {
                 self.escaped = false;
                 i += 1;
@@ -136,17 +147,24 @@ impl ValueScan {
                 while i < short_end && !(b[i] == b'"' || b[i] == b'\\' || (nl && b[i] == b'\n')) {
                     i += 1;
                 }
-                if i == short_end {
-                    let next = if nl {
-                        memchr3(b'"', b'\\', b'\n', &b[i..])
-                    } else {
-                        memchr2(b'"', b'\\', &b[i..])
-                    };
-                    let Some(k) = next else {
-                        return Scan::NeedMore;
-                    };
-                    i += k;
+                if i < short_end {
+                    match b[i] {
+                        b'"' => self.in_string = false,
+                        b'\n' => return Scan::Newline(i),
+                        _ => self.escaped = true,
+                    }
+                    i += 1;
+                    continue;
                 }
+                let next = if nl {
+                    memchr3(b'"', b'\\', b'\n', &b[i..])
+                } else {
+                    memchr2(b'"', b'\\', &b[i..])
+                };
+                let Some(k) = next else {
+                    return Scan::NeedMore;
+                };
+                i += k;
                 match b[i] {
                     b'"' => self.in_string = false,
                     b'\n' => return Scan::Newline(i),
@@ -202,6 +220,59 @@ mod tests {
                 Scan::Newline(_) => panic!("no newline in input"),
             };
             assert_eq!(end, b.len(), "cut {cut}");
+        }
+    }
+
+    /// Every outcome of a scan as a comparable value.
+    fn outcome(s: Scan) -> (u8, usize) {
+        match s {
+            Scan::Complete(e) => (0, e),
+            Scan::NeedMore => (1, 0),
+            Scan::Newline(e) => (2, e),
+        }
+    }
+
+    /// Random JSON-like text: brackets, quotes and escapes often, so that values nest, strings
+    /// hold brackets and escaped quotes, and blocks both take and leave the vector path.
+    fn random_text(seed: &mut u64, len: usize) -> Vec<u8> {
+        let alphabet = b"{}[]\"\\\n :,abcdefgh0123456789";
+        let mut out = vec![b'{'];
+        while out.len() < len {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            // Long runs of plain bytes now and then, so whole blocks are free of escapes.
+            if (*seed).is_multiple_of(16) {
+                out.extend(std::iter::repeat_n(b'x', (*seed >> 8) as usize % 150));
+            } else {
+                let weights = if (*seed).is_multiple_of(7) {
+                    6
+                } else {
+                    alphabet.len()
+                };
+                out.push(alphabet[(*seed >> 20) as usize % weights]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn block_scan_matches_the_byte_loop_whole_and_in_pieces() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for round in 0..30_000 {
+            let b = random_text(&mut seed, 1 + round % 400);
+            for nl in [false, true] {
+                let want = outcome(ValueScan::new(nl).feed_bytes(&b, 0));
+                assert_eq!(outcome(ValueScan::new(nl).feed(&b, 0)), want, "{b:?}");
+                // The same input arriving in two pieces.
+                let cut = (seed as usize) % b.len();
+                let mut s = ValueScan::new(nl);
+                let got = match s.feed(&b[..cut], 0) {
+                    Scan::NeedMore => outcome(s.feed(&b, cut)),
+                    first => outcome(first),
+                };
+                assert_eq!(got, want, "cut {cut} of {b:?}");
+            }
         }
     }
 }

@@ -36,5 +36,5 @@ pub use outbox::{
 pub use route::Route;
 pub use sinks::{
     JsonlSink, Sink, SlackSink, SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig,
-    SyslogSink, WebhookSink,
+    SyslogSink, SyslogTls, WebhookSink,
 };

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use trailwatch_decode::{DecodeError, FileStats, Input};
 use trailwatch_ledger::{hash_file, Ledger, LedgerError, LEDGER_DIR, LEDGER_FILE};
 use trailwatch_model::{Event, Provider};
@@ -537,25 +537,57 @@ pub(crate) fn flush(
         // Like records side by side compress best (the raw JSON of one action by one principal
         // repeats itself): 15% smaller files than time order, measured on the benchmark corpus.
         // The day partition still prunes on time.
-        let mut order: Vec<&Event> = events.iter().collect();
-        order.sort_unstable_by(|a, b| {
-            (
-                a.action.as_str(),
-                a.principal.label(),
-                a.time_ms,
-                a.event_id.as_str(),
-            )
-                .cmp(&(
-                    b.action.as_str(),
-                    b.principal.label(),
-                    b.time_ms,
-                    b.event_id.as_str(),
-                ))
-        });
+        let order = file_order(&events);
         bytes += commit_file(dir, ledger, provider, day, &order)?;
         files += 1;
     }
     Ok((files, bytes))
+}
+
+/// `events` ordered by action, principal, time and event id. The strings are ranked first
+/// (a few hundred actions and principals per batch), so the sort compares integers: comparing
+/// the strings themselves was 4% of the ingest's CPU time.
+fn file_order(events: &[Event]) -> Vec<&Event> {
+    let action_rank = ranks(events.iter().map(|e| e.action.as_str()));
+    let principal_rank = ranks(events.iter().map(|e| e.principal.label()));
+    let mut keys: Vec<(u32, u32, i64, u32)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                action_rank
+                    .get(e.action.as_str())
+                    .copied()
+                    .unwrap_or_default(),
+                principal_rank
+                    .get(e.principal.label())
+                    .copied()
+                    .unwrap_or_default(),
+                e.time_ms,
+                i as u32,
+            )
+        })
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)).then_with(|| {
+            events[a.3 as usize]
+                .event_id
+                .cmp(&events[b.3 as usize].event_id)
+        })
+    });
+    keys.into_iter().map(|k| &events[k.3 as usize]).collect()
+}
+
+/// Each distinct string's position in sorted order.
+fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> FxHashMap<&'a str, u32> {
+    let distinct: FxHashSet<&str> = values.collect();
+    let mut sorted: Vec<&str> = distinct.into_iter().collect();
+    sorted.sort_unstable();
+    sorted
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (v, i as u32))
+        .collect()
 }
 
 /// The commit protocol for one file: write into `_tmp/`, fsync, rename into the partition,
@@ -611,4 +643,72 @@ fn commit_file(
     )?;
     crash::point("committed");
     Ok(digest.bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailwatch_model::{Outcome, Principal};
+
+    fn event(action: &str, principal: Option<&str>, time_ms: i64, id: &str) -> Event {
+        Event {
+            time_ms,
+            provider: Provider::Aws,
+            account: None,
+            region: None,
+            principal: Principal {
+                name: principal.map(str::to_string),
+                ..Principal::default()
+            },
+            source_ip: None,
+            user_agent: None,
+            service: None,
+            action: action.into(),
+            read_only: None,
+            outcome: Outcome::Success,
+            error_code: None,
+            resources: Vec::new(),
+            event_id: id.into(),
+            raw: String::new(),
+        }
+    }
+
+    #[test]
+    fn file_order_equals_ordering_by_the_strings() {
+        let actions = ["PutObject", "GetObject", "AssumeRole", "Z", "a", ""];
+        let principals = [
+            Some("arn:b"),
+            Some("arn:a"),
+            None,
+            Some("unknown"),
+            Some("Ü"),
+        ];
+        let mut events = Vec::new();
+        let mut seed = 7u64;
+        for i in 0..2_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let a = actions[(seed >> 33) as usize % actions.len()];
+            let p = principals[(seed >> 40) as usize % principals.len()];
+            let t = (seed >> 50) as i64 % 5;
+            events.push(event(a, p, t, &format!("{:04}", (i * 7919) % 2_000)));
+        }
+        let mut want: Vec<&Event> = events.iter().collect();
+        want.sort_by(|a, b| {
+            (
+                a.action.as_str(),
+                a.principal.label(),
+                a.time_ms,
+                &a.event_id,
+            )
+                .cmp(&(
+                    b.action.as_str(),
+                    b.principal.label(),
+                    b.time_ms,
+                    &b.event_id,
+                ))
+        });
+        let got = file_order(&events);
+        let ids = |v: &[&Event]| v.iter().map(|e| e.event_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&got), ids(&want));
+    }
 }

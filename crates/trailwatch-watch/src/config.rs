@@ -293,6 +293,15 @@ pub enum SinkKind {
         format: String,
         #[serde(default)]
         facility: Option<u8>,
+        /// TLS (RFC 5425, usually port 6514).
+        #[serde(default)]
+        tls: bool,
+        /// PEM CA certificates to trust instead of the public roots (a private PKI).
+        #[serde(default)]
+        ca_file: Option<PathBuf>,
+        /// The name the collector's certificate must carry (default: the host of `address`).
+        #[serde(default)]
+        server_name: Option<String>,
     },
     /// One JSON line per alert appended to a file.
     Jsonl { path: PathBuf },

@@ -21,7 +21,8 @@ use trailwatch_detect::{hunt, HuntOptions, RulePack};
 use trailwatch_model::{Alert, Provider, Severity};
 use trailwatch_sink::{
     Backoff, Dispatcher, Enqueued, JsonlSink, Outbox, Route, RoutedSink, RunStats, SlackSink,
-    SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig, SyslogSink, WebhookSink,
+    SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig, SyslogSink, SyslogTls,
+    WebhookSink,
 };
 use trailwatch_store::{IngestOptions, Store};
 
@@ -228,6 +229,9 @@ pub fn build_sinks(sinks: &[SinkConfig]) -> Result<Vec<RoutedSink>, WatchError> 
                 address,
                 format,
                 facility,
+                tls,
+                ca_file,
+                server_name,
             } => {
                 let body = if format == "json" {
                     SyslogBody::Json
@@ -237,6 +241,12 @@ pub fn build_sinks(sinks: &[SinkConfig]) -> Result<Vec<RoutedSink>, WatchError> 
                 let mut config = SyslogConfig::new(address, body);
                 if let Some(f) = facility {
                     config.facility = *f;
+                }
+                if *tls || ca_file.is_some() || server_name.is_some() {
+                    config.tls = Some(SyslogTls {
+                        ca_file: ca_file.clone(),
+                        server_name: server_name.clone(),
+                    });
                 }
                 let sink = SyslogSink::new(&s.name, config).map_err(|source| WatchError::Sink {
                     name: s.name.clone(),

@@ -621,7 +621,9 @@ fn watch_without_a_config_follows_the_inbox_into_the_default_store() {
 
 #[test]
 fn config_check_accepts_the_documented_example_and_names_what_is_wrong() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../trailwatch.example.toml");
+    let example =
+        Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+            .join("../../trailwatch.example.toml");
     let env = [
         "TRAILWATCH_AZURE_KEY",
         "TRAILWATCH_WEBHOOK_SECRET",

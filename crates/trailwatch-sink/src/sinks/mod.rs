@@ -12,7 +12,7 @@ pub use cef::cef_line;
 pub use jsonl::JsonlSink;
 pub use slack::{slack_escape, slack_payload, SlackSink};
 pub use smtp::{SmtpConfig, SmtpSecurity, SmtpSink};
-pub use syslog::{SyslogBody, SyslogConfig, SyslogSink};
+pub use syslog::{SyslogBody, SyslogConfig, SyslogSink, SyslogTls};
 pub use webhook::{sign, WebhookSink, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 
 use crate::error::SinkError;
