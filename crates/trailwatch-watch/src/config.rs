@@ -1,8 +1,8 @@
 //! The watch configuration: a TOML file (see `trailwatch.example.toml` at the repository root).
 //!
 //! This module owns `[store]`, `[watch]`, `[[sources]]`, `[[sinks]]` and `[metrics]`. The
-//! sections `[baselines]`, `[[suppressions]]` and `[severity]` belong to another part of
-//! trailwatch: they are accepted here as opaque TOML and not interpreted. Any other key, at the
+//! sections `[baselines]`, `[[suppressions]]` and `[severity]` belong to trailwatch-baseline:
+//! they are kept here as TOML and checked and applied by it (`hygiene`). Any other key, at the
 //! top level or inside the sections owned here, is an error naming it.
 
 use crate::error::WatchError;
@@ -28,13 +28,13 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     #[serde(default)]
     pub metrics: MetricsSection,
-    /// Owned by the baselines feature; carried, not read, here.
+    /// Checked and applied by trailwatch-baseline (learned baselines and chains).
     #[serde(default)]
     pub baselines: Option<toml::Value>,
-    /// Owned by the suppressions feature; carried, not read, here.
+    /// Checked and applied by trailwatch-baseline (alerts dropped with a reason).
     #[serde(default)]
     pub suppressions: Option<toml::Value>,
-    /// Owned by the severity-override feature; carried, not read, here.
+    /// Checked and applied by trailwatch-baseline (severity raised by context).
     #[serde(default)]
     pub severity: Option<toml::Value>,
 }

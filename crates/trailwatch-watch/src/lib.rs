@@ -3,7 +3,8 @@
 //!
 //! This crate owns the continuous half of trailwatch (`trailwatch watch`):
 //! - [`config`]: the TOML configuration (`[store]`, `[watch]`, `[[sources]]`, `[[sinks]]`,
-//!   `[metrics]`; other features' sections are carried unread);
+//!   `[metrics]`; the `[baselines]`, `[[suppressions]]` and `[severity]` sections are checked
+//!   and applied to each step's alerts by trailwatch-baseline, as `hunt --config` does);
 //! - [`source`]: local folders (new, grown and rotated files), S3 buckets by prefix (every
 //!   `AWSLogs/<account>/CloudTrail/<region>/…` and organization layout) and Azure Blob
 //!   containers (appended hourly `PT1H.json` blobs read incrementally), the last two through
@@ -32,6 +33,7 @@
 
 pub mod config;
 mod error;
+mod hygiene;
 pub mod layout;
 pub mod metrics;
 mod signals;

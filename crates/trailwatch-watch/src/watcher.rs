@@ -2,6 +2,7 @@
 
 use crate::config::{Config, Coverage, SinkConfig, SinkKind, SourceKind, WatchSection};
 use crate::error::WatchError;
+use crate::hygiene::Hygiene;
 use crate::layout::{classify, Kind, Origin};
 use crate::metrics::{names, Metrics};
 use crate::source::{ObjectInfo, Source};
@@ -17,7 +18,7 @@ use tokio::runtime::Runtime;
 use trailwatch_decode::time::format_ms;
 use trailwatch_decode::Input;
 use trailwatch_detect::group::alert_id;
-use trailwatch_detect::{hunt, HuntOptions, RulePack};
+use trailwatch_detect::{hunt, hunt_observing, HuntOptions, RulePack};
 use trailwatch_model::{Alert, Provider, Severity};
 use trailwatch_sink::{
     Backoff, Dispatcher, Enqueued, JsonlSink, Outbox, Route, RoutedSink, RunStats, SlackSink,
@@ -118,6 +119,8 @@ pub struct Watcher {
     state: State,
     store: Store,
     pack: RulePack,
+    /// Baselines, chains, context and suppressions, when the configuration has them.
+    hygiene: Option<Hygiene>,
     dispatcher: Dispatcher,
     metrics: Metrics,
     opts: WatchSection,
@@ -277,12 +280,12 @@ impl Watcher {
     pub fn from_config(config: &Config) -> Result<Watcher, WatchError> {
         let dir = store_dir(config);
         let store = Store::open_or_create(&dir)?;
-        let pack = RulePack::load(
-            config.watch.builtin_rules,
-            &config.watch.rules,
-            config.watch.min_level,
-        )
-        .map_err(|e| WatchError::Rules(e.to_string()))?;
+        let hygiene = Hygiene::from_config(config, &dir, "configuration")?;
+        let rule_level = hygiene.as_ref().map_or(config.watch.min_level, |h| {
+            h.rule_level(config.watch.min_level)
+        });
+        let pack = RulePack::load(config.watch.builtin_rules, &config.watch.rules, rule_level)
+            .map_err(|e| WatchError::Rules(e.to_string()))?;
         for f in pack.failures() {
             tracing::warn!(failure = %clean(&f.to_string()), "rule not loaded");
         }
@@ -316,7 +319,9 @@ impl Watcher {
             name: "-".into(),
             source,
         })?;
-        Watcher::new(store, pack, dispatcher, sources, config.watch.clone())
+        let mut w = Watcher::new(store, pack, dispatcher, sources, config.watch.clone())?;
+        w.hygiene = hygiene;
+        Ok(w)
     }
 
     fn new(
@@ -343,6 +348,7 @@ impl Watcher {
             state,
             store,
             pack,
+            hygiene: None,
             dispatcher,
             metrics: Metrics::default(),
             opts,
@@ -663,10 +669,8 @@ impl Watcher {
                 threads: 2,
                 ..HuntOptions::default()
             };
-            // Decode problems were reported by the ingest of the same bytes.
-            let found = hunt(&inputs, &self.pack, &hopts, &|_| {}, &|_| {});
             let now = SystemTime::now();
-            for alert in found.alerts() {
+            for alert in self.detect(&inputs, &hopts)? {
                 self.enqueue(&incident_key(&alert), &alert, now, report)?;
             }
         }
@@ -677,6 +681,21 @@ impl Watcher {
         }
         report.delivery.add(self.dispatch()?);
         Ok(())
+    }
+
+    /// Hunts `inputs`; with hygiene configured, also baselines, chains, context and
+    /// suppressions. Decode problems were reported by the ingest of the same bytes.
+    fn detect(&self, inputs: &[Input], hopts: &HuntOptions) -> Result<Vec<Alert>, WatchError> {
+        let Some(h) = &self.hygiene else {
+            return Ok(hunt(inputs, &self.pack, hopts, &|_| {}, &|_| {}).alerts());
+        };
+        let mut found = hunt_observing(inputs, &self.pack, hopts, h.max_events(), &|_| {}, &|_| {});
+        h.apply(
+            &mut found,
+            self.opts.min_level,
+            hopts.group.window_ms,
+            now_ms(),
+        )
     }
 
     fn enqueue(

@@ -285,3 +285,80 @@ fn a_silent_expected_region_raises_one_coverage_alert() {
     );
     assert!(sent.iter().all(|a| a.rule_id == COVERAGE_RULE));
 }
+
+#[test]
+fn suppressions_and_baselines_of_the_configuration_apply_to_what_the_watch_finds() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("corpus");
+    let mut sim = SimOptions::new(&corpus);
+    sim.providers = Providers::Aws;
+    sim.days = 1;
+    sim.events_per_day = 3_000;
+    sim.seed = 11;
+    simulate(&sim).expect("simulate");
+    let files = files_under(&corpus);
+    let pack = RulePack::load(true, &[], Severity::Low).expect("rules");
+    let inputs: Vec<_> = files
+        .iter()
+        .map(|p| trailwatch_decode::Input::File {
+            path: p.clone(),
+            size: fs::metadata(p).expect("meta").len(),
+        })
+        .collect();
+    let batch = hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {});
+    let expected: BTreeSet<String> = batch.alerts().iter().map(incident_key).collect();
+    // Suppress the rule behind the most incidents.
+    let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for a in batch.alerts() {
+        *by_rule.entry(a.rule_id.clone()).or_default() += 1;
+    }
+    let (muted, _) = by_rule.iter().max_by_key(|(_, n)| **n).expect("some alert");
+    let muted = muted.clone();
+    let others = by_rule.len();
+    assert!(others >= 2, "{by_rule:?}");
+
+    let store = tmp.path().join("store");
+    let inbox = tmp.path().join("inbox");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    let extra = format!(
+        r#"
+[baselines]
+enabled = true
+[[suppressions]]
+rule = {muted:?}
+reason = "known noise in this test"
+expires = "2099-12-31"
+[severity]
+context = false
+"#
+    );
+    let cfg = config(&store, &inbox, &jsonl, &extra);
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    copy_into(&files, &corpus, &inbox);
+    let r = w.poll().expect("poll");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let sent = delivered(&jsonl);
+    assert!(
+        sent.iter().all(|a| a.rule_id != muted),
+        "a suppressed rule was delivered"
+    );
+    let got: BTreeSet<String> = sent
+        .iter()
+        .filter(|a| !a.rule_id.starts_with("tw-baseline") && !a.rule_id.starts_with("tw-chain"))
+        .map(incident_key)
+        .collect();
+    let want: BTreeSet<String> = batch
+        .alerts()
+        .iter()
+        .filter(|a| a.rule_id != muted)
+        .map(incident_key)
+        .collect();
+    assert_eq!(
+        got, want,
+        "everything else is delivered as a batch hunt finds it"
+    );
+    assert!(want.len() < expected.len());
+    // The baselines learned this step, beside the store, for the next one.
+    let state = fs::read_to_string(store.join("_baselines.json")).expect("baseline state");
+    assert!(state.len() > 100, "{state}");
+}
