@@ -422,6 +422,24 @@ pub struct SeverityConfig {
     pub min_level: Severity,
 }
 
+impl SeverityConfig {
+    /// The level rules must be loaded at so that an alert context may raise to `min_level` is
+    /// not dropped before it is raised: up to `max_raise` levels lower, not below this
+    /// section's own `min_level`.
+    pub fn rule_level(&self, min_level: Severity) -> Severity {
+        if !self.context {
+            return min_level;
+        }
+        let at = |s: Severity| Severity::ALL.iter().position(|x| *x == s).unwrap_or(0);
+        let i = at(min_level);
+        let down = i
+            .saturating_sub(usize::from(self.max_raise))
+            .max(at(self.min_level))
+            .min(i);
+        Severity::ALL[down]
+    }
+}
+
 impl Default for SeverityConfig {
     fn default() -> Self {
         SeverityConfig {

@@ -33,7 +33,7 @@ pub use config::{
 };
 pub use engine::{Engine, EngineReport};
 pub use obs::{Collector, Observation, Observations};
-pub use state::{BaselineState, StateError};
+pub use state::{BaselineState, StateError, STATE_FILE_IN_STORE};
 
 use trailwatch_model::{Alert, Severity};
 

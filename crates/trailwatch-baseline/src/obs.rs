@@ -9,6 +9,7 @@
 //! kept: they are not principals a person can impersonate.
 
 use rustc_hash::FxHashMap;
+use trailwatch_model::uuid::{format_uuid, parse_uuid};
 use trailwatch_model::{Event, Outcome, Provider};
 
 /// Absent string.
@@ -450,42 +451,6 @@ pub fn account_ids(text: &str) -> Vec<String> {
         }
     }
     out
-}
-
-fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    let b = s.as_bytes();
-    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    let mut nibbles = b.iter().filter(|c| **c != b'-');
-    for byte in out.iter_mut() {
-        let hi = hex_val(*nibbles.next()?)?;
-        let lo = hex_val(*nibbles.next()?)?;
-        *byte = (hi << 4) | lo;
-    }
-    Some(out)
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
-fn format_uuid(u: &[u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(36);
-    for (i, b) in u.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
-    }
-    s
 }
 
 #[cfg(test)]

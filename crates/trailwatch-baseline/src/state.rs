@@ -38,6 +38,9 @@ pub enum StateError {
     },
 }
 
+/// The state's file name inside a store directory, when no `state_file` is configured.
+pub const STATE_FILE_IN_STORE: &str = "_baselines.json";
+
 /// Everything learned, for every principal and resource.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaselineState {

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use trailwatch_decode::time::format_ms;
 use trailwatch_decode::Facts;
+use trailwatch_model::uuid::{format_uuid, parse_uuid};
 use trailwatch_model::{Alert, Provider};
 use trailwatch_sigma::Rule;
 
@@ -89,42 +90,6 @@ impl Earliest {
 struct Ids {
     uuids: Vec<(i64, [u8; 16])>,
     texts: Vec<(i64, Box<str>)>,
-}
-
-fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    let b = s.as_bytes();
-    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    let mut nibbles = b.iter().filter(|c| **c != b'-');
-    for byte in out.iter_mut() {
-        let hi = hex_val(*nibbles.next()?)?;
-        let lo = hex_val(*nibbles.next()?)?;
-        *byte = hi << 4 | lo;
-    }
-    Some(out)
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
-fn format_uuid(u: &[u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(36);
-    for (i, b) in u.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
-    }
-    s
 }
 
 /// Grows by a quarter instead of doubling: id lists are most of a hunt's memory, and the
@@ -545,7 +510,8 @@ impl PendingAlert {
         }
     }
 
-    fn first_ms(&self) -> i64 {
+    /// When the alert's activity began, in ms since the epoch.
+    pub fn first_ms(&self) -> i64 {
         match &self.0 {
             Pending::Ready { first_ms, .. } => *first_ms,
             Pending::Grouped { session, .. } => session.first,

@@ -147,24 +147,17 @@ impl ValueScan {
                 while i < short_end && !(b[i] == b'"' || b[i] == b'\\' || (nl && b[i] == b'\n')) {
                     i += 1;
                 }
-                if i < short_end {
-                    match b[i] {
-                        b'"' => self.in_string = false,
-                        b'\n' => return Scan::Newline(i),
-                        _ => self.escaped = true,
-                    }
-                    i += 1;
-                    continue;
+                if i == short_end {
+                    let next = if nl {
+                        memchr3(b'"', b'\\', b'\n', &b[i..])
+                    } else {
+                        memchr2(b'"', b'\\', &b[i..])
+                    };
+                    let Some(k) = next else {
+                        return Scan::NeedMore;
+                    };
+                    i += k;
                 }
-                let next = if nl {
-                    memchr3(b'"', b'\\', b'\n', &b[i..])
-                } else {
-                    memchr2(b'"', b'\\', &b[i..])
-                };
-                let Some(k) = next else {
-                    return Scan::NeedMore;
-                };
-                i += k;
                 match b[i] {
                     b'"' => self.in_string = false,
                     b'\n' => return Scan::Newline(i),

@@ -10,6 +10,7 @@ mod event;
 mod fields;
 pub mod gauge;
 mod severity;
+pub mod uuid;
 
 pub use alert::Alert;
 pub use event::{Event, EventId, Outcome, Principal, Provider};

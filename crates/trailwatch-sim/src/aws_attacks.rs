@@ -234,43 +234,72 @@ pub(crate) fn build_all(org: &Org, seed: u64, times: &[i64], map: &mut AttackMap
             }
             _ => {}
         }
-        let mut event_ids = Vec::new();
-        let mut api_calls: Vec<String> = Vec::new();
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        let mut buf = String::new();
-        for r in &a.recs {
-            event_ids.push(r.event_id.clone());
-            if !api_calls.iter().any(|c| c == r.name) {
-                api_calls.push(r.name.to_string());
-            }
-            lo = lo.min(r.time);
-            hi = hi.max(r.time);
-            buf.clear();
-            r.render(&mut buf);
-            map.entry((a.acct_i, region_index(r.region), r.time.div_euclid(SLOT)))
-                .or_default()
-                .push((r.time, buf.clone()));
-        }
-        out.push(Scenario {
-            id: format!("aws-{:02}-{}", k + 1, name.replace('_', "-")),
-            name: name.to_string(),
-            provider: Provider::Aws,
-            technique: technique.to_string(),
-            description: description.to_string(),
-            account: acct.id.clone(),
-            region: region.to_string(),
+        let id = format!("aws-{:02}-{}", k + 1, name.replace('_', "-"));
+        let meta = Meta {
+            id,
+            name,
+            technique,
+            description,
+            account: &acct.id,
+            region,
             principal,
             access_key,
-            source_ip: a.ip.clone(),
-            user_agent: a.ua.clone(),
-            start: iso(lo),
-            end: iso(hi),
-            event_count: a.recs.len(),
-            event_ids,
-            api_calls,
-        });
+        };
+        out.push(file_scenario(&a, map, meta));
     }
     out
+}
+
+/// What a scenario is, besides its records.
+struct Meta<'a> {
+    id: String,
+    name: &'a str,
+    technique: &'a str,
+    description: &'a str,
+    account: &'a str,
+    region: &'a str,
+    principal: String,
+    access_key: Option<String>,
+}
+
+/// Files the attack's records into `map` (by account, region and time slot) and describes the
+/// scenario for the manifest.
+fn file_scenario(a: &Atk<'_>, map: &mut AttackMap, meta: Meta<'_>) -> Scenario {
+    let mut event_ids = Vec::new();
+    let mut api_calls: Vec<String> = Vec::new();
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    let mut buf = String::new();
+    for r in &a.recs {
+        event_ids.push(r.event_id.clone());
+        if !api_calls.iter().any(|c| c == r.name) {
+            api_calls.push(r.name.to_string());
+        }
+        lo = lo.min(r.time);
+        hi = hi.max(r.time);
+        buf.clear();
+        r.render(&mut buf);
+        map.entry((a.acct_i, region_index(r.region), r.time.div_euclid(SLOT)))
+            .or_default()
+            .push((r.time, buf.clone()));
+    }
+    Scenario {
+        id: meta.id,
+        name: meta.name.to_string(),
+        provider: Provider::Aws,
+        technique: meta.technique.to_string(),
+        description: meta.description.to_string(),
+        account: meta.account.to_string(),
+        region: meta.region.to_string(),
+        principal: meta.principal,
+        access_key: meta.access_key,
+        source_ip: a.ip.clone(),
+        user_agent: a.ua.clone(),
+        start: iso(lo),
+        end: iso(hi),
+        event_count: a.recs.len(),
+        event_ids,
+        api_calls,
+    }
 }
 
 fn recon(a: &mut Atk<'_>) {
@@ -891,41 +920,18 @@ pub(crate) fn build_detections(
             }
             _ => {}
         }
-        let mut event_ids = Vec::new();
-        let mut api_calls: Vec<String> = Vec::new();
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        let mut buf = String::new();
-        for r in &a.recs {
-            event_ids.push(r.event_id.clone());
-            if !api_calls.iter().any(|c| c == r.name) {
-                api_calls.push(r.name.to_string());
-            }
-            lo = lo.min(r.time);
-            hi = hi.max(r.time);
-            buf.clear();
-            r.render(&mut buf);
-            map.entry((a.acct_i, region_index(r.region), r.time.div_euclid(SLOT)))
-                .or_default()
-                .push((r.time, buf.clone()));
-        }
-        out.push(Scenario {
-            id: format!("aws-d{:02}-{}", k + 1, name.replace('_', "-")),
-            name: name.to_string(),
-            provider: Provider::Aws,
-            technique: technique.to_string(),
-            description: description.to_string(),
-            account: acct.id.clone(),
-            region: region.to_string(),
+        let id = format!("aws-d{:02}-{}", k + 1, name.replace('_', "-"));
+        let meta = Meta {
+            id,
+            name,
+            technique,
+            description,
+            account: &acct.id,
+            region,
             principal,
             access_key,
-            source_ip: a.ip.clone(),
-            user_agent: a.ua.clone(),
-            start: iso(lo),
-            end: iso(hi),
-            event_count: a.recs.len(),
-            event_ids,
-            api_calls,
-        });
+        };
+        out.push(file_scenario(&a, map, meta));
     }
     out
 }

@@ -47,11 +47,10 @@ impl Hygiene {
                 reason: e.to_string(),
             }
         })?;
-        let state_path = cfg
-            .baselines
-            .state_file
-            .as_ref()
-            .map_or_else(|| store_dir.join("_baselines.json"), PathBuf::from);
+        let state_path = cfg.baselines.state_file.as_ref().map_or_else(
+            || store_dir.join(trailwatch_baseline::STATE_FILE_IN_STORE),
+            PathBuf::from,
+        );
         Ok(Some(Hygiene {
             cfg,
             state_path,
@@ -64,21 +63,9 @@ impl Hygiene {
         self.cfg.baselines.max_events
     }
 
-    /// The level rules must be loaded at so that an alert that context raises to `min_level`
-    /// is not dropped before it is raised (as `hunt --config` does).
+    /// The level rules must be loaded at (see `SeverityConfig::rule_level`).
     pub(crate) fn rule_level(&self, min_level: Severity) -> Severity {
-        let sev = &self.cfg.severity;
-        if !sev.context {
-            return min_level;
-        }
-        let at = |s: Severity| Severity::ALL.iter().position(|x| *x == s).unwrap_or(0);
-        let i = at(min_level);
-        let lowest = at(sev.min_level);
-        let down = i
-            .saturating_sub(usize::from(sev.max_raise))
-            .max(lowest)
-            .min(i);
-        Severity::ALL[down]
+        self.cfg.severity.rule_level(min_level)
     }
 
     /// The step's alerts after baselines, chains, context and suppressions; the state is saved
@@ -97,12 +84,7 @@ impl Hygiene {
         let given: Vec<(Alert, i64)> = report
             .alerts
             .iter()
-            .map(|p| {
-                let a = p.to_alert();
-                let t = chrono::DateTime::parse_from_rfc3339(&a.first_seen)
-                    .map_or(0, |t| t.timestamp_millis());
-                (a, t)
-            })
+            .map(|p| (p.to_alert(), p.first_ms()))
             .collect();
         let obs = report.observations.take().unwrap_or_default();
         let state = BaselineState::load(&self.state_path).map_err(|e| failed(e.to_string()))?;

@@ -4,12 +4,11 @@
 
 mod common;
 
-use common::{Azurite, AZURITE_KEY};
+use common::{expected_incidents, Azurite, AZURITE_KEY};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
-use trailwatch_detect::{hunt, HuntOptions, RulePack};
-use trailwatch_model::{Alert, Severity};
+use trailwatch_model::Alert;
 use trailwatch_sim::{simulate, Providers, SimOptions};
 use trailwatch_store::Store;
 use trailwatch_watch::{incident_key, Config, Watcher};
@@ -39,20 +38,7 @@ fn appended_azure_blobs_are_read_incrementally_and_alerted_once() {
         .map(|p| fs::read_to_string(p).expect("read").lines().count())
         .sum();
     assert_eq!(lines as u64, report.azure.records);
-    let pack = RulePack::load(true, &[], Severity::Low).expect("rules");
-    let inputs: Vec<_> = blobs
-        .iter()
-        .map(|p| trailwatch_decode::Input::File {
-            path: p.clone(),
-            size: fs::metadata(p).expect("meta").len(),
-        })
-        .collect();
-    let expected: BTreeSet<String> =
-        hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {})
-            .alerts()
-            .iter()
-            .map(incident_key)
-            .collect();
+    let expected = expected_incidents(&blobs);
     assert!(!expected.is_empty());
 
     let az = Azurite::start();

@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use trailwatch_detect::{hunt, HuntOptions, RulePack};
-use trailwatch_model::{Alert, Severity};
+
+mod common;
+use common::{batch_alerts, expected_incidents};
+use trailwatch_model::Alert;
 use trailwatch_sim::{simulate, Providers, SimOptions};
 use trailwatch_sink::{AlertState, Outbox};
 use trailwatch_store::Store;
@@ -83,16 +85,7 @@ fn files_arriving_in_waves_alert_each_incident_once_as_a_batch_hunt_would() {
     assert!(files.len() > 20, "{} files", files.len());
 
     // What a hunt over the whole corpus finds, as incidents.
-    let pack = RulePack::load(true, &[], Severity::Low).expect("rules");
-    let inputs: Vec<_> = files
-        .iter()
-        .map(|p| trailwatch_decode::Input::File {
-            path: p.clone(),
-            size: fs::metadata(p).expect("meta").len(),
-        })
-        .collect();
-    let batch = hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {});
-    let expected: BTreeSet<String> = batch.alerts().iter().map(incident_key).collect();
+    let expected = expected_incidents(&files);
     assert!(expected.len() >= 3, "{expected:?}");
 
     let store = tmp.path().join("store");
@@ -297,19 +290,11 @@ fn suppressions_and_baselines_of_the_configuration_apply_to_what_the_watch_finds
     sim.seed = 11;
     simulate(&sim).expect("simulate");
     let files = files_under(&corpus);
-    let pack = RulePack::load(true, &[], Severity::Low).expect("rules");
-    let inputs: Vec<_> = files
-        .iter()
-        .map(|p| trailwatch_decode::Input::File {
-            path: p.clone(),
-            size: fs::metadata(p).expect("meta").len(),
-        })
-        .collect();
-    let batch = hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {});
-    let expected: BTreeSet<String> = batch.alerts().iter().map(incident_key).collect();
+    let batch = batch_alerts(&files);
+    let expected: BTreeSet<String> = batch.iter().map(incident_key).collect();
     // Suppress the rule behind the most incidents.
     let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
-    for a in batch.alerts() {
+    for a in &batch {
         *by_rule.entry(a.rule_id.clone()).or_default() += 1;
     }
     let (muted, _) = by_rule.iter().max_by_key(|(_, n)| **n).expect("some alert");
@@ -348,7 +333,6 @@ context = false
         .map(incident_key)
         .collect();
     let want: BTreeSet<String> = batch
-        .alerts()
         .iter()
         .filter(|a| a.rule_id != muted)
         .map(incident_key)

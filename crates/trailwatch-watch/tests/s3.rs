@@ -3,12 +3,11 @@
 
 mod common;
 
-use common::Moto;
+use common::{expected_incidents, Moto};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use trailwatch_detect::{hunt, HuntOptions, RulePack};
-use trailwatch_model::{Alert, Severity};
+use trailwatch_model::Alert;
 use trailwatch_sim::{simulate, Providers, SimOptions};
 use trailwatch_store::Store;
 use trailwatch_watch::{incident_key, Config, Watcher};
@@ -66,20 +65,7 @@ fn an_s3_bucket_with_both_layouts_is_followed_and_alerted_once() {
             (p.clone(), key)
         })
         .collect();
-    let pack = RulePack::load(true, &[], Severity::Low).expect("rules");
-    let inputs: Vec<_> = files
-        .iter()
-        .map(|p| trailwatch_decode::Input::File {
-            path: p.clone(),
-            size: fs::metadata(p).expect("meta").len(),
-        })
-        .collect();
-    let expected: BTreeSet<String> =
-        hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {})
-            .alerts()
-            .iter()
-            .map(incident_key)
-            .collect();
+    let expected = expected_incidents(&files);
     assert!(expected.len() >= 3);
 
     let (first, second) = keyed.split_at(keyed.len() / 2);

@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::Moto;
+use common::{expected_incidents, Moto};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use trailwatch_detect::{hunt, HuntOptions, RulePack};
-use trailwatch_model::{Alert, Severity};
+use trailwatch_model::Alert;
 use trailwatch_sim::{simulate, Providers, SimOptions};
 use trailwatch_store::Store;
 use trailwatch_watch::{incident_key, Config, Watcher};
@@ -69,20 +68,7 @@ fn a_bucket_announced_by_sqs_is_followed_without_listing_and_loses_nothing() {
             (p.clone(), format!("trails/{rel}"))
         })
         .collect();
-    let pack = RulePack::load(true, &[], Severity::Low).expect("rules");
-    let inputs: Vec<_> = files
-        .iter()
-        .map(|p| trailwatch_decode::Input::File {
-            path: p.clone(),
-            size: fs::metadata(p).expect("meta").len(),
-        })
-        .collect();
-    let expected: BTreeSet<String> =
-        hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {})
-            .alerts()
-            .iter()
-            .map(incident_key)
-            .collect();
+    let expected = expected_incidents(&files);
     assert!(expected.len() >= 3);
     let upload = |v: &[(PathBuf, String)]| {
         let pairs: Vec<(&Path, String)> = v.iter().map(|(p, k)| (p.as_path(), k.clone())).collect();

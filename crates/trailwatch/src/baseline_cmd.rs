@@ -33,7 +33,12 @@ impl Plan {
             .baseline_state
             .clone()
             .or_else(|| cfg.baselines.state_file.as_ref().map(PathBuf::from))
-            .or_else(|| a.input.store.as_ref().map(|d| d.join("_baselines.json")))
+            .or_else(|| {
+                a.input
+                    .store
+                    .as_ref()
+                    .map(|d| d.join(trailwatch_baseline::STATE_FILE_IN_STORE))
+            })
             .or_else(|| {
                 a.output.output.as_ref().map(|o| {
                     o.parent()
@@ -60,22 +65,10 @@ impl Plan {
     /// The level the rules must be loaded at so that an alert raised by context to
     /// `min_level` is not lost before it is raised.
     pub fn rule_level(&self, min_level: Severity) -> Severity {
-        if !self.active || !self.cfg.severity.context {
+        if !self.active {
             return min_level;
         }
-        let i = Severity::ALL
-            .iter()
-            .position(|s| *s == min_level)
-            .unwrap_or(0);
-        let lowest = Severity::ALL
-            .iter()
-            .position(|s| *s == self.cfg.severity.min_level)
-            .unwrap_or(0);
-        let down = i
-            .saturating_sub(usize::from(self.cfg.severity.max_raise))
-            .max(lowest)
-            .min(i);
-        Severity::ALL[down]
+        self.cfg.severity.rule_level(min_level)
     }
 
     /// Runs the engine and hygiene over the hunt's alerts; returns the alerts to print and a
@@ -93,12 +86,7 @@ impl Plan {
         };
         let given: Vec<_> = alerts
             .iter()
-            .map(|p| {
-                let a = p.to_alert();
-                let t = chrono::DateTime::parse_from_rfc3339(&a.first_seen)
-                    .map_or(0, |t| t.timestamp_millis());
-                (a, t)
-            })
+            .map(|p| (p.to_alert(), p.first_ms()))
             .collect();
         drop(alerts);
         let opts = ProcessOptions {

@@ -14,112 +14,27 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use trailwatch_detect::{hunt, HuntOptions, RulePack};
-use trailwatch_model::{Alert, Severity};
+use trailwatch_model::Alert;
 use trailwatch_sim::{simulate, Providers, SimOptions};
 
-// Azurite and its Python client, shared with the watch crate's own tests.
+// moto, Azurite and their Python clients, shared with the watch crate's own tests.
 #[path = "../../trailwatch-watch/tests/common/mod.rs"]
 mod watch_common;
-use watch_common::{Azurite, AZURITE_KEY};
+use watch_common::{expected_incidents, Azurite, Moto, AZURITE_KEY};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trailwatch");
 const SECRET: &str = "s3cr3t-for-the-test";
 
-// ---------- moto ----------
-
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = free_port();
-        let mut child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m moto.server (pip install 'moto[server]==5.2.1')");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("moto server exited ({status}); pip install 'moto[server]==5.2.1'");
-            }
-            assert!(Instant::now() < deadline, "moto did not listen within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    fn boto(&self, code: &str) {
-        let script = format!(
-            "import boto3\ns3 = boto3.client('s3', endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}\n",
-            self.url
-        );
-        // The script goes on standard input: an upload list can outgrow the argument limit.
-        let mut child = Command::new("python3")
-            .arg("-")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(script.as_bytes())
-                .expect("script to python3");
-        }
-        let out = child.wait_with_output().expect("python3");
-        assert!(
-            out.status.success(),
-            "boto3: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn upload(&self, bucket: &str, root: &Path, files: &[PathBuf]) {
-        let pairs: Vec<String> = files
-            .iter()
-            .map(|p| {
-                let key = p
-                    .strip_prefix(root)
-                    .expect("under root")
-                    .to_string_lossy()
-                    .to_string();
-                format!("({:?}, {key:?})", p.display().to_string())
-            })
-            .collect();
-        self.boto(&format!(
-            "for p, k in [{}]:\n    s3.upload_file(p, {bucket:?}, k)",
-            pairs.join(", ")
-        ));
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+/// Uploads `files` under `root` with their paths below it as keys.
+fn upload(moto: &Moto, bucket: &str, root: &Path, files: &[PathBuf]) {
+    let pairs: Vec<(&Path, String)> = files
+        .iter()
+        .map(|p| {
+            let key = p.strip_prefix(root).expect("under root");
+            (p.as_path(), key.to_string_lossy().into_owned())
+        })
+        .collect();
+    moto.upload(bucket, &pairs);
 }
 
 // ---------- the webhook receiver ----------
@@ -295,22 +210,6 @@ fn append_blobs(az: &Azurite, parts: &[(String, &[u8])]) {
     ));
 }
 
-fn expected_incidents(files: &[PathBuf]) -> BTreeSet<String> {
-    let pack = RulePack::load(true, &[], Severity::Low).expect("rules");
-    let inputs: Vec<_> = files
-        .iter()
-        .map(|p| trailwatch_decode::Input::File {
-            path: p.clone(),
-            size: fs::metadata(p).expect("meta").len(),
-        })
-        .collect();
-    hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {})
-        .alerts()
-        .iter()
-        .map(trailwatch_watch::incident_key)
-        .collect()
-}
-
 fn spawn_watch(config: &Path, log: &Path) -> Child {
     let err = fs::OpenOptions::new()
         .create(true)
@@ -465,7 +364,7 @@ timeout = "5s"
                 .collect()
         })
         .collect();
-    moto.upload("trail", &corpus, thirds[0]);
+    upload(&moto, "trail", &corpus, thirds[0]);
     append_blobs(&az, &azure_thirds[0]);
     let log = tmp.path().join("watch.log");
     let mut w = spawn_watch(&config, &log);
@@ -474,7 +373,7 @@ timeout = "5s"
     wait_for("first delivery attempts", Duration::from_secs(60), || {
         receiver.log.lock().map(|g| g.refused > 0).unwrap_or(false)
     });
-    moto.upload("trail", &corpus, thirds[1]);
+    upload(&moto, "trail", &corpus, thirds[1]);
     append_blobs(&az, &azure_thirds[1]);
     std::thread::sleep(Duration::from_millis(400));
     w.kill().expect("SIGKILL");
@@ -482,7 +381,7 @@ timeout = "5s"
     assert!(receiver.taken().is_empty(), "the receiver was still down");
 
     let mut w = spawn_watch(&config, &log);
-    moto.upload("trail", &corpus, thirds[2]);
+    upload(&moto, "trail", &corpus, thirds[2]);
     append_blobs(&az, &azure_thirds[2]);
     // The receiver comes back while the last objects are being read.
     receiver.up.store(true, Ordering::SeqCst);

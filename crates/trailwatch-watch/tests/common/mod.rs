@@ -1,9 +1,11 @@
 //! Test helpers: moto's S3 server on loopback (PyPI `moto[server]`), started by the tests and
-//! killed on drop, and boto3 to fill it. Missing moto fails the test: it is not skipped.
+//! killed on drop, and boto3 to fill it; Azurite likewise; and what a batch hunt of the same
+//! files finds, for comparison. Missing moto fails the test: it is not skipped.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -211,4 +213,27 @@ impl Drop for Azurite {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// What a batch hunt with the built-in rules at `low` finds in `files`.
+pub fn batch_alerts(files: &[PathBuf]) -> Vec<trailwatch_model::Alert> {
+    let pack = trailwatch_detect::RulePack::load(true, &[], trailwatch_model::Severity::Low)
+        .expect("rules");
+    let inputs: Vec<_> = files
+        .iter()
+        .map(|p| trailwatch_decode::Input::File {
+            path: p.clone(),
+            size: std::fs::metadata(p).expect("meta").len(),
+        })
+        .collect();
+    let opts = trailwatch_detect::HuntOptions::default();
+    trailwatch_detect::hunt(&inputs, &pack, &opts, &|_| {}, &|_| {}).alerts()
+}
+
+/// The incidents (`incident_key`) of [`batch_alerts`].
+pub fn expected_incidents(files: &[PathBuf]) -> BTreeSet<String> {
+    batch_alerts(files)
+        .iter()
+        .map(trailwatch_watch::incident_key)
+        .collect()
 }
