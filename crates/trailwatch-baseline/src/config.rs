@@ -1,8 +1,8 @@
-//! The sections of `trailwatch.toml` this crate owns: `[baselines]`, `[[suppressions]]` and
-//! `[severity]`. Other top-level keys belong to other commands and are ignored here; unknown
+//! The sections of `trailwatch.toml` this crate owns: `[organization]`, `[detection]`,
+//! `[baselines]`, `[[suppressions]]` and `[severity]`. Other top-level keys belong to other commands and are ignored here; unknown
 //! keys inside these sections are errors (a typo must not silently disable a threshold).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use ipnet::IpNet;
 use serde::Deserialize;
 use std::net::IpAddr;
@@ -13,6 +13,8 @@ use trailwatch_model::Severity;
 pub enum ConfigError {
     #[error("cannot parse the configuration: {0}")]
     Toml(#[from] toml::de::Error),
+    #[error("[organization] {0}")]
+    Organization(String),
     #[error("[baselines] {0}")]
     Baselines(String),
     #[error("[[suppressions]] entry {index}: {reason}")]
@@ -31,6 +33,8 @@ pub enum ConfigError {
 pub fn check_config(text: &str) -> Result<Config, ConfigError> {
     let file: File = toml::from_str(text)?;
     let cfg = Config {
+        organization: file.organization,
+        detection: file.detection,
         baselines: file.baselines,
         suppressions: file.suppressions,
         severity: file.severity,
@@ -53,6 +57,10 @@ pub fn load_config(path: &std::path::Path) -> Result<Config, ConfigError> {
 #[derive(Debug, Deserialize)]
 struct File {
     #[serde(default)]
+    organization: OrganizationConfig,
+    #[serde(default)]
+    detection: DetectionConfig,
+    #[serde(default)]
     baselines: BaselineConfig,
     #[serde(default)]
     suppressions: Vec<Suppression>,
@@ -63,9 +71,41 @@ struct File {
 /// This crate's configuration.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
+    pub organization: OrganizationConfig,
+    pub detection: DetectionConfig,
     pub baselines: BaselineConfig,
     pub suppressions: Vec<Suppression>,
     pub severity: SeverityConfig,
+}
+
+/// `[organization]`: the accounts that are ours; a policy granting to any other is a grant
+/// outside (without the list, only the record's own account is inside).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrganizationConfig {
+    /// 12-digit AWS account ids.
+    pub accounts: Vec<String>,
+}
+
+/// `[detection]`: who counts as a suspect and which stateful detections run in every hunt.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionConfig {
+    /// Count AWS services acting for the account (`userIdentity.type` AWSService, a service
+    /// name as `sourceIPAddress`, `invokedBy`) as principals in correlations, baselines and
+    /// chains. Off by default: their denied log deliveries are misconfigurations, not attacks.
+    pub include_service_principals: bool,
+    /// Run the attack chains in every hunt (they need no learned history).
+    pub chains: bool,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        DetectionConfig {
+            include_service_principals: false,
+            chains: true,
+        }
+    }
 }
 
 /// `[baselines]`: learning and thresholds.
@@ -456,6 +496,16 @@ impl Default for SeverityConfig {
 
 impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(bad) = self
+            .organization
+            .accounts
+            .iter()
+            .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(ConfigError::Organization(format!(
+                "accounts: {bad:?} is not a 12-digit AWS account id"
+            )));
+        }
         self.baselines.validate()?;
         for (i, s) in self.suppressions.iter().enumerate() {
             s.validate(i + 1)?;
@@ -485,9 +535,4 @@ impl Config {
             .cloned()
             .collect()
     }
-}
-
-/// Now, for expiry checks.
-pub fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
 }

@@ -271,6 +271,9 @@ pub struct Engine {
     ip_live: FxHashMap<u32, IpLive>,
     /// Keys created by `CreateAccessKey` (key symbol → creating principal's profile).
     created_keys: FxHashMap<u32, usize>,
+    /// An EC2 instance's role session (principal symbol) → the addresses it called from, each
+    /// with its first event.
+    instance_ips: FxHashMap<u32, Vec<(u32, u32)>>,
     /// Trust opened: (account, role name) → (profile, time, events, external accounts).
     trusts: FxHashMap<(u32, String), Trust>,
     drafts: Vec<Draft>,
@@ -331,6 +334,7 @@ impl Engine {
             res_live,
             ip_live: FxHashMap::default(),
             created_keys: FxHashMap::default(),
+            instance_ips: FxHashMap::default(),
             trusts: FxHashMap::default(),
             drafts: Vec::new(),
             open: FxHashMap::default(),
@@ -737,6 +741,43 @@ impl Engine {
         ap.last_ms = ap.last_ms.max(t);
     }
 
+    /// An instance's role credentials used from a second address: the session named after the
+    /// instance (`assumed-role/ROLE/i-…`) calls from an address it had not used, while every
+    /// call the instance itself makes comes from its own. AWS's service names and `AWS
+    /// Internal` are not addresses and are passed over. The alert holds the first call from
+    /// each earlier address and the call from the new one.
+    fn instance_elsewhere(&mut self, all: &Observations, o: &Obs, idx: u32, chain_ms: i64) {
+        let syms = &all.syms;
+        let (principal, ip) = (o.f[field::PRINCIPAL], o.f[field::IP]);
+        if ip == NONE || !syms.get(principal).is_some_and(is_instance_session) {
+            return;
+        }
+        let ip_text = syms.get(ip).unwrap_or("");
+        if ip_text.parse::<std::net::IpAddr>().is_err() {
+            return;
+        }
+        let seen = self.instance_ips.entry(principal).or_default();
+        if seen.iter().any(|(i, _)| *i == ip) {
+            return;
+        }
+        let earlier: Vec<u32> = seen.iter().map(|(_, e)| *e).collect();
+        let before: Vec<&str> = seen.iter().filter_map(|(i, _)| syms.get(*i)).collect();
+        let note = format!(
+            "the instance session called from {} before, then from {ip_text}",
+            before.join(", ")
+        );
+        if seen.len() < 16 {
+            seen.push((ip, idx));
+        }
+        if earlier.is_empty() {
+            return;
+        }
+        let group = (2u64 << 40) | u64::from(principal);
+        let rule = &rules::CHAIN_INSTANCE_CREDENTIALS_ELSEWHERE;
+        self.fire_all(rule, group, chain_ms, &all.obs, &earlier, Some(note));
+        self.fire(rule, group, chain_ms, o, idx, None);
+    }
+
     fn chains(
         &mut self,
         all: &Observations,
@@ -806,6 +847,8 @@ impl Engine {
                 }
             }
         }
+
+        self.instance_elsewhere(all, o, idx, chain_ms);
 
         // Logging or monitoring off → any write.
         if LOGGING_OFF.contains(&action) {
@@ -1322,4 +1365,15 @@ pub fn alert_id(parts: &[&str]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// Whether a principal is an EC2 instance's role session: `…:assumed-role/ROLE/i-<hex>`.
+pub fn is_instance_session(principal: &str) -> bool {
+    if !principal.contains(":assumed-role/") {
+        return false;
+    }
+    let session = principal.rsplit('/').next().unwrap_or("");
+    session
+        .strip_prefix("i-")
+        .is_some_and(|h| (8..=17).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }

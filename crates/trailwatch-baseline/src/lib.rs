@@ -29,7 +29,8 @@ pub mod rules;
 pub mod state;
 
 pub use config::{
-    check_config, load_config, BaselineConfig, Config, ConfigError, SeverityConfig, Suppression,
+    check_config, load_config, BaselineConfig, Config, ConfigError, DetectionConfig,
+    OrganizationConfig, SeverityConfig, Suppression,
 };
 pub use engine::{Engine, EngineReport};
 pub use obs::{Collector, Observation, Observations};
@@ -40,8 +41,13 @@ use trailwatch_model::{Alert, Severity};
 /// How [`process`] runs.
 #[derive(Debug, Clone, Copy)]
 pub struct ProcessOptions {
-    /// Raise baseline and chain alerts (else only context and suppressions are applied).
+    /// Raise the learned-baseline alerts (`trailwatch.baseline`: hours, volumes, first-seen,
+    /// denied bursts, console guessing).
     pub baselines: bool,
+    /// Raise the attack-chain alerts (`trailwatch.chain`): they need no learned history.
+    pub chains: bool,
+    /// Raise severities by context (`[severity]`).
+    pub context: bool,
     /// Firings of a baseline rule further apart than this start a new alert.
     pub group_window_ms: i64,
     /// Alerts below this level (after context) are dropped.
@@ -82,14 +88,24 @@ pub fn process(
     let report = engine.take_alerts(obs);
     let mut all = alerts;
     let mut baseline_alerts = 0;
-    if opts.baselines {
-        baseline_alerts = report.alerts.len() as u64;
-        all.extend(report.alerts.into_iter().zip(report.first_ms));
+    for (a, first) in report.alerts.into_iter().zip(report.first_ms) {
+        let wanted = if is_chain(&a) {
+            opts.chains
+        } else {
+            opts.baselines
+        };
+        if wanted {
+            baseline_alerts += 1;
+            all.push((a, first));
+        }
     }
-    let mut only: Vec<Alert> = all.iter().map(|(a, _)| a.clone()).collect();
-    let raised = hygiene::raise_by_context(&mut only, &engine, &cfg.severity);
-    for ((a, _), b) in all.iter_mut().zip(only) {
-        *a = b;
+    let mut raised = 0;
+    if opts.context {
+        let mut only: Vec<Alert> = all.iter().map(|(a, _)| a.clone()).collect();
+        raised = hygiene::raise_by_context(&mut only, &engine, &cfg.severity);
+        for ((a, _), b) in all.iter_mut().zip(only) {
+            *a = b;
+        }
     }
     all.retain(|(a, _)| a.severity >= opts.min_level);
     let live = cfg.active_suppressions(opts.now_ms);
@@ -104,4 +120,12 @@ pub fn process(
         already_learned: report.already_learned,
         dropped: obs.dropped,
     })
+}
+
+/// The tag of the attack-chain rules ([`rules`]): on in every hunt, unlike learned baselines.
+pub const CHAIN_TAG: &str = "trailwatch.chain";
+
+/// Whether an alert is one of the attack chains.
+pub fn is_chain(a: &Alert) -> bool {
+    a.tags.iter().any(|t| t == CHAIN_TAG)
 }

@@ -92,6 +92,9 @@ rule!(CHAIN_ROLE_TRUST_ASSUMED, "tw-chain-role-trust-assumed", "Chain: Role Trus
 rule!(CHAIN_NEW_KEY_MASS_OBJECTS, "tw-chain-new-key-mass-objects", "Chain: New Access Key Then Mass Object Reads or Deletes", Critical,
     ["attack.exfiltration", "attack.impact", "attack.t1530", "attack.t1485", "attack.t1486", "trailwatch.chain"], "",
     "One story: a long-term access key used for the first time, then used for a mass of object reads or deletes (exfiltration or ransomware).");
+rule!(CHAIN_INSTANCE_CREDENTIALS_ELSEWHERE, "tw-chain-instance-credentials-elsewhere", "Chain: EC2 Instance Credentials Used From Another Address", High,
+    ["attack.credential-access", "attack.t1552.005", "attack.defense-evasion", "attack.t1078.004", "trailwatch.chain"], "",
+    "One story: an instance's role session (named after the instance, i-…) made calls from the instance's address, and the same session was then used from another address: its credentials were taken from the instance metadata service and used elsewhere.");
 
 /// Every rule of this crate.
 pub static ALL: &[&RuleDef] = &[
@@ -113,4 +116,5 @@ pub static ALL: &[&RuleDef] = &[
     &CHAIN_LOGGING_OFF_WRITE,
     &CHAIN_ROLE_TRUST_ASSUMED,
     &CHAIN_NEW_KEY_MASS_OBJECTS,
+    &CHAIN_INSTANCE_CREDENTIALS_ELSEWHERE,
 ];

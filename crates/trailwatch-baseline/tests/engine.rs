@@ -783,6 +783,8 @@ expires = "2020-01-01"
     ];
     let opts = ProcessOptions {
         baselines: false,
+        chains: false,
+        context: true,
         group_window_ms: HOUR,
         min_level: Severity::Low,
         now_ms: MONDAY,
@@ -834,6 +836,8 @@ fn severity_raised_by_context_and_said_so() {
     ];
     let opts = ProcessOptions {
         baselines: false,
+        chains: false,
+        context: true,
         group_window_ms: HOUR,
         min_level: Severity::Low,
         now_ms: MONDAY,

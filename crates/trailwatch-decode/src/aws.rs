@@ -14,6 +14,11 @@ pub struct AwsRecord<'a> {
     time_ms: Option<i64>,
 }
 
+/// Where exporters put the time of a CloudTrail record that lost its `eventTime`: Logstash and
+/// Elastic (`@timestamp`), the Log Analytics `AWSCloudTrail` table (`TimeGenerated`), and
+/// CloudTrail Lake / lookup-events style columns (`EventTime`).
+pub const EXPORTER_TIME_FIELDS: &[&str] = &["@timestamp", "TimeGenerated", "EventTime"];
+
 /// Request parameters that name the resource a call acted on, and how to spell it.
 const PARAM_RESOURCES: &[(&str, &str)] = &[
     ("bucketName", "s3 bucket"),
@@ -41,10 +46,19 @@ const PARAM_RESOURCES: &[(&str, &str)] = &[
 ];
 
 impl<'a> AwsRecord<'a> {
-    /// Wraps an indexed CloudTrail record.
+    /// Wraps an indexed CloudTrail record. Its time is `eventTime`, or where an exporter
+    /// dropped or renamed it, the time the exporter wrote ([`EXPORTER_TIME_FIELDS`]).
     pub fn new(obj: Indexed<'a>) -> Self {
-        let time_ms = obj.str("eventTime").and_then(|t| parse_ms(&t));
+        let time_ms = std::iter::once("eventTime")
+            .chain(EXPORTER_TIME_FIELDS.iter().copied())
+            .find_map(|k| obj.str(k).and_then(|t| parse_ms(&t)));
         AwsRecord { obj, time_ms }
+    }
+
+    /// When the call was made; `None` when the record says nowhere (such a record is
+    /// reported, never dated 1970).
+    pub fn time_ms(&self) -> Option<i64> {
+        self.time_ms
     }
 
     /// The record's bytes.
@@ -82,6 +96,29 @@ impl<'a> AwsRecord<'a> {
             _ => None,
         }
         .filter(|s| !s.is_empty())
+    }
+
+    /// Whether an AWS service made the call on the customer's behalf rather than an identity
+    /// of the account: `userIdentity.type` `AWSService`, or a `sourceIPAddress` that is a
+    /// service's host name (`delivery.logs.amazonaws.com`, `cloudtrail.amazonaws.com`) rather
+    /// than an address, or an `invokedBy` service with no address of a person behind it.
+    /// Such callers are not suspects for per-principal correlations, baselines and chains.
+    pub fn is_service_principal(&self) -> bool {
+        let ident = self.obj.get("userIdentity");
+        let ident_str = |k: &str| ident.and_then(|i| i.get(k)).and_then(|v| v.as_str());
+        if ident_str("type").as_deref() == Some("AWSService") {
+            return true;
+        }
+        let source = self.obj.str("sourceIPAddress");
+        let source_is_service = source.as_deref().is_some_and(is_service_host);
+        if source_is_service {
+            return true;
+        }
+        let invoked = ident_str("invokedBy").is_some_and(|v| !v.is_empty());
+        invoked
+            && source
+                .as_deref()
+                .is_none_or(|s| s.parse::<std::net::IpAddr>().is_err())
     }
 
     /// The few facts an alert needs, borrowed from the record where possible: the hunt's fast
@@ -273,4 +310,14 @@ impl FieldSource for AwsRecord<'_> {
     fn time_ms(&self) -> Option<i64> {
         self.time_ms
     }
+}
+
+/// Whether a `sourceIPAddress` value names an AWS service (`s3.amazonaws.com`,
+/// `delivery.logs.amazonaws.com`, `lambda.amazonaws.com.cn`) instead of an address.
+pub fn is_service_host(source: &str) -> bool {
+    let host = source.trim().to_ascii_lowercase();
+    let service_domain = host.ends_with(".amazonaws.com")
+        || host.ends_with(".amazonaws.com.cn")
+        || host.ends_with(".amazonaws.eu");
+    service_domain && host.parse::<std::net::IpAddr>().is_err()
 }

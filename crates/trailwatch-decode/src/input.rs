@@ -129,6 +129,14 @@ fn looks_like_log(path: &Path) -> bool {
 
 /// Expands files, directories (recursively, log-like names only, in sorted order) and `-`.
 pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputError>) {
+    let (inputs, errors, _) = expand_inputs_counted(paths);
+    (inputs, errors)
+}
+
+/// [`expand_inputs`], also counting the files a directory walk passed over by their name (a
+/// file named on the command line is always read).
+pub fn expand_inputs_counted(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputError>, u64) {
+    let mut skipped = 0u64;
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -165,6 +173,7 @@ pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputError>) {
                         size,
                     });
                 }
+                Ok(e) if e.file_type().is_file() => skipped += 1,
                 Ok(_) => {}
                 Err(e) => errors.push(InputError {
                     path: e
@@ -176,5 +185,5 @@ pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputError>) {
             }
         }
     }
-    (inputs, errors)
+    (inputs, errors, skipped)
 }

@@ -17,7 +17,7 @@ pub mod input;
 mod reader;
 pub mod time;
 
-pub use input::{expand_inputs, Input, InputError};
+pub use input::{expand_inputs, expand_inputs_counted, Input, InputError};
 pub use reader::{
     read_bytes, read_input, read_stream, DecodeError, Facts, FileStats, ReadScratch, Record,
 };

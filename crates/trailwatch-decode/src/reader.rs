@@ -65,6 +65,15 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// Whether a cloud service, not an identity of the account, made the call (see
+    /// [`AwsRecord::is_service_principal`]; Azure's own callers are not told apart yet).
+    pub fn is_service_principal(&self) -> bool {
+        match self {
+            Record::Aws(r) => r.is_service_principal(),
+            Record::Azure(_) => false,
+        }
+    }
+
     /// The resources the record names (ARNs, resource ids, request parameters).
     pub fn resources(&self) -> Vec<String> {
         match self {
@@ -170,19 +179,44 @@ enum Class {
     /// The record is inside an envelope: a string to decode (LookupEvents) or an object.
     Envelope,
     Digest,
+    /// Shaped like an audit record but not one (an S3 event notification, an EventBridge
+    /// event of another kind): why.
+    LookAlike(String),
     Unknown,
 }
+
+/// The EventBridge detail types that carry a CloudTrail record.
+const CLOUDTRAIL_DETAIL_TYPES: &[&str] = &[
+    "AWS API Call via CloudTrail",
+    "AWS Console Sign In via CloudTrail",
+    "AWS Console Action via CloudTrail",
+    "AWS Service Event via CloudTrail",
+    "AWS Insight via CloudTrail",
+];
 
 fn classify(obj: &Indexed<'_>) -> Class {
     if obj.get("eventVersion").is_some()
         || (obj.get("eventName").is_some() && obj.get("eventSource").is_some())
     {
-        return Class::Aws;
+        // S3, SQS and SNS notifications to Lambda say `"eventSource": "aws:s3"`; CloudTrail
+        // names the service's endpoint (`s3.amazonaws.com`).
+        return match obj.str("eventSource") {
+            Some(src) if src.starts_with("aws:") => Class::LookAlike(format!(
+                "an event notification (eventSource {src:?}), not a CloudTrail audit record"
+            )),
+            _ => Class::Aws,
+        };
     }
-    if obj.get("CloudTrailEvent").is_some()
-        || (obj.get("detail-type").is_some() && obj.get("detail").is_some())
-    {
+    if obj.get("CloudTrailEvent").is_some() {
         return Class::Envelope;
+    }
+    if obj.get("detail-type").is_some() && obj.get("detail").is_some() {
+        return match obj.str("detail-type") {
+            Some(t) if !CLOUDTRAIL_DETAIL_TYPES.contains(&t.as_ref()) => Class::LookAlike(format!(
+                "an EventBridge event of detail-type {t:?}, not a CloudTrail record"
+            )),
+            _ => Class::Envelope,
+        };
     }
     if obj.get("digestStartTime").is_some() || obj.get("digestPublicKeyFingerprint").is_some() {
         return Class::Digest;
@@ -274,11 +308,26 @@ pub fn read_stream(
             ..
         } = scratch;
         let obj = outer.build(Raw::new(bytes));
-        match classify(&obj) {
-            Class::Aws => {
+        // A CloudTrail record that says nowhere when it happened is a problem, not an event of
+        // 1970: reported with its place, and not read.
+        let mut aws = |stats: &mut FileStats, rec: AwsRecord<'_>| {
+            if rec.time_ms().is_some() {
                 stats.aws_records += 1;
-                on_record(&Record::Aws(AwsRecord::new(obj)));
+                on_record(&Record::Aws(rec));
+            } else {
+                stats.unknown_records += 1;
+                let id = rec
+                    .str("eventID")
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                report(
+                    stats,
+                    format!("record {index}{id}: no valid eventTime (nor @timestamp, TimeGenerated or EventTime): not read"),
+                );
             }
+        };
+        match classify(&obj) {
+            Class::Aws => aws(&mut stats, AwsRecord::new(obj)),
             Class::Azure(shape) => {
                 stats.azure_records += 1;
                 on_record(&Record::Azure(AzureRecord::new(obj, shape)));
@@ -295,8 +344,7 @@ pub fn read_stream(
                 };
                 let inner_obj = inner.build(body);
                 if matches!(classify(&inner_obj), Class::Aws) {
-                    stats.aws_records += 1;
-                    on_record(&Record::Aws(AwsRecord::new(inner_obj)));
+                    aws(&mut stats, AwsRecord::new(inner_obj));
                 } else {
                     stats.unknown_records += 1;
                     report(
@@ -304,6 +352,10 @@ pub fn read_stream(
                         format!("record {index}: envelope holds no CloudTrail record"),
                     );
                 }
+            }
+            Class::LookAlike(why) => {
+                stats.unknown_records += 1;
+                report(&mut stats, format!("record {index}: {why}: not read"));
             }
             Class::Unknown => {
                 stats.unknown_records += 1;

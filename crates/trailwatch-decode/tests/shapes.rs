@@ -183,6 +183,80 @@ fn every_aws_container_shape_reads_the_same_record() {
 }
 
 #[test]
+fn exporters_times_are_read_and_a_record_without_one_is_a_problem_not_1970() {
+    let dir = tempfile::tempdir().unwrap();
+    let without_time = RECORD.replace(r#""eventTime":"2024-01-02T03:04:05Z","#, "");
+    let logstash = without_time.replacen(
+        '{',
+        r#"{"@timestamp":"2024-01-02T03:04:05.000Z","@version":"1","#,
+        1,
+    );
+    let p = write(
+        dir.path(),
+        "logstash.jsonl",
+        format!("{logstash}\n").as_bytes(),
+    );
+    let r = read(&[p]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.events.len(), 1);
+    assert_eq!(
+        r.events[0].time_ms, 1_704_164_645_000,
+        "@timestamp is the time"
+    );
+
+    let other = RECORD.replace(
+        "0b6f7a2e-1111-4c2f-9d1e-000000000001",
+        "0b6f7a2e-1111-4c2f-9d1e-000000000002",
+    );
+    let p = write(
+        dir.path(),
+        "mixed.jsonl",
+        format!("{without_time}\n{other}\n").as_bytes(),
+    );
+    let r = read(&[p]);
+    assert_eq!(r.events.len(), 1, "the timed record is still read");
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    let e = r.errors[0].to_string();
+    assert!(
+        e.contains("mixed.jsonl")
+            && e.contains("record 1")
+            && e.contains("0b6f7a2e-1111-4c2f-9d1e-000000000001")
+            && e.contains("no valid eventTime"),
+        "{e}"
+    );
+    assert!(r.events.iter().all(|ev| ev.time_ms > 0));
+}
+
+#[test]
+fn look_alikes_are_rejected_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3_notification = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventTime":"2024-01-02T03:04:05.000Z","eventName":"ObjectCreated:Put","userIdentity":{"principalId":"AWS:AIDAX"},"s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}"#;
+    let guardduty = r#"{"version":"0","id":"e","detail-type":"GuardDuty Finding","source":"aws.guardduty","detail":{"type":"Recon:EC2/PortProbeUnprotectedPort","severity":2}}"#;
+    for (name, body, why) in [
+        (
+            "s3-notification.json",
+            s3_notification,
+            "eventSource \"aws:s3\"",
+        ),
+        (
+            "guardduty.json",
+            guardduty,
+            "detail-type \"GuardDuty Finding\"",
+        ),
+    ] {
+        let p = write(dir.path(), name, body.as_bytes());
+        let r = read(&[p]);
+        assert!(r.events.is_empty(), "{name} read as audit events");
+        assert_eq!(r.errors.len(), 1, "{name}: {:?}", r.errors);
+        let e = r.errors[0].to_string();
+        assert!(
+            e.contains(name) && e.contains(why) && e.contains("not read"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn digest_files_are_recognised_not_read_as_events() {
     let dir = tempfile::tempdir().unwrap();
     let digest = r#"{"awsAccountId":"111122223333","digestStartTime":"2024-01-02T03:00:00Z","digestEndTime":"2024-01-02T04:00:00Z","digestS3Bucket":"b","digestS3Object":"o","digestPublicKeyFingerprint":"f","digestSignatureAlgorithm":"SHA256withRSA","logFiles":[{"s3Bucket":"b","s3Object":"x","hashValue":"00","hashAlgorithm":"SHA-256"}]}"#;

@@ -8,6 +8,7 @@
 //! result does not depend on the order in which workers read files. The same event read twice
 //! (overlapping inputs) counts once: each group remembers a 64-bit hash of every event id.
 
+use crate::content::Raise;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use trailwatch_decode::time::format_ms;
 use trailwatch_decode::Facts;
 use trailwatch_model::uuid::{format_uuid, parse_uuid};
-use trailwatch_model::{Alert, Provider};
+use trailwatch_model::{Alert, Provider, Severity};
 use trailwatch_sigma::Rule;
 
 /// Limits of grouping.
@@ -195,6 +196,10 @@ struct Session {
     actions: Earliest,
     regions: Earliest,
     resources: Earliest,
+    /// The severity the content of its calls deserves, when above the rule's level …
+    raised: Option<Severity>,
+    /// … and why (see [`crate::content`]).
+    reasons: Earliest,
 }
 
 impl Session {
@@ -243,6 +248,7 @@ impl Group {
 }
 
 fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions) {
+    s.raised = s.raised.max(o.raised);
     s.first = s.first.min(o.first);
     s.last = s.last.max(o.last);
     s.firings += o.firings;
@@ -254,6 +260,7 @@ fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions) {
         (&mut s.actions, o.actions),
         (&mut s.regions, o.regions),
         (&mut s.resources, o.resources),
+        (&mut s.reasons, o.reasons),
     ] {
         for (t, v) in theirs.0 {
             mine.offer(t, &v, opts.max_values);
@@ -296,13 +303,14 @@ impl Grouper {
         }
     }
 
-    /// Records that `rule` fired on the event `facts` describe; `resources` is asked for only
-    /// when the firing is new.
+    /// Records that `rule` fired on the event `facts` describe, with the raise its content
+    /// deserves; `resources` is asked for only when the firing is new.
     pub fn add(
         &mut self,
         rule: &Arc<Rule>,
         provider: Provider,
         facts: &Facts<'_>,
+        raise: Option<&Raise>,
         resources: &dyn Fn() -> Vec<String>,
     ) {
         let account = facts.account.as_deref().unwrap_or("");
@@ -357,8 +365,14 @@ impl Grouper {
                 actions: Earliest::default(),
                 regions: Earliest::default(),
                 resources: Earliest::default(),
+                raised: None,
+                reasons: Earliest::default(),
             },
         };
+        if let Some(r) = raise.filter(|r| r.severity > group.rule.level) {
+            session.raised = session.raised.max(Some(r.severity));
+            session.reasons.offer(t, &r.reason, opts.max_values);
+        }
         session.first = session.first.min(t);
         session.last = session.last.max(t);
         session.firings += 1;
@@ -521,7 +535,7 @@ impl PendingAlert {
     pub fn severity(&self) -> trailwatch_model::Severity {
         match &self.0 {
             Pending::Ready { alert, .. } => alert.severity,
-            Pending::Grouped { data, .. } => data.rule.level,
+            Pending::Grouped { data, session, .. } => session_severity(data, session),
         }
     }
 
@@ -580,7 +594,27 @@ pub fn alert_id(parts: &[&str]) -> String {
         .collect()
 }
 
+/// The rule's level, or what the content of the session's calls raised it to.
+fn session_severity(g: &GroupData, s: &Session) -> Severity {
+    s.raised.map_or(g.rule.level, |r| r.max(g.rule.level))
+}
+
 fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {
+    let mut description = g
+        .rule
+        .description
+        .clone()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let severity = session_severity(g, s);
+    if severity > g.rule.level {
+        description.push_str(&format!(
+            " Raised from {} to {severity}: {}.",
+            g.rule.level,
+            s.reasons.values().join("; ")
+        ));
+    }
     let ids = s.ids.strings();
     let count = s.count();
     let regions = s.regions.values();
@@ -589,7 +623,7 @@ fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {
         id: id.to_string(),
         rule_id: key.rule.to_string(),
         title: g.rule.title.clone(),
-        severity: g.rule.level,
+        severity,
         first_seen: format_ms(s.first),
         last_seen: format_ms(s.last),
         count,
@@ -602,12 +636,115 @@ fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {
         actions: s.actions.values(),
         resources: s.resources.values(),
         tags: g.rule.tags.clone(),
-        description: g
-            .rule
-            .description
-            .clone()
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
+        description,
     }
+}
+
+/// An alert that arrived whole (a correlation's or a chain's) with its time span.
+#[derive(Debug, Clone)]
+pub struct WholeAlert {
+    pub alert: Alert,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+/// Joins whole alerts into incidents by the rule of every other alert: one rule, cloud,
+/// account and principal with firings less than `window_ms` apart is one alert, listing the
+/// union of their event ids (the earliest `max_event_ids`). A correlation that fires every
+/// five minutes for days is then one alert per quiet-separated run, not one per window.
+pub fn merge_whole(mut whole: Vec<WholeAlert>, opts: &GroupOptions) -> Vec<PendingAlert> {
+    let key = |w: &WholeAlert| {
+        (
+            w.alert.rule_id.clone(),
+            w.alert.provider,
+            w.alert.account.clone(),
+            w.alert.principal.clone(),
+        )
+    };
+    whole.sort_by(|a, b| {
+        (key(a), a.first_ms, a.last_ms, &a.alert.id).cmp(&(
+            key(b),
+            b.first_ms,
+            b.last_ms,
+            &b.alert.id,
+        ))
+    });
+    let mut out: Vec<PendingAlert> = Vec::new();
+    let mut open: Option<(WholeAlert, Vec<String>, u64)> = None;
+    for w in whole {
+        match &mut open {
+            Some((cur, ids, merged))
+                if key(cur) == key(&w)
+                    && w.first_ms <= cur.last_ms.saturating_add(opts.window_ms) =>
+            {
+                absorb(cur, ids, w);
+                *merged += 1;
+            }
+            _ => {
+                if let Some(done) = open.take() {
+                    out.push(close_whole(done, opts));
+                }
+                let ids = w.alert.event_ids.clone();
+                open = Some((w, ids, 1));
+            }
+        }
+    }
+    if let Some(done) = open.take() {
+        out.push(close_whole(done, opts));
+    }
+    out
+}
+
+/// Adds `w` to the incident `cur` (whose event ids so far are `ids`).
+fn absorb(cur: &mut WholeAlert, ids: &mut Vec<String>, w: WholeAlert) {
+    cur.first_ms = cur.first_ms.min(w.first_ms);
+    cur.last_ms = cur.last_ms.max(w.last_ms);
+    let a = &mut cur.alert;
+    a.severity = a.severity.max(w.alert.severity);
+    a.count = a.count.max(w.alert.count);
+    ids.extend(w.alert.event_ids);
+    for (mine, theirs) in [
+        (&mut a.source_ips, w.alert.source_ips),
+        (&mut a.actions, w.alert.actions),
+        (&mut a.resources, w.alert.resources),
+    ] {
+        for v in theirs {
+            if !mine.contains(&v) {
+                mine.push(v);
+            }
+        }
+    }
+    if let Some(r) = w.alert.region {
+        let mut regions: Vec<String> = a
+            .region
+            .as_deref()
+            .map(|s| s.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        for x in r.split(',') {
+            if !regions.iter().any(|y| y == x) {
+                regions.push(x.to_string());
+            }
+        }
+        a.region = Some(regions.join(","));
+    }
+}
+
+/// The incident as one alert: distinct event ids (in the order the firings came, the earliest
+/// firing first), capped; the count is the distinct events when every firing listed them all.
+fn close_whole(done: (WholeAlert, Vec<String>, u64), opts: &GroupOptions) -> PendingAlert {
+    let (mut w, ids, merged) = done;
+    let mut seen = std::collections::HashSet::new();
+    let mut distinct: Vec<String> = ids.into_iter().filter(|i| seen.insert(i.clone())).collect();
+    if merged > 1 {
+        w.alert.count = w.alert.count.max(distinct.len() as u64);
+        w.alert.description.push_str(&format!(
+            " [{merged} firings less than {} min apart, one incident]",
+            opts.window_ms / 60_000
+        ));
+    }
+    distinct.truncate(opts.max_event_ids);
+    w.alert.event_ids = distinct;
+    w.alert.first_seen = format_ms(w.first_ms);
+    w.alert.last_seen = format_ms(w.last_ms);
+    PendingAlert::ready(w.alert, w.first_ms)
 }

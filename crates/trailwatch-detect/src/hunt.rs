@@ -1,6 +1,9 @@
 //! The hunt: every input through the rules, on every core, into grouped alerts.
 
-use crate::group::{alert_id, sort_pending, GroupOptions, Grouper, PendingAlert};
+use crate::content::ContentOptions;
+use crate::group::{
+    alert_id, merge_whole, sort_pending, GroupOptions, Grouper, PendingAlert, WholeAlert,
+};
 use crate::intern::Interner;
 use crate::pack::RulePack;
 use crate::scan::par_read;
@@ -36,7 +39,18 @@ pub struct HuntOptions {
     pub group: GroupOptions,
     /// Worker threads (at least 1).
     pub threads: usize,
+    /// Count AWS services acting for the account (see [`Record::is_service_principal`]) as
+    /// principals in correlations, baselines and chains. Off by default: a service's denied
+    /// log deliveries are a misconfiguration, not an intruder's enumeration. Correlation rules
+    /// tagged [`SERVICE_PRINCIPALS_TAG`] see them either way.
+    pub include_service_principals: bool,
+    /// What reading a call's content needs to know (the organisation's accounts).
+    pub content: ContentOptions,
 }
+
+/// The tag of a correlation rule that is about services' own activity, so that calls made by
+/// AWS services count towards it.
+pub const SERVICE_PRINCIPALS_TAG: &str = "trailwatch.service-principals";
 
 impl Default for HuntOptions {
     fn default() -> Self {
@@ -44,8 +58,15 @@ impl Default for HuntOptions {
             range: TimeRange::default(),
             group: GroupOptions::default(),
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            include_service_principals: false,
+            content: ContentOptions::default(),
         }
     }
+}
+
+/// Whether a correlation rule counts events of service principals.
+fn counts_services(rule: &trailwatch_sigma::Rule) -> bool {
+    rule.tags.iter().any(|t| t == SERVICE_PRINCIPALS_TAG)
 }
 
 impl HuntReport {
@@ -140,7 +161,9 @@ impl FactBook {
 /// One worker's state.
 struct Worker<'p> {
     pack: &'p RulePack,
+    content: &'p ContentOptions,
     range: TimeRange,
+    include_services: bool,
     hits: Vec<RuleRef>,
     grouper: Grouper,
     aws_corr: CorrelationState,
@@ -151,17 +174,14 @@ struct Worker<'p> {
 }
 
 impl<'p> Worker<'p> {
-    fn new(
-        pack: &'p RulePack,
-        range: TimeRange,
-        group: GroupOptions,
-        observe: Option<usize>,
-    ) -> Self {
+    fn new(pack: &'p RulePack, opts: &'p HuntOptions, observe: Option<usize>) -> Self {
         Worker {
             pack,
-            range,
+            content: &opts.content,
+            range: opts.range,
+            include_services: opts.include_service_principals,
             hits: Vec::new(),
-            grouper: Grouper::new(group),
+            grouper: Grouper::new(opts.group),
             aws_corr: CorrelationState::new(),
             azure_corr: CorrelationState::new(),
             facts: FactBook::default(),
@@ -175,8 +195,15 @@ impl<'p> Worker<'p> {
             return;
         }
         self.examined += 1;
+        // Asked at most once per record, and only when the baselines or a correlation need it.
+        let include_services = self.include_services;
+        let mut service = None;
+        let mut is_service =
+            || *service.get_or_insert_with(|| !include_services && rec.is_service_principal());
         if let Some(c) = &mut self.observed {
-            crate::observe::observe(rec, c);
+            if !is_service() {
+                crate::observe::observe(rec, c);
+            }
         }
         let provider = rec.provider();
         let set = self.pack.set(provider);
@@ -187,20 +214,27 @@ impl<'p> Worker<'p> {
             return;
         }
         let facts = rec.facts();
+        let raise = if crate::content::is_assessed(&facts.action) {
+            crate::content::assess(rec, self.content)
+        } else {
+            None
+        };
         for &r in &self.hits {
-            if set.feeds_correlation(r) {
+            if let (true, Some(t)) = (set.feeds_correlation(r), rec.time_ms()) {
                 let state = match provider {
                     Provider::Aws => &mut self.aws_corr,
                     Provider::Azure => &mut self.azure_corr,
                 };
-                if state.observe(set, r, rec.fields(), &facts.event_id) {
+                let service = is_service();
+                let admit = |c: &trailwatch_sigma::Rule| !service || counts_services(c);
+                if state.observe_admitted(set, r, rec.fields(), t, &facts.event_id, &admit) {
                     self.facts.note(provider, &facts);
                 }
             }
             if set.alerts(r) {
                 if let Some(rule) = set.rule(r) {
                     self.grouper
-                        .add(rule, provider, &facts, &|| rec.resources());
+                        .add(rule, provider, &facts, raise.as_ref(), &|| rec.resources());
                 }
             }
         }
@@ -246,7 +280,7 @@ fn run(
     let (workers, stats) = par_read(
         inputs,
         opts.threads,
-        &|| Worker::new(pack, opts.range, opts.group, per_worker),
+        &|| Worker::new(pack, opts, per_worker),
         &|w, r| w.on_record(r),
         on_error,
         on_progress,
@@ -291,18 +325,18 @@ fn finish(
         "grouped"
     );
     let mut alerts = grouper.into_alerts();
-    for hit in aws_corr
+    let whole: Vec<WholeAlert> = aws_corr
         .finish(&pack.aws)
         .into_iter()
         .chain(azure_corr.finish(&pack.azure))
-    {
-        if hit.rule.generates_alerts() && hit.rule.level >= pack.aws.config().min_level {
-            alerts.push(PendingAlert::ready(
-                correlation_alert(&hit, &facts),
-                hit.first_ms,
-            ));
-        }
-    }
+        .filter(|hit| hit.rule.generates_alerts() && hit.rule.level >= pack.aws.config().min_level)
+        .map(|hit| WholeAlert {
+            alert: correlation_alert(&hit, &facts),
+            first_ms: hit.first_ms,
+            last_ms: hit.last_ms,
+        })
+        .collect();
+    alerts.extend(merge_whole(whole, &opts.group));
     sort_pending(&mut alerts);
     tracing::debug!(
         live_mb = trailwatch_model::gauge::live_heap_mb(),

@@ -4,10 +4,12 @@
 //! under `rules/`, embedded in the binary) and user rule directories, routed by log source
 //! ([`RulePack`]); the parallel [`hunt`] that streams inputs through both clouds' rule sets on
 //! every core; grouping of rule firings into alerts, one per rule, principal and burst of
-//! activity ([`group`]); and the event-level views built on the same pass — [`timeline`] and
+//! activity ([`group`]), raised to the severity a call's content deserves ([`content`]: policy
+//! documents decoded, networks opened, images shared); and the event-level views built on the same pass — [`timeline`] and
 //! [`summary`].
 
 pub mod builtin;
+pub mod content;
 pub mod group;
 mod hunt;
 mod intern;
@@ -18,5 +20,5 @@ mod scan;
 pub mod summary;
 pub mod timeline;
 
-pub use hunt::{hunt, hunt_observing, HuntOptions, HuntReport, TimeRange};
+pub use hunt::{hunt, hunt_observing, HuntOptions, HuntReport, TimeRange, SERVICE_PRINCIPALS_TAG};
 pub use pack::{PackError, RulePack};

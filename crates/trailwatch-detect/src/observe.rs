@@ -19,7 +19,8 @@ const CHAIN_ACTIONS: &[&str] = &[
     "AssumeRole",
 ];
 
-/// Adds one record to a collector.
+/// Adds one record to a collector (the hunt leaves out service principals before, unless asked
+/// to include them).
 pub(crate) fn observe(rec: &Record<'_>, out: &mut Collector) {
     let r = match rec {
         Record::Aws(r) => r,
@@ -34,9 +35,6 @@ pub(crate) fn observe(rec: &Record<'_>, out: &mut Collector) {
     let ident = raw.get("userIdentity");
     let id = |k: &str| text(ident.and_then(|i| i.get(k)));
     let ptype = id("type");
-    if ptype.as_deref() == Some("AWSService") {
-        return;
-    }
     let f = r.facts();
     let action: &str = &f.action;
     let console = action == "ConsoleLogin";

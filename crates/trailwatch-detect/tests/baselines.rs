@@ -48,6 +48,8 @@ fn hunt_with_baselines(paths: &[PathBuf], min_level: Severity) -> Vec<Alert> {
         .collect();
     let popts = ProcessOptions {
         baselines: true,
+        chains: true,
+        context: true,
         group_window_ms: HOUR,
         min_level,
         now_ms: 0,

@@ -295,9 +295,29 @@ impl CorrelationState {
         time_ms: i64,
         event_id: &str,
     ) -> bool {
+        self.observe_admitted(set, rule, event, time_ms, event_id, &|_| true)
+    }
+
+    /// As [`observe_at`](Self::observe_at), recording the event only for the correlations whose
+    /// rule `admit` accepts (the caller's policy, e.g. by the correlation's tags).
+    pub fn observe_admitted<S: FieldSource + ?Sized>(
+        &mut self,
+        set: &RuleSet,
+        rule: RuleRef,
+        event: &S,
+        time_ms: i64,
+        event_id: &str,
+        admit: &dyn Fn(&crate::Rule) -> bool,
+    ) -> bool {
         let mut any = false;
         for &(ci, slot) in set.feeds(rule) {
-            let (Some(c), Some(paths)) = (set.correlation_at(ci), set.slot_paths(ci, slot)) else {
+            let Some((_, crule)) = set.correlation_rule(ci) else {
+                continue;
+            };
+            if !admit(crule) {
+                continue;
+            }
+            let (Some(c), Some(paths)) = (crule.correlation(), set.slot_paths(ci, slot)) else {
                 continue;
             };
             let values: Vec<Option<Box<str>>> =

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use arrow::array::AsArray;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use trailwatch_ledger::{Removed, VerifyOptions};
 
 use crate::schema::{column_index, COL_ACCOUNT, COL_REGION};
@@ -168,18 +168,11 @@ impl Store {
         Ok(s)
     }
 
-    /// Deletes whole days older than `keep_days` (UTC, counted back from today): the retention
-    /// link first, then the files. A dry run deletes nothing and writes nothing.
+    /// Deletes whole days (UTC) before `today - keep_days`: the retention link first, then the
+    /// files. A dry run deletes nothing and writes nothing. `today` is the caller's reference
+    /// day (the command line resolves it once, from the clock or `--now`), so that the store
+    /// itself never reads the clock.
     pub fn retention(
-        &mut self,
-        keep_days: u32,
-        dry_run: bool,
-    ) -> Result<RetentionReport, StoreError> {
-        self.retention_as_of(keep_days, dry_run, Utc::now().date_naive())
-    }
-
-    /// [`Store::retention`] as if today were `today`: days before `today - keep_days` go.
-    pub fn retention_as_of(
         &mut self,
         keep_days: u32,
         dry_run: bool,

@@ -246,14 +246,14 @@ fn retention_removes_only_old_days_and_verify_stays_ok() {
     let days: BTreeSet<String> = before.per_day.keys().map(|(d, _)| d.clone()).collect();
     assert!(days.len() >= 3, "{days:?}");
     let today = NaiveDate::from_ymd_opt(2024, 8, 11).unwrap(); // keep 10 days: from 2024-08-01
-    let dry = store.retention_as_of(10, true, today).unwrap();
+    let dry = store.retention(10, true, today).unwrap();
     assert_eq!(dry.cutoff, "2024-08-01");
     let old: Vec<&String> = days.iter().filter(|d| d.as_str() < "2024-08-01").collect();
     assert_eq!(dry.days.keys().collect::<Vec<_>>(), old);
     assert!(dry.events > 0 && dry.ledger_seq.is_none());
     assert_eq!(store.stats().unwrap(), before, "a dry run changes nothing");
 
-    let r = store.retention_as_of(10, false, today).unwrap();
+    let r = store.retention(10, false, today).unwrap();
     assert_eq!((r.files, r.events), (dry.files, dry.events));
     assert!(r.ledger_seq.is_some());
     let after = store.stats().unwrap();
@@ -280,7 +280,7 @@ fn retention_removes_only_old_days_and_verify_stays_ok() {
     let mut store = Store::open(&dir).unwrap();
     assert!(store.recovery().is_empty());
     assert_eq!(store.stats().unwrap().events, after.events);
-    assert_eq!(store.retention_as_of(10, false, today).unwrap().files, 0);
+    assert_eq!(store.retention(10, false, today).unwrap().files, 0);
     assert!(store.verify().unwrap().is_ok());
 }
 

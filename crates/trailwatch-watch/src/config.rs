@@ -1,7 +1,8 @@
 //! The watch configuration: a TOML file (see `trailwatch.example.toml` at the repository root).
 //!
 //! This module owns `[store]`, `[watch]`, `[[sources]]`, `[[sinks]]` and `[metrics]`. The
-//! sections `[baselines]`, `[[suppressions]]` and `[severity]` belong to trailwatch-baseline:
+//! sections `[organization]`, `[detection]`, `[baselines]`, `[[suppressions]]` and `[severity]` belong to
+//! trailwatch-baseline:
 //! they are kept here as TOML and checked and applied by it (`hygiene`). Any other key, at the
 //! top level or inside the sections owned here, is an error naming it.
 
@@ -28,6 +29,12 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// Checked and applied by trailwatch-baseline (the organisation's accounts).
+    #[serde(default)]
+    pub organization: Option<toml::Value>,
+    /// Checked and applied by trailwatch-baseline (who counts as a suspect).
+    #[serde(default)]
+    pub detection: Option<toml::Value>,
     /// Checked and applied by trailwatch-baseline (learned baselines and chains).
     #[serde(default)]
     pub baselines: Option<toml::Value>,

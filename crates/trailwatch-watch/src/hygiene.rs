@@ -1,4 +1,4 @@
-//! The `[baselines]`, `[[suppressions]]` and `[severity]` sections applied to what each step of
+//! The `[detection]`, `[baselines]`, `[[suppressions]]` and `[severity]` sections applied to what each step of
 //! the watch finds, as `hunt --config` applies them to a batch: learned baselines and attack
 //! chains (their state kept beside the store, so learning goes on across steps and restarts),
 //! severity raised by context, and suppressions.
@@ -21,7 +21,7 @@ pub(crate) struct Hygiene {
 }
 
 impl Hygiene {
-    /// `None` when the configuration has none of the three sections (nothing to apply).
+    /// `None` when the configuration has none of the five sections (nothing to apply).
     pub(crate) fn from_config(
         config: &Config,
         store_dir: &Path,
@@ -29,6 +29,8 @@ impl Hygiene {
     ) -> Result<Option<Hygiene>, WatchError> {
         let mut sections = toml::Table::new();
         let present = [
+            ("organization", &config.organization),
+            ("detection", &config.detection),
             ("baselines", &config.baselines),
             ("suppressions", &config.suppressions),
             ("severity", &config.severity),
@@ -56,6 +58,18 @@ impl Hygiene {
             state_path,
             file: file.into(),
         }))
+    }
+
+    /// `[organization] accounts`, for reading calls' content.
+    pub(crate) fn content(&self) -> trailwatch_detect::content::ContentOptions {
+        trailwatch_detect::content::ContentOptions {
+            organization: self.cfg.organization.accounts.clone(),
+        }
+    }
+
+    /// `[detection] include_service_principals`.
+    pub(crate) fn include_service_principals(&self) -> bool {
+        self.cfg.detection.include_service_principals
     }
 
     /// Events held for one step's time-ordered pass.
@@ -90,6 +104,8 @@ impl Hygiene {
         let state = BaselineState::load(&self.state_path).map_err(|e| failed(e.to_string()))?;
         let opts = ProcessOptions {
             baselines: self.cfg.baselines.enabled,
+            chains: self.cfg.baselines.enabled,
+            context: true,
             group_window_ms,
             min_level,
             now_ms,

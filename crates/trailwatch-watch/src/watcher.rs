@@ -667,6 +667,15 @@ impl Watcher {
             );
             let hopts = HuntOptions {
                 threads: 2,
+                include_service_principals: self
+                    .hygiene
+                    .as_ref()
+                    .is_some_and(Hygiene::include_service_principals),
+                content: self
+                    .hygiene
+                    .as_ref()
+                    .map(Hygiene::content)
+                    .unwrap_or_default(),
                 ..HuntOptions::default()
             };
             let now = SystemTime::now();

@@ -2,6 +2,7 @@
 //! context and suppressions (trailwatch-baseline) over a hunt's alerts.
 
 use crate::cli::HuntArgs;
+use crate::when::Clock;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use trailwatch_baseline::{
@@ -13,42 +14,31 @@ use trailwatch_model::Severity;
 /// What `hunt` was asked for beyond the rules.
 pub struct Plan {
     pub cfg: Config,
-    /// Raise baseline and chain alerts.
+    /// Raise learned-baseline alerts.
     pub baselines: bool,
-    /// Keep events for the baselines/context at all.
+    /// Raise attack-chain alerts (on unless `--no-chains` or `[detection] chains = false`).
+    pub chains: bool,
+    /// Raise severities by context and apply suppressions (`--config` or `--baselines`).
+    pub context: bool,
+    /// Keep events for the engine at all.
     pub active: bool,
-    /// Where learned state is read and written.
+    /// Where learned state is read and written (only with learned baselines: the chains of a
+    /// plain hunt see every event of its inputs).
     pub state: Option<PathBuf>,
+    /// The run's reference time, for suppression expiry.
+    pub clock: Clock,
 }
 
 impl Plan {
-    pub fn new(a: &HuntArgs) -> Result<Plan> {
+    pub fn new(a: &HuntArgs, clock: Clock) -> Result<Plan> {
         let cfg = match &a.config {
             Some(p) => load_config(p).with_context(|| format!("--config {}", p.display()))?,
             None => Config::default(),
         };
         let baselines = a.baselines || cfg.baselines.enabled;
-        let active = baselines || a.config.is_some();
-        let state = a
-            .baseline_state
-            .clone()
-            .or_else(|| cfg.baselines.state_file.as_ref().map(PathBuf::from))
-            .or_else(|| {
-                a.input
-                    .store
-                    .as_ref()
-                    .map(|d| d.join(trailwatch_baseline::STATE_FILE_IN_STORE))
-            })
-            .or_else(|| {
-                a.output.output.as_ref().map(|o| {
-                    o.parent()
-                        .filter(|d| !d.as_os_str().is_empty())
-                        .map_or_else(
-                            || PathBuf::from("baselines.json"),
-                            |d| d.join("baselines.json"),
-                        )
-                })
-            });
+        let chains = !a.no_chains && cfg.detection.chains;
+        let context = baselines || a.config.is_some();
+        let state = if baselines { state_path(a, &cfg) } else { None };
         if baselines && state.is_none() {
             tracing::warn!(
                 "baselines are learned for this run only (give --baseline-state FILE, --store or -o to keep them)"
@@ -57,15 +47,18 @@ impl Plan {
         Ok(Plan {
             cfg,
             baselines,
-            active,
+            chains,
+            context,
+            active: baselines || chains || context,
             state,
+            clock,
         })
     }
 
     /// The level the rules must be loaded at so that an alert raised by context to
     /// `min_level` is not lost before it is raised.
     pub fn rule_level(&self, min_level: Severity) -> Severity {
-        if !self.active {
+        if !self.context {
             return min_level;
         }
         self.cfg.severity.rule_level(min_level)
@@ -84,16 +77,25 @@ impl Plan {
             Some(p) => BaselineState::load(p)?,
             None => BaselineState::default(),
         };
-        let given: Vec<_> = alerts
-            .iter()
-            .map(|p| (p.to_alert(), p.first_ms()))
-            .collect();
-        drop(alerts);
+        // Context and suppressions act on every alert, which must then be rendered; the chains
+        // alone only add alerts, and the hunt's stay pending (their event ids not turned into
+        // text for nothing).
+        let (given, mut pending): (Vec<_>, Vec<PendingAlert>) = if self.context {
+            let given = alerts
+                .iter()
+                .map(|p| (p.to_alert(), p.first_ms()))
+                .collect();
+            (given, Vec::new())
+        } else {
+            (Vec::new(), alerts)
+        };
         let opts = ProcessOptions {
             baselines: self.baselines,
+            chains: self.chains,
+            context: self.context,
             group_window_ms,
             min_level,
-            now_ms: trailwatch_baseline::config::now_ms(),
+            now_ms: self.clock.now_ms(),
         };
         let out = process(&self.cfg, &opts, obs, state, given)?;
         if let Some(p) = &self.state {
@@ -111,6 +113,8 @@ impl Plan {
                 "; {} baseline/chain alerts ({} events learned, {} already in the baseline)",
                 out.baseline_alerts, out.replayed, out.already_learned
             ));
+        } else if self.chains {
+            note.push_str(&format!("; {} chain alerts", out.baseline_alerts));
         }
         if out.raised > 0 {
             note.push_str(&format!("; {} raised by context", out.raised));
@@ -119,12 +123,60 @@ impl Plan {
         if suppressed > 0 {
             note.push_str(&format!("; {suppressed} suppressed"));
         }
-        let mut pending: Vec<PendingAlert> = out
-            .alerts
-            .into_iter()
-            .map(|(a, t)| PendingAlert::ready(a, t))
-            .collect();
+        pending.extend(
+            out.alerts
+                .into_iter()
+                .map(|(a, t)| PendingAlert::ready(a, t)),
+        );
         sort_pending(&mut pending);
         Ok((pending, note))
     }
+}
+
+/// Where learned baselines are kept: `--baseline-state`, `[baselines] state_file`, the store,
+/// or beside the output file.
+fn state_path(a: &HuntArgs, cfg: &Config) -> Option<PathBuf> {
+    a.baseline_state
+        .clone()
+        .or_else(|| cfg.baselines.state_file.as_ref().map(PathBuf::from))
+        .or_else(|| {
+            a.input
+                .store
+                .as_ref()
+                .map(|d| d.join(trailwatch_baseline::STATE_FILE_IN_STORE))
+        })
+        .or_else(|| {
+            a.output.output.as_ref().map(|o| {
+                o.parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map_or_else(
+                        || PathBuf::from("baselines.json"),
+                        |d| d.join("baselines.json"),
+                    )
+            })
+        })
+}
+
+/// The attack-chain alerts of a hunt's observations, as a default hunt raises them (the same
+/// ids), for commands that start from an alert.
+pub fn chain_alerts(
+    obs: &Observations,
+    group_window_ms: i64,
+) -> Result<Vec<trailwatch_model::Alert>> {
+    let opts = ProcessOptions {
+        baselines: false,
+        chains: true,
+        context: false,
+        group_window_ms,
+        min_level: Severity::Informational,
+        now_ms: 0,
+    };
+    let out = process(
+        &Config::default(),
+        &opts,
+        obs,
+        BaselineState::default(),
+        Vec::new(),
+    )?;
+    Ok(out.alerts.into_iter().map(|(a, _)| a).collect())
 }

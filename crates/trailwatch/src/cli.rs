@@ -15,6 +15,11 @@ pub struct Cli {
     /// Log more (also: TRAILWATCH_LOG=debug).
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// The reference time (RFC 3339 or a date) instead of the system clock: relative
+    /// --since/--until spans, retention's cut-off and suppression expiry count from it, so a
+    /// finished trail gives the same answer on any day. `watch` and `alerts` refuse it.
+    #[arg(long, global = true, value_name = "TIME")]
+    pub now: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -244,9 +249,13 @@ pub struct HuntArgs {
     /// [[suppressions]] and [severity] sections; see trailwatch.example.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Learn each principal's usual activity and raise baseline and attack-chain alerts.
+    /// Learn each principal's usual activity and raise learned-baseline alerts.
     #[arg(long)]
     pub baselines: bool,
+    /// Leave out the attack chains (recon → privilege change → new key used, logging off →
+    /// changes, trust opened → assumed, new key → mass object access), which run by default.
+    #[arg(long)]
+    pub no_chains: bool,
     /// Where learned baselines are kept between runs (default: _baselines.json in --store,
     /// else baselines.json beside -o FILE).
     #[arg(long, value_name = "FILE")]

@@ -7,23 +7,24 @@ use crate::cli::{
 use crate::escape;
 use crate::output::{self, Format, Sink};
 use crate::progress;
-use crate::when::parse_when;
+use crate::when::{parse_span_ms, Clock};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use trailwatch_decode::{expand_inputs, DecodeError, FileStats, Input};
+use trailwatch_decode::{expand_inputs, expand_inputs_counted, DecodeError, FileStats, Input};
 use trailwatch_detect::group::{GroupOptions, PendingAlert};
 use trailwatch_detect::timeline::TimelineFilter;
 use trailwatch_detect::{HuntOptions, RulePack, TimeRange};
 use trailwatch_model::Severity;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let clock = Clock::resolve(cli.now.as_deref())?;
     match cli.command {
-        Command::Hunt(a) => hunt(a),
-        Command::Timeline(a) => timeline(a),
-        Command::Summary(a) => summary(a),
+        Command::Hunt(a) => hunt(a, clock),
+        Command::Timeline(a) => timeline(a, clock),
+        Command::Summary(a) => summary(a, clock),
         Command::Rules(RulesCommand::List { rules, format }) => rules_list(&rules, format),
         Command::Rules(RulesCommand::Check { rules }) => rules_check(&rules),
         Command::Rules(RulesCommand::Test { rules }) => rules_test(&rules),
@@ -32,24 +33,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Simulate(a) => simulate(a),
         Command::Demo(a) => demo(a),
-        Command::ValidateDigests(a) => validate_digests(a),
+        Command::ValidateDigests(a) => validate_digests(a, clock),
         Command::Ingest(a) => crate::store_cmd::ingest(a),
         Command::Stats(a) => crate::store_cmd::stats(a),
         Command::Verify(a) => crate::store_cmd::verify(a),
-        Command::Retention(a) => crate::store_cmd::retention(a),
+        Command::Retention(a) => crate::store_cmd::retention(a, clock),
         Command::Sql(a) => crate::store_cmd::sql(a),
-        Command::Search(a) => crate::store_cmd::search(a),
-        Command::Investigate(a) => crate::investigate_cmd::investigate(a),
-        Command::Recover(a) => crate::investigate_cmd::recover(a),
-        Command::Watch(a) => crate::watch_cmd::watch(a),
-        Command::Alerts(a) => crate::watch_cmd::alerts(a),
+        Command::Search(a) => crate::store_cmd::search(a, clock),
+        Command::Investigate(a) => crate::investigate_cmd::investigate(a, clock),
+        Command::Recover(a) => crate::investigate_cmd::recover(a, clock),
+        Command::Watch(a) => {
+            clock.require_real("watch")?;
+            crate::watch_cmd::watch(a)
+        }
+        Command::Alerts(a) => {
+            clock.require_real("alerts")?;
+            crate::watch_cmd::alerts(a)
+        }
         Command::Config(a) => crate::watch_cmd::config(a),
     }
-}
-
-fn time_range(a: &InputArgs) -> Result<TimeRange> {
-    let (since_ms, until_ms) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
-    Ok(TimeRange { since_ms, until_ms })
 }
 
 fn load_pack(r: &RuleArgs, min_level: Severity) -> Result<RulePack> {
@@ -64,10 +66,11 @@ fn load_pack(r: &RuleArgs, min_level: Severity) -> Result<RulePack> {
     Ok(pack)
 }
 
-/// What every command that reads logs sets up: where output goes, the inputs, the problem
-/// counter, the progress bar and the clock.
+/// What every command that reads logs sets up: where output goes, the time range, the inputs,
+/// the problem counter, the progress bar and the stopwatch.
 struct Run {
     sink: Sink,
+    range: TimeRange,
     problems: Problems,
     inputs: Vec<Input>,
     bar: indicatif::ProgressBar,
@@ -75,13 +78,15 @@ struct Run {
 }
 
 impl Run {
-    fn start(a: &InputArgs, output: Option<&std::path::Path>) -> Result<Run> {
+    fn start(a: &InputArgs, clock: Clock, output: Option<&std::path::Path>) -> Result<Run> {
+        let range = clock.range(a.since.as_deref(), a.until.as_deref())?;
         let sink = Sink::open(output)?;
         let problems = Problems(AtomicU64::new(0));
-        let inputs = inputs(a, &problems)?;
+        let inputs = inputs(a, range, &|e| problems.report(e))?;
         let bar = progress::bar(inputs.iter().map(Input::size).sum());
         Ok(Run {
             sink,
+            range,
             problems,
             inputs,
             bar,
@@ -124,7 +129,13 @@ impl Problems {
     }
 }
 
-fn inputs(a: &InputArgs, problems: &Problems) -> Result<Vec<Input>> {
+/// The inputs of a command that reads logs: the files and directories given, or the days of
+/// the store (`--store`) that `range` touches. Paths that cannot be read go to `report`.
+pub(crate) fn inputs(
+    a: &InputArgs,
+    range: TimeRange,
+    report: &dyn Fn(DecodeError),
+) -> Result<Vec<Input>> {
     if let Some(dir) = &a.store {
         let store = crate::store_cmd::open(
             &crate::cli::StoreArgs {
@@ -132,16 +143,20 @@ fn inputs(a: &InputArgs, problems: &Problems) -> Result<Vec<Input>> {
             },
             false,
         )?;
-        let (since, until) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
-        let inputs = store.replay_inputs(since, until);
+        let inputs = store.replay_inputs(range.since_ms, range.until_ms);
         if inputs.is_empty() {
             bail!("{}: no stored events in the time range", dir.display());
         }
         return Ok(inputs);
     }
-    let (inputs, errors) = expand_inputs(&a.paths);
+    let (inputs, errors, skipped) = expand_inputs_counted(&a.paths);
+    if skipped > 0 {
+        eprintln!(
+            "trailwatch: {skipped} files in the directories were passed over by name (only *.json, *.jsonl, *.ndjson, *.log and *.gz are walked); name a file to read it"
+        );
+    }
     for e in errors {
-        problems.report(DecodeError {
+        report(DecodeError {
             file: e.path,
             reason: e.reason,
         });
@@ -209,17 +224,13 @@ fn severity_counts(alerts: &[PendingAlert]) -> String {
     format!("; {} alerts ({})", alerts.len(), parts.join(", "))
 }
 
-fn parse_span_ms(s: &str) -> Result<i64> {
-    let now = 0;
-    Ok(-parse_when(s, now).with_context(|| format!("--group-window {s:?}"))?)
-}
-
-fn hunt(a: HuntArgs) -> Result<ExitCode> {
-    let range = time_range(&a.input)?;
-    let window_ms = parse_span_ms(&a.group_window)?;
-    let plan = crate::baseline_cmd::Plan::new(&a)?;
+fn hunt(a: HuntArgs, clock: Clock) -> Result<ExitCode> {
+    let window_ms = parse_span_ms(&a.group_window)
+        .with_context(|| format!("--group-window {:?}", a.group_window))?;
+    let plan = crate::baseline_cmd::Plan::new(&a, clock)?;
     let pack = load_pack(&a.rules, plan.rule_level(a.min_level.into()))?;
-    let mut run = Run::start(&a.input, a.output.output.as_deref())?;
+    let mut run = Run::start(&a.input, clock, a.output.output.as_deref())?;
+    let range = run.range;
     let group = GroupOptions {
         window_ms,
         max_event_ids: a.max_event_ids,
@@ -229,6 +240,10 @@ fn hunt(a: HuntArgs) -> Result<ExitCode> {
         range,
         group,
         threads: threads(&a.input),
+        include_service_principals: plan.cfg.detection.include_service_principals,
+        content: trailwatch_detect::content::ContentOptions {
+            organization: plan.cfg.organization.accounts.clone(),
+        },
     };
     let mut report = if plan.active {
         trailwatch_detect::hunt_observing(
@@ -269,10 +284,10 @@ fn hunt(a: HuntArgs) -> Result<ExitCode> {
     code
 }
 
-fn timeline(a: TimelineArgs) -> Result<ExitCode> {
-    let range = time_range(&a.input)?;
+fn timeline(a: TimelineArgs, clock: Clock) -> Result<ExitCode> {
     let pack = load_pack(&a.rules, a.min_level.into())?;
-    let mut run = Run::start(&a.input, a.output.output.as_deref())?;
+    let mut run = Run::start(&a.input, clock, a.output.output.as_deref())?;
+    let range = run.range;
     let filter = TimelineFilter {
         principal: a.filter.principal,
         access_key: a.filter.access_key,
@@ -295,9 +310,9 @@ fn timeline(a: TimelineArgs) -> Result<ExitCode> {
     run.finish(&a.input, &stats, &format!("; {} events shown", rows.len()))
 }
 
-fn summary(a: SummaryArgs) -> Result<ExitCode> {
-    let range = time_range(&a.input)?;
-    let mut run = Run::start(&a.input, a.output.output.as_deref())?;
+fn summary(a: SummaryArgs, clock: Clock) -> Result<ExitCode> {
+    let mut run = Run::start(&a.input, clock, a.output.output.as_deref())?;
+    let range = run.range;
     let threads = threads(&a.input);
     let s = trailwatch_detect::summary::summarize(
         &run.inputs,
@@ -549,7 +564,7 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     ))
 }
 
-fn validate_digests(a: ValidateDigestsArgs) -> Result<ExitCode> {
+fn validate_digests(a: ValidateDigestsArgs, clock: Clock) -> Result<ExitCode> {
     let keys_text = std::fs::read_to_string(&a.public_keys)
         .with_context(|| format!("{}", a.public_keys.display()))?;
     let keys = trailwatch_digest::PublicKeys::from_list_public_keys_json(&keys_text).with_context(
@@ -563,11 +578,15 @@ fn validate_digests(a: ValidateDigestsArgs) -> Result<ExitCode> {
     if !a.path.is_dir() {
         bail!("{}: not a directory", a.path.display());
     }
-    let (since, until) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
+    let range = clock.range(a.since.as_deref(), a.until.as_deref())?;
     let mut opts = trailwatch_digest::ValidateOptions::new(&a.path, &keys);
     opts.range = trailwatch_digest::TimeRange {
-        start: since.and_then(chrono::DateTime::from_timestamp_millis),
-        end: until.and_then(chrono::DateTime::from_timestamp_millis),
+        start: range
+            .since_ms
+            .and_then(chrono::DateTime::from_timestamp_millis),
+        end: range
+            .until_ms
+            .and_then(chrono::DateTime::from_timestamp_millis),
     };
     let report = trailwatch_digest::validate(&opts);
     let mut text = escape::terminal(&report.to_string()).replace("\\n", "\n");

@@ -5,11 +5,12 @@ use crate::cli::{
     InputArgs, InvestigateArgs, InvestigateFormat, RecoverArgs, RecoverFormat, ScopeArgs,
     SelectorArgs,
 };
+use crate::when::Clock;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
-use trailwatch_decode::{expand_inputs, DecodeError, Input};
+use trailwatch_decode::{DecodeError, Input};
 use trailwatch_detect::group::GroupOptions;
 use trailwatch_detect::timeline::TimelineFilter;
 use trailwatch_detect::{HuntOptions, RulePack, TimeRange};
@@ -18,34 +19,6 @@ use trailwatch_recover::{render, Incident, PlanOptions, Selector};
 
 fn report(e: DecodeError) {
     eprintln!("trailwatch: {}", crate::escape::terminal(&e.to_string()));
-}
-
-fn inputs(a: &InputArgs) -> Result<Vec<Input>> {
-    if let Some(dir) = &a.store {
-        let store = crate::store_cmd::open(
-            &crate::cli::StoreArgs {
-                store: Some(dir.clone()),
-            },
-            false,
-        )?;
-        let (since, until) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
-        let inputs = store.replay_inputs(since, until);
-        if inputs.is_empty() {
-            bail!("{}: no stored events in the time range", dir.display());
-        }
-        return Ok(inputs);
-    }
-    let (inputs, errors) = expand_inputs(&a.paths);
-    for e in errors {
-        report(DecodeError {
-            file: e.path,
-            reason: e.reason,
-        });
-    }
-    if inputs.is_empty() {
-        bail!("no input to read");
-    }
-    Ok(inputs)
 }
 
 /// How the verify step names the logs.
@@ -82,12 +55,20 @@ fn alert_selector(
         range,
         group: GroupOptions::default(),
         threads: a.input.threads.unwrap_or(1).max(1),
+        ..HuntOptions::default()
     };
-    let report = trailwatch_detect::hunt(inputs, &pack, &opts, &report, &|_| {});
-    let alert = report
+    let max_events = trailwatch_baseline::BaselineConfig::default().max_events;
+    let mut found =
+        trailwatch_detect::hunt_observing(inputs, &pack, &opts, max_events, &report, &|_| {});
+    let chains = match found.observations.take() {
+        Some(obs) => crate::baseline_cmd::chain_alerts(&obs, opts.group.window_ms)?,
+        None => Vec::new(),
+    };
+    let alert = found
         .alerts
         .iter()
         .map(|p| p.to_alert())
+        .chain(chains)
         .find(|al| al.id == id)
         .with_context(|| format!("no alert {id} in these logs (ids come from `trailwatch hunt` with the default --group-window)"))?;
     let first = alert
@@ -128,13 +109,11 @@ fn alerts(
 }
 
 /// Loads the events and scopes the incident.
-fn scoped(a: &ScopeArgs) -> Result<(Vec<Event>, Incident)> {
+fn scoped(a: &ScopeArgs, clock: Clock) -> Result<(Vec<Event>, Incident)> {
     let sel = selector(&a.selector)?;
-    let (since_ms, until_ms) =
-        crate::when::parse_range(a.input.since.as_deref(), a.input.until.as_deref())?;
-    let inputs = inputs(&a.input)?;
-    let events = trailwatch_recover::load(&inputs, since_ms, until_ms, &mut report);
-    let range = TimeRange { since_ms, until_ms };
+    let range = clock.range(a.input.since.as_deref(), a.input.until.as_deref())?;
+    let inputs = crate::commands::inputs(&a.input, range, &report)?;
+    let events = trailwatch_recover::load(&inputs, range.since_ms, range.until_ms, &mut report);
     let sel = match &a.selector.alert {
         Some(id) => alert_selector(a, id, &inputs, &events, range)?,
         None => sel,
@@ -163,8 +142,8 @@ fn write_out(path: Option<&std::path::Path>, text: &str) -> Result<()> {
     }
 }
 
-pub fn investigate(a: InvestigateArgs) -> Result<ExitCode> {
-    let (_, inc) = scoped(&a.scope)?;
+pub fn investigate(a: InvestigateArgs, clock: Clock) -> Result<ExitCode> {
+    let (_, inc) = scoped(&a.scope, clock)?;
     let text = match a.format {
         InvestigateFormat::Markdown => render::incident_markdown(&inc),
         InvestigateFormat::Html => render::incident_html(&inc),
@@ -174,9 +153,11 @@ pub fn investigate(a: InvestigateArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn recover(a: RecoverArgs) -> Result<ExitCode> {
-    let (events, inc) = scoped(&a.scope)?;
+pub fn recover(a: RecoverArgs, clock: Clock) -> Result<ExitCode> {
+    let (events, inc) = scoped(&a.scope, clock)?;
     let opts = PlanOptions {
+        // Sessions issued before this instant are revoked: the real time of the plan, never
+        // `--now`, which may lie in the past or the future of the trail.
         now: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         inputs: input_words(&a.scope.input),
         cloud: a.cloud.map(|c| match c {

@@ -3,6 +3,7 @@
 use crate::cli::{IngestArgs, RetentionArgs, SearchArgs, SqlArgs, StoreArgs, StoreFormatArgs};
 use crate::escape;
 use crate::output::Format;
+use crate::when::Clock;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -169,7 +170,7 @@ pub fn verify(a: StoreArgs) -> Result<ExitCode> {
     })
 }
 
-pub fn retention(a: RetentionArgs) -> Result<ExitCode> {
+pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
     let keep = a.keep.trim();
     let days: u32 = match keep.split_at(keep.len().saturating_sub(1)) {
         (n, "d") => n.parse().ok(),
@@ -178,7 +179,9 @@ pub fn retention(a: RetentionArgs) -> Result<ExitCode> {
     }
     .with_context(|| format!("--keep {keep:?}: expected days (400d) or weeks (60w)"))?;
     let mut store = open(&a.store, !a.dry_run)?;
-    let r = store.retention(days, a.dry_run).context("retention")?;
+    let r = store
+        .retention(days, a.dry_run, clock.today())
+        .context("retention")?;
     let verb = if a.dry_run { "would remove" } else { "removed" };
     let mut o = String::new();
     for (day, files) in &r.days {
@@ -221,16 +224,16 @@ pub fn sql(a: SqlArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn search(a: SearchArgs) -> Result<ExitCode> {
-    let (since_ms, until_ms) = crate::when::parse_range(a.since.as_deref(), a.until.as_deref())?;
+pub fn search(a: SearchArgs, clock: Clock) -> Result<ExitCode> {
+    let range = clock.range(a.since.as_deref(), a.until.as_deref())?;
     let filter = trailwatch_query::SearchFilter {
         principal: a.filter.principal,
         access_key: a.filter.access_key,
         ip: a.filter.ip,
         action: a.filter.action,
         resource: a.resource,
-        since_ms,
-        until_ms,
+        since_ms: range.since_ms,
+        until_ms: range.until_ms,
         limit: Some(a.limit),
     };
     let q = query(&a.store)?;

@@ -127,6 +127,23 @@ expires = "2021-01-01"
     );
     assert!(out.stderr.contains("expired"), "{}", out.context());
 
+    // Expiry counts from the reference time, not from the day the test runs: in 2100 both
+    // suppressions have expired, in 2020 both are live.
+    let at = |now: &str| {
+        let mut a = args.clone();
+        a.extend(["--now".into(), now.into()]);
+        let out = run(&a);
+        out.assert_code(0);
+        let alerts = out.alerts();
+        let root = alerts.iter().any(|a| s(a, "principal").ends_with(":root"));
+        let jm = alerts
+            .iter()
+            .any(|a| s(a, "principal").ends_with("user/jmerckle"));
+        (root, jm)
+    };
+    assert_eq!(at("2100-01-01T00:00:00Z"), (true, true));
+    assert_eq!(at("2020-06-01"), (false, false));
+
     // A typo inside an owned section is refused with the reason.
     std::fs::write(&cfg, "[baselines]\nlearning_dayz = 3\n").expect("write config");
     let bad = run(&args);

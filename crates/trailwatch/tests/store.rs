@@ -21,6 +21,10 @@ fn tw(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
     )
 }
 
+/// The reference time of the retention steps: fixed, so that the test gives the same answer on
+/// any day it runs.
+const NOW: &str = "2026-06-01T00:00:00Z";
+
 #[test]
 fn ingest_once_stats_verify_tamper_and_retention() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,12 +117,15 @@ fn ingest_once_stats_verify_tamper_and_retention() {
         "time order"
     );
 
-    // Retention: a dry run removes nothing; keeping 365 days from today drops the 2023 and 2015 days.
+    // Retention: a dry run removes nothing; keeping 365 days back from 2026-06-01 (the reference
+    // time, not the day the test runs) drops the 2023 and 2015 days and keeps 2025-11-30.
     let (code, out, _) = tw(&[
         "retention".as_ref(),
         "--keep".as_ref(),
         "365d".as_ref(),
         "--dry-run".as_ref(),
+        "--now".as_ref(),
+        NOW.as_ref(),
         "--store".as_ref(),
         s,
     ]);
@@ -139,11 +146,14 @@ fn ingest_once_stats_verify_tamper_and_retention() {
         "retention".as_ref(),
         "--keep".as_ref(),
         "365d".as_ref(),
+        "--now".as_ref(),
+        NOW.as_ref(),
         "--store".as_ref(),
         s,
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("recorded as ledger link"), "{out}");
+    assert!(out.contains("keeping days from 2025-06-01"), "{out}");
     let (code, out, _) = tw(&["verify".as_ref(), "--store".as_ref(), s]);
     assert_eq!(code, 0, "retention is not tampering: {out}");
     let (_, out, _) = tw(&[
@@ -156,7 +166,7 @@ fn ingest_once_stats_verify_tamper_and_retention() {
     let left = serde_json::from_str::<serde_json::Value>(&out).unwrap()["events"]
         .as_u64()
         .unwrap();
-    assert!(left < 2904, "{out}");
+    assert_eq!(left, 3, "the three Azure events of 2025-11-30 stay: {out}");
 
     // Tampering with a remaining data file is named.
     let victim = walk_parquet(&store)
@@ -364,4 +374,113 @@ fn hunt_timeline_and_summary_over_the_store_match_the_files() {
     ]);
     assert_ne!(code, 0);
     assert!(err.contains("no stored events in the time range"), "{err}");
+}
+
+/// Days from `from` back to `to`, as a `--keep`/`--since` span.
+fn days_between(from: &str, to: &str) -> String {
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    format!("{}d", (d(from) - d(to)).num_days())
+}
+
+/// Every command that counts from "now" (retention, `--since` spans in hunt, summary and
+/// search) gives the same answer whatever the reference time, from this year to 2030 and
+/// beyond, when its span is counted to the same day: the store tests cannot rot with the
+/// calendar again.
+#[test]
+fn commands_count_from_the_reference_time_far_into_the_future() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.as_os_str();
+    let azure = shared("azure");
+    let (code, _, err) = tw(&["ingest".as_ref(), azure.as_os_str(), "--store".as_ref(), s]);
+    assert_eq!(code, 0, "{err}");
+    let mut answers = Vec::new();
+    for today in ["2026-12-01", "2028-02-29", "2030-12-31", "2041-07-04"] {
+        let now = format!("{today}T12:00:00Z");
+        // Keep the days from 2025-01-01: the 2015 record goes, the three of 2025-11-30 stay.
+        let keep = days_between(today, "2025-01-01");
+        let (code, retention, err) = tw(&[
+            "retention".as_ref(),
+            "--keep".as_ref(),
+            keep.as_ref(),
+            "--dry-run".as_ref(),
+            "--now".as_ref(),
+            now.as_ref(),
+            "--store".as_ref(),
+            s,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            retention.contains("would remove 1 days")
+                && retention.contains("keeping days from 2025-01-01"),
+            "{now}: {retention}"
+        );
+        // Events since 2025-11-29, as a span back from the reference time.
+        let since = days_between(today, "2025-11-29");
+        let (code, summary, err) = tw(&[
+            "summary".as_ref(),
+            azure.as_os_str(),
+            "--since".as_ref(),
+            since.as_ref(),
+            "--now".as_ref(),
+            now.as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let events = serde_json::from_str::<serde_json::Value>(&summary).unwrap()["events"].clone();
+        assert_eq!(events, 3, "{now}: {summary}");
+        let (code, found, err) = tw(&[
+            "search".as_ref(),
+            "--since".as_ref(),
+            since.as_ref(),
+            "--now".as_ref(),
+            now.as_ref(),
+            "--store".as_ref(),
+            s,
+            "--format".as_ref(),
+            "jsonl".as_ref(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(found.lines().count(), 3, "{now}: {found}");
+        let (code, hunt, err) = tw(&[
+            "hunt".as_ref(),
+            "--store".as_ref(),
+            s,
+            "--since".as_ref(),
+            since.as_ref(),
+            "--now".as_ref(),
+            now.as_ref(),
+            "--min-level".as_ref(),
+            "informational".as_ref(),
+            "--format".as_ref(),
+            "jsonl".as_ref(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("3 events in the time range"), "{now}: {err}");
+        answers.push((retention, summary, found, hunt));
+    }
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "the same answers for every reference time"
+    );
+    // The live commands follow the clock and refuse a reference time.
+    let (code, _, err) = tw(&[
+        "watch".as_ref(),
+        "--once".as_ref(),
+        "--now".as_ref(),
+        "2030-01-01".as_ref(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("follows the system clock"), "{err}");
+    // A reference time that is not a time is a usage error naming the flag.
+    let (code, _, err) = tw(&[
+        "stats".as_ref(),
+        "--now".as_ref(),
+        "7d".as_ref(),
+        "--store".as_ref(),
+        s,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--now"), "{err}");
 }

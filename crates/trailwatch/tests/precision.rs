@@ -1,0 +1,169 @@
+//! Alerts a security team can trust on the real incident lab: a short default hunt, no AWS
+//! service taken for a suspect, severity by what the calls did, and the story on top.
+
+mod common;
+
+use common::{datasets, run, s, strs};
+use serde_json::Value;
+
+fn lab() -> String {
+    datasets()
+        .join("aws/sans-s3-ransomware")
+        .display()
+        .to_string()
+}
+
+fn rank(a: &Value) -> usize {
+    ["informational", "low", "medium", "high", "critical"]
+        .iter()
+        .position(|x| *x == s(a, "severity"))
+        .unwrap_or_else(|| panic!("unknown severity in {a}"))
+}
+
+/// jmerckle's self-granted `{"Action":"*","Resource":"*"}` inline policy, the access key he
+/// then created for himself, and that key's first call.
+const PUT_USER_POLICY: &str = "28072de0-2382-4b53-83bc-08f6d6b75381";
+const CREATE_ACCESS_KEY: &str = "a98b8878-ed1a-4e1e-9e0e-8276efd4d786";
+const NEW_KEY_FIRST_USE: &str = "2a5b604e-90eb-4837-9222-3aa4906a02dc";
+
+#[test]
+fn the_default_hunt_on_the_sans_lab_is_short_and_the_story_is_the_most_severe() {
+    let out = run(&["hunt", &lab(), "--format", "jsonl"]);
+    out.assert_code(0);
+    let alerts = out.alerts();
+    assert!(
+        alerts.len() <= 20,
+        "{} alerts at low and above:\n{}",
+        alerts.len(),
+        alerts
+            .iter()
+            .map(|a| format!(
+                "{} {} {}",
+                s(a, "severity"),
+                s(a, "title"),
+                s(a, "principal")
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for a in &alerts {
+        let p = s(a, "principal");
+        assert!(
+            !p.contains("amazonaws.com") && !p.is_empty(),
+            "an AWS service principal is a suspect: {a}"
+        );
+    }
+    let most = alerts.iter().map(rank).max().expect("alerts");
+    assert_eq!(most, 4, "the most severe alert is critical");
+    let holds_story = |a: &&Value| {
+        let ids = strs(a, "event_ids");
+        [PUT_USER_POLICY, CREATE_ACCESS_KEY, NEW_KEY_FIRST_USE]
+            .iter()
+            .all(|id| ids.iter().any(|x| x == id))
+    };
+    let top = alerts
+        .iter()
+        .filter(|a| rank(a) == 4)
+        .find(holds_story)
+        .unwrap_or_else(|| {
+            panic!("no critical alert holds the grant, the key and its use: {alerts:?}")
+        });
+    // The self-grant itself is critical, and says which field made it so.
+    let grant = alerts
+        .iter()
+        .find(|a| {
+            s(a, "rule_id") != s(top, "rule_id")
+                && strs(a, "event_ids").iter().any(|x| x == PUT_USER_POLICY)
+        })
+        .expect("the policy change has its own alert");
+    assert_eq!(s(grant, "severity"), "critical", "{grant}");
+    assert!(
+        s(grant, "description")
+            .contains("requestParameters.policyDocument allows every action on every resource"),
+        "{grant}"
+    );
+    assert!(
+        out.summary_line().contains("chain alerts"),
+        "{}",
+        out.summary_line()
+    );
+}
+
+/// A correlation over the log-delivery service's denied writes (a rule of the user's, loaded
+/// with --rules): quiet by default, counted with the tag or with
+/// `[detection] include_service_principals`, and then one alert per quiet-separated run of its
+/// five-minute windows, not one per window.
+#[test]
+fn service_principals_count_only_when_asked_and_correlations_group_into_incidents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).expect("mkdir");
+    let base = "title: Denied PutObject\nid: 5b0e8c59-3f0a-4b8e-9d55-7f7d1f0e0a01\nname: denied_put\nstatus: test\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  selection: {eventName: PutObject, errorCode: AccessDenied}\n  condition: selection\nlevel: informational\n";
+    std::fs::write(rules.join("base.yml"), base).expect("write");
+    let corr = |tags: &str| {
+        format!("title: Denied PutObject Burst\nid: 5b0e8c59-3f0a-4b8e-9d55-7f7d1f0e0a02\nstatus: test\n{tags}correlation:\n  type: event_count\n  rules: [denied_put]\n  group-by: [requestParameters.bucketName]\n  timespan: 5m\n  condition: {{gte: 2}}\nlevel: medium\n")
+    };
+    let lab = lab();
+    let hunt = |extra: &[&str]| {
+        let mut args = vec![
+            "hunt",
+            &lab,
+            "--no-builtin",
+            "--format",
+            "jsonl",
+            "--min-level",
+            "medium",
+        ];
+        let r = rules.display().to_string();
+        args.extend(["--rules", r.as_str()]);
+        args.extend(extra);
+        let out = run(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        out.assert_code(0);
+        out.alerts()
+            .into_iter()
+            .filter(|a| s(a, "title") == "Denied PutObject Burst")
+            .collect::<Vec<Value>>()
+    };
+    std::fs::write(rules.join("corr.yml"), corr("")).expect("write");
+    assert!(
+        hunt(&[]).is_empty(),
+        "the log-delivery service is not a suspect by default"
+    );
+
+    let cfg = dir.path().join("trailwatch.toml");
+    std::fs::write(&cfg, "[detection]\ninclude_service_principals = true\n").expect("write");
+    let cfg = cfg.display().to_string();
+    let included = hunt(&["--config", &cfg]);
+    assert!(!included.is_empty());
+    // Days of denied deliveries every few minutes: a handful of incidents, not thousands of
+    // five-minute windows, and together they still count every denied write.
+    assert!(included.len() < 40, "{} alerts", included.len());
+    let counted: u64 = included
+        .iter()
+        .map(|a| a["count"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(counted >= 9_000, "{counted} events counted");
+
+    std::fs::write(
+        rules.join("corr.yml"),
+        corr("tags: [trailwatch.service-principals]\n"),
+    )
+    .expect("write");
+    let tagged = hunt(&[]);
+    assert_eq!(
+        tagged.len(),
+        included.len(),
+        "the tag admits the services for that rule"
+    );
+}
+
+#[test]
+fn chains_can_be_left_out() {
+    let plain = run(&["hunt", &lab(), "--format", "jsonl", "--no-chains"]);
+    plain.assert_code(0);
+    assert!(plain
+        .alerts()
+        .iter()
+        .all(|a| !s(a, "rule_id").starts_with("tw-chain-")));
+    assert!(!plain.summary_line().contains("chain alerts"));
+}
