@@ -551,7 +551,7 @@ fn lambda_permission(params: &Value, own: &[String]) -> Option<Raise> {
         });
     }
     let account = account_of(principal)?;
-    (!own.iter().any(|o| *o == account)).then(|| Raise {
+    (!own.contains(&account)).then(|| Raise {
         severity: Severity::High,
         reason: format!("requestParameters.principal lets account {account} outside the organisation invoke the function"),
     })

@@ -466,7 +466,7 @@ impl Grouper {
                 ]);
                 out.push(PendingAlert(Pending::Grouped {
                     data: data.clone(),
-                    session,
+                    session: Box::new(session),
                     id,
                 }));
             }
@@ -494,7 +494,7 @@ enum Pending {
     },
     Grouped {
         data: Arc<GroupData>,
-        session: Session,
+        session: Box<Session>,
         id: String,
     },
 }
