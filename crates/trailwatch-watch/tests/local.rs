@@ -230,6 +230,13 @@ fn a_silent_expected_region_raises_one_coverage_alert() {
     let dest = inbox.join(key);
     fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
     fs::write(&dest, r#"{"Records":[]}"#).expect("write");
+    // Delivered now by this process's clock (the file system stamps files by the kernel's, which
+    // a test run under a shifted clock does not share).
+    fs::File::options()
+        .write(true)
+        .open(&dest)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .expect("set mtime");
     let cfg = config(
         &store,
         &inbox,
