@@ -1377,3 +1377,27 @@ pub fn is_instance_session(principal: &str) -> bool {
         .strip_prefix("i-")
         .is_some_and(|h| (8..=17).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
+
+/// Whether an event can be a step of an attack chain ([`Engine`]'s `tw-chain-*` rules): a
+/// denied call (recon), a privilege or trust change, logging switched off, a write (after
+/// logging was off), a role assumed, a call with a long-term key (a key created in the data is
+/// one), or a call of an EC2 instance's role session. A hunt that runs the chains without the
+/// learned baselines keeps only these events for the time-ordered pass: the bulk of any trail,
+/// reads by role sessions, cannot be a step.
+pub fn is_chain_step(o: &crate::Observation<'_>) -> bool {
+    if let Some(code) = o.error_code {
+        return is_denied(code);
+    }
+    const TRUST: &[&str] = &[
+        "CreateAccessKey",
+        "UpdateAssumeRolePolicy",
+        "CreateRole",
+        "AssumeRole",
+    ];
+    PRIVILEGE.contains(&o.action)
+        || LOGGING_OFF.contains(&o.action)
+        || TRUST.contains(&o.action)
+        || o.read_only == Some(false)
+        || o.access_key.is_some_and(|k| k.starts_with("AKIA"))
+        || is_instance_session(o.principal)
+}

@@ -46,6 +46,9 @@ pub struct HuntOptions {
     pub include_service_principals: bool,
     /// What reading a call's content needs to know (the organisation's accounts).
     pub content: ContentOptions,
+    /// With [`hunt_observing`]: keep only the events that can be a chain's step (when the
+    /// learned baselines and context do not run, which need every event).
+    pub observe_chain_steps_only: bool,
 }
 
 /// The tag of a correlation rule that is about services' own activity, so that calls made by
@@ -60,6 +63,7 @@ impl Default for HuntOptions {
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             include_service_principals: false,
             content: ContentOptions::default(),
+            observe_chain_steps_only: false,
         }
     }
 }
@@ -164,6 +168,7 @@ struct Worker<'p> {
     content: &'p ContentOptions,
     range: TimeRange,
     include_services: bool,
+    chain_steps_only: bool,
     hits: Vec<RuleRef>,
     grouper: Grouper,
     aws_corr: CorrelationState,
@@ -180,6 +185,7 @@ impl<'p> Worker<'p> {
             content: &opts.content,
             range: opts.range,
             include_services: opts.include_service_principals,
+            chain_steps_only: opts.observe_chain_steps_only,
             hits: Vec::new(),
             grouper: Grouper::new(opts.group),
             aws_corr: CorrelationState::new(),
@@ -202,7 +208,7 @@ impl<'p> Worker<'p> {
             || *service.get_or_insert_with(|| !include_services && rec.is_service_principal());
         if let Some(c) = &mut self.observed {
             if !is_service() {
-                crate::observe::observe(rec, c);
+                crate::observe::observe(rec, c, self.chain_steps_only);
             }
         }
         let provider = rec.provider();

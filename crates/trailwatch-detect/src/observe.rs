@@ -3,6 +3,7 @@
 //! (they are a small share of any corpus).
 
 use std::borrow::Cow;
+use trailwatch_baseline::engine::is_chain_step;
 use trailwatch_baseline::obs::{chain_fields, observation_of, Collector, Observation};
 use trailwatch_decode::Record;
 use trailwatch_json::Raw;
@@ -21,13 +22,20 @@ const CHAIN_ACTIONS: &[&str] = &[
 
 /// Adds one record to a collector (the hunt leaves out service principals before, unless asked
 /// to include them).
-pub(crate) fn observe(rec: &Record<'_>, out: &mut Collector) {
+///
+/// With `chain_steps_only` (the chains run, the learned baselines do not), only the events that
+/// can be a step of a chain are kept ([`is_chain_step`]).
+pub(crate) fn observe(rec: &Record<'_>, out: &mut Collector, chain_steps_only: bool) {
+    let keep = |o: &Observation<'_>| !chain_steps_only || is_chain_step(o);
     let r = match rec {
         Record::Aws(r) => r,
         Record::Azure(_) => {
             let e = rec.normalize();
             let x = observation_of(&e);
-            out.push(&x.as_observation(&e));
+            let o = x.as_observation(&e);
+            if keep(&o) {
+                out.push(&o);
+            }
             return;
         }
     };
@@ -92,7 +100,7 @@ pub(crate) fn observe(rec: &Record<'_>, out: &mut Collector) {
     let key = id("accessKeyId");
     let ua = r.str("userAgent");
     let service = r.str("eventSource");
-    out.push(&Observation {
+    let o = Observation {
         time_ms: f.time_ms,
         provider: Some(trailwatch_model::Provider::Aws),
         event_id: &f.event_id,
@@ -112,5 +120,8 @@ pub(crate) fn observe(rec: &Record<'_>, out: &mut Collector) {
         data_event,
         resource: resource.as_deref(),
         detail: detail.as_deref(),
-    });
+    };
+    if keep(&o) {
+        out.push(&o);
+    }
 }

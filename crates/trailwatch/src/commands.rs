@@ -244,6 +244,7 @@ fn hunt(a: HuntArgs, clock: Clock) -> Result<ExitCode> {
         content: trailwatch_detect::content::ContentOptions {
             organization: plan.cfg.organization.accounts.clone(),
         },
+        observe_chain_steps_only: !plan.baselines && !plan.context,
     };
     let mut report = if plan.active {
         trailwatch_detect::hunt_observing(
