@@ -118,13 +118,8 @@ pub fn assess_value(rec: &Value, opts: &ContentOptions) -> Option<Raise> {
         | "PutRolePolicy"
         | "PutGroupPolicy"
         | "CreatePolicy"
-        | "CreatePolicyVersion" => policy_field(
-            params,
-            "policyDocument",
-            &own,
-            "requestParameters.policyDocument",
-        ),
-        "UpdateAssumeRolePolicy" => policy_field(
+        | "CreatePolicyVersion"
+        | "UpdateAssumeRolePolicy" => policy_field(
             params,
             "policyDocument",
             &own,

@@ -594,19 +594,22 @@ pub fn alert_id(parts: &[&str]) -> String {
         .collect()
 }
 
+/// A rule's description as alerts carry it (trimmed; empty when the rule has none).
+pub(crate) fn rule_description(rule: &Rule) -> String {
+    rule.description
+        .as_deref()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 /// The rule's level, or what the content of the session's calls raised it to.
 fn session_severity(g: &GroupData, s: &Session) -> Severity {
     s.raised.map_or(g.rule.level, |r| r.max(g.rule.level))
 }
 
 fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {
-    let mut description = g
-        .rule
-        .description
-        .clone()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let mut description = rule_description(&g.rule);
     let severity = session_severity(g, s);
     if severity > g.rule.level {
         description.push_str(&format!(

@@ -220,11 +220,7 @@ impl<'p> Worker<'p> {
             return;
         }
         let facts = rec.facts();
-        let raise = if crate::content::is_assessed(&facts.action) {
-            crate::content::assess(rec, self.content)
-        } else {
-            None
-        };
+        let raise = crate::content::assess(rec, self.content);
         for &r in &self.hits {
             if let (true, Some(t)) = (set.feeds_correlation(r), rec.time_ms()) {
                 let state = match provider {
@@ -398,13 +394,7 @@ fn correlation_alert(hit: &CorrelationHit, facts: &FactBook) -> Alert {
     let provider = known.first().map_or(Provider::Aws, |f| f.0);
     let account = known.first().and_then(|f| f.1[0]).map(str::to_string);
     let first_id = hit.event_ids.first().map(String::as_str).unwrap_or("");
-    let mut description = hit
-        .rule
-        .description
-        .clone()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let mut description = crate::group::rule_description(&hit.rule);
     if !group.is_empty() {
         description.push_str(&format!(" [correlation over {}]", group.join(", ")));
     }
