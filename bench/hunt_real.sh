@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 corpus=${1:-../bench-data/real}
-bin=${CARGO_TARGET_DIR:-target}/release/trailwatch
+# The target directory CI and the README use: a build into ./target would start cold (~30 min).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trailwatch/target}"
+bin=$CARGO_TARGET_DIR/release/trailwatch
 cargo build --release -p trailwatch >/dev/null
 
 if [ ! -d "$corpus/AWSLogs" ]; then

@@ -97,6 +97,10 @@ pub struct DetectionConfig {
     pub include_service_principals: bool,
     /// Run the attack chains in every hunt (they need no learned history).
     pub chains: bool,
+    /// The EC2 instance types the organisation launches (`["t3.*", "m6i.large"]`, Sigma
+    /// wildcards): a launch of any other type is flagged. Unset: GPU, accelerated, metal and
+    /// bulk launches are.
+    pub instance_types: Option<Vec<String>>,
 }
 
 impl Default for DetectionConfig {
@@ -104,6 +108,7 @@ impl Default for DetectionConfig {
         DetectionConfig {
             include_service_principals: false,
             chains: true,
+            instance_types: None,
         }
     }
 }

@@ -71,6 +71,24 @@ impl<'a> AwsRecord<'a> {
         self.obj.str("eventName")
     }
 
+    /// The value at a top-level key, from the record's index.
+    pub fn get(&self, key: &str) -> Option<Raw<'a>> {
+        self.obj.get(key)
+    }
+
+    /// `userIdentity.<key>`, from the record's index.
+    pub fn ident(&self, key: &str) -> Option<Raw<'a>> {
+        self.get2("userIdentity", key)
+    }
+
+    /// `outer.inner`, from the record's index when `outer` is an object.
+    pub fn get2(&self, outer: &str, inner: &str) -> Option<Raw<'a>> {
+        match self.obj.get2(outer, inner) {
+            Ok(v) => v,
+            Err(()) => self.obj.get(outer)?.get(inner),
+        }
+    }
+
     /// The string at a top-level key.
     pub fn str(&self, key: &str) -> Option<Cow<'a, str>> {
         self.obj.str(key)
@@ -104,8 +122,7 @@ impl<'a> AwsRecord<'a> {
     /// than an address, or an `invokedBy` service with no address of a person behind it.
     /// Such callers are not suspects for per-principal correlations, baselines and chains.
     pub fn is_service_principal(&self) -> bool {
-        let ident = self.obj.get("userIdentity");
-        let ident_str = |k: &str| ident.and_then(|i| i.get(k)).and_then(|v| v.as_str());
+        let ident_str = |k: &str| self.ident(k).and_then(|v| v.as_str());
         if ident_str("type").as_deref() == Some("AWSService") {
             return true;
         }
@@ -124,10 +141,8 @@ impl<'a> AwsRecord<'a> {
     /// The few facts an alert needs, borrowed from the record where possible: the hunt's fast
     /// path for matched events (no full normalization, no copy of the record).
     pub fn facts(&self) -> Facts<'a> {
-        let ident = self.obj.get("userIdentity");
         let ident_str = |k: &str| {
-            ident
-                .and_then(|i| i.get(k))
+            self.ident(k)
                 .and_then(|v| v.as_str())
                 .filter(|s| !s.is_empty())
         };
@@ -295,6 +310,16 @@ impl FieldSource for AwsRecord<'_> {
         let Some(first) = segs.first() else {
             return false;
         };
+        // Two levels deep (`userIdentity.type`, `requestParameters.bucketName`) straight
+        // from the index, without rescanning the inner object.
+        if let [_, second, rest @ ..] = segs {
+            match self.obj.get2(first, second) {
+                Ok(Some(v)) => return fields::visit_path(v, rest, AWS, visit),
+                // No such inner key: only a dotted key could still spell the path.
+                Ok(None) if rest.is_empty() => return false,
+                _ => {}
+            }
+        }
         match self.obj.get(first) {
             Some(v) => fields::visit_path(v, &segs[1..], AWS, visit),
             // A top-level key with a dot in it is rare enough for the slow path.

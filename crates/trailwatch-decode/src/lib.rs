@@ -8,13 +8,16 @@
 //!   [`Record`] — with errors reported per file and reason, never aborting the run;
 //! - [`aws`] and [`azure`]: zero-copy [`trailwatch_model::FieldSource`] views that rules read
 //!   (Azure's three shapes answer the same field names), and normalization into
-//!   [`trailwatch_model::Event`].
+//!   [`trailwatch_model::Event`];
+//! - `sentinel`: the Sentinel / Log Analytics `AWSCloudTrail` table's exports (CSV, query
+//!   API), rebuilt as CloudTrail records.
 
 pub mod aws;
 pub mod azure;
 mod fields;
 pub mod input;
 mod reader;
+mod sentinel;
 pub mod time;
 
 pub use input::{expand_inputs, expand_inputs_counted, Input, InputError};

@@ -165,12 +165,27 @@ pub(crate) fn content_id(bytes: &[u8]) -> String {
 const ERRORS_SHOWN_PER_FILE: u64 = 5;
 
 /// Scratch space a worker reuses across records and files.
-#[derive(Default)]
 pub struct ReadScratch {
     buffer: Vec<u8>,
     outer: ObjectIndex,
     inner: ObjectIndex,
     unwrapped: String,
+}
+
+/// The objects of a record whose entries are indexed: the two that rules, alerts and chains
+/// look into for nearly every record. Lookups into any other (`responseElements`, Azure's
+/// `properties`) scan it when asked, instead of every record paying a second scan of it.
+const NESTED_INDEXED: &[&str] = &["userIdentity", "requestParameters"];
+
+impl Default for ReadScratch {
+    fn default() -> Self {
+        ReadScratch {
+            buffer: Vec::new(),
+            outer: ObjectIndex::nested_only(NESTED_INDEXED),
+            inner: ObjectIndex::nested_only(NESTED_INDEXED),
+            unwrapped: String::new(),
+        }
+    }
 }
 
 enum Class {
@@ -182,6 +197,8 @@ enum Class {
     /// Shaped like an audit record but not one (an S3 event notification, an EventBridge
     /// event of another kind): why.
     LookAlike(String),
+    /// A Log Analytics query API answer (`{"tables": [...]}`).
+    Tables,
     Unknown,
 }
 
@@ -217,6 +234,9 @@ fn classify(obj: &Indexed<'_>) -> Class {
             )),
             _ => Class::Envelope,
         };
+    }
+    if obj.get("tables").is_some_and(|t| t.kind() == Kind::Array) {
+        return Class::Tables;
     }
     if obj.get("digestStartTime").is_some() || obj.get("digestPublicKeyFingerprint").is_some() {
         return Class::Digest;
@@ -262,7 +282,8 @@ pub fn read_bytes(
     read_stream(bytes, name, scratch, on_record, on_error)
 }
 
-/// Reads a decompressed stream of records.
+/// Reads a decompressed stream of records: JSON in any of its shapes, or a CSV export of the
+/// Sentinel `AWSCloudTrail` table (see [`crate::sentinel`]).
 pub fn read_stream(
     reader: impl std::io::Read,
     name: &str,
@@ -270,125 +291,253 @@ pub fn read_stream(
     on_record: &mut dyn FnMut(&Record<'_>),
     on_error: &mut dyn FnMut(DecodeError),
 ) -> FileStats {
-    let mut stats = FileStats {
-        files: 1,
-        ..FileStats::default()
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, reader);
+    // The first bytes say which reader: a CSV export's header, or JSON.
+    let csv_header = {
+        use std::io::BufRead;
+        reader
+            .fill_buf()
+            .map(|start| cloudtrail_csv_header(start) == Some(true))
     };
-    let name = name.to_string();
-    let mut report = |stats: &mut FileStats, reason: String| {
-        stats.errors += 1;
-        if stats.errors <= ERRORS_SHOWN_PER_FILE {
-            on_error(DecodeError {
-                file: name.clone(),
+    let mut sink = Sink {
+        stats: FileStats {
+            files: 1,
+            ..FileStats::default()
+        },
+        name,
+        on_record,
+        on_error,
+        fatal: false,
+    };
+    match csv_header {
+        Ok(true) => read_csv(reader, scratch, &mut sink),
+        Ok(false) => read_json(reader, scratch, &mut sink),
+        // A corrupt gzip fails at its first bytes.
+        Err(source) => {
+            sink.fatal = true;
+            let e = trailwatch_json::SplitError::Io { offset: 0, source };
+            sink.report(e.to_string());
+        }
+    }
+    sink.finish()
+}
+
+/// Whether the start of a stream is the header line of a CSV export of the `AWSCloudTrail`
+/// table (not JSON, and naming its columns).
+fn cloudtrail_csv_header(start: &[u8]) -> Option<bool> {
+    let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+    let first = start.iter().find(|b| !b.is_ascii_whitespace())?;
+    if matches!(first, b'{' | b'[') {
+        return Some(false);
+    }
+    let line = start.split(|&b| b == b'\n').next()?;
+    let names: Vec<String> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line)
+        .records()
+        .next()?
+        .ok()?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    Some(crate::sentinel::Layout::is_cloudtrail_table(&names))
+}
+
+/// Where a stream's records and problems go, with the counts.
+struct Sink<'s> {
+    stats: FileStats,
+    name: &'s str,
+    on_record: &'s mut dyn FnMut(&Record<'_>),
+    on_error: &'s mut dyn FnMut(DecodeError),
+    /// Whether the input was cut short or is not JSON at all.
+    fatal: bool,
+}
+
+impl Sink<'_> {
+    /// A problem, shown for the first few of a file and counted for all.
+    fn report(&mut self, reason: String) {
+        self.stats.errors += 1;
+        if self.stats.errors <= ERRORS_SHOWN_PER_FILE {
+            (self.on_error)(DecodeError {
+                file: self.name.to_string(),
                 reason,
             });
         }
-    };
+    }
+
+    /// A record that is not an event, and why.
+    fn not_read(&mut self, reason: String) {
+        self.stats.unknown_records += 1;
+        self.report(reason);
+    }
+
+    fn finish(mut self) -> FileStats {
+        let stats = &mut self.stats;
+        // Read: records came out, or the input was whole and held nothing foreign (an empty
+        // `{"Records":[]}` is a fine file; a `package.json` is not a log).
+        if stats.records() > 0 || stats.digests > 0 || (!self.fatal && stats.unknown_records == 0) {
+            stats.files_read = 1;
+        }
+        if stats.errors > ERRORS_SHOWN_PER_FILE {
+            (self.on_error)(DecodeError {
+                file: self.name.to_string(),
+                reason: format!(
+                    "{} more problems not shown",
+                    stats.errors - ERRORS_SHOWN_PER_FILE
+                ),
+            });
+        }
+        self.stats
+    }
+}
+
+fn read_json(reader: impl std::io::Read, scratch: &mut ReadScratch, sink: &mut Sink<'_>) {
     let mut splitter = Splitter::with_buffer(
         reader,
         SplitterOptions::default(),
         std::mem::take(&mut scratch.buffer),
     );
     let mut index = 0u64;
-    let mut fatal = false;
     while let Some(item) = splitter.next_record() {
-        let bytes = match item {
-            Ok(b) => b,
+        match item {
+            Ok(bytes) => {
+                index += 1;
+                read_record(bytes, index, scratch, sink);
+            }
             Err(e) => {
-                fatal |= e.is_fatal() || matches!(e, trailwatch_json::SplitError::NotJson { .. });
-                report(&mut stats, e.to_string());
-                continue;
-            }
-        };
-        index += 1;
-        let ReadScratch {
-            outer,
-            inner,
-            unwrapped,
-            ..
-        } = scratch;
-        let obj = outer.build(Raw::new(bytes));
-        // A CloudTrail record that says nowhere when it happened is a problem, not an event of
-        // 1970: reported with its place, and not read.
-        let mut aws = |stats: &mut FileStats, rec: AwsRecord<'_>| {
-            if rec.time_ms().is_some() {
-                stats.aws_records += 1;
-                on_record(&Record::Aws(rec));
-            } else {
-                stats.unknown_records += 1;
-                let id = rec
-                    .str("eventID")
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default();
-                report(
-                    stats,
-                    format!("record {index}{id}: no valid eventTime (nor @timestamp, TimeGenerated or EventTime): not read"),
-                );
-            }
-        };
-        match classify(&obj) {
-            Class::Aws => aws(&mut stats, AwsRecord::new(obj)),
-            Class::Azure(shape) => {
-                stats.azure_records += 1;
-                on_record(&Record::Azure(AzureRecord::new(obj, shape)));
-            }
-            Class::Digest => stats.digests += 1,
-            Class::Envelope => {
-                let body = match obj.get("CloudTrailEvent") {
-                    Some(s) if s.kind() == Kind::String => {
-                        *unwrapped = unescape(&s.bytes()[1..s.bytes().len() - 1]);
-                        Raw::new(unwrapped.as_bytes())
-                    }
-                    Some(_) => Raw::new(b""),
-                    None => obj.get("detail").unwrap_or(Raw::new(b"")),
-                };
-                let inner_obj = inner.build(body);
-                if matches!(classify(&inner_obj), Class::Aws) {
-                    aws(&mut stats, AwsRecord::new(inner_obj));
-                } else {
-                    stats.unknown_records += 1;
-                    report(
-                        &mut stats,
-                        format!("record {index}: envelope holds no CloudTrail record"),
-                    );
-                }
-            }
-            Class::LookAlike(why) => {
-                stats.unknown_records += 1;
-                report(&mut stats, format!("record {index}: {why}: not read"));
-            }
-            Class::Unknown => {
-                stats.unknown_records += 1;
-                let keys: Vec<String> = obj
-                    .iter()
-                    .take(6)
-                    .map(|(k, _)| k.decode().into_owned())
-                    .collect();
-                report(
-                    &mut stats,
-                    format!(
-                        "record {index}: not a CloudTrail or Azure Activity Log record (keys: {})",
-                        keys.join(", ")
-                    ),
-                );
+                sink.fatal |=
+                    e.is_fatal() || matches!(e, trailwatch_json::SplitError::NotJson { .. });
+                sink.report(e.to_string());
             }
         }
     }
-    stats.bytes = splitter.bytes_read();
+    sink.stats.bytes = splitter.bytes_read();
     scratch.buffer = splitter.into_buffer();
-    // Read: records came out, or the input was whole and held nothing foreign (an empty
-    // `{"Records":[]}` is a fine file; a `package.json` is not a log).
-    if stats.records() > 0 || stats.digests > 0 || (!fatal && stats.unknown_records == 0) {
-        stats.files_read = 1;
+}
+
+fn read_csv(reader: impl std::io::Read, scratch: &mut ReadScratch, sink: &mut Sink<'_>) {
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let layout = match csv.headers() {
+        Ok(h) => crate::sentinel::Layout::new(&h.iter().collect::<Vec<_>>()),
+        Err(e) => Err(crate::sentinel::LayoutError(e.to_string())),
+    };
+    let layout = match layout {
+        Ok(l) => l,
+        Err(e) => {
+            sink.fatal = true;
+            sink.report(format!("AWSCloudTrail CSV export: {}: not read", e.0));
+            return;
+        }
+    };
+    let mut row = csv::StringRecord::new();
+    let mut index = 0u64;
+    loop {
+        match csv.read_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {
+                index += 1;
+                let cells = row.iter().map(crate::sentinel::Cell::Text);
+                match layout.record(cells) {
+                    Ok(json) => read_record(json.as_bytes(), index, scratch, sink),
+                    Err(why) => sink.not_read(format!("row {index}: {why}: not read")),
+                }
+            }
+            Err(e) => {
+                index += 1;
+                let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
+                sink.not_read(format!("row {index}: {e}: not read"));
+                if fatal {
+                    sink.fatal = true;
+                    break;
+                }
+            }
+        }
     }
-    if stats.errors > ERRORS_SHOWN_PER_FILE {
-        on_error(DecodeError {
-            file: name,
-            reason: format!(
-                "{} more problems not shown",
-                stats.errors - ERRORS_SHOWN_PER_FILE
-            ),
-        });
+    sink.stats.bytes = csv.position().byte();
+}
+
+/// One record's bytes: classified and handed on, or reported.
+fn read_record(bytes: &[u8], index: u64, scratch: &mut ReadScratch, sink: &mut Sink<'_>) {
+    let ReadScratch {
+        outer,
+        inner,
+        unwrapped,
+        ..
+    } = scratch;
+    let obj = outer.build(Raw::new(bytes));
+    match classify(&obj) {
+        Class::Aws => read_aws(AwsRecord::new(obj), index, sink),
+        Class::Azure(shape) => {
+            sink.stats.azure_records += 1;
+            (sink.on_record)(&Record::Azure(AzureRecord::new(obj, shape)));
+        }
+        Class::Digest => sink.stats.digests += 1,
+        Class::Envelope => {
+            let body = match obj.get("CloudTrailEvent") {
+                Some(s) if s.kind() == Kind::String => {
+                    *unwrapped = unescape(&s.bytes()[1..s.bytes().len() - 1]);
+                    Raw::new(unwrapped.as_bytes())
+                }
+                Some(_) => Raw::new(b""),
+                None => obj.get("detail").unwrap_or(Raw::new(b"")),
+            };
+            let inner_obj = inner.build(body);
+            if matches!(classify(&inner_obj), Class::Aws) {
+                read_aws(AwsRecord::new(inner_obj), index, sink);
+            } else {
+                sink.not_read(format!(
+                    "record {index}: envelope holds no CloudTrail record"
+                ));
+            }
+        }
+        Class::Tables => read_query_api(bytes, index, scratch, sink),
+        Class::LookAlike(why) => sink.not_read(format!("record {index}: {why}: not read")),
+        Class::Unknown => {
+            let keys: Vec<String> = obj
+                .iter()
+                .take(6)
+                .map(|(k, _)| k.decode().into_owned())
+                .collect();
+            sink.not_read(format!(
+                "record {index}: not a CloudTrail or Azure Activity Log record (keys: {})",
+                keys.join(", ")
+            ));
+        }
     }
-    stats
+}
+
+/// A CloudTrail record that says nowhere when it happened is a problem, not an event of 1970:
+/// reported with its place, and not read.
+fn read_aws(rec: AwsRecord<'_>, index: u64, sink: &mut Sink<'_>) {
+    if rec.time_ms().is_some() {
+        sink.stats.aws_records += 1;
+        (sink.on_record)(&Record::Aws(rec));
+        return;
+    }
+    let id = rec
+        .str("eventID")
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    sink.not_read(format!(
+        "record {index}{id}: no valid eventTime (nor @timestamp, TimeGenerated or EventTime): not read"
+    ));
+}
+
+/// A Log Analytics query API answer: its `AWSCloudTrail` rows, each as a CloudTrail record.
+fn read_query_api(bytes: &[u8], index: u64, scratch: &mut ReadScratch, sink: &mut Sink<'_>) {
+    let rows = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|doc| crate::sentinel::query_api_records(&doc));
+    let Some(rows) = rows else {
+        sink.not_read(format!(
+            "record {index}: a Log Analytics query answer without an AWSCloudTrail table: not read"
+        ));
+        return;
+    };
+    for (row, rec) in rows.into_iter().enumerate() {
+        match rec {
+            Ok(json) => read_record(json.as_bytes(), index, scratch, sink),
+            Err(why) => sink.not_read(format!("record {index}, row {}: {why}: not read", row + 1)),
+        }
+    }
 }

@@ -25,13 +25,49 @@ pub struct Raise {
     pub severity: Severity,
     /// What in the request made it so, naming the field.
     pub reason: String,
+    /// For a grant to other accounts when no `[organization] accounts` are configured: those
+    /// accounts. The raise then holds only if one of them is not an account of the input
+    /// itself (a `recipientAccountId` of the records read), which only the end of a hunt
+    /// knows ([`Raise::outside_of`]). Empty: the raise holds as it is.
+    pub outside: Vec<String>,
+}
+
+impl Raise {
+    /// The raise as it stands once the input's own accounts are known: `None` when every
+    /// account it grants to is one of them.
+    pub fn outside_of(&self, inside: &dyn Fn(&str) -> bool) -> Option<Raise> {
+        if self.outside.is_empty() {
+            return Some(self.clone());
+        }
+        let still: Vec<String> = self
+            .outside
+            .iter()
+            .filter(|a| !inside(a))
+            .cloned()
+            .collect();
+        if still.is_empty() {
+            return None;
+        }
+        let mut reason = self.reason.clone();
+        for a in self.outside.iter().filter(|a| inside(a)) {
+            reason = reason
+                .replace(&format!("{a}, "), "")
+                .replace(&format!(", {a}"), "");
+        }
+        Some(Raise {
+            severity: self.severity,
+            reason,
+            outside: Vec::new(),
+        })
+    }
 }
 
 /// What the assessment knows beyond the record.
 #[derive(Debug, Clone, Default)]
 pub struct ContentOptions {
     /// The organisation's accounts (`[organization] accounts`); a grant to any other account
-    /// is a grant outside. Empty: only the record's own account is inside.
+    /// is a grant outside. Empty: the accounts of the input are inside (every
+    /// `recipientAccountId` the hunt reads; see [`Raise::outside`]).
     pub organization: Vec<String>,
 }
 
@@ -174,8 +210,30 @@ pub fn assess_value(rec: &Value, opts: &ContentOptions) -> Option<Raise> {
 }
 
 /// The accounts inside: the record's own and the organisation's.
-fn own_accounts(rec: &Value, opts: &ContentOptions) -> Vec<String> {
-    let mut own = opts.organization.clone();
+struct Own {
+    accounts: Vec<String>,
+    /// Whether the organisation's accounts were given; if not, the input's accounts are
+    /// inside too, which only the end of the hunt knows.
+    configured: bool,
+}
+
+impl Own {
+    fn contains(&self, account: &str) -> bool {
+        self.accounts.iter().any(|o| o == account)
+    }
+
+    /// What a raise for granting to `outside` depends on (see [`Raise::outside`]).
+    fn unless_inside(&self, outside: &[String]) -> Vec<String> {
+        if self.configured {
+            Vec::new()
+        } else {
+            outside.to_vec()
+        }
+    }
+}
+
+fn own_accounts(rec: &Value, opts: &ContentOptions) -> Own {
+    let mut accounts = opts.organization.clone();
     for v in [
         rec.get("recipientAccountId"),
         rec.get("userIdentity").and_then(|i| i.get("accountId")),
@@ -184,14 +242,17 @@ fn own_accounts(rec: &Value, opts: &ContentOptions) -> Vec<String> {
     .flatten()
     {
         if let Some(s) = v.as_str() {
-            own.push(s.to_string());
+            accounts.push(s.to_string());
         }
     }
-    own
+    Own {
+        accounts,
+        configured: !opts.organization.is_empty(),
+    }
 }
 
 /// A policy held in `key` of `obj`: a JSON string (IAM, KMS, SNS, SQS) or an object (S3).
-fn policy_field(obj: &Value, key: &str, own: &[String], field: &str) -> Option<Raise> {
+fn policy_field(obj: &Value, key: &str, own: &Own, field: &str) -> Option<Raise> {
     let doc = match obj.get(key)? {
         Value::String(s) => serde_json::from_str::<Value>(&decode_policy_text(s)).ok()?,
         v @ Value::Object(_) => v.clone(),
@@ -247,7 +308,7 @@ fn strings(v: Option<&Value>) -> Vec<&str> {
 }
 
 /// The most severe thing an `Allow` statement of the document grants.
-fn assess_policy(doc: &Value, own: &[String], field: &str) -> Option<Raise> {
+fn assess_policy(doc: &Value, own: &Own, field: &str) -> Option<Raise> {
     let statements: Vec<&Value> = match doc.get("Statement")? {
         Value::Array(a) => a.iter().collect(),
         s @ Value::Object(_) => vec![s],
@@ -290,12 +351,14 @@ fn statement_actions(st: &Value, field: &str) -> Option<Raise> {
         return Some(Raise {
             severity,
             reason: format!("{field} allows {what}"),
+            outside: Vec::new(),
         });
     }
     if let Some(a) = actions.iter().find(|a| a.eq_ignore_ascii_case("iam:*")) {
         return Some(Raise {
             severity: Severity::High,
             reason: format!("{field} allows {a} (control of every identity)"),
+            outside: Vec::new(),
         });
     }
     let service_wide = actions.iter().find(|a| a.ends_with(":*"));
@@ -303,13 +366,14 @@ fn statement_actions(st: &Value, field: &str) -> Option<Raise> {
         (Some(a), true) => Some(Raise {
             severity: Severity::High,
             reason: format!("{field} allows {a} on every resource"),
+            outside: Vec::new(),
         }),
         _ => None,
     }
 }
 
 /// What the principals of an `Allow` statement (resource and trust policies) grant to.
-fn statement_principals(st: &Value, own: &[String], field: &str) -> Option<Raise> {
+fn statement_principals(st: &Value, own: &Own, field: &str) -> Option<Raise> {
     let principal = st.get("Principal")?;
     let conditioned = st.get("Condition").is_some_and(|c| !c.is_null());
     let mut names: Vec<&str> = Vec::new();
@@ -336,12 +400,13 @@ fn statement_principals(st: &Value, own: &[String], field: &str) -> Option<Raise
         return Some(Raise {
             severity,
             reason: format!("{field} grants to {how}"),
+            outside: Vec::new(),
         });
     }
     let outside: Vec<String> = names
         .iter()
         .filter_map(|n| account_of(n))
-        .filter(|a| !own.iter().any(|o| o == a))
+        .filter(|a| !own.contains(a))
         .collect();
     (!outside.is_empty()).then(|| Raise {
         severity: Severity::High,
@@ -349,6 +414,7 @@ fn statement_principals(st: &Value, own: &[String], field: &str) -> Option<Raise
             "{field} grants to account {} outside the organisation",
             outside.join(", ")
         ),
+        outside: own.unless_inside(&outside),
     })
 }
 
@@ -367,6 +433,7 @@ fn admin_attached(params: &Value) -> Option<Raise> {
     arn.ends_with(":policy/AdministratorAccess").then(|| Raise {
         severity: Severity::High,
         reason: format!("requestParameters.policyArn attaches {arn}"),
+        outside: Vec::new(),
     })
 }
 
@@ -385,6 +452,7 @@ fn for_another_user(rec: &Value, params: &Value, what: &str) -> Option<Raise> {
         reason: format!(
             "requestParameters.userName {target:?} is not the caller: {what} made for another user"
         ),
+        outside: Vec::new(),
     })
 }
 
@@ -451,6 +519,7 @@ fn security_group_open(params: &Value) -> Option<Raise> {
             return Some(Raise {
                 severity: Severity::High,
                 reason: format!("requestParameters.ipPermissions opens {door} to {world}"),
+                outside: Vec::new(),
             });
         }
     }
@@ -471,6 +540,7 @@ fn security_group_open(params: &Value) -> Option<Raise> {
     Some(Raise {
         severity: Severity::High,
         reason: format!("requestParameters.cidrIp opens {door} to {cidr}"),
+        outside: Vec::new(),
     })
 }
 
@@ -505,6 +575,7 @@ fn network_acl_open(params: &Value) -> Option<Raise> {
     Some(Raise {
         severity: Severity::High,
         reason: format!("requestParameters.cidrBlock opens {door} to {cidr} in a network ACL"),
+        outside: Vec::new(),
     })
 }
 
@@ -518,6 +589,7 @@ fn shared_with_all(params: &Value, attribute: &str, what: &str) -> Option<Raise>
         reason: format!(
             "requestParameters.{attribute} shares the {what} with everyone (group \"all\")"
         ),
+        outside: Vec::new(),
     })
 }
 
@@ -528,10 +600,11 @@ fn db_snapshot_public(params: &Value) -> Option<Raise> {
         severity: Severity::Critical,
         reason: "requestParameters.valuesToAdd shares the DB snapshot with everyone (\"all\")"
             .into(),
+        outside: Vec::new(),
     })
 }
 
-fn lambda_permission(params: &Value, own: &[String]) -> Option<Raise> {
+fn lambda_permission(params: &Value, own: &Own) -> Option<Raise> {
     let principal = params.get("principal")?.as_str()?;
     if principal == "*" {
         let conditioned =
@@ -543,12 +616,14 @@ fn lambda_permission(params: &Value, own: &[String]) -> Option<Raise> {
                 Severity::Critical
             },
             reason: "requestParameters.principal lets everyone invoke the function (\"*\")".into(),
+            outside: Vec::new(),
         });
     }
     let account = account_of(principal)?;
     (!own.contains(&account)).then(|| Raise {
         severity: Severity::High,
         reason: format!("requestParameters.principal lets account {account} outside the organisation invoke the function"),
+        outside: own.unless_inside(std::slice::from_ref(&account)),
     })
 }
 

@@ -200,9 +200,83 @@ struct Session {
     raised: Option<Severity>,
     /// … and why (see [`crate::content`]).
     reasons: Earliest,
+    /// Raises that hold only if an account they grant to is not one of the input's, decided
+    /// when the hunt ends ([`Raise::outside`]).
+    conditional: Vec<(i64, Raise)>,
+}
+
+/// One rule firing on one event, about to join a session.
+struct Firing<'f, 'a> {
+    facts: &'f Facts<'a>,
+    /// The raise its content deserves, when above the rule's level.
+    raise: Option<&'f Raise>,
+    resources: &'f dyn Fn() -> Vec<String>,
+}
+
+impl Firing<'_, '_> {
+    fn absorb_into(&self, session: &mut Session, opts: &GroupOptions) {
+        let facts = self.facts;
+        let t = facts.time_ms;
+        let cap = opts.max_values;
+        if let Some(r) = self.raise {
+            if !r.outside.is_empty() {
+                if session.conditional.len() < cap && !session.conditional.iter().any(|c| c.1 == *r)
+                {
+                    session.conditional.push((t, r.clone()));
+                }
+            } else {
+                session.raised = session.raised.max(Some(r.severity));
+                session.reasons.offer(t, &r.reason, cap);
+            }
+        }
+        session.first = session.first.min(t);
+        session.last = session.last.max(t);
+        session.firings += 1;
+        session.ids.push(t, &facts.event_id);
+        session.trim_ids(opts.max_event_ids);
+        if let Some(ip) = &facts.source_ip {
+            session.ips.offer(t, ip, cap);
+        }
+        session.actions.offer(t, &facts.action, cap);
+        if let Some(r) = &facts.region {
+            session.regions.offer(t, r, cap);
+        }
+        if session.resources.might_accept(t, cap) {
+            for r in (self.resources)() {
+                session.resources.offer(t, &r, cap);
+            }
+        }
+    }
 }
 
 impl Session {
+    fn starting_at(t: i64) -> Session {
+        Session {
+            first: t,
+            last: t,
+            firings: 0,
+            capped: false,
+            ids: Ids::default(),
+            ips: Earliest::default(),
+            actions: Earliest::default(),
+            regions: Earliest::default(),
+            resources: Earliest::default(),
+            raised: None,
+            reasons: Earliest::default(),
+            conditional: Vec::new(),
+        }
+    }
+
+    /// Applies the raises that depend on the input's accounts, now that they are known.
+    fn settle(&mut self, level: Severity, inside: &dyn Fn(&str) -> bool, cap: usize) {
+        for (t, r) in std::mem::take(&mut self.conditional) {
+            if let Some(r) = r.outside_of(inside).filter(|r| r.severity > level) {
+                self.raised = self.raised.max(Some(r.severity));
+                self.reasons.offer(t, &r.reason, cap);
+            }
+        }
+    }
+
     fn trim_ids(&mut self, cap: usize) {
         if self.ids.len() > 2 * cap.max(1) {
             self.capped |= self.ids.normalize(cap);
@@ -249,6 +323,11 @@ impl Group {
 
 fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions) {
     s.raised = s.raised.max(o.raised);
+    for c in o.conditional {
+        if s.conditional.len() < opts.max_values && !s.conditional.contains(&c) {
+            s.conditional.push(c);
+        }
+    }
     s.first = s.first.min(o.first);
     s.last = s.last.max(o.last);
     s.firings += o.firings;
@@ -350,47 +429,29 @@ impl Grouper {
             .take_while(|(_, o)| o.last.saturating_add(w) >= t)
             .map(|(k, _)| *k);
         let (first_near, second_near) = (near.next(), near.next());
+        let level = group.rule.level;
+        let firing = Firing {
+            facts,
+            raise: raise.filter(|r| r.severity > level),
+            resources,
+        };
         let mut session = match (first_near, second_near) {
+            // The usual case: the firing falls inside or after the one session near it, which
+            // keeps its start and cannot reach another session (those would be near too), so
+            // it is updated where it is.
+            (Some(k), None) if t >= k => {
+                if let Some(s) = group.sessions.get_mut(&k) {
+                    firing.absorb_into(s, &opts);
+                }
+                return;
+            }
             (Some(k), None) => match group.sessions.remove(&k) {
                 Some(s) => s,
                 None => return,
             },
-            _ => Session {
-                first: t,
-                last: t,
-                firings: 0,
-                capped: false,
-                ids: Ids::default(),
-                ips: Earliest::default(),
-                actions: Earliest::default(),
-                regions: Earliest::default(),
-                resources: Earliest::default(),
-                raised: None,
-                reasons: Earliest::default(),
-            },
+            _ => Session::starting_at(t),
         };
-        if let Some(r) = raise.filter(|r| r.severity > group.rule.level) {
-            session.raised = session.raised.max(Some(r.severity));
-            session.reasons.offer(t, &r.reason, opts.max_values);
-        }
-        session.first = session.first.min(t);
-        session.last = session.last.max(t);
-        session.firings += 1;
-        session.ids.push(t, &facts.event_id);
-        session.trim_ids(opts.max_event_ids);
-        let cap = opts.max_values;
-        if let Some(ip) = &facts.source_ip {
-            session.ips.offer(t, ip, cap);
-        }
-        session.actions.offer(t, &facts.action, cap);
-        if let Some(r) = &facts.region {
-            session.regions.offer(t, r, cap);
-        }
-        if session.resources.might_accept(t, cap) {
-            for r in resources() {
-                session.resources.offer(t, &r, cap);
-            }
-        }
+        firing.absorb_into(&mut session, &opts);
         group.insert(session, &opts);
     }
 
@@ -445,8 +506,13 @@ impl Grouper {
 
     /// The alerts, one per session; each is built into an [`Alert`] only when asked for, so
     /// that millions of event ids are never all held as text at once.
-    pub fn into_alerts(self) -> Vec<PendingAlert> {
+    ///
+    /// `inside` says whether an account is one of the input's own (every `recipientAccountId`
+    /// read): a grant to such an account is not a grant outside when no organisation is
+    /// configured ([`Raise::outside`]).
+    pub fn into_alerts(self, inside: &dyn Fn(&str) -> bool) -> Vec<PendingAlert> {
         let cap = self.opts.max_event_ids;
+        let values = self.opts.max_values;
         let mut out = Vec::new();
         for (_, (parts, g)) in self.groups {
             let data = Arc::new(GroupData {
@@ -454,6 +520,7 @@ impl Grouper {
                 rule: g.rule,
             });
             for (_, mut session) in g.sessions {
+                session.settle(data.rule.level, inside, values);
                 session.capped |= session.ids.normalize(cap);
                 let first_id = session.ids.first().unwrap_or_default();
                 let p = &data.parts;

@@ -176,6 +176,8 @@ struct Worker<'p> {
     facts: FactBook,
     examined: u64,
     observed: Option<trailwatch_baseline::Collector>,
+    /// Every `recipientAccountId` read: the input's own accounts.
+    accounts: rustc_hash::FxHashSet<Box<str>>,
 }
 
 impl<'p> Worker<'p> {
@@ -193,10 +195,18 @@ impl<'p> Worker<'p> {
             facts: FactBook::default(),
             examined: 0,
             observed: observe.map(trailwatch_baseline::Collector::new),
+            accounts: Default::default(),
         }
     }
 
     fn on_record(&mut self, rec: &Record<'_>) {
+        if let Record::Aws(r) = rec {
+            if let Some(a) = r.str("recipientAccountId") {
+                if !self.accounts.contains(a.as_ref()) {
+                    self.accounts.insert(a.into());
+                }
+            }
+        }
         if !self.range.contains(rec.time_ms()) {
             return;
         }
@@ -307,8 +317,10 @@ fn finish(
     let mut facts = FactBook::default();
     let mut examined = 0;
     let mut collectors = Vec::new();
+    let mut accounts = rustc_hash::FxHashSet::default();
     for w in workers {
         examined += w.examined;
+        accounts.extend(w.accounts);
         collectors.extend(w.observed);
         grouper.merge(w.grouper);
         aws_corr.merge(w.aws_corr);
@@ -326,7 +338,7 @@ fn finish(
         correlation_observations = aws_corr.len() + azure_corr.len(),
         "grouped"
     );
-    let mut alerts = grouper.into_alerts();
+    let mut alerts = grouper.into_alerts(&|a| accounts.contains(a));
     let whole: Vec<WholeAlert> = aws_corr
         .finish(&pack.aws)
         .into_iter()

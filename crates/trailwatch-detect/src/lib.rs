@@ -21,4 +21,4 @@ pub mod summary;
 pub mod timeline;
 
 pub use hunt::{hunt, hunt_observing, HuntOptions, HuntReport, TimeRange, SERVICE_PRINCIPALS_TAG};
-pub use pack::{PackError, RulePack};
+pub use pack::{PackError, PackTuning, RulePack};

@@ -39,49 +39,37 @@ pub(crate) fn observe(rec: &Record<'_>, out: &mut Collector, chain_steps_only: b
             return;
         }
     };
-    let raw = r.raw();
-    let ident = raw.get("userIdentity");
-    let id = |k: &str| text(ident.and_then(|i| i.get(k)));
+    let id = |k: &str| text(r.ident(k));
     let ptype = id("type");
     let f = r.facts();
     let action: &str = &f.action;
     let console = action == "ConsoleLogin";
     let mfa = if console {
-        text(
-            raw.get("additionalEventData")
-                .and_then(|a| a.get("MFAUsed")),
-        )
-        .map(|v| v.eq_ignore_ascii_case("yes"))
+        text(r.get2("additionalEventData", "MFAUsed")).map(|v| v.eq_ignore_ascii_case("yes"))
     } else {
-        ident
-            .and_then(|i| i.get("sessionContext"))
+        r.ident("sessionContext")
             .and_then(|s| s.get("attributes"))
             .and_then(|a| a.get("mfaAuthenticated"))
             .and_then(|v| v.as_bool().or_else(|| v.as_str().map(|s| s == "true")))
     };
     let mut error = r.str("errorCode").filter(|s| !s.is_empty());
     if console && error.is_none() {
-        let result = text(
-            raw.get("responseElements")
-                .and_then(|x| x.get("ConsoleLogin")),
-        );
+        let result = text(r.get2("responseElements", "ConsoleLogin"));
         if result.as_deref() == Some("Failure") {
             error = Some(Cow::Borrowed("Failure"));
         }
     }
-    let read_only = raw.get("readOnly").and_then(|v| {
+    let read_only = r.get("readOnly").and_then(|v| {
         v.as_bool()
             .or_else(|| v.as_str().map(|s| s.eq_ignore_ascii_case("true")))
     });
     let data_event = r.str("eventCategory").as_deref() == Some("Data")
-        || raw.get("managementEvent").and_then(|v| v.as_bool()) == Some(false);
+        || r.get("managementEvent").and_then(|v| v.as_bool()) == Some(false);
     let (resource, detail) = if data_event || CHAIN_ACTIONS.contains(&action) {
-        let params = raw.get("requestParameters");
-        let param = |k: &str| text(params.and_then(|p| p.get(k))).map(Cow::into_owned);
+        let param = |k: &str| text(r.get2("requestParameters", k)).map(Cow::into_owned);
         let new_key = || {
             text(
-                raw.get("responseElements")
-                    .and_then(|x| x.get("accessKey"))
+                r.get2("responseElements", "accessKey")
                     .and_then(|k| k.get("accessKeyId")),
             )
             .map(Cow::into_owned)

@@ -18,6 +18,81 @@ pub struct RulePack {
     pub azure: RuleSet,
 }
 
+/// What a site changes in the built-in pack.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackTuning {
+    /// The EC2 instance types the organisation launches (`"t3.*"`, `"m6i.large"`; Sigma
+    /// wildcards). When given, the launch rule flags every type outside this list instead of
+    /// the GPU, accelerated, metal and bulk families it flags by default.
+    pub instance_types: Option<Vec<String>>,
+}
+
+/// The built-in rule the instance-type allow-list replaces.
+const INSTANCE_LAUNCH_RULE: &str = "aws_ec2_unusual_instance_launch.yml";
+
+impl PackTuning {
+    /// The text of a built-in rule file as this site runs it.
+    fn builtin_text(&self, name: &str, text: &'static str) -> std::borrow::Cow<'static, str> {
+        match &self.instance_types {
+            Some(allowed) if name.ends_with(INSTANCE_LAUNCH_RULE) => {
+                instance_allow_list_rule(allowed).into()
+            }
+            _ => text.into(),
+        }
+    }
+}
+
+/// The launch rule for an allow-list: any instance type not in it, or more than nine
+/// instances in one call. Types are written as JSON strings (valid YAML whatever they hold).
+fn instance_allow_list_rule(allowed: &[String]) -> String {
+    let list: Vec<String> = allowed
+        .iter()
+        .map(|t| format!("    - {}", serde_json::Value::String(t.clone())))
+        .collect();
+    let list = list.join("\n");
+    let shown = serde_json::Value::String(allowed.join(", "));
+    format!(
+        r#"title: AWS EC2 Instance Type Outside the Allow-List
+id: 6d431f73-1b3e-4f21-a134-f6846307daab
+status: test
+description: {shown_desc}
+author: trailwatch
+tags:
+- attack.impact
+- attack.t1496
+- attack.t1496.001
+- attack.execution
+logsource:
+  product: aws
+  service: cloudtrail
+detection:
+  selection:
+    eventSource: ec2.amazonaws.com
+    eventName: RunInstances
+  type_request:
+    requestParameters.instanceType|exists: true
+  allowed_request:
+    requestParameters.instanceType:
+{list}
+  type_items:
+    requestParameters.instancesSet.items.instanceType|exists: true
+  allowed_items:
+    requestParameters.instancesSet.items.instanceType:
+{list}
+  type_many:
+    requestParameters.instancesSet.items.maxCount|gt: 9
+  condition: selection and ((type_request and not allowed_request) or (type_items and not allowed_items) or type_many)
+falsepositives:
+- A new instance family the allow-list does not name yet
+level: medium
+"#,
+        shown_desc = serde_json::Value::String(format!(
+            "RunInstances requested an instance type outside [detection] instance_types ({}) or more than nine instances in one call.",
+            shown.as_str().unwrap_or_default()
+        )),
+    )
+}
+
 impl RulePack {
     /// Loads the built-in pack (unless `builtin` is false) and every directory in `dirs`;
     /// rules below `min_level` are not evaluated unless a correlation needs them.
@@ -26,10 +101,20 @@ impl RulePack {
         dirs: &[PathBuf],
         min_level: Severity,
     ) -> Result<RulePack, PackError> {
+        Self::load_tuned(builtin, dirs, min_level, &PackTuning::default())
+    }
+
+    /// [`RulePack::load`] with the site's changes to the built-in pack.
+    pub fn load_tuned(
+        builtin: bool,
+        dirs: &[PathBuf],
+        min_level: Severity,
+        tuning: &PackTuning,
+    ) -> Result<RulePack, PackError> {
         let mut loader = Loader::new();
         if builtin {
             for (name, text) in crate::builtin::files() {
-                loader.load_str(text, &name);
+                loader.load_str(&tuning.builtin_text(&name, text), &name);
             }
         }
         for d in dirs {

@@ -78,3 +78,121 @@ fn builtin_rules_route_to_both_clouds_and_most_are_indexed() {
         pack.aws.len()
     );
 }
+
+/// Without `[organization] accounts`, a grant is outside when it names an account the input
+/// does not hold: granting to a sibling account whose own trail is in the same hunt is not
+/// raised, granting to a stranger is.
+#[test]
+fn a_grant_is_outside_unless_the_account_is_one_of_the_inputs() {
+    use trailwatch_decode::{expand_inputs, Input};
+    use trailwatch_detect::{hunt, HuntOptions};
+    let pack = RulePack::load(true, &[], Severity::Low).unwrap();
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+            "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+            "Resource": "arn:aws:s3:::reports/*"}]
+    });
+    let grant = serde_json::json!({
+        "eventVersion": "1.08", "eventTime": "2026-11-20T10:00:00Z",
+        "eventSource": "s3.amazonaws.com", "eventName": "PutBucketPolicy",
+        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/ops",
+            "accountId": "111122223333", "userName": "ops", "accessKeyId": "AKIAEXAMPLEOPS"},
+        "requestParameters": {"bucketName": "reports", "bucketPolicy": policy},
+        "eventID": "8b9f3f1c-0000-4000-8000-000000000001",
+        "recipientAccountId": "111122223333", "eventType": "AwsApiCall"
+    });
+    let sibling = serde_json::json!({
+        "eventVersion": "1.08", "eventTime": "2026-11-20T11:00:00Z",
+        "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
+        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.10",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::444455556666:user/ro",
+            "accountId": "444455556666", "userName": "ro"},
+        "eventID": "8b9f3f1c-0000-4000-8000-000000000002",
+        "recipientAccountId": "444455556666", "eventType": "AwsApiCall"
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, recs: &[&serde_json::Value]| {
+        let p = dir.path().join(name);
+        let doc = serde_json::json!({ "Records": recs });
+        std::fs::write(&p, doc.to_string()).unwrap();
+        p
+    };
+    let raised = |inputs: &[Input]| -> Vec<(Severity, String)> {
+        let report = hunt(inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {});
+        report
+            .alerts()
+            .into_iter()
+            .filter(|a| a.description.contains("outside the organisation"))
+            .map(|a| (a.severity, a.description))
+            .collect()
+    };
+    let alone = expand_inputs(&[write("a.json", &[&grant])]).0;
+    let stranger = raised(&alone);
+    assert!(!stranger.is_empty(), "a grant to a stranger is raised");
+    assert!(stranger
+        .iter()
+        .all(|(s, d)| *s >= Severity::High && d.contains("444455556666")));
+    let both = expand_inputs(&[write("b.json", &[&grant, &sibling])]).0;
+    assert_eq!(
+        raised(&both),
+        vec![],
+        "the sibling account is one of the input's"
+    );
+}
+
+/// `[detection] instance_types`: with an allow-list, the launch rule flags every other type
+/// (and bulk launches still), not only the GPU and metal families.
+#[test]
+fn the_instance_type_allow_list_replaces_the_default_families() {
+    use trailwatch_detect::{hunt, HuntOptions, PackTuning};
+    let launch = |n: u32, ty: &str, max: u32| {
+        serde_json::json!({
+            "eventVersion": "1.08", "eventTime": format!("2026-11-20T1{n}:00:00Z"),
+            "eventSource": "ec2.amazonaws.com", "eventName": "RunInstances",
+            "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9",
+            "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::111122223333:user/u{n}"),
+                "accountId": "111122223333", "userName": format!("u{n}")},
+            "requestParameters": {"instanceType": ty,
+                "instancesSet": {"items": [{"imageId": "ami-1", "minCount": 1, "maxCount": max}]}},
+            "eventID": format!("5c4e2a10-0000-4000-8000-00000000000{n}"),
+            "recipientAccountId": "111122223333", "eventType": "AwsApiCall"
+        })
+    };
+    let recs = [
+        launch(1, "t3.micro", 1),
+        launch(2, "m5.large", 1),
+        launch(3, "c5.xlarge", 1),
+        launch(4, "g5.12xlarge", 1),
+        launch(5, "t3.small", 20),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("launches.json");
+    std::fs::write(&p, serde_json::json!({ "Records": recs }).to_string()).unwrap();
+    let inputs = trailwatch_decode::expand_inputs(&[p]).0;
+    let flagged = |tuning: &PackTuning| -> Vec<String> {
+        let pack = RulePack::load_tuned(true, &[], Severity::Low, tuning).unwrap();
+        assert!(pack.failures().is_empty(), "{:?}", pack.failures());
+        let report = hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {});
+        let mut users: Vec<String> = report
+            .alerts()
+            .into_iter()
+            .filter(|a| a.rule_id == "6d431f73-1b3e-4f21-a134-f6846307daab")
+            .map(|a| {
+                a.principal
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        users.sort();
+        users
+    };
+    assert_eq!(flagged(&PackTuning::default()), ["u4", "u5"]);
+    let allow = PackTuning {
+        instance_types: Some(vec!["t3.*".into(), "m5.large".into()]),
+    };
+    assert_eq!(flagged(&allow), ["u3", "u4", "u5"]);
+}

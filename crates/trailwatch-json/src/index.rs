@@ -24,7 +24,14 @@ struct Entry {
 pub struct ObjectIndex {
     entries: Vec<Entry>,
     children: Vec<Entry>,
+    /// Only the object values under these keys get their entries indexed (`None`: every
+    /// object value). Indexing an object's entries scans it a second time, which is wasted
+    /// on the large objects no lookup goes into.
+    nested: Option<&'static [&'static str]>,
 }
+
+/// `first_child` of an object whose entries were not indexed.
+const NOT_INDEXED: u32 = u32::MAX;
 
 /// An object with its index: lookups down two levels are short scans over keys only.
 #[derive(Clone, Copy)]
@@ -39,6 +46,15 @@ impl ObjectIndex {
         Self::default()
     }
 
+    /// An index that indexes the entries of the object values under `keys` only (lookups into
+    /// any other fall back to scanning it: [`Indexed::get2`] says so).
+    pub fn nested_only(keys: &'static [&'static str]) -> Self {
+        ObjectIndex {
+            nested: Some(keys),
+            ..Self::default()
+        }
+    }
+
     /// Indexes `raw`'s entries and those of its object values (none if it is not an object).
     pub fn build<'a>(&'a mut self, raw: Raw<'a>) -> Indexed<'a> {
         self.entries.clear();
@@ -46,7 +62,12 @@ impl ObjectIndex {
         let base = raw.bytes().as_ptr() as usize;
         for (key, value) in raw.entries() {
             let mut e = entry(base, key, value);
-            if value.kind() == Kind::Object {
+            let nested = self
+                .nested
+                .is_none_or(|keys| keys.iter().any(|k| key.is(k)));
+            if value.kind() == Kind::Object && !nested {
+                e.first_child = NOT_INDEXED;
+            } else if value.kind() == Kind::Object {
                 e.first_child = self.children.len() as u32;
                 for (k, v) in value.entries() {
                     self.children.push(entry(base, k, v));
@@ -60,6 +81,25 @@ impl ObjectIndex {
             entries: &self.entries,
             children: &self.children,
         }
+    }
+}
+
+/// `a == b` for slices of the same length, without a call to `memcmp` for the short keys
+/// records have (a lookup compares a dozen of them).
+#[inline]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len();
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    match n {
+        // Two overlapping words cover 8 to 16 bytes.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        0..8 => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
     }
 }
 
@@ -105,7 +145,8 @@ impl<'a> Indexed<'a> {
             if e.key_escaped {
                 self.entry(e).0.is(key)
             } else {
-                e.key_len as usize == want.len() && &b[e.key_start as usize..][..want.len()] == want
+                e.key_len as usize == want.len()
+                    && short_eq(&b[e.key_start as usize..][..want.len()], want)
             }
         })
     }
@@ -117,13 +158,13 @@ impl<'a> Indexed<'a> {
     }
 
     /// The value of `inner` inside the object at `outer` (`get2("userIdentity", "type")`), from
-    /// the index; `Err(())` when `outer` is absent or not an object (so the caller may fall
-    /// back), `Ok(None)` when it is an object without `inner`.
+    /// the index; `Err(())` when `outer` is absent, not an object or not indexed (so the caller
+    /// may fall back), `Ok(None)` when it is an object without `inner`.
     #[inline]
     #[allow(clippy::result_unit_err)]
     pub fn get2(&self, outer: &str, inner: &str) -> Result<Option<Raw<'a>>, ()> {
         let parent = self.find(self.entries, outer).ok_or(())?;
-        if self.entry(parent).1.kind() != Kind::Object {
+        if parent.first_child == NOT_INDEXED || self.entry(parent).1.kind() != Kind::Object {
             return Err(());
         }
         let kids = &self.children
@@ -147,6 +188,33 @@ impl<'a> Indexed<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_named_objects_have_their_entries_indexed() {
+        let doc = br#"{"userIdentity":{"type":"Root"},"responseElements":{"x":1},"n":2}"#;
+        let mut idx = ObjectIndex::nested_only(&["userIdentity"]);
+        let o = idx.build(Raw::new(doc));
+        assert_eq!(
+            o.get2("userIdentity", "type").unwrap().unwrap().bytes(),
+            b"\"Root\""
+        );
+        assert_eq!(o.get2("userIdentity", "arn"), Ok(None));
+        // Not indexed: the caller falls back to scanning, which still finds it.
+        assert_eq!(o.get2("responseElements", "x"), Err(()));
+        assert_eq!(
+            o.get("responseElements").unwrap().get("x").unwrap().bytes(),
+            b"1"
+        );
+        for (a, b, same) in [
+            (&b"eventName"[..], &b"eventName"[..], true),
+            (b"eventName", b"eventTime", false),
+            (b"recipientAccountId", b"recipientAccountIe", false),
+            (b"abc", b"abd", false),
+            (b"", b"", true),
+        ] {
+            assert_eq!(short_eq(a, b), same, "{a:?} {b:?}");
+        }
+    }
 
     #[test]
     fn index_finds_top_level_keys_only() {

@@ -53,8 +53,39 @@ impl Loader {
         let mut files = Vec::new();
         self.collect(path.as_ref(), 0, &mut files);
         files.sort();
-        for f in files {
-            self.load_file(&f);
+        self.load_files(&files);
+    }
+
+    /// Loads `files` on every core (a rule pack of a thousand files takes a tenth of a second
+    /// on one, in front of every hunt), keeping their order in the result: each file is
+    /// independent (its `global`/`repeat` state ends with it), and the chunks are joined in
+    /// order.
+    fn load_files(&mut self, files: &[PathBuf]) {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads <= 1 || files.len() < 64 {
+            files.iter().for_each(|f| self.load_file(f));
+            return;
+        }
+        let chunk = files.len().div_ceil(threads);
+        let parts: Vec<Loader> = std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut l = Loader::new();
+                        part.iter().for_each(|f| l.load_file(f));
+                        l
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        for part in parts {
+            self.rules.extend(part.rules);
+            self.failures.extend(part.failures);
         }
     }
 

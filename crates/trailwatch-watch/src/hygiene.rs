@@ -60,6 +60,13 @@ impl Hygiene {
         }))
     }
 
+    /// `[detection] instance_types`: the site's changes to the built-in pack.
+    pub(crate) fn pack_tuning(&self) -> trailwatch_detect::PackTuning {
+        trailwatch_detect::PackTuning {
+            instance_types: self.cfg.detection.instance_types.clone(),
+        }
+    }
+
     /// `[organization] accounts`, for reading calls' content.
     pub(crate) fn content(&self) -> trailwatch_detect::content::ContentOptions {
         trailwatch_detect::content::ContentOptions {

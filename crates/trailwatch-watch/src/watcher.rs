@@ -284,8 +284,17 @@ impl Watcher {
         let rule_level = hygiene.as_ref().map_or(config.watch.min_level, |h| {
             h.rule_level(config.watch.min_level)
         });
-        let pack = RulePack::load(config.watch.builtin_rules, &config.watch.rules, rule_level)
-            .map_err(|e| WatchError::Rules(e.to_string()))?;
+        let tuning = hygiene
+            .as_ref()
+            .map(Hygiene::pack_tuning)
+            .unwrap_or_default();
+        let pack = RulePack::load_tuned(
+            config.watch.builtin_rules,
+            &config.watch.rules,
+            rule_level,
+            &tuning,
+        )
+        .map_err(|e| WatchError::Rules(e.to_string()))?;
         for f in pack.failures() {
             tracing::warn!(failure = %clean(&f.to_string()), "rule not loaded");
         }

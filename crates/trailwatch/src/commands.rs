@@ -16,7 +16,7 @@ use std::time::Instant;
 use trailwatch_decode::{expand_inputs, expand_inputs_counted, DecodeError, FileStats, Input};
 use trailwatch_detect::group::{GroupOptions, PendingAlert};
 use trailwatch_detect::timeline::TimelineFilter;
-use trailwatch_detect::{HuntOptions, RulePack, TimeRange};
+use trailwatch_detect::{HuntOptions, PackTuning, RulePack, TimeRange};
 use trailwatch_model::Severity;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -55,7 +55,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn load_pack(r: &RuleArgs, min_level: Severity) -> Result<RulePack> {
-    let pack = RulePack::load(!r.no_builtin, &r.rules, min_level)?;
+    load_tuned_pack(r, min_level, &PackTuning::default())
+}
+
+/// [`load_pack`] with the configuration's changes to the built-in pack.
+fn load_tuned_pack(r: &RuleArgs, min_level: Severity, tuning: &PackTuning) -> Result<RulePack> {
+    let pack = RulePack::load_tuned(!r.no_builtin, &r.rules, min_level, tuning)?;
     let failed = pack.failures().len();
     if failed > 0 {
         eprintln!("trailwatch: {failed} rules did not compile and are not used (details: trailwatch rules check)");
@@ -228,7 +233,10 @@ fn hunt(a: HuntArgs, clock: Clock) -> Result<ExitCode> {
     let window_ms = parse_span_ms(&a.group_window)
         .with_context(|| format!("--group-window {:?}", a.group_window))?;
     let plan = crate::baseline_cmd::Plan::new(&a, clock)?;
-    let pack = load_pack(&a.rules, plan.rule_level(a.min_level.into()))?;
+    let tuning = PackTuning {
+        instance_types: plan.cfg.detection.instance_types.clone(),
+    };
+    let pack = load_tuned_pack(&a.rules, plan.rule_level(a.min_level.into()), &tuning)?;
     let mut run = Run::start(&a.input, clock, a.output.output.as_deref())?;
     let range = run.range;
     let group = GroupOptions {

@@ -167,3 +167,217 @@ fn chains_can_be_left_out() {
         .all(|a| !s(a, "rule_id").starts_with("tw-chain-")));
     assert!(!plain.summary_line().contains("chain alerts"));
 }
+
+/// The lab as Microsoft Sentinel's portal exports the `AWSCloudTrail` table: one CSV row a
+/// record, `TimeGenerated [UTC]` as `M/D/YYYY, h:mm:ss.fff AM`, identity flattened into
+/// columns, dynamic columns as JSON text, columns Sentinel adds of its own, in its own order.
+fn sentinel_csv(records: &[Value]) -> Vec<u8> {
+    let text = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let at = |r: &Value, path: &[&str]| {
+        let mut v = Some(r);
+        for p in path {
+            v = v.and_then(|x| x.get(p));
+        }
+        text(v)
+    };
+    let columns: &[(&str, &[&str])] = &[
+        ("TenantId", &[]),
+        ("SourceSystem", &[]),
+        ("TimeGenerated [UTC]", &["eventTime"]),
+        ("EventVersion", &["eventVersion"]),
+        ("UserIdentityType", &["userIdentity", "type"]),
+        ("UserIdentityPrincipalid", &["userIdentity", "principalId"]),
+        ("UserIdentityArn", &["userIdentity", "arn"]),
+        ("UserIdentityAccountId", &["userIdentity", "accountId"]),
+        ("UserIdentityAccessKeyId", &["userIdentity", "accessKeyId"]),
+        ("UserIdentityUserName", &["userIdentity", "userName"]),
+        ("UserIdentityInvokedBy", &["userIdentity", "invokedBy"]),
+        (
+            "SessionMfaAuthenticated",
+            &[
+                "userIdentity",
+                "sessionContext",
+                "attributes",
+                "mfaAuthenticated",
+            ],
+        ),
+        (
+            "SessionCreationDate",
+            &[
+                "userIdentity",
+                "sessionContext",
+                "attributes",
+                "creationDate",
+            ],
+        ),
+        (
+            "SessionIssuerType",
+            &["userIdentity", "sessionContext", "sessionIssuer", "type"],
+        ),
+        (
+            "SessionIssuerPrincipalId",
+            &[
+                "userIdentity",
+                "sessionContext",
+                "sessionIssuer",
+                "principalId",
+            ],
+        ),
+        (
+            "SessionIssuerArn",
+            &["userIdentity", "sessionContext", "sessionIssuer", "arn"],
+        ),
+        (
+            "SessionIssuerAccountId",
+            &[
+                "userIdentity",
+                "sessionContext",
+                "sessionIssuer",
+                "accountId",
+            ],
+        ),
+        (
+            "SessionIssuerUserName",
+            &[
+                "userIdentity",
+                "sessionContext",
+                "sessionIssuer",
+                "userName",
+            ],
+        ),
+        ("EventSource", &["eventSource"]),
+        ("EventName", &["eventName"]),
+        ("AWSRegion", &["awsRegion"]),
+        ("SourceIpAddress", &["sourceIPAddress"]),
+        ("UserAgent", &["userAgent"]),
+        ("ErrorCode", &["errorCode"]),
+        ("ErrorMessage", &["errorMessage"]),
+        ("RequestParameters", &["requestParameters"]),
+        ("ResponseElements", &["responseElements"]),
+        ("AdditionalEventData", &["additionalEventData"]),
+        ("AwsRequestId_", &["requestID"]),
+        ("AwsEventId", &["eventID"]),
+        ("Resources", &["resources"]),
+        ("EventTypeName", &["eventType"]),
+        ("ReadOnly", &["readOnly"]),
+        ("ManagementEvent", &["managementEvent"]),
+        ("RecipientAccountId", &["recipientAccountId"]),
+        ("Category", &["eventCategory"]),
+        ("TlsVersion", &["tlsDetails", "tlsVersion"]),
+        ("CipherSuite", &["tlsDetails", "cipherSuite"]),
+        (
+            "ClientProvidedHostHeader",
+            &["tlsDetails", "clientProvidedHostHeader"],
+        ),
+        ("Type", &[]),
+    ];
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(columns.iter().map(|c| c.0)).unwrap();
+    for r in records {
+        let row = columns.iter().map(|(name, path)| match *name {
+            "TenantId" => "0f0e0d0c-0000-4000-8000-000000000001".to_string(),
+            "SourceSystem" => "OpsManager".to_string(),
+            "Type" => "AWSCloudTrail".to_string(),
+            "TimeGenerated [UTC]" => {
+                let t = chrono::DateTime::parse_from_rfc3339(&at(r, path)).unwrap();
+                t.format("%-m/%-d/%Y, %-I:%M:%S%.3f %p").to_string()
+            }
+            _ if path.is_empty() => String::new(),
+            _ => at(r, path),
+        });
+        w.write_record(row).unwrap();
+    }
+    w.into_inner().unwrap()
+}
+
+fn lab_records() -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(lab())];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let mut text = String::new();
+        let f = std::fs::File::open(&p).unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(f), &mut text)
+            .unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        out.extend(doc["Records"].as_array().unwrap().iter().cloned());
+    }
+    out
+}
+
+/// What an alert says, without what an export cannot keep (its wording of resources).
+fn verdict(a: &Value) -> (String, String, String, Vec<String>) {
+    (
+        s(a, "rule_id").to_string(),
+        s(a, "severity").to_string(),
+        s(a, "principal").to_string(),
+        strs(a, "event_ids"),
+    )
+}
+
+#[test]
+fn the_lab_exported_from_sentinel_as_csv_hunts_to_the_same_alerts() {
+    let records = lab_records();
+    assert!(records.len() > 3000, "{} records", records.len());
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("AWSCloudTrail-export.csv");
+    std::fs::write(&csv_path, sentinel_csv(&records)).unwrap();
+    let from_s3 = run(&["hunt", &lab(), "--format", "jsonl"]);
+    from_s3.assert_code(0);
+    let from_csv = run(&["hunt", &csv_path.display().to_string(), "--format", "jsonl"]);
+    from_csv.assert_code(0);
+    assert_eq!(
+        from_csv.records_read(),
+        records.len() as u64,
+        "{}",
+        from_csv.context()
+    );
+    let mut want: Vec<_> = from_s3.alerts().iter().map(verdict).collect();
+    let mut got: Vec<_> = from_csv.alerts().iter().map(verdict).collect();
+    want.sort();
+    got.sort();
+    assert!(!want.is_empty());
+    assert_eq!(got, want, "{}", from_csv.context());
+}
+
+#[test]
+fn a_sentinel_export_in_local_time_or_with_a_bad_row_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local.csv");
+    std::fs::write(
+        &local,
+        "TimeGenerated [Local Time],EventName,EventSource\n\"11/30/2026, 10:15:02.000 AM\",ListUsers,iam.amazonaws.com\n",
+    )
+    .unwrap();
+    let out = run(&["hunt", &local.display().to_string(), "--format", "jsonl"]);
+    assert!(
+        out.context().contains("local.csv") && out.context().contains("UTC"),
+        "{}",
+        out.context()
+    );
+    assert_eq!(out.records_read(), 0);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "TimeGenerated [UTC],EventName,EventSource,AwsEventId\n\
+         \"11/30/2026, 10:15:02.000 AM\",ListUsers,iam.amazonaws.com,7d0e1c1e-0000-4000-8000-000000000001\n\
+         yesterday,ListRoles,iam.amazonaws.com,7d0e1c1e-0000-4000-8000-000000000002\n",
+    )
+    .unwrap();
+    let out = run(&["hunt", &bad.display().to_string(), "--format", "jsonl"]);
+    let ctx = out.context();
+    assert_eq!(out.records_read(), 1, "{ctx}");
+    assert!(
+        ctx.contains("bad.csv")
+            && ctx.contains("row 2")
+            && ctx.contains("\"yesterday\" is not a time"),
+        "{ctx}"
+    );
+}
