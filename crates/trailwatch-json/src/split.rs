@@ -514,12 +514,41 @@ impl<R: Read> Splitter<R> {
                     in_container,
                 };
             }
+            // A nested array is skipped as it streams past, whatever its size and depth (an
+            // unclosed `[[[[…` must not be gathered whole first).
+            b'[' => {
+                let offset = self.abs(p);
+                let mut scan = ValueScan::default();
+                match scan.feed(b, p) {
+                    Scan::Complete(e) => {
+                        self.pos = e;
+                        self.state = State::Array { in_container };
+                    }
+                    _ => {
+                        self.pos = self.end;
+                        self.state = State::Skip {
+                            scan,
+                            resume: Resume::Array { in_container },
+                        };
+                    }
+                }
+                return Step::Error(SplitError::NotAnObject { offset });
+            }
             c => match skip_value(b, p) {
                 Some(e) if e < b.len() || self.eof => {
                     self.pos = e;
                     self.state = State::Array { in_container };
                     return Step::Error(SplitError::NotAnObject {
                         offset: self.abs(p),
+                    });
+                }
+                // A scalar (a string, most likely) is gathered to be skipped: only up to the
+                // record limit, past which the rest of the input is not read.
+                _ if self.end - p > self.opts.max_record_bytes => {
+                    self.state = State::Done;
+                    return Step::Error(SplitError::TooLarge {
+                        offset: self.abs(p),
+                        limit: self.opts.max_record_bytes,
                     });
                 }
                 _ if c.is_ascii_graphic() => {

@@ -279,3 +279,102 @@ fn any_byte_soup_terminates_and_reads_everything() {
         }
     }
 }
+
+/// A reader of `head`, then `fill` repeated until `total` bytes, then `tail`.
+struct Bomb {
+    head: &'static [u8],
+    fill: u8,
+    total: usize,
+    tail: &'static [u8],
+    at: usize,
+}
+
+impl Read for Bomb {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut k = 0;
+        while k < out.len() {
+            let i = self.at;
+            let b = if i < self.head.len() {
+                self.head[i]
+            } else if i < self.total {
+                self.fill
+            } else if i - self.total < self.tail.len() {
+                self.tail[i - self.total]
+            } else {
+                break;
+            };
+            out[k] = b;
+            k += 1;
+            self.at += 1;
+        }
+        Ok(k)
+    }
+}
+
+/// An attacker's `[[[[…` that never closes, as a record container's element or a bare array's:
+/// skipped as it streams, in memory bounded by the record limit, and reported, not gathered
+/// whole (it used to hold the whole input: gigabytes for a 5 MB gzip).
+#[test]
+fn an_unclosed_nesting_bomb_is_skipped_in_bounded_memory() {
+    let opts = SplitterOptions {
+        max_record_bytes: 1 << 20,
+        chunk_bytes: 64 << 10,
+    };
+    for head in [&b"{\"Records\":[{\"n\":\"a\"},"[..], b"[{\"n\":\"a\"},"] {
+        let bomb = Bomb {
+            head,
+            fill: b'[',
+            total: 64 << 20,
+            tail: b"",
+            at: 0,
+        };
+        let mut s = Splitter::with_options(bomb, opts);
+        let (mut recs, mut errs) = (0, Vec::new());
+        while let Some(r) = s.next_record() {
+            match r {
+                Ok(_) => recs += 1,
+                Err(e) => errs.push(e.to_string()),
+            }
+        }
+        assert_eq!(recs, 1, "the record before the bomb is read");
+        assert!(errs.iter().any(|e| e.contains("not an object")), "{errs:?}");
+        assert!(s.bytes_read() >= 64 << 20);
+        let held = s.into_buffer().capacity();
+        assert!(held < 4 << 20, "held {held} bytes");
+    }
+    // A closed nesting bomb is one element skipped; the records after it are read.
+    let bomb = Bomb {
+        head: b"{\"Records\":[[[[[[[[",
+        fill: b']',
+        total: 19 + 7,
+        tail: b",{\"n\":\"after\"}]}",
+        at: 0,
+    };
+    let mut s = Splitter::with_options(bomb, opts);
+    let mut names_read = Vec::new();
+    while let Some(r) = s.next_record() {
+        if let Ok(b) = r {
+            names_read.push(String::from_utf8_lossy(b).into_owned());
+        }
+    }
+    assert_eq!(names_read.len(), 1, "{names_read:?}");
+    assert!(names_read[0].contains("after"));
+    // An unending string element: refused at the record limit, not gathered whole.
+    let bomb = Bomb {
+        head: b"{\"Records\":[\"",
+        fill: b'x',
+        total: 32 << 20,
+        tail: b"",
+        at: 0,
+    };
+    let mut s = Splitter::with_options(bomb, opts);
+    let mut errs = Vec::new();
+    while let Some(r) = s.next_record() {
+        if let Err(e) = r {
+            errs.push(e.to_string());
+        }
+    }
+    assert!(errs.iter().any(|e| e.contains("larger than")), "{errs:?}");
+    let held = s.into_buffer().capacity();
+    assert!(held < 4 << 20, "held {held} bytes");
+}

@@ -1169,3 +1169,51 @@ fn azure_activity_logs() {
         titles(&alerts)
     );
 }
+
+/// Issue 15: an attacker who can write a log bucket drops a small gzip of `[[[[…` that never
+/// closes (here 1 MB of gzip, 1 GiB inflated). The hunt reads the record before it, reports
+/// the file and the reason, and stays far under 300 MB peak RSS; it used to gather the whole
+/// inflated input.
+#[test]
+fn a_nesting_bomb_in_a_log_file_is_reported_in_bounded_memory() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.json.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::best(),
+    );
+    let rec = ct_record(
+        "0c1b0f2e-0000-4000-8000-0000000000b0",
+        "2026-11-20T10:00:00Z",
+        "mallory",
+        "StopLogging",
+    );
+    gz.write_all(format!("{{\"Records\":[{rec},").as_bytes())
+        .unwrap();
+    let block = vec![b'['; 1 << 20];
+    for _ in 0..1_024 {
+        gz.write_all(&block).unwrap();
+    }
+    gz.finish().unwrap();
+    let out = run(&["hunt", &path.display().to_string(), "--format", "jsonl"]);
+    let ctx = out.context();
+    assert_eq!(out.records_read(), 1, "{ctx}");
+    assert!(
+        ctx.contains("bomb.json.gz") && ctx.contains("not an object"),
+        "{ctx}"
+    );
+    assert!(
+        out.alerts().iter().any(|a| has_action(a, "StopLogging")),
+        "{ctx}"
+    );
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes the struct it is given; RUSAGE_CHILDREN covers the hunts this
+    // test process ran (nextest runs each test in its own process).
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
+    let peak_mb = usage.ru_maxrss / 1024;
+    assert!(peak_mb < 300, "peak RSS {peak_mb} MB");
+}
