@@ -295,9 +295,7 @@ pub fn read_stream(
     // The first bytes say which reader: a CSV export's header, or JSON.
     let csv_header = {
         use std::io::BufRead;
-        reader
-            .fill_buf()
-            .map(|start| cloudtrail_csv_header(start) == Some(true))
+        reader.fill_buf().map(cloudtrail_csv_header)
     };
     let mut sink = Sink {
         stats: FileStats {
@@ -324,23 +322,26 @@ pub fn read_stream(
 
 /// Whether the start of a stream is the header line of a CSV export of the `AWSCloudTrail`
 /// table (not JSON, and naming its columns).
-fn cloudtrail_csv_header(start: &[u8]) -> Option<bool> {
+fn cloudtrail_csv_header(start: &[u8]) -> bool {
     let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
-    let first = start.iter().find(|b| !b.is_ascii_whitespace())?;
+    let Some(first) = start.iter().find(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
     if matches!(first, b'{' | b'[') {
-        return Some(false);
+        return false;
     }
-    let line = start.split(|&b| b == b'\n').next()?;
-    let names: Vec<String> = csv::ReaderBuilder::new()
+    let line = start.split(|&b| b == b'\n').next().unwrap_or_default();
+    let header = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(line)
         .records()
-        .next()?
-        .ok()?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    Some(crate::sentinel::Layout::is_cloudtrail_table(&names))
+        .next();
+    match header {
+        Some(Ok(names)) => {
+            crate::sentinel::Layout::is_cloudtrail_table(&names.iter().collect::<Vec<_>>())
+        }
+        _ => false,
+    }
 }
 
 /// Where a stream's records and problems go, with the counts.

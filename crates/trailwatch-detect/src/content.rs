@@ -48,12 +48,10 @@ impl Raise {
         if still.is_empty() {
             return None;
         }
-        let mut reason = self.reason.clone();
-        for a in self.outside.iter().filter(|a| inside(a)) {
-            reason = reason
-                .replace(&format!("{a}, "), "")
-                .replace(&format!(", {a}"), "");
-        }
+        // The reason lists the accounts as `outside.join(", ")`: list only those still outside.
+        let reason = self
+            .reason
+            .replace(&self.outside.join(", "), &still.join(", "));
         Some(Raise {
             severity: self.severity,
             reason,

@@ -220,10 +220,7 @@ impl Firing<'_, '_> {
         let cap = opts.max_values;
         if let Some(r) = self.raise {
             if !r.outside.is_empty() {
-                if session.conditional.len() < cap && !session.conditional.iter().any(|c| c.1 == *r)
-                {
-                    session.conditional.push((t, r.clone()));
-                }
+                session.hold_conditional(t, r.clone(), cap);
             } else {
                 session.raised = session.raised.max(Some(r.severity));
                 session.reasons.offer(t, &r.reason, cap);
@@ -264,6 +261,13 @@ impl Session {
             raised: None,
             reasons: Earliest::default(),
             conditional: Vec::new(),
+        }
+    }
+
+    /// Keeps a raise that depends on the input's accounts (distinct ones, at most `cap`).
+    fn hold_conditional(&mut self, t: i64, r: Raise, cap: usize) {
+        if self.conditional.len() < cap && !self.conditional.iter().any(|c| c.1 == r) {
+            self.conditional.push((t, r));
         }
     }
 
@@ -323,10 +327,8 @@ impl Group {
 
 fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions) {
     s.raised = s.raised.max(o.raised);
-    for c in o.conditional {
-        if s.conditional.len() < opts.max_values && !s.conditional.contains(&c) {
-            s.conditional.push(c);
-        }
+    for (t, r) in o.conditional {
+        s.hold_conditional(t, r, opts.max_values);
     }
     s.first = s.first.min(o.first);
     s.last = s.last.max(o.last);

@@ -50,12 +50,15 @@ fn instance_allow_list_rule(allowed: &[String]) -> String {
         .map(|t| format!("    - {}", serde_json::Value::String(t.clone())))
         .collect();
     let list = list.join("\n");
-    let shown = serde_json::Value::String(allowed.join(", "));
+    let description = serde_json::Value::String(format!(
+        "RunInstances requested an instance type outside [detection] instance_types ({}) or more than nine instances in one call.",
+        allowed.join(", ")
+    ));
     format!(
         r#"title: AWS EC2 Instance Type Outside the Allow-List
 id: 6d431f73-1b3e-4f21-a134-f6846307daab
 status: test
-description: {shown_desc}
+description: {description}
 author: trailwatch
 tags:
 - attack.impact
@@ -86,10 +89,6 @@ falsepositives:
 - A new instance family the allow-list does not name yet
 level: medium
 "#,
-        shown_desc = serde_json::Value::String(format!(
-            "RunInstances requested an instance type outside [detection] instance_types ({}) or more than nine instances in one call.",
-            shown.as_str().unwrap_or_default()
-        )),
     )
 }
 
