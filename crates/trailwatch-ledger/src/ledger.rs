@@ -10,7 +10,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::hex;
-use crate::link::{line_hash, Head, Link, LinkKind, Removed};
+use crate::link::{line_hash, Head, Link, LinkKind, Quarantined, Removed};
 
 /// The ledger's folder inside the store directory.
 pub const LEDGER_DIR: &str = "_ledger";
@@ -44,6 +44,12 @@ pub enum LedgerError {
     NotLive(String),
     #[error("a retention link must remove at least one file")]
     NothingRemoved,
+    #[error("a quarantine link must name at least one file")]
+    NothingQuarantined,
+    #[error("{0}: a live file of the store cannot be quarantined")]
+    QuarantineLive(String),
+    #[error("{0:?}: not a hex SHA-256")]
+    BadHash(String),
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LedgerError + '_ {
@@ -157,15 +163,19 @@ fn write_new(path: &Path, contents: &[u8], secret: bool) -> Result<(), LedgerErr
     file.sync_all().map_err(io_err(path))
 }
 
-/// Checks a store-relative path: non-empty, relative, `/`-separated, no `.`, `..` or empty parts.
-fn check_path(path: &str) -> Result<(), LedgerError> {
-    let ok = !path.is_empty()
+/// Whether a store-relative path is non-empty, relative, `/`-separated, no `.`, `..` or empty
+/// parts.
+fn clean_path(path: &str) -> bool {
+    !path.is_empty()
         && !path.contains('\\')
         && path
             .split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..")
-        && !path.starts_with(LEDGER_DIR);
-    if ok {
+}
+
+/// Checks a path a link names as a file of the store: clean, and not in the ledger's folder.
+fn check_path(path: &str) -> Result<(), LedgerError> {
+    if clean_path(path) && !path.starts_with(LEDGER_DIR) {
         Ok(())
     } else {
         Err(LedgerError::BadPath(path.to_string()))
@@ -183,6 +193,8 @@ pub struct Ledger {
     head: Head,
     /// Live files: path → its commit link.
     live: HashMap<String, Link>,
+    /// The last link of the chain.
+    last: Option<Link>,
     torn: Option<TornTail>,
 }
 
@@ -227,6 +239,7 @@ impl Ledger {
             key,
             head: Head::empty(),
             live: HashMap::new(),
+            last: None,
             torn: None,
         })
     }
@@ -262,11 +275,17 @@ impl Ledger {
             };
             apply(&mut live, link);
         }
+        // The lines all parsed above.
+        let last = raw
+            .lines
+            .last()
+            .and_then(|(_, line)| Link::parse(std::str::from_utf8(line).ok()?).ok());
         Ok(Ledger {
             store: store.to_path_buf(),
             key,
             head,
             live,
+            last,
             torn: raw.torn,
         })
     }
@@ -289,6 +308,17 @@ impl Ledger {
     /// The partial last line a crash left, if any.
     pub fn torn_tail(&self) -> Option<TornTail> {
         self.torn
+    }
+
+    /// The bytes of the torn last line, if there is one (to keep them before a repair).
+    pub fn torn_tail_bytes(&self) -> Result<Option<Vec<u8>>, LedgerError> {
+        let Some(torn) = self.torn else {
+            return Ok(None);
+        };
+        let path = self.ledger_path();
+        let data = fs::read(&path).map_err(io_err(&path))?;
+        let start = usize::try_from(torn.offset).unwrap_or(usize::MAX);
+        Ok(Some(data.get(start..).unwrap_or_default().to_vec()))
     }
 
     /// Cuts a torn last line off (fsynced); returns how many bytes were removed (0 if none).
@@ -317,6 +347,11 @@ impl Ledger {
         self.live.values()
     }
 
+    /// The chain's last link (`None` for an empty ledger).
+    pub fn last_link(&self) -> Option<&Link> {
+        self.last.as_ref()
+    }
+
     /// Appends a commit link for the data file at `path` (relative to the store, `/`-separated)
     /// whose bytes hash to `sha256`. Durable when it returns.
     pub fn append_commit(
@@ -339,6 +374,7 @@ impl Ledger {
             first_time: Some(rfc3339(first_time)),
             last_time: Some(rfc3339(last_time)),
             removed: Vec::new(),
+            quarantined: Vec::new(),
             reason: None,
             prev: self.head.hash.clone(),
             at: rfc3339(Utc::now()),
@@ -375,6 +411,52 @@ impl Ledger {
             first_time: None,
             last_time: None,
             removed,
+            quarantined: Vec::new(),
+            reason: Some(reason.to_string()),
+            prev: self.head.hash.clone(),
+            at: rfc3339(Utc::now()),
+            sig: String::new(),
+        };
+        self.append(link)
+    }
+
+    /// Appends a quarantine link: files the store's writer moved aside (each with where it was,
+    /// where it is now, its hash and size) and why. None may be a live file, before or after;
+    /// `from` may be the ledger file itself (a torn line kept). Write it after the moves: a
+    /// crash before it leaves files the writer's next run finds in their fixed places again.
+    pub fn append_quarantine(
+        &mut self,
+        moved: Vec<Quarantined>,
+        reason: &str,
+    ) -> Result<Link, LedgerError> {
+        if moved.is_empty() {
+            return Err(LedgerError::NothingQuarantined);
+        }
+        for q in &moved {
+            if !clean_path(&q.from) {
+                return Err(LedgerError::BadPath(q.from.clone()));
+            }
+            check_path(&q.to)?;
+            if hex::decode_array::<32>(&q.sha256).is_none() {
+                return Err(LedgerError::BadHash(q.sha256.clone()));
+            }
+            for p in [&q.from, &q.to] {
+                if self.live.contains_key(p) {
+                    return Err(LedgerError::QuarantineLive(p.clone()));
+                }
+            }
+        }
+        let link = Link {
+            seq: self.head.seq + 1,
+            kind: LinkKind::Quarantine,
+            path: None,
+            sha256: None,
+            bytes: None,
+            records: None,
+            first_time: None,
+            last_time: None,
+            removed: Vec::new(),
+            quarantined: moved,
             reason: Some(reason.to_string()),
             prev: self.head.hash.clone(),
             at: rfc3339(Utc::now()),
@@ -411,11 +493,12 @@ impl Ledger {
             hash: line_hash(line.as_bytes()),
         };
         apply(&mut self.live, link.clone());
+        self.last = Some(link.clone());
         Ok(link)
     }
 }
 
-/// Applies one link to the live-file map.
+/// Applies one link to the live-file map (a quarantine changes no live file).
 fn apply(live: &mut HashMap<String, Link>, link: Link) {
     match link.kind {
         LinkKind::Commit => {
@@ -428,5 +511,6 @@ fn apply(live: &mut HashMap<String, Link>, link: Link) {
                 live.remove(&r.path);
             }
         }
+        LinkKind::Quarantine => {}
     }
 }

@@ -8,12 +8,15 @@
 //! (`_ledger/signing.key`, created with the store, mode 0600; `_ledger/signing.pub` beside it).
 //!
 //! - [`Ledger`]: [`create`](Ledger::create) and [`open`](Ledger::open) a store's ledger,
-//!   append [commit](Ledger::append_commit) and [retention](Ledger::append_retention) links
-//!   (fsynced before they return), and detect and [`repair`](Ledger::repair) the torn last line
-//!   a crash mid-append leaves — told apart from tampering, which is a complete line that fails.
+//!   append [commit](Ledger::append_commit), [retention](Ledger::append_retention) and
+//!   [quarantine](Ledger::append_quarantine) links (fsynced before they return), and detect and
+//!   [`repair`](Ledger::repair) the torn last line a crash mid-append leaves — told apart from
+//!   tampering, which is a complete line that fails. A quarantine link records files the store's
+//!   writer moved aside (where from, where to, their hash) instead of deleting them.
 //! - [`verify`]: re-reads the ledger and the files and names every problem ([`Problem`]): an
 //!   edited or forged link, a link removed, inserted, duplicated or reordered, a committed file
-//!   missing, modified, truncated or appended to, a data file no link names. Cutting links off
+//!   missing, modified, truncated or appended to, a data file no link names (planted), a
+//!   quarantined file missing or modified, a quarantine of a committed file. Cutting links off
 //!   the ledger's end is visible only against a [`Head`] recorded elsewhere
 //!   ([`verify_against`]); replacing the key and re-signing everything only against a public
 //!   key pinned elsewhere ([`verify_with_public_key`]).
@@ -29,7 +32,7 @@ pub use ledger::{
     hash_file, parse_public_key, FileDigest, Ledger, LedgerError, TornTail, LEDGER_DIR,
     LEDGER_FILE, PUBLIC_KEY_FILE, SECRET_KEY_FILE,
 };
-pub use link::{line_hash, Head, Link, LinkKind, Removed, GENESIS};
+pub use link::{line_hash, Head, Link, LinkKind, Quarantined, Removed, GENESIS};
 pub use verify::{
     verify, verify_against, verify_with, verify_with_public_key, Problem, VerifyOptions,
     VerifyReport,

@@ -24,6 +24,8 @@ pub enum LinkKind {
     Commit,
     /// Retention deleted data files.
     Retention,
+    /// The store's writer moved what an interrupted write left into quarantine (not deleted).
+    Quarantine,
 }
 
 /// One file deleted by retention, as named in a retention link.
@@ -38,11 +40,25 @@ pub struct Removed {
     pub day: String,
 }
 
+/// One file moved into quarantine, as named in a quarantine link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quarantined {
+    /// Where it was, relative to the store directory, with `/` separators.
+    pub from: String,
+    /// Where it is now, relative to the store directory.
+    pub to: String,
+    /// Hex SHA-256 of its bytes.
+    pub sha256: String,
+    pub bytes: u64,
+}
+
 /// One line of `_ledger/ledger.jsonl`.
 ///
 /// Commit links carry `path`, `sha256`, `bytes`, `records`, `first_time` and `last_time`;
-/// retention links carry `removed` and `reason`. Fields are written in declaration order, which
-/// makes the serialization canonical.
+/// retention links carry `removed` and `reason`; quarantine links `quarantined` and `reason`.
+/// Fields are written in declaration order, which makes the serialization canonical; a field
+/// left out when empty keeps the lines (and signatures) of ledgers written before it existed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
@@ -66,6 +82,8 @@ pub struct Link {
     pub last_time: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<Removed>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantined: Vec<Quarantined>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Hex SHA-256 of the previous link's line (without its newline), [`GENESIS`] for the first.
@@ -87,12 +105,19 @@ impl Link {
             && link.records.is_some()
             && link.first_time.is_some()
             && link.last_time.is_some();
+        let removed = !link.removed.is_empty();
+        let quarantined = !link.quarantined.is_empty();
         match link.kind {
-            LinkKind::Commit if !commit_fields || !link.removed.is_empty() => {
+            LinkKind::Commit if !commit_fields || removed || quarantined => {
                 Err("commit link without its file fields".into())
             }
-            LinkKind::Retention if link.path.is_some() || link.reason.is_none() => {
+            LinkKind::Retention if link.path.is_some() || link.reason.is_none() || quarantined => {
                 Err("retention link with a path or without a reason".into())
+            }
+            LinkKind::Quarantine
+                if link.path.is_some() || link.reason.is_none() || removed || !quarantined =>
+            {
+                Err("quarantine link with a path or a removal, or without files or a reason".into())
             }
             _ if link.seq == 0 => Err("seq 0".into()),
             _ => Ok(link),

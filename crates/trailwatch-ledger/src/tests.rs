@@ -400,3 +400,269 @@ fn truncated_ledger_against_head() {
         ]
     );
 }
+
+/// Moves a file no link names into quarantine and records the move.
+fn quarantine(ledger: &mut Ledger, from: &str, to: &str) -> Link {
+    let store = ledger.store().to_path_buf();
+    let d = hash_file(&store.join(from)).unwrap();
+    fs::create_dir_all(store.join(to).parent().unwrap()).unwrap();
+    fs::rename(store.join(from), store.join(to)).unwrap();
+    let moved = Quarantined {
+        from: from.into(),
+        to: to.into(),
+        sha256: d.sha256_hex(),
+        bytes: d.bytes,
+    };
+    ledger
+        .append_quarantine(vec![moved], "interrupted write")
+        .unwrap()
+}
+
+#[test]
+fn quarantined_files_are_named_and_checked() {
+    let (dir, mut ledger) = store(3);
+    let from = "provider=aws/dt=2024-05-09/part-9.parquet";
+    data_file(dir.path(), from, b"left by a crash");
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::FileInserted { path: from.into() }]
+    );
+    let to = "_quarantine/x/provider=aws/dt=2024-05-09/part-9.parquet";
+    let link = quarantine(&mut ledger, from, to);
+    assert_eq!((link.seq, link.kind), (4, LinkKind::Quarantine));
+    let report = verify(dir.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(
+        (
+            report.quarantines,
+            report.files_quarantined,
+            report.files_checked
+        ),
+        (1, 1, 3)
+    );
+    assert!(report.to_string().contains("1 in quarantine"), "{report}");
+    // Reopened: the same last link, the same live files.
+    let reopened = Ledger::open(dir.path()).unwrap();
+    assert_eq!(reopened.last_link(), Some(&link));
+    assert_eq!(reopened.live_files().count(), 3);
+    assert_eq!(reopened.head(), ledger.head());
+
+    // A quarantined file changed, then gone, is named.
+    fs::write(dir.path().join(to), b"left by a crasH").unwrap();
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::QuarantinedModified {
+            path: to.into(),
+            seq: 4
+        }]
+    );
+    fs::remove_file(dir.path().join(to)).unwrap();
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::QuarantinedMissing {
+            path: to.into(),
+            seq: 4
+        }]
+    );
+}
+
+#[test]
+fn a_quarantine_is_refused_for_live_files_odd_paths_and_nothing() {
+    let (_dir, mut ledger) = store(2);
+    let sha = ledger.live(&rel(0)).unwrap().sha256.clone().unwrap();
+    let q = |from: &str, to: &str, sha256: &str| Quarantined {
+        from: from.into(),
+        to: to.into(),
+        sha256: sha256.into(),
+        bytes: 1,
+    };
+    let refused =
+        |ledger: &mut Ledger, q: Quarantined| ledger.append_quarantine(vec![q], "r").unwrap_err();
+    assert!(matches!(
+        refused(&mut ledger, q(&rel(0), "_quarantine/y", &sha)),
+        LedgerError::QuarantineLive(_)
+    ));
+    assert!(matches!(
+        refused(&mut ledger, q("a", &rel(1), &sha)),
+        LedgerError::QuarantineLive(_)
+    ));
+    for (from, to) in [
+        ("../x", "_quarantine/y"),
+        ("a", "_ledger/ledger.jsonl"),
+        ("a", "/y"),
+    ] {
+        assert!(
+            matches!(
+                refused(&mut ledger, q(from, to, &sha)),
+                LedgerError::BadPath(_)
+            ),
+            "{from} -> {to}"
+        );
+    }
+    assert!(matches!(
+        refused(&mut ledger, q("a", "_quarantine/y", "xyz")),
+        LedgerError::BadHash(_)
+    ));
+    assert!(matches!(
+        ledger.append_quarantine(Vec::new(), "r"),
+        Err(LedgerError::NothingQuarantined)
+    ));
+    assert_eq!(ledger.head().seq, 2, "nothing appended");
+    // The ledger file itself may be named as where a torn line was (it is not a data file).
+    let torn = q(
+        &format!("{LEDGER_DIR}/{LEDGER_FILE}"),
+        "_quarantine/t/torn",
+        &sha,
+    );
+    assert!(ledger.append_quarantine(vec![torn], "torn line").is_ok());
+}
+
+#[test]
+fn a_forged_quarantine_of_a_committed_file_is_named() {
+    let (dir, ledger) = store(2);
+    let live = ledger.live(&rel(1)).unwrap().clone();
+    let head = ledger.head();
+    drop(ledger);
+    // A forger holding the store's key signs a link "moving" a committed file aside.
+    let seed = fs::read_to_string(dir.path().join(LEDGER_DIR).join(SECRET_KEY_FILE)).unwrap();
+    let key = SigningKey::from_bytes(&hex::decode_array::<32>(seed.trim()).unwrap());
+    let to = "_quarantine/z/part.parquet";
+    let mut link = Link {
+        seq: 3,
+        kind: LinkKind::Quarantine,
+        path: None,
+        sha256: None,
+        bytes: None,
+        records: None,
+        first_time: None,
+        last_time: None,
+        removed: Vec::new(),
+        quarantined: vec![Quarantined {
+            from: rel(1),
+            to: to.into(),
+            sha256: live.sha256.clone().unwrap(),
+            bytes: live.bytes.unwrap(),
+        }],
+        reason: Some("interrupted write".into()),
+        prev: head.hash,
+        at: "2024-05-02T00:00:00Z".into(),
+        sig: String::new(),
+    };
+    link.sign(&key);
+    let mut l = lines(dir.path());
+    l.push(link.to_line());
+    write_lines(dir.path(), &l);
+    fs::create_dir_all(dir.path().join("_quarantine/z")).unwrap();
+    fs::rename(dir.path().join(rel(1)), dir.path().join(to)).unwrap();
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            Problem::QuarantineOfLive {
+                seq: 3,
+                path: rel(1)
+            },
+            Problem::FileMissing {
+                path: rel(1),
+                seq: 2
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_link_of_one_kind_with_another_kinds_fields_does_not_parse() {
+    let base = r#""prev":"00","at":"2024-05-01T00:00:00Z""#;
+    let q = r#""quarantined":[{"from":"a","to":"_quarantine/a","sha256":"00","bytes":1}]"#;
+    let r = r#""removed":[{"path":"a","sha256":"00","day":"2024-05-01"}]"#;
+    for bad in [
+        format!(r#"{{"seq":1,"kind":"quarantine","reason":"x",{base}}}"#),
+        format!(r#"{{"seq":1,"kind":"quarantine",{q},{base}}}"#),
+        format!(r#"{{"seq":1,"kind":"quarantine",{r},{q},"reason":"x",{base}}}"#),
+        format!(r#"{{"seq":1,"kind":"retention",{r},{q},"reason":"x",{base}}}"#),
+    ] {
+        assert!(Link::parse(&bad).is_err(), "{bad}");
+    }
+    let good = format!(r#"{{"seq":1,"kind":"quarantine",{q},"reason":"x",{base}}}"#);
+    assert_eq!(Link::parse(&good).unwrap().quarantined.len(), 1);
+}
+
+#[test]
+fn torn_tail_bytes_are_what_a_repair_cuts() {
+    let (dir, ledger) = store(2);
+    drop(ledger);
+    let before = fs::read(ledger_path(dir.path())).unwrap();
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(ledger_path(dir.path()))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"seq\":3,\"ki").unwrap();
+    drop(f);
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    assert_eq!(
+        ledger.torn_tail_bytes().unwrap().as_deref(),
+        Some(&b"{\"seq\":3,\"ki"[..])
+    );
+    assert_eq!(ledger.repair().unwrap(), 12);
+    assert_eq!(ledger.torn_tail_bytes().unwrap(), None);
+    assert_eq!(fs::read(ledger_path(dir.path())).unwrap(), before);
+}
+
+/// A ledger written by the code before quarantine links existed (commit 90d0980, key seed
+/// `[7; 32]`): two commits and a retention, as they were written then.
+const LEDGER_BEFORE_QUARANTINE: [&str; 3] = [
+    r#"{"seq":1,"kind":"commit","path":"provider=aws/dt=2024-05-01/part-00000001-a.parquet","sha256":"bf41cf94047f1a3443ca654a235bc8f830f7997da9b6f3b2b041a866bc6e3b6f","bytes":10,"records":3,"first_time":"2024-05-01T00:00:00Z","last_time":"2024-05-01T01:00:00Z","prev":"0000000000000000000000000000000000000000000000000000000000000000","at":"2026-12-02T01:00:52.311903955Z","sig":"af59bd2ab013c33208f531ccb7b75aa7d642d693cfb723fd5903b538c0303025251da913552c37a9accfa0e80d14a413a2c998b506540631585434b3c01a3108"}"#,
+    r#"{"seq":2,"kind":"commit","path":"provider=aws/dt=2024-05-02/part-00000002-b.parquet","sha256":"54811cbc6c86311729b0a33e26c89087881b36b9ca3217d15cb5196e35f9a7e3","bytes":11,"records":3,"first_time":"2024-05-01T00:00:00Z","last_time":"2024-05-01T01:00:00Z","prev":"a42205644a050e051a8a2255a7c9a2690b9a23431e69ba34f52b08ef92f96998","at":"2026-12-02T01:00:52.312978461Z","sig":"6f4cee7a6314603bc889aea972cdc1b11261c5aad82fabad492ed954b6f9fe625e9cae8fd4a97835ee03e3860199fb895e24018399323fb1b8ea8401dcb78e09"}"#,
+    r#"{"seq":3,"kind":"retention","removed":[{"path":"provider=aws/dt=2024-05-01/part-00000001-a.parquet","sha256":"bf41cf94047f1a3443ca654a235bc8f830f7997da9b6f3b2b041a866bc6e3b6f","day":"2024-05-01"}],"reason":"keep 400d","prev":"844b93e96fe17878fe374cb576111102e210feca34d53a1479b9efaf74645b19","at":"2026-12-02T01:00:52.315870417Z","sig":"d058f9f0ea7029cbf5287e29a8f488d8e46bcbd6eb9ff15fe030560f77abf6d84d06785564828b3a6fcafdb6ef95f3b7d5d3bb31b0f11828f4af9afe244a5405"}"#,
+];
+
+#[test]
+fn a_ledger_written_before_quarantine_links_still_verifies_and_grows() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::create_with_key(dir.path(), SigningKey::from_bytes(&[7u8; 32])).unwrap();
+    assert_eq!(
+        ledger.public_key_hex(),
+        "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
+    );
+    drop(ledger);
+    let old: Vec<String> = LEDGER_BEFORE_QUARANTINE
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    write_lines(dir.path(), &old);
+    data_file(
+        dir.path(),
+        "provider=aws/dt=2024-05-02/part-00000002-b.parquet",
+        b"second file",
+    );
+    let report = verify(dir.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(
+        (
+            report.links,
+            report.commits,
+            report.retentions,
+            report.removed_by_retention
+        ),
+        (3, 2, 1, 1)
+    );
+    // Each old line is still its link's canonical form: parsed and written again, unchanged.
+    for line in &old {
+        assert_eq!(&Link::parse(line).unwrap().to_line(), line);
+    }
+    // Today's code appends a quarantine link after them; everything verifies.
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    data_file(
+        dir.path(),
+        "provider=aws/dt=2024-05-03/part-3.parquet",
+        b"crash",
+    );
+    quarantine(
+        &mut ledger,
+        "provider=aws/dt=2024-05-03/part-3.parquet",
+        "_quarantine/q/part-3.parquet",
+    );
+    let report = verify(dir.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((report.links, report.quarantines), (4, 1));
+    assert_eq!(lines(dir.path())[..3], old[..]);
+}

@@ -11,7 +11,7 @@ use crate::ledger::{
     hash_file, io_err, parse_public_key, read_public_key, read_raw, LedgerError, TornTail,
     LEDGER_DIR, LEDGER_FILE, PUBLIC_KEY_FILE,
 };
-use crate::link::{line_hash, Head, Link, LinkKind, GENESIS};
+use crate::link::{line_hash, Head, Link, LinkKind, Quarantined, GENESIS};
 
 /// What [`verify_with`] checks against.
 #[derive(Debug, Clone)]
@@ -89,10 +89,16 @@ pub enum Problem {
         seq: u64,
         error: String,
     },
-    /// A data file no link names.
+    /// A data file no link names: planted (or left by links cut off the ledger's end).
     FileInserted { path: String },
     /// A data file a retention link says was removed, present again.
     RemovedButPresent { path: String, seq: u64 },
+    /// A quarantine link moving a file that was live (or onto one): forged.
+    QuarantineOfLive { seq: u64, path: String },
+    /// A file a quarantine link moved into quarantine, absent there.
+    QuarantinedMissing { path: String, seq: u64 },
+    /// A file in quarantine whose size or SHA-256 is not what its quarantine link says.
+    QuarantinedModified { path: String, seq: u64 },
 }
 
 impl fmt::Display for Problem {
@@ -108,7 +114,7 @@ impl fmt::Display for Problem {
             }
             TornTail { offset, bytes } => write!(
                 f,
-                "ledger: torn last line ({bytes} bytes at offset {offset}), a crash mid-append; repair removes it"
+                "ledger: torn last line ({bytes} bytes at offset {offset}), a crash mid-append; the next writer keeps it in quarantine and cuts it"
             ),
             Unparsable { line, reason } => {
                 write!(f, "ledger line {line}: not a link ({reason}): tampered")
@@ -164,10 +170,22 @@ impl fmt::Display for Problem {
             FileUnreadable { path, seq, error } => {
                 write!(f, "{path}: unreadable (committed at link {seq}): {error}")
             }
-            FileInserted { path } => write!(f, "{path}: inserted (no link names it)"),
+            FileInserted { path } => {
+                write!(f, "{path}: planted (a data file no ledger link names)")
+            }
             RemovedButPresent { path, seq } => {
                 write!(f, "{path}: present, but removed by retention at link {seq}")
             }
+            QuarantineOfLive { seq, path } => {
+                write!(f, "link {seq}: quarantines {path}, a live committed file: forged")
+            }
+            QuarantinedMissing { path, seq } => {
+                write!(f, "{path}: missing (moved into quarantine at link {seq})")
+            }
+            QuarantinedModified { path, seq } => write!(
+                f,
+                "{path}: modified (not what link {seq} moved into quarantine)"
+            ),
         }
     }
 }
@@ -179,11 +197,14 @@ pub struct VerifyReport {
     pub links: usize,
     pub commits: usize,
     pub retentions: usize,
+    pub quarantines: usize,
     /// Live files checked against their links, and their bytes.
     pub files_checked: usize,
     pub bytes_checked: u64,
     /// Files deleted by retention, as its links record.
     pub removed_by_retention: usize,
+    /// Files in quarantine, as quarantine links record (each checked against its link).
+    pub files_quarantined: usize,
     /// The ledger's head (highest seq in the chain).
     pub head: Head,
     pub problems: Vec<Problem>,
@@ -192,6 +213,22 @@ pub struct VerifyReport {
 impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// The counts, without the problems: `N links (…), N files (N bytes) checked, …, head S:H`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} links ({} commits, {} retention, {} quarantine), {} files ({} bytes) checked, {} removed by retention, {} in quarantine, head {}",
+            self.links,
+            self.commits,
+            self.retentions,
+            self.quarantines,
+            self.files_checked,
+            self.bytes_checked,
+            self.removed_by_retention,
+            self.files_quarantined,
+            self.head
+        )
     }
 }
 
@@ -205,17 +242,7 @@ impl fmt::Display for VerifyReport {
         } else {
             write!(f, "FAILED: {} problems; ", self.problems.len())?;
         }
-        write!(
-            f,
-            "{} links ({} commits, {} retention), {} files ({} bytes) checked, {} removed by retention, head {}",
-            self.links,
-            self.commits,
-            self.retentions,
-            self.files_checked,
-            self.bytes_checked,
-            self.removed_by_retention,
-            self.head
-        )
+        write!(f, "{}", self.summary())
     }
 }
 
@@ -253,29 +280,87 @@ struct Entry {
     sig_ok: bool,
 }
 
+/// The store as the chain says: live files, files removed by retention, files in quarantine.
+#[derive(Default)]
+struct ChainState<'a> {
+    live: BTreeMap<&'a str, &'a Link>,
+    /// Path → the retention link's seq.
+    removed: HashMap<&'a str, u64>,
+    /// Quarantine path → (the entry, the quarantine link's seq).
+    quarantined: BTreeMap<&'a str, (&'a Quarantined, u64)>,
+    commits: usize,
+    retentions: usize,
+    quarantines: usize,
+    removed_by_retention: usize,
+}
+
 /// Verifies a store. `Err` only when verification cannot run (the key to check with is
 /// unusable, or the store cannot be read); everything wrong with the store is a [`Problem`].
 pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, LedgerError> {
     let mut problems = Vec::new();
-    let key: VerifyingKey = match &opts.public_key {
-        Some(pinned) => {
-            let key = parse_public_key(pinned).map_err(|reason| LedgerError::BadKey {
-                path: PathBuf::from("<pinned key>"),
-                reason,
-            })?;
-            match read_public_key(store) {
-                Ok(found) if found == key => {}
-                Ok(found) => problems.push(Problem::PublicKeyMismatch {
-                    found: Some(crate::hex::encode(found.as_bytes())),
-                }),
-                Err(_) => problems.push(Problem::PublicKeyMismatch { found: None }),
+    let key = verifying_key(store, opts, &mut problems)?;
+    let entries = read_entries(store, &key, &mut problems)?;
+    let by_seq = index_by_seq(&entries, &mut problems);
+    let head = check_chain(&entries, &by_seq, &mut problems);
+    if let Some(want) = &opts.head {
+        if want.seq > head.seq {
+            problems.push(Problem::LedgerTruncated {
+                head_seq: want.seq,
+                last_seq: head.seq,
+            });
+        } else if let Some(&idx) = by_seq.get(&want.seq) {
+            if !entries[idx].hash.eq_ignore_ascii_case(&want.hash) {
+                problems.push(Problem::HeadMismatch { seq: want.seq });
             }
-            key
         }
-        None => read_public_key(store)?,
-    };
+    }
+    let state = chain_state(&entries, &by_seq, &mut problems);
+    let (files_checked, bytes_checked) = check_files(store, &state.live, &mut problems);
+    check_quarantined(store, &state.quarantined, &mut problems);
+    check_unnamed(store, opts, &state, &mut problems)?;
+    Ok(VerifyReport {
+        links: entries.len(),
+        commits: state.commits,
+        retentions: state.retentions,
+        quarantines: state.quarantines,
+        files_checked,
+        bytes_checked,
+        removed_by_retention: state.removed_by_retention,
+        files_quarantined: state.quarantined.len(),
+        head,
+        problems,
+    })
+}
 
-    // The ledger's lines.
+/// The key to verify with: the pinned one (checked against `signing.pub`), else `signing.pub`.
+fn verifying_key(
+    store: &Path,
+    opts: &VerifyOptions,
+    problems: &mut Vec<Problem>,
+) -> Result<VerifyingKey, LedgerError> {
+    let Some(pinned) = &opts.public_key else {
+        return read_public_key(store);
+    };
+    let key = parse_public_key(pinned).map_err(|reason| LedgerError::BadKey {
+        path: PathBuf::from("<pinned key>"),
+        reason,
+    })?;
+    match read_public_key(store) {
+        Ok(found) if found == key => {}
+        Ok(found) => problems.push(Problem::PublicKeyMismatch {
+            found: Some(crate::hex::encode(found.as_bytes())),
+        }),
+        Err(_) => problems.push(Problem::PublicKeyMismatch { found: None }),
+    }
+    Ok(key)
+}
+
+/// The ledger's complete lines that parse as links, their signatures checked.
+fn read_entries(
+    store: &Path,
+    key: &VerifyingKey,
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<Entry>, LedgerError> {
     let ledger_path = store.join(LEDGER_DIR).join(LEDGER_FILE);
     let raw = if ledger_path.exists() {
         read_raw(&ledger_path)?
@@ -296,7 +381,7 @@ pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, L
             .and_then(Link::parse);
         match parsed {
             Ok(link) => {
-                let sig_ok = link.signature_ok(&key);
+                let sig_ok = link.signature_ok(key);
                 if !sig_ok {
                     problems.push(Problem::BadSignature {
                         seq: link.seq,
@@ -316,8 +401,11 @@ pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, L
             }),
         }
     }
+    Ok(entries)
+}
 
-    // File order, duplicates, and one link per seq (a validly signed one when there is one).
+/// File order, duplicates, and one link per seq (a validly signed one when there is one).
+fn index_by_seq(entries: &[Entry], problems: &mut Vec<Problem>) -> BTreeMap<u64, usize> {
     let mut by_seq: BTreeMap<u64, usize> = BTreeMap::new();
     let mut max_seq = 0u64;
     for (idx, e) in entries.iter().enumerate() {
@@ -343,12 +431,19 @@ pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, L
         max_seq = max_seq.max(seq);
         by_seq.insert(seq, idx);
     }
+    by_seq
+}
 
-    // The chain, in seq order.
+/// The chain, in seq order; returns its head.
+fn check_chain(
+    entries: &[Entry],
+    by_seq: &BTreeMap<u64, usize>,
+    problems: &mut Vec<Problem>,
+) -> Head {
     let mut prev_seq = 0u64;
     let mut prev_hash = GENESIS.to_string();
     let mut prev_sig_ok = true;
-    for (&seq, &idx) in &by_seq {
+    for (&seq, &idx) in by_seq {
         let e = &entries[idx];
         if seq != prev_seq + 1 {
             problems.push(Problem::LinksRemoved {
@@ -363,45 +458,37 @@ pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, L
         prev_hash.clone_from(&e.hash);
         prev_sig_ok = e.sig_ok;
     }
-    let head = Head {
+    Head {
         seq: prev_seq,
         hash: prev_hash,
-    };
-    if let Some(want) = &opts.head {
-        if want.seq > head.seq {
-            problems.push(Problem::LedgerTruncated {
-                head_seq: want.seq,
-                last_seq: head.seq,
-            });
-        } else if let Some(&idx) = by_seq.get(&want.seq) {
-            if !entries[idx].hash.eq_ignore_ascii_case(&want.hash) {
-                problems.push(Problem::HeadMismatch { seq: want.seq });
-            }
-        }
     }
+}
 
-    // Live files, as the chain says.
-    let (mut commits, mut retentions, mut removed_by_retention) = (0, 0, 0);
-    let mut live: BTreeMap<&str, &Link> = BTreeMap::new();
-    let mut removed: HashMap<&str, u64> = HashMap::new();
+/// Replays the links in seq order: which files are live, removed, quarantined.
+fn chain_state<'a>(
+    entries: &'a [Entry],
+    by_seq: &BTreeMap<u64, usize>,
+    problems: &mut Vec<Problem>,
+) -> ChainState<'a> {
+    let mut s = ChainState::default();
     for &idx in by_seq.values() {
         let link = &entries[idx].link;
         match link.kind {
             LinkKind::Commit => {
-                commits += 1;
+                s.commits += 1;
                 if let Some(path) = link.path.as_deref() {
-                    removed.remove(path);
-                    live.insert(path, link);
+                    s.removed.remove(path);
+                    s.live.insert(path, link);
                 }
             }
             LinkKind::Retention => {
-                retentions += 1;
+                s.retentions += 1;
                 for r in &link.removed {
-                    match live.get(r.path.as_str()) {
+                    match s.live.get(r.path.as_str()) {
                         Some(c) if c.sha256.as_deref() == Some(r.sha256.as_str()) => {
-                            live.remove(r.path.as_str());
-                            removed.insert(&r.path, link.seq);
-                            removed_by_retention += 1;
+                            s.live.remove(r.path.as_str());
+                            s.removed.insert(&r.path, link.seq);
+                            s.removed_by_retention += 1;
                         }
                         _ => problems.push(Problem::RetentionMismatch {
                             seq: link.seq,
@@ -410,11 +497,51 @@ pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, L
                     }
                 }
             }
+            LinkKind::Quarantine => {
+                s.quarantines += 1;
+                for q in &link.quarantined {
+                    if s.live.contains_key(q.from.as_str()) || s.live.contains_key(q.to.as_str()) {
+                        problems.push(Problem::QuarantineOfLive {
+                            seq: link.seq,
+                            path: q.from.clone(),
+                        });
+                    }
+                    s.quarantined.insert(&q.to, (q, link.seq));
+                }
+            }
         }
     }
+    s
+}
 
-    // The files.
-    let (files_checked, bytes_checked) = check_files(store, &live, &mut problems);
+/// Each file in quarantine is where its link put it, with the size and hash it had.
+fn check_quarantined(
+    store: &Path,
+    quarantined: &BTreeMap<&str, (&Quarantined, u64)>,
+    problems: &mut Vec<Problem>,
+) {
+    for (&path, &(q, seq)) in quarantined {
+        let (path, abs) = (path.to_string(), store.join(path));
+        match fs::metadata(&abs) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                problems.push(Problem::QuarantinedMissing { path, seq });
+            }
+            Ok(m) if m.len() == q.bytes => match hash_file(&abs) {
+                Ok(d) if d.sha256_hex() == q.sha256 => {}
+                _ => problems.push(Problem::QuarantinedModified { path, seq }),
+            },
+            _ => problems.push(Problem::QuarantinedModified { path, seq }),
+        }
+    }
+}
+
+/// Data files on disk that no link names: planted, or back after retention removed them.
+fn check_unnamed(
+    store: &Path,
+    opts: &VerifyOptions,
+    state: &ChainState<'_>,
+    problems: &mut Vec<Problem>,
+) -> Result<(), LedgerError> {
     let mut on_disk = BTreeSet::new();
     let pattern = opts.data_pattern.as_bytes();
     walk(store, store, &mut |rel| {
@@ -425,25 +552,15 @@ pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, L
         }
     })?;
     for path in on_disk {
-        if live.contains_key(path.as_str()) {
+        if state.live.contains_key(path.as_str()) || state.quarantined.contains_key(path.as_str()) {
             continue;
         }
-        match removed.get(path.as_str()) {
+        match state.removed.get(path.as_str()) {
             Some(&seq) => problems.push(Problem::RemovedButPresent { path, seq }),
             None => problems.push(Problem::FileInserted { path }),
         }
     }
-
-    Ok(VerifyReport {
-        links: entries.len(),
-        commits,
-        retentions,
-        files_checked,
-        bytes_checked,
-        removed_by_retention,
-        head,
-        problems,
-    })
+    Ok(())
 }
 
 /// Checks each live file: present, same size, then same SHA-256 (hashed on every core).

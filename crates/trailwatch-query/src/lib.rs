@@ -9,6 +9,8 @@
 //!   partition columns `provider` and `dt`, statistics collected) and the views `aws`, `azure`,
 //!   `failures` (`outcome = 'failure'`) and `console_logins` (`action = 'ConsoleLogin'`). A
 //!   missing or empty store is an empty `events`, not an error.
+//! - [`Query::sql_limited`] runs one under a time limit and a row cap ([`RunLimits`]); every
+//!   query runs under the session's memory pool ([`SessionLimits`], 2 GiB by default).
 //! - [`Query::sql`] runs one read-only statement (DDL, DML and `SET` are refused: user SQL can
 //!   neither write files nor register other ones) and returns the batches;
 //!   [`Query::sql_stream`] yields them as they come. The API is synchronous: [`Query`] owns a
@@ -35,11 +37,16 @@
 //! The tests check with `EXPLAIN` that such a query scans exactly the files of the named days.
 
 mod error;
+mod limits;
 mod output;
 mod query;
 mod search;
 
-pub use error::{QueryError, Result};
+pub use error::{human_bytes, human_duration, QueryError, Result};
+pub use limits::{
+    Capped, RunLimits, SessionLimits, DEFAULT_MAX_ROWS, DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT,
+    SPILL_FACTOR,
+};
 pub use output::{neutralise_csv_cell, to_csv, to_json, to_json_lines, to_table};
 pub use query::{schema, table_schema, BatchStream, Query, EVENTS_TABLE, PARTITION_COLUMNS, VIEWS};
 pub use search::{glob_to_like, search, sql_string, SearchFilter, SEARCH_COLUMNS};

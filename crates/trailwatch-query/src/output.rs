@@ -64,8 +64,8 @@ pub fn to_json(batches: &[RecordBatch]) -> Result<String> {
 }
 
 /// RFC 4180 CSV with a header line; nulls are empty cells, lists are written as `[a, b]`.
-/// Every non-numeric cell (and header) that a spreadsheet would evaluate — starting with `=`,
-/// `+`, `-`, `@`, tab or carriage return — gets a `'` in front ([`neutralise_csv_cell`]).
+/// Every non-numeric cell (and header) shows hidden characters escaped, and one that a
+/// spreadsheet would evaluate gets a `'` in front ([`neutralise_csv_cell`]).
 /// Empty input gives an empty string.
 pub fn to_csv(batches: &[RecordBatch]) -> Result<String> {
     let Some(first) = batches.first() else {
@@ -113,13 +113,10 @@ pub fn to_csv(batches: &[RecordBatch]) -> Result<String> {
     into_string(bytes)
 }
 
-/// `cell` with a `'` in front if it starts with a character that makes a spreadsheet treat it
-/// as a formula (`=`, `+`, `-`, `@`, tab, carriage return); otherwise `cell` unchanged.
+/// `cell` as a CSV cell a spreadsheet will not evaluate, hidden characters shown escaped
+/// (the one policy, [`trailwatch_escape::csv_cell`]).
 pub fn neutralise_csv_cell(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_string(),
-    }
+    trailwatch_escape::csv_cell(cell).into_owned()
 }
 
 fn csv_error(e: csv::Error) -> ArrowError {
@@ -155,26 +152,9 @@ fn display_batch(batch: &RecordBatch, shown: fn(&str) -> String) -> Result<Recor
     )?)
 }
 
-/// Control characters and bidirectional overrides written as escapes; everything else as is.
+/// A cell for the terminal table (the one policy, [`trailwatch_escape::terminal`]).
 fn escape_for_terminal(text: &str) -> String {
-    let dangerous = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !text.chars().any(dangerous) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if dangerous(c) => out.push_str(&c.escape_unicode().to_string()),
-            c => out.push(c),
-        }
-    }
-    out
+    trailwatch_escape::terminal(text).into_owned()
 }
 
 #[cfg(test)]
@@ -184,15 +164,23 @@ mod tests {
     #[test]
     fn terminal_escapes() {
         assert_eq!(escape_for_terminal("plain"), "plain");
-        assert_eq!(escape_for_terminal("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
+        assert_eq!(escape_for_terminal("a\nb\x1b[31m"), "a\\nb\\x1b[31m");
         assert_eq!(escape_for_terminal("x\u{202e}y"), "x\\u{202e}y");
     }
 
     #[test]
     fn csv_neutralisation() {
-        for bad in ["=cmd|' /C calc'!A0", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+        for bad in [
+            "=cmd|' /C calc'!A0",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            " =1",
+            "\u{a0}@x",
+        ] {
             assert_eq!(neutralise_csv_cell(bad), format!("'{bad}"));
         }
+        assert_eq!(neutralise_csv_cell("\n=1"), "\\n=1");
         for fine in ["", "alice", "a=b", "'quoted", "1-2"] {
             assert_eq!(neutralise_csv_cell(fine), fine);
         }

@@ -1,5 +1,6 @@
 //! The session: the `events` table over the store directory, its views, and running SQL.
 
+use std::mem::ManuallyDrop;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use futures_util::StreamExt;
 
 use crate::error::{QueryError, Result};
+use crate::limits::{self, Capped, RunLimits, SessionLimits};
 use crate::search::sql_string;
 
 /// The name of the table over the whole store.
@@ -82,9 +84,28 @@ pub fn table_schema() -> SchemaRef {
 ///
 /// Synchronous: it owns a Tokio runtime (one worker per core) and blocks on it, so it must not
 /// be used from inside another Tokio runtime's async context.
+///
+/// Every query runs under the session's memory pool ([`SessionLimits`]); only
+/// [`Query::sql_limited`] also limits time and rows.
 pub struct Query {
-    runtime: tokio::runtime::Runtime,
+    /// Shut down in the background when the session is dropped (see `Drop`).
+    runtime: ManuallyDrop<tokio::runtime::Runtime>,
     ctx: SessionContext,
+    limits: SessionLimits,
+    /// Where DataFusion spills; removed with the session, whatever is still writing to it.
+    spill_dir: tempfile::TempDir,
+}
+
+/// Dropping a session does not wait for its runtime's threads: a cancelled query's task may be
+/// inside a long computation (a nested-loop join filtering a large batch pair does not yield
+/// until it is done), and waiting for it would undo the time limit. Those threads finish their
+/// step in the background and exit.
+impl Drop for Query {
+    fn drop(&mut self) {
+        // SAFETY: `runtime` is taken once, here, and never used again: `self` is being dropped.
+        let runtime = unsafe { ManuallyDrop::take(&mut self.runtime) };
+        runtime.shutdown_background();
+    }
 }
 
 impl std::fmt::Debug for Query {
@@ -96,8 +117,14 @@ impl std::fmt::Debug for Query {
 impl Query {
     /// Opens the store at `store_dir`: registers `events` and the [`VIEWS`]. The directory is
     /// listed per query, so files committed after `open` are seen by later queries. A missing
-    /// or empty directory gives an empty `events`.
+    /// or empty directory gives an empty `events`. Queries run under the default
+    /// [`SessionLimits`] (a 2 GiB memory pool).
     pub fn open(store_dir: impl AsRef<Path>) -> Result<Query> {
+        Self::open_with(store_dir, SessionLimits::default())
+    }
+
+    /// [`Query::open`] with the memory pool of `limits`.
+    pub fn open_with(store_dir: impl AsRef<Path>, limits: SessionLimits) -> Result<Query> {
         let dir = store_dir.as_ref();
         let store_err = |message: String| QueryError::Store {
             path: dir.display().to_string(),
@@ -116,20 +143,16 @@ impl Query {
         }
         let url = ListingTableUrl::parse(&url_text)?;
 
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1),
-            )
-            .thread_name("trailwatch-query")
-            .build()
-            .map_err(QueryError::Runtime)?;
+        let runtime = new_runtime()?;
 
         let config = SessionConfig::new()
             .with_collect_statistics(true)
             .with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
+        let spill_dir = tempfile::Builder::new()
+            .prefix("trailwatch-query-")
+            .tempdir()
+            .map_err(|e| store_err(format!("creating a spill directory: {e}")))?;
+        let ctx = SessionContext::new_with_config_rt(config, limits.runtime_env(spill_dir.path())?);
 
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
@@ -145,7 +168,12 @@ impl Query {
         let table = ListingTable::try_new(table_config)?;
         ctx.register_table(EVENTS_TABLE, Arc::new(table))?;
 
-        let query = Query { runtime, ctx };
+        let query = Query {
+            runtime: ManuallyDrop::new(runtime),
+            ctx,
+            limits,
+            spill_dir,
+        };
         for (name, predicate) in VIEWS {
             query.runtime.block_on(async {
                 query
@@ -176,6 +204,38 @@ impl Query {
             let frame = self.ctx.sql_with_options(text, Self::read_only()).await?;
             Ok(frame.collect().await?)
         })
+    }
+
+    /// Runs one read-only SQL statement under `limits`: at most `max_rows` rows are returned
+    /// (the result stream is dropped at the cap, so the rest is not computed where the plan
+    /// streams) and the query is cancelled when `timeout` passes ([`QueryError::Timeout`]).
+    /// The rows held count against the session's memory pool; running out of it is
+    /// [`QueryError::MemoryLimit`]. The query runs on a runtime of its own: cancelling is
+    /// cooperative, and a task inside a step that does not yield (DataFusion's nested-loop join
+    /// filtering one pair of batches) keeps its thread busy until that step ends; that thread
+    /// then finishes in the background without holding up the session's later queries.
+    pub fn sql_limited(&self, text: &str, limits: RunLimits) -> Result<Capped> {
+        let plan = async {
+            let frame = self.ctx.sql_with_options(text, Self::read_only()).await?;
+            Ok::<_, QueryError>(frame.execute_stream().await?)
+        };
+        limits::run(
+            &self.ctx.runtime_env().memory_pool,
+            self.limits.memory_bytes,
+            limits,
+            plan,
+        )
+    }
+
+    /// The directory DataFusion spills to (in the system's temporary directory); removed when
+    /// the session is dropped. A process that ends otherwise should remove it itself.
+    pub fn spill_dir(&self) -> &Path {
+        self.spill_dir.path()
+    }
+
+    /// The limits the session was opened with.
+    pub fn session_limits(&self) -> SessionLimits {
+        self.limits
     }
 
     /// Runs one read-only SQL statement and yields its batches as they are produced, for
@@ -217,6 +277,19 @@ impl Query {
     pub fn time_filter_sql(since_ms: i64, until_ms: i64) -> String {
         time_range_sql(Some(since_ms), Some(until_ms))
     }
+}
+
+/// A multi-threaded Tokio runtime, one worker per core.
+pub(crate) fn new_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        )
+        .thread_name("trailwatch-query")
+        .build()
+        .map_err(QueryError::Runtime)
 }
 
 /// Like [`Query::time_filter_sql`] with either end open; `TRUE` when both are.

@@ -577,7 +577,7 @@ fn output_formats() {
         .unwrap();
     let table = to_table(&hostile).unwrap();
     assert!(!table.contains('\u{1b}'), "{table}");
-    assert!(table.contains("a\\u{1b}[2J\\nb"), "{table}");
+    assert!(table.contains("a\\x1b[2J\\nb"), "{table}");
 }
 
 #[test]

@@ -487,6 +487,7 @@ pub(crate) fn verify(scoped: &[&Event]) -> Vec<Step> {
             risk: "none".into(),
             check: None,
             target: n,
+            refused: None,
         })
         .collect()
 }

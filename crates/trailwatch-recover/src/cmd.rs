@@ -1,7 +1,7 @@
 //! Commands as words, and quoting them for a shell.
 //!
-//! Every word that came from the log is single-quoted when rendered, whatever it holds: quotes,
-//! `$(…)`, backticks and newlines stay inert text.
+//! Every word that came from the log is quoted when rendered, whatever it holds: quotes, `$(…)`,
+//! backticks and newlines stay inert text, and control characters are shown as escapes.
 
 use serde::Serialize;
 
@@ -68,20 +68,10 @@ impl Cmd {
     }
 }
 
-/// `s` single-quoted for a POSIX shell: inside single quotes nothing is special but the quote
-/// itself, which becomes `'\''`.
+/// `s` as one literal bash word (the one policy, [`trailwatch_escape::shell_word`]): single
+/// quotes, or `$'…'` with hidden characters shown as escapes.
 pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\'');
-    out
+    trailwatch_escape::shell_word(s)
 }
 
 #[cfg(test)]
@@ -91,7 +81,8 @@ mod tests {
     #[test]
     fn quoting_keeps_hostile_text_inert() {
         assert_eq!(quote("a'b"), "'a'\\''b'");
-        assert_eq!(quote("$(id)`x`\n"), "'$(id)`x`\n'");
+        assert_eq!(quote("$(id)`x`"), "'$(id)`x`'");
+        assert_eq!(quote("a\x1b]8;;x\x07\n"), "$'a\\x1b]8;;x\\x07\\x0a'");
         let c = Cmd::aws("iam", "delete-user").arg("--user-name", "x'; rm -rf /");
         assert_eq!(
             c.shell(),

@@ -18,6 +18,7 @@
 pub(crate) mod azure;
 pub mod cmd;
 pub(crate) mod data;
+pub mod ident;
 pub mod incident;
 pub mod load;
 pub mod plan;

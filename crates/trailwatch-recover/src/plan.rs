@@ -43,6 +43,10 @@ pub struct Step {
     pub check: Option<Cmd>,
     /// What the step acts on (user, key, role, resource id): for review and tests.
     pub target: String,
+    /// Why the step carries no command: a value from the log did not fit the grammar of its
+    /// flag ([`crate::ident`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl Step {
@@ -64,6 +68,21 @@ impl Step {
             risk: risk.to_string(),
             check,
             target: target.to_string(),
+            refused: None,
+        }
+    }
+
+    /// Takes the command and the check out of the step when a value in either does not fit
+    /// its grammar, and says why: the reviewer sees the step, nothing runs it.
+    pub(crate) fn refuse_unfit_values(&mut self) {
+        let unfit = [&self.command, &self.check]
+            .into_iter()
+            .flatten()
+            .find_map(crate::ident::first_unfit);
+        if let Some(why) = unfit {
+            self.command = None;
+            self.check = None;
+            self.refused = Some(format!("not generated: {why}"));
         }
     }
 }
@@ -147,6 +166,7 @@ pub fn plan(events: &[Event], inc: &Incident, opts: &PlanOptions) -> Plan {
     steps.extend(restore_objects(&scoped, &crate::data::versioning(events)));
     steps.extend(verify(&scoped, inc, opts));
     steps.extend(crate::azure::verify(&scoped));
+    steps.iter_mut().for_each(Step::refuse_unfit_values);
     dedup(&mut steps);
     steps.sort_by_key(|s| (s.phase, order(s)));
     Plan {
@@ -227,6 +247,7 @@ fn contain_keys(scoped: &[&Event], inc: &Incident) -> Vec<Step> {
             risk,
             check: Some(check),
             target: key.clone(),
+            refused: None,
         });
     }
     out
@@ -274,6 +295,7 @@ fn contain_sessions(scoped: &[&Event], now: &str) -> Vec<Step> {
             risk: "every session of the role issued before now is denied, legitimate ones too; they must re-assume".into(),
             check: Some(Cmd::aws("iam", "get-role-policy").arg("--role-name", role.clone()).arg("--policy-name", "AWSRevokeOlderSessions")),
             target: role,
+            refused: None,
         })
         .collect()
 }
@@ -932,6 +954,7 @@ fn restore_objects(scoped: &[&Event], versions: &crate::data::Versioning) -> Vec
                 risk: "check versioning first (aws s3api get-bucket-versioning); objects they wrote (ransom notes, re-encrypted copies) are the current versions: delete those after restoring".into(),
                 check: Some(Cmd::aws("s3api", "get-bucket-versioning").arg("--bucket", b.clone()).region(region.as_deref())),
                 target: b,
+                refused: None,
             }
         })
         .collect()
@@ -968,6 +991,7 @@ fn verify(scoped: &[&Event], inc: &Incident, opts: &PlanOptions) -> Vec<Step> {
             risk: "none".into(),
             check: None,
             target: "hunt".into(),
+            refused: None,
         });
     }
     if opts.cloud == Some(Provider::Azure) {
@@ -999,6 +1023,7 @@ fn verify(scoped: &[&Event], inc: &Incident, opts: &PlanOptions) -> Vec<Step> {
             risk: "none".into(),
             check: None,
             target: user.unwrap_or_else(|| keys.join(",")),
+            refused: None,
         });
     }
     out

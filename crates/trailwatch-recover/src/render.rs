@@ -12,21 +12,7 @@ fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Log text inside Markdown: control characters, pipes and markup become inert.
-fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push_str(&c.escape_default().to_string()),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use trailwatch_escape::{html, markdown as md};
 
 /// A fenced code block long enough that nothing inside can close it.
 fn fence(body: &str) -> String {
@@ -183,6 +169,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
                 md(s.evidence.as_deref().unwrap_or("-")),
                 md(&s.risk)
             );
+            if let Some(why) = &s.refused {
+                let _ = writeln!(o, "   - {}", md(why));
+            }
             if let Some(c) = &s.command {
                 o.push_str(&fence(&c.shell()));
             }
@@ -196,10 +185,8 @@ pub fn plan_markdown(plan: &Plan) -> String {
 }
 
 /// A comment line: nothing in it can end the comment.
-fn comment(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+fn comment(s: &str) -> std::borrow::Cow<'_, str> {
+    trailwatch_escape::one_line(s)
 }
 
 /// The plan as a bash script: dry run unless given `--execute`; every log value single-quoted.
@@ -229,6 +216,9 @@ pub fn plan_script(plan: &Plan) -> String {
                 comment(s.evidence.as_deref().unwrap_or("-")),
                 comment(&s.risk)
             );
+            if let Some(why) = &s.refused {
+                let _ = writeln!(o, "# {}", comment(why));
+            }
             if let Some(c) = &s.command {
                 let verb = if phase == Phase::Verify {
                     "check"
@@ -245,22 +235,6 @@ pub fn plan_script(plan: &Plan) -> String {
     o
 }
 
-/// Text for HTML: every character that could start markup is escaped.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The incident as one self-contained HTML page (no scripts, no external resources), with a
 /// timeline chart of events per bucket of time.
 pub fn incident_html(inc: &Incident) -> String {
@@ -268,11 +242,11 @@ pub fn incident_html(inc: &Incident) -> String {
     let _ = write!(
         o,
         "<h1>Incident: {}</h1>",
-        html_escape(&inc.scope.selector.to_string())
+        html(&inc.scope.selector.to_string())
     );
     o.push_str(&chart(inc));
     let join = |s: &std::collections::BTreeSet<String>| {
-        html_escape(&s.iter().cloned().collect::<Vec<_>>().join(", "))
+        html(&s.iter().cloned().collect::<Vec<_>>().join(", "))
     };
     let _ = write!(
         o,
@@ -291,9 +265,9 @@ pub fn incident_html(inc: &Incident) -> String {
             o,
             "<li>{} {} — {} ({})</li>",
             iso(p.time_ms),
-            html_escape(&p.action),
-            html_escape(&p.what),
-            html_escape(&p.event_id)
+            html(&p.action),
+            html(&p.what),
+            html(&p.event_id)
         );
     }
     o.push_str("</ul>");
@@ -302,12 +276,12 @@ pub fn incident_html(inc: &Incident) -> String {
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            html_escape(&x.kind),
-            html_escape(&x.value),
+            html(&x.kind),
+            html(&x.value),
             x.followed,
             x.events,
-            html_escape(&x.reason),
-            html_escape(x.evidence.as_deref().unwrap_or("-"))
+            html(&x.reason),
+            html(x.evidence.as_deref().unwrap_or("-"))
         );
     }
     o.push_str(
@@ -322,11 +296,11 @@ pub fn incident_html(inc: &Incident) -> String {
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            html_escape(&r.resource),
-            html_escape(&done.join("; ")),
+            html(&r.resource),
+            html(&done.join("; ")),
             r.events,
             r.bytes_out,
-            html_escape(&r.settings.join("; "))
+            html(&r.settings.join("; "))
         );
     }
     o.push_str("</table><h2>Timeline</h2><table><tr><th>from</th><th>to</th><th>n</th><th>principal</th><th>ip</th><th>action</th><th>result</th><th>resources</th><th>alerts</th></tr>");
@@ -344,12 +318,12 @@ pub fn incident_html(inc: &Incident) -> String {
             iso(g.first_ms),
             iso(g.last_ms),
             g.count,
-            html_escape(&g.principal),
-            html_escape(g.source_ip.as_deref().unwrap_or("")),
-            html_escape(&g.action),
-            html_escape(&result(g)),
-            html_escape(&group_resources(g)),
-            html_escape(&g.alerts.join(", "))
+            html(&g.principal),
+            html(g.source_ip.as_deref().unwrap_or("")),
+            html(&g.action),
+            html(&result(g)),
+            html(&group_resources(g)),
+            html(&g.alerts.join(", "))
         );
     }
     o.push_str("</table></body></html>\n");

@@ -302,15 +302,29 @@ fn hostile_log_values_stay_quoted_in_the_script() {
     );
     let script = render::plan_script(&p);
     assert!(script.starts_with("#!/usr/bin/env bash") && script.contains("set -euo pipefail"));
-    let quoted = format!("'{}'", evil.replace('\'', "'\\''"));
-    assert!(quoted.contains("'\\''$(touch"), "{quoted}");
+    // The name is no IAM user name: the step stays, without a command, and says why.
+    let refused = p
+        .steps
+        .iter()
+        .find(|s| s.title.contains("inline policy"))
+        .unwrap_or_else(|| panic!("no policy step in\n{script}"));
     assert!(
-        script.contains(&format!(
-            "run aws iam delete-user-policy --user-name {quoted} --policy-name {quoted}"
-        )),
+        refused.command.is_none() && refused.check.is_none(),
+        "{refused:?}"
+    );
+    let why = refused.refused.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("--user-name") && why.contains("IAM name"),
+        "{why}"
+    );
+    assert!(script.contains("# not generated: --user-name"), "{script}");
+    assert!(
+        !script.contains("run aws iam delete-user-policy"),
         "{script}"
     );
-    // Run the script (dry run): it must only print, and bash must parse every quoted value back.
+    // The log value in the titles is one comment line: its newline is shown, not obeyed.
+    assert!(!script.contains("\nrm -rf ~"), "{script}");
+    // Run the script (dry run): it must only print, and nothing of the value may run.
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(&script)
@@ -322,11 +336,6 @@ fn hostile_log_values_stay_quoted_in_the_script() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!pwned.exists(), "a log value ran as a command");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("+ aws iam delete-user-policy --user-name"),
-        "{stdout}"
-    );
     let html = render::incident_html(&inc);
     assert!(
         !html.contains("'$(touch") && html.contains("x&#39;; touch"),
@@ -336,6 +345,65 @@ fn hostile_log_values_stay_quoted_in_the_script() {
     // Backticks are escaped and the newline shows as `\n`: the value cannot open a code span
     // or start a new Markdown line.
     assert!(md.contains("\\`touch ") && md.contains("\\nrm -rf"), "{md}");
+}
+
+/// An Azure resource id crafted with `?` and `&` so that `az rest --method delete --uri …` would
+/// delete the resource group: the id does not fit the grammar, so no command carries it.
+#[test]
+fn a_crafted_azure_resource_id_is_kept_out_of_the_plan() {
+    let sub = "5d22beda-5051-4d08-89eb-a56f372e8890";
+    let crafted = format!(
+        "/subscriptions/{sub}/resourceGroups/victim-rg?api-version=2021-04-01&x=/providers/Microsoft.Authorization/roleDefinitions/r1"
+    );
+    let op = "Microsoft.Authorization/roleDefinitions/write";
+    let rec = |status: &str, sub_status: &str, id: &str| {
+        serde_json::json!({
+            "authorization": {"action": op, "scope": crafted},
+            "caller": "mallory@contoso.com", "correlationId": "c-1", "eventDataId": id,
+            "eventName": {"value": "EndRequest"}, "category": {"value": "Administrative"},
+            "eventTimestamp": "2026-10-01T10:00:00.0000000Z",
+            "httpRequest": {"clientIpAddress": "203.0.113.9", "method": "PUT"},
+            "level": "Informational", "resourceId": crafted,
+            "operationName": {"value": op}, "properties": {},
+            "status": {"value": status}, "subStatus": {"value": sub_status},
+            "subscriptionId": sub, "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47"
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("activity.json");
+    let body = serde_json::json!({"value": [rec("Succeeded", "Created", "e-1")]});
+    std::fs::write(&f, body.to_string()).unwrap();
+    let evs = events(&[f]);
+    assert_eq!(evs.len(), 1);
+    let (_, p) = run(
+        &evs,
+        Selector {
+            principal: Some("mallory@contoso.com".into()),
+            ..Selector::default()
+        },
+    );
+    let text = render::plan_markdown(&p);
+    let role_step = p
+        .steps
+        .iter()
+        .find(|s| s.title.contains("custom role"))
+        .unwrap_or_else(|| panic!("no custom-role step in\n{text}"));
+    assert!(
+        role_step.command.is_none() && role_step.check.is_none(),
+        "{role_step:?}"
+    );
+    let why = role_step.refused.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("--uri") && why.contains("Azure resource id"),
+        "{why}"
+    );
+    // No command anywhere carries the crafted id or targets the resource group.
+    for cmd in shells(&p) {
+        assert!(!cmd.contains("victim-rg"), "{cmd}");
+    }
+    assert!(text.contains("not generated: --uri"), "{text}");
+    let script = render::plan_script(&p);
+    assert!(!script.contains("run az rest --method delete"), "{script}");
 }
 
 /// What each simulated Azure attack must be answered with.
@@ -511,7 +579,7 @@ fn keys_secrets_and_bucket_protections_are_restored_with_the_versioning_the_log_
             bad.0,
             bad.1,
             "ScheduleKeyDeletion",
-            json!({"keyId": "1234abcd-12ab", "pendingWindowInDays": 7}),
+            json!({"keyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "pendingWindowInDays": 7}),
         ),
         ct(
             16,
@@ -569,8 +637,8 @@ fn keys_secrets_and_bucket_protections_are_restored_with_the_versioning_the_log_
         "aws secretsmanager rotate-secret --secret-id 'prod/db'",
         "aws s3api put-bucket-versioning --bucket 'finance' --versioning-configuration Status=Enabled",
         "aws s3api put-public-access-block --bucket 'finance'",
-        "aws kms cancel-key-deletion --key-id '1234abcd-12ab'",
-        "aws kms enable-key --key-id '1234abcd-12ab'",
+        "aws kms cancel-key-deletion --key-id '1234abcd-12ab-34cd-56ef-1234567890ab'",
+        "aws kms enable-key --key-id '1234abcd-12ab-34cd-56ef-1234567890ab'",
         "aws secretsmanager restore-secret --secret-id 'prod/api'",
         "Recreate secret prod/old: they deleted it without a recovery window",
         "aws rds describe-db-snapshots --db-instance-identifier 'orders-db'",

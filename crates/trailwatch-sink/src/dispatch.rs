@@ -3,6 +3,7 @@
 use crate::error::{OutboxError, SinkError};
 use crate::outbox::{DueDelivery, Enqueued, Outbox};
 use crate::route::Route;
+use crate::secret::redact;
 use crate::sinks::Sink;
 use std::collections::HashSet;
 use std::time::SystemTime;
@@ -145,13 +146,13 @@ impl Dispatcher {
                 tracing::info!(alert = id, sink = %due.sink, "alert delivered");
             }
             Err(e) => {
-                let next = self
-                    .outbox
-                    .mark_failed(id, &due.sink, now, &e.to_string())?;
+                // Secrets (a Slack URL a client error quotes) go no further than here.
+                let error = redact(&e.to_string()).into_owned();
+                let next = self.outbox.mark_failed(id, &due.sink, now, &error)?;
                 stats.failed += 1;
                 failed_sinks.insert(due.sink.clone());
                 tracing::warn!(
-                    alert = id, sink = %due.sink, attempts = due.attempts + 1, error = %e,
+                    alert = id, sink = %due.sink, attempts = due.attempts + 1, error = %error,
                     retry_in_ms = next.duration_since(now).map_or(0, |d| d.as_millis()),
                     "delivery failed; will retry"
                 );

@@ -8,7 +8,9 @@
 //!   mail through [`SmtpSink`], RFC 5424 syslog over TCP with a CEF or JSON body
 //!   ([`SyslogSink`]) and a JSON-lines file ([`JsonlSink`]);
 //! - routing by minimum severity and required tags ([`Route`]) and the [`Dispatcher`] that
-//!   drains due deliveries.
+//!   drains due deliveries;
+//! - [`secret`]: credentials as [`Secret`]s, and the redaction that keeps them out of delivery
+//!   errors, the outbox and logs.
 //!
 //! # Delivery guarantee
 //! An alert is committed to the outbox, with its deliveries, before any sink is tried, and a
@@ -26,6 +28,7 @@ mod dispatch;
 mod error;
 mod outbox;
 mod route;
+pub mod secret;
 pub mod sinks;
 
 pub use dispatch::{Dispatcher, RoutedSink, RunStats};
@@ -34,6 +37,7 @@ pub use outbox::{
     merge_alert, AlertRecord, AlertState, Backoff, Delivery, DueDelivery, Enqueued, Outbox,
 };
 pub use route::Route;
+pub use secret::{Redactor, Secret};
 pub use sinks::{
     JsonlSink, Sink, SlackSink, SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig,
     SyslogSink, SyslogTls, WebhookSink,

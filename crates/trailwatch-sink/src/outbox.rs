@@ -6,7 +6,9 @@
 //! epoch.
 
 use crate::error::OutboxError;
+use crate::secret::redact;
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -177,11 +179,52 @@ impl Outbox {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A scrubbed error's old text is overwritten in the file, not left in a free block.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Outbox {
+        let mut outbox = Outbox {
             conn,
             backoff: Backoff::default(),
-        })
+        };
+        outbox.redact_stored_errors()?;
+        Ok(outbox)
+    }
+
+    /// Replaces the process's secrets ([`crate::secret`]) in stored delivery errors: errors
+    /// written before a secret was known (by an older version, say) are scrubbed when the
+    /// outbox is opened with it known. Returns the number of errors changed.
+    pub fn redact_stored_errors(&mut self) -> Result<usize, OutboxError> {
+        let stored: Vec<(String, String, String)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT alert_id, sink, last_error FROM deliveries WHERE last_error IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let scrubbed: Vec<_> = stored
+            .into_iter()
+            .filter_map(|(id, sink, error)| match redact(&error) {
+                Cow::Owned(clean) => Some((id, sink, error, clean)),
+                Cow::Borrowed(_) => None,
+            })
+            .collect();
+        if scrubbed.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.conn.transaction()?;
+        for (id, sink, error, clean) in &scrubbed {
+            tx.execute(
+                "UPDATE deliveries SET last_error = ?4
+                 WHERE alert_id = ?1 AND sink = ?2 AND last_error = ?3",
+                params![id, sink, error, clean],
+            )?;
+        }
+        tx.commit()?;
+        tracing::info!(
+            errors = scrubbed.len(),
+            "secrets removed from stored delivery errors"
+        );
+        Ok(scrubbed.len())
     }
 
     /// The same outbox with another retry schedule.
@@ -370,7 +413,8 @@ impl Outbox {
         Ok(())
     }
 
-    /// Records a failed try and schedules the next one; returns when it is due.
+    /// Records a failed try and schedules the next one; returns when it is due. Secrets in
+    /// `error` are stored redacted.
     pub fn mark_failed(
         &mut self,
         alert_id: &str,
@@ -393,7 +437,7 @@ impl Outbox {
         tx.execute(
             "UPDATE deliveries SET attempts = ?3, next_attempt_at = ?4, last_error = ?5
              WHERE alert_id = ?1 AND sink = ?2",
-            params![alert_id, sink, attempts, to_ms(next), error],
+            params![alert_id, sink, attempts, to_ms(next), redact(error)],
         )?;
         tx.commit()?;
         Ok(next)

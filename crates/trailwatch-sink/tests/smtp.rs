@@ -67,7 +67,7 @@ fn mail_arrives_once_after_the_relay_refused() {
     assert_eq!(mail.to.len(), 2);
     let data = &mail.data;
     assert!(
-        data.contains("Subject: [trailwatch] CRITICAL: Root  Bcc: victim@example.org"),
+        data.contains("Subject: [trailwatch] CRITICAL: Root\\r\\nBcc: victim@example.org"),
         "{data}"
     );
     let headers: Vec<&str> = data.lines().take_while(|l| !l.is_empty()).collect();

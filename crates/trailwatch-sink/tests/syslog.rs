@@ -59,11 +59,15 @@ fn cef_body_escapes_attacker_controlled_fields() {
     );
     assert_eq!(header[0], "CEF:0");
     assert_eq!(header[4], "aws_cloudtrail_stop_logging");
-    assert_eq!(header[5], "evil\\|title=x\\\\y <script>alert(1)</script>");
+    // The newline is shown as `\n` (its backslash escaped for CEF), never obeyed.
+    assert_eq!(
+        header[5],
+        "evil\\|title=x\\\\y\\\\n<script>alert(1)</script>"
+    );
     assert_eq!(header[6], "10");
     let ext = header[7];
     assert!(
-        ext.contains("msg=evil|title\\=x\\\\y\\n<script>alert(1)</script>"),
+        ext.contains("msg=evil|title\\=x\\\\y\\\\n<script>alert(1)</script>"),
         "{ext}"
     );
     assert!(ext.contains("externalId=c1 "));

@@ -9,7 +9,9 @@ use std::sync::{Mutex, OnceLock};
 pub const CRASH_ENV: &str = "TRAILWATCH_STORE_CRASH_AT";
 
 /// The steps a crash can be injected at, in the order an ingest reaches them.
-pub const CRASH_STEPS: [&str; 7] = [
+pub const CRASH_STEPS: [&str; 8] = [
+    // A commit's write-ahead record written, nothing else yet.
+    "intent_written",
     // Half of a data file written into `_tmp/`.
     "temp_partial",
     // A data file written and fsynced in `_tmp/`.
@@ -24,6 +26,14 @@ pub const CRASH_STEPS: [&str; 7] = [
     "sources_torn",
     // The source files recorded in `_sources.jsonl`.
     "sources_recorded",
+];
+
+/// Steps of the writer's clean-up after a crash (reached only when there is one to clean up).
+pub const RECOVERY_CRASH_STEPS: [&str; 2] = [
+    // The files of an interrupted commit moved into quarantine, the move not yet in the ledger.
+    "quarantine_moved",
+    // The quarantine link appended, the write-ahead records not yet moved.
+    "quarantine_linked",
 ];
 
 struct Target {

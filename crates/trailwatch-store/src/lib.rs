@@ -3,9 +3,14 @@
 //! A store is a directory (default `./trailwatch-data`):
 //! - `provider=<aws|azure>/dt=<YYYY-MM-DD>/part-<seq:08>-<sha16>.parquet`: the events, Hive-style
 //!   partitioned by cloud and UTC day, zstd Parquet sorted by action, principal and time, columns in [`schema()`];
-//! - `_ledger/`: the signed hash chain of every committed file and every deletion by retention
-//!   ([`trailwatch_ledger`]); a data file exists for the store only once its commit line is there;
-//! - `_tmp/`: files being written (emptied at open);
+//! - `_ledger/`: the signed hash chain of every committed file, every deletion by retention and
+//!   every move into quarantine ([`trailwatch_ledger`]); a data file exists for the store only
+//!   once its commit line is there;
+//! - `_tmp/`: files being written;
+//! - `_pending/`: write-ahead records, one per commit in progress: the exact files it is about to
+//!   leave (its temporary file, then where that goes and its SHA-256), fsynced first;
+//! - `_quarantine/<id>/`: what an interrupted commit left, moved there (not deleted) by the next
+//!   writer and recorded in the ledger (a quarantine link naming each file and its hash);
 //! - `_sources.jsonl`: the source files already ingested (path, size, mtime, SHA-256).
 //!
 //! [`Store::ingest`] is exactly-once: an event id is stored once however often files are
@@ -17,33 +22,45 @@
 //!   by reading only the `event_id` column of the committed files. There is no separate index:
 //!   the committed files are the only truth, so nothing can drift from them after a crash.
 //!   The cost is one column read per ingest session (compressed ids, a fraction of the store).
-//! - Commit protocol per file: write into `_tmp/`, fsync, rename into the partition, fsync the
-//!   directory, append the ledger's signed commit line (fsynced): that line is the commit point.
+//! - Commit protocol per file: a write-ahead record naming the temporary file, write it into
+//!   `_tmp/`, fsync, add its destination and hash to the record, rename it into the partition,
+//!   fsync the directory, append the ledger's signed commit line (fsynced): that line is the
+//!   commit point; then the record is removed.
 //! - A source file is recorded in `_sources.jsonl` (path, size, mtime, SHA-256) only after every
 //!   event read from it is committed; a later ingest skips it on path + size + mtime without
 //!   reading it (or, with [`IngestOptions::check_source_hash`], after hashing it), and skips a
 //!   copy with the same size and SHA-256 under another path.
-//! - [`Store::open`] recovers: cuts a torn ledger line and a torn `_sources.jsonl` line, empties
-//!   `_tmp/` and deletes partition files no live ledger link names. A crash before the commit
-//!   line loses only uncommitted work, which the next ingest redoes (its sources are not
-//!   recorded yet); a crash after it leaves events that the next ingest finds by id.
+//! - Readers ([`Store::open_read`], [`Store::verify`], stats, queries) never delete or change
+//!   anything. Crash clean-up is the writer's ([`Store::open`], under the writer's lock) and
+//!   only concerns what write-ahead records name: those files and records are moved into
+//!   `_quarantine/` and the move is signed into the ledger; a torn ledger line is kept there
+//!   too before it is cut. A file nothing names (planted, or left by a ledger cut short) is left
+//!   where it is, and verify reports it. A crash before the commit line loses only uncommitted
+//!   work, which the next ingest redoes (its sources are not recorded yet); a crash after it
+//!   leaves events that the next ingest finds by id.
 //! - Fault injection for tests: [`CRASH_ENV`] = `<step>:<n>` aborts at the n-th pass through
 //!   one of [`CRASH_STEPS`].
 
 mod crash;
 mod ops;
+mod pending;
 mod pipeline;
+mod recover;
 mod replay;
 pub mod schema;
 mod sources;
 mod store;
+mod verify;
 mod write;
 
-pub use crash::{CRASH_ENV, CRASH_STEPS};
-pub use ops::{DayStats, FileProblem, RetentionReport, Stats, VerifyReport};
+pub use crash::{CRASH_ENV, CRASH_STEPS, RECOVERY_CRASH_STEPS};
+pub use ops::{DayStats, RetentionReport, Stats};
+pub use pending::PENDING_DIR;
+pub use recover::QUARANTINE_DIR;
 pub use schema::schema;
 pub use store::{
-    IngestOptions, IngestReport, Recovery, Store, StoreError, DEFAULT_STORE_DIR, SOURCES_FILE,
-    STORE_ENV, TMP_DIR,
+    IngestOptions, IngestReport, Recovery, Store, StoreError, DEFAULT_STORE_DIR, LOCK_FILE,
+    SOURCES_FILE, STORE_ENV, TMP_DIR,
 };
+pub use verify::{FileProblem, Uncommitted, VerifyReport};
 pub use write::{read_event_ids, WRITE_ROW_GROUP_ROWS, ZSTD_LEVEL};

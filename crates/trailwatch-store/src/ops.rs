@@ -1,16 +1,15 @@
-//! Stats, retention and verification of an open store.
+//! Stats and retention of an open store.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
 
 use arrow::array::AsArray;
 use chrono::NaiveDate;
-use trailwatch_ledger::{Removed, VerifyOptions};
+use trailwatch_ledger::Removed;
 
 use crate::schema::{column_index, COL_ACCOUNT, COL_REGION};
 use crate::store::{sync_dir, Store, StoreError};
-use crate::write::{footer_rows, read_columns};
+use crate::write::read_columns;
 
 /// One day of one provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,43 +56,6 @@ pub struct RetentionReport {
     pub bytes: u64,
     /// The retention link's seq (none on a dry run or when nothing was old enough).
     pub ledger_seq: Option<u64>,
-}
-
-/// A data file that the ledger accepts but that does not read as the store's Parquet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileProblem {
-    pub path: String,
-    pub reason: String,
-}
-
-/// What [`Store::verify`] found.
-#[derive(Debug, Clone)]
-pub struct VerifyReport {
-    /// The ledger's chain, signatures and file hashes.
-    pub ledger: trailwatch_ledger::VerifyReport,
-    /// Committed files opened as Parquet.
-    pub parquet_checked: u64,
-    /// Committed files that do not open, or whose row count is not the ledger's.
-    pub parquet_problems: Vec<FileProblem>,
-}
-
-impl VerifyReport {
-    pub fn is_ok(&self) -> bool {
-        self.ledger.is_ok() && self.parquet_problems.is_empty()
-    }
-}
-
-impl std::fmt::Display for VerifyReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for p in &self.parquet_problems {
-            writeln!(f, "{}: {}", p.path, p.reason)?;
-        }
-        write!(
-            f,
-            "{}; {} Parquet files opened",
-            self.ledger, self.parquet_checked
-        )
-    }
 }
 
 /// `provider=aws/dt=2024-01-31/part-….parquet` → ("aws", "2024-01-31").
@@ -232,37 +194,6 @@ impl Store {
                 if let Some(p) = day_dir.parent() {
                     sync_dir(p)?;
                 }
-            }
-        }
-        Ok(report)
-    }
-
-    /// The ledger's verification (chain, signatures, every file's hash, unnamed files) plus:
-    /// every committed file opens as the store's Parquet and holds the rows its link says.
-    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
-        let ledger = trailwatch_ledger::verify_with(&self.dir, &VerifyOptions::default())?;
-        let mut report = VerifyReport {
-            ledger,
-            parquet_checked: 0,
-            parquet_problems: Vec::new(),
-        };
-        for rel in self.files() {
-            let abs = self.dir.join(&rel);
-            if !Path::new(&abs).exists() {
-                continue; // the ledger's report names it
-            }
-            let link = self.ledger.live(&rel).expect("live");
-            report.parquet_checked += 1;
-            match footer_rows(&abs) {
-                Ok(rows) if Some(rows) == link.records => {}
-                Ok(rows) => report.parquet_problems.push(FileProblem {
-                    path: rel.clone(),
-                    reason: format!("{rows} rows, the ledger says {}", link.records.unwrap_or(0)),
-                }),
-                Err(e) => report.parquet_problems.push(FileProblem {
-                    path: rel.clone(),
-                    reason: format!("does not open as Parquet: {e}"),
-                }),
             }
         }
         Ok(report)

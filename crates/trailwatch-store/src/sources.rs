@@ -58,16 +58,18 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
-    /// Reads `_sources.jsonl`, cutting off a torn last line (a crash mid-append).
-    pub fn load(path: &Path) -> Result<Sources, StoreError> {
+    /// Reads `_sources.jsonl`, ignoring a torn last line (a crash mid-append); the writer
+    /// (`repair`) also cuts it off. Returns the entries and the bytes cut.
+    pub fn load(path: &Path, repair: bool) -> Result<(Sources, u64), StoreError> {
         let mut s = Sources::default();
         let bytes = match fs::read(path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(s),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((s, 0)),
             Err(e) => return Err(StoreError::io(path)(e)),
         };
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if complete < bytes.len() {
+        let cut = (bytes.len() - complete) as u64;
+        if repair && cut > 0 {
             let f = OpenOptions::new()
                 .write(true)
                 .open(path)
@@ -81,7 +83,7 @@ impl Sources {
                 s.insert(e);
             }
         }
-        Ok(s)
+        Ok((s, if repair { cut } else { 0 }))
     }
 
     fn insert(&mut self, e: SourceEntry) {

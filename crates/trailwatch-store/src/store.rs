@@ -13,6 +13,7 @@ use trailwatch_ledger::{hash_file, Ledger, LedgerError, LEDGER_DIR, LEDGER_FILE}
 use trailwatch_model::{Event, Provider};
 
 use crate::crash;
+use crate::pending::Pending;
 use crate::sources::{sources_path, SourceKey, Sources};
 use crate::write::{read_event_ids, write_file};
 
@@ -20,12 +21,12 @@ use crate::write::{read_event_ids, write_file};
 pub const DEFAULT_STORE_DIR: &str = "./trailwatch-data";
 /// The environment variable naming the store directory.
 pub const STORE_ENV: &str = "TRAILWATCH_STORE";
-/// Files being written; emptied at every open.
+/// Files being written (each named by its commit's write-ahead record first).
 pub const TMP_DIR: &str = "_tmp";
 /// The source files already ingested.
 pub const SOURCES_FILE: &str = "_sources.jsonl";
 /// Locked (exclusively, by the operating system's file lock) by the one process that writes the
-/// store; readers never clean up after a crash while a writer holds it.
+/// store: crash clean-up happens only under it; readers never take it and never change anything.
 pub const LOCK_FILE: &str = "_lock";
 
 /// Why a store operation failed.
@@ -109,16 +110,27 @@ pub struct IngestReport {
     pub elapsed_secs: f64,
 }
 
-/// What [`Store::open`] cleaned up after a crash.
+/// What [`Store::open`] (the writer) cleaned up after a crash. Only what the writer's own
+/// interrupted work left is touched, and nothing of the trail is deleted (see the crate doc).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recovery {
-    /// Bytes of a torn last ledger line cut off.
+    /// Bytes of a torn last ledger line, copied into quarantine and cut off the ledger.
     pub ledger_bytes_cut: u64,
-    /// Data files in partitions that no live ledger link names (renamed but never committed,
-    /// or removed by a retention that crashed before deleting them), deleted.
-    pub uncommitted_files_removed: Vec<String>,
-    /// Files left in `_tmp/`, deleted.
-    pub temp_files_removed: u64,
+    /// What was moved into `_quarantine/` (paths as they were, relative to the store): the
+    /// files interrupted commits left, named by their write-ahead records, the records, and
+    /// the ledger file when a torn line was kept.
+    pub quarantined: Vec<String>,
+    /// The ledger link recording those moves.
+    pub quarantine_seq: Option<u64>,
+    /// Write-ahead records of commits that did finish, removed.
+    pub records_cleared: u64,
+    /// Files at a path a record names that are not what it names (another SHA-256): left alone.
+    pub left_alone: Vec<String>,
+    /// Files the ledger's last link (a retention) removed that a crash left on disk, deleted as
+    /// that link says.
+    pub retention_finished: Vec<String>,
+    /// Bytes of a torn last `_sources.jsonl` line cut off.
+    pub sources_bytes_cut: u64,
 }
 
 impl Recovery {
@@ -226,38 +238,6 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(StoreError::io(dir))
 }
 
-/// Lists the data files under the partitions: `(relative path, absolute path)`.
-pub(crate) fn partition_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, StoreError> {
-    let mut out = Vec::new();
-    let list = |d: &Path| -> Result<Vec<fs::DirEntry>, StoreError> {
-        let mut v = Vec::new();
-        for e in fs::read_dir(d).map_err(StoreError::io(d))? {
-            v.push(e.map_err(StoreError::io(d))?);
-        }
-        v.sort_by_key(|e| e.file_name());
-        Ok(v)
-    };
-    for p in list(dir)? {
-        let pname = p.file_name().to_string_lossy().into_owned();
-        if !pname.starts_with("provider=") || !p.path().is_dir() {
-            continue;
-        }
-        for d in list(&p.path())? {
-            let dname = d.file_name().to_string_lossy().into_owned();
-            if !dname.starts_with("dt=") || !d.path().is_dir() {
-                continue;
-            }
-            for f in list(&d.path())? {
-                let fname = f.file_name().to_string_lossy().into_owned();
-                if f.path().is_file() && fname.ends_with(".parquet") {
-                    out.push((format!("{pname}/{dname}/{fname}"), f.path()));
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
 impl Store {
     /// Creates a new store in `dir` (created if needed; it must hold no store yet).
     pub fn create(dir: &Path) -> Result<Store, StoreError> {
@@ -283,14 +263,24 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens the store in `dir` for reading. Recovers from a crash when no writer is at work;
-    /// while one is, only committed files are seen and nothing is cleaned up.
+    /// Opens the store in `dir` for reading. Changes nothing on disk, whatever it finds: only
+    /// committed files are seen; what a crash (or anyone) left is for [`Store::verify`] to
+    /// report and for the next writer to deal with.
     pub fn open_read(dir: &Path) -> Result<Store, StoreError> {
         Self::check_is_store(dir)?;
-        let lock = lock_file(dir)?;
-        let recover = lock.try_lock().is_ok();
-        // The lock is released when `lock` is dropped, at the end of this function.
-        Self::open_unlocked(dir, recover)
+        Self::open_unlocked(dir, false)
+    }
+
+    /// Whether another process holds the writer's lock (a commit may be in flight). Opens the
+    /// lock file only if it exists, for reading.
+    pub(crate) fn writer_active(&self) -> bool {
+        if self.lock.is_some() {
+            return false;
+        }
+        match File::open(self.dir.join(LOCK_FILE)) {
+            Ok(f) => matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
     }
 
     fn check_is_store(dir: &Path) -> Result<(), StoreError> {
@@ -300,14 +290,15 @@ impl Store {
         Ok(())
     }
 
-    fn open_unlocked(dir: &Path, recover: bool) -> Result<Store, StoreError> {
+    fn open_unlocked(dir: &Path, write: bool) -> Result<Store, StoreError> {
         let mut ledger = Ledger::open(dir)?;
-        let recovery = if recover {
-            Self::recover(dir, &mut ledger)?
+        let mut recovery = if write {
+            crate::recover::recover(dir, &mut ledger)?
         } else {
             Recovery::default()
         };
-        let sources = Sources::load(&sources_path(dir))?;
+        let (sources, cut) = Sources::load(&sources_path(dir), write)?;
+        recovery.sources_bytes_cut = cut;
         Ok(Store {
             dir: dir.to_path_buf(),
             ledger,
@@ -316,40 +307,6 @@ impl Store {
             recovery,
             lock: None,
         })
-    }
-
-    /// Cuts a torn ledger line, empties `_tmp/` and deletes data files no live link names.
-    fn recover(dir: &Path, ledger: &mut Ledger) -> Result<Recovery, StoreError> {
-        let mut recovery = Recovery {
-            ledger_bytes_cut: ledger.repair()?,
-            ..Recovery::default()
-        };
-        // `_tmp/`: files never renamed into a partition.
-        let tmp = dir.join(TMP_DIR);
-        fs::create_dir_all(&tmp).map_err(StoreError::io(&tmp))?;
-        for e in fs::read_dir(&tmp).map_err(StoreError::io(&tmp))? {
-            let p = e.map_err(StoreError::io(&tmp))?.path();
-            fs::remove_file(&p).map_err(StoreError::io(&p))?;
-            recovery.temp_files_removed += 1;
-        }
-        // Data files no live link names: renamed, then the crash came before the commit line
-        // (or after a retention line, before the deletion).
-        let mut dirs = Vec::new();
-        for (rel, abs) in partition_files(dir)? {
-            if ledger.live(&rel).is_none() {
-                fs::remove_file(&abs).map_err(StoreError::io(&abs))?;
-                dirs.push(abs.parent().map(Path::to_path_buf).unwrap_or_default());
-                recovery.uncommitted_files_removed.push(rel);
-            }
-        }
-        if recovery.temp_files_removed > 0 {
-            dirs.push(tmp);
-        }
-        dirs.dedup();
-        for d in dirs {
-            sync_dir(&d)?;
-        }
-        Ok(recovery)
     }
 
     /// Opens the store in `dir`, creating it if there is none.
@@ -590,8 +547,10 @@ fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> FxHashMap<&'a str, u32> {
         .collect()
 }
 
-/// The commit protocol for one file: write into `_tmp/`, fsync, rename into the partition,
-/// fsync the directory, append the ledger's commit line (the commit point). Returns its bytes.
+/// The commit protocol for one file: a write-ahead record naming the temporary file, write it
+/// into `_tmp/`, fsync, add where it goes and its hash to the record, rename it into the
+/// partition, fsync the directory, append the ledger's commit line (the commit point), remove
+/// the record. Returns its bytes.
 fn commit_file(
     dir: &Path,
     ledger: &mut Ledger,
@@ -600,7 +559,9 @@ fn commit_file(
     events: &[&Event],
 ) -> Result<u64, StoreError> {
     let seq = ledger.head().seq + 1;
-    let tmp = dir.join(TMP_DIR).join(format!("part-{seq:08}.parquet.tmp"));
+    let mut pending = Pending::begin(dir, seq)?;
+    crash::point("intent_written");
+    let tmp = dir.join(pending.tmp());
     write_file(&tmp, events)?;
     crash::point("temp_written");
     let digest = hash_file(&tmp)?;
@@ -612,24 +573,16 @@ fn commit_file(
         sync_dir(provider_dir)?;
         sync_dir(dir)?;
     }
-    let name = format!("part-{seq:08}-{}.parquet", &digest.sha256_hex()[..16]);
+    let name = free_name(&part_abs, seq, &digest.sha256_hex()[..16]);
     let rel = format!("{part}/{name}");
     let dest = part_abs.join(&name);
+    pending.renaming(&rel, &digest)?;
     fs::rename(&tmp, &dest).map_err(StoreError::io(&dest))?;
     sync_dir(&part_abs)?;
     sync_dir(&dir.join(TMP_DIR))?;
     crash::point("renamed");
     if crash::due("ledger_torn") {
-        // A crash mid-append: part of a line, no newline.
-        use std::io::Write;
-        let path = dir.join(LEDGER_DIR).join(LEDGER_FILE);
-        let mut f = fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(StoreError::io(&path))?;
-        let _ = f.write_all(b"{\"seq\":");
-        let _ = f.sync_all();
-        std::process::abort();
+        torn_append(dir);
     }
     let first = events.iter().map(|e| e.time_ms).min().unwrap_or(0);
     let last = events.iter().map(|e| e.time_ms).max().unwrap_or(0);
@@ -642,7 +595,31 @@ fn commit_file(
         time_of(last),
     )?;
     crash::point("committed");
+    pending.done()?;
     Ok(digest.bytes)
+}
+
+/// `part-<seq>-<sha16>.parquet`, or with `-1`, `-2`, … when a file not committed (planted, or
+/// left by a ledger cut short) already has that name: the writer never replaces a file.
+fn free_name(part_abs: &Path, seq: u64, sha16: &str) -> String {
+    let mut name = format!("part-{seq:08}-{sha16}.parquet");
+    let mut k = 0u32;
+    while fs::symlink_metadata(part_abs.join(&name)).is_ok() {
+        k += 1;
+        name = format!("part-{seq:08}-{sha16}-{k}.parquet");
+    }
+    name
+}
+
+/// Crash injection: part of a ledger line written (no newline), then abort.
+fn torn_append(dir: &Path) -> ! {
+    use std::io::Write;
+    let path = dir.join(LEDGER_DIR).join(LEDGER_FILE);
+    if let Ok(mut f) = fs::OpenOptions::new().append(true).open(&path) {
+        let _ = f.write_all(b"{\"seq\":");
+        let _ = f.sync_all();
+    }
+    std::process::abort();
 }
 
 #[cfg(test)]

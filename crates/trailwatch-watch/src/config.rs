@@ -99,9 +99,12 @@ impl Default for WatchSection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsSection {
-    /// `host:port` to serve `/metrics` on; no endpoint when absent. Keep it on loopback or
-    /// behind a firewall: it has no authentication.
+    /// `host:port` to serve `/metrics` on; no endpoint when absent. Beyond loopback it needs
+    /// `token_env`.
     pub listen: Option<String>,
+    /// The environment variable holding a bearer token every request must carry
+    /// (`Authorization: Bearer …`); required to listen beyond loopback.
+    pub token_env: Option<String>,
 }
 
 /// What to expect of a source: silence longer than `max_gap` from an expected account or
@@ -409,8 +412,12 @@ impl Config {
             return Err("[watch] poll_interval must be more than 0".to_string());
         }
         if let Some(l) = &self.metrics.listen {
-            l.parse::<std::net::SocketAddr>()
+            let addr = l
+                .parse::<std::net::SocketAddr>()
                 .map_err(|e| format!("[metrics] listen {l:?}: {e} (expected host:port)"))?;
+            if !addr.ip().to_canonical().is_loopback() && self.metrics.token_env.is_none() {
+                return Err(format!("[metrics] listen {l:?} is beyond loopback: set token_env to the environment variable holding a bearer token"));
+            }
         }
         Ok(())
     }
@@ -524,6 +531,11 @@ path = "/tmp/x"
         assert!(Config::parse(listen)
             .expect_err("listen")
             .contains("host:port"));
+        let open = "[metrics]\nlisten = \"0.0.0.0:9464\"\n";
+        assert!(Config::parse(open).expect_err("open").contains("token_env"));
+        let tokened = "[metrics]\nlisten = \"0.0.0.0:9464\"\ntoken_env = \"TW_METRICS_TOKEN\"\n";
+        let c = Config::parse(tokened).expect("beyond loopback with a token");
+        assert_eq!(c.metrics.token_env.as_deref(), Some("TW_METRICS_TOKEN"));
     }
 
     #[test]

@@ -117,4 +117,26 @@ mod tests {
         assert_eq!(classify("a/b.json.tmp"), Kind::Ignore);
         assert_eq!(classify(""), Kind::Ignore);
     }
+
+    #[test]
+    fn hostile_keys_are_classified_by_their_segments_as_written() {
+        // A key is data, not a path: `..` is not resolved (the object is read under its exact
+        // name), and what the segments say is all the origin there is.
+        assert_eq!(
+            classify("AWSLogs/123/CloudTrail/us-east-1/2024/05/01/../../x.json.gz"),
+            origin(Some("123"), Some("us-east-1"))
+        );
+        assert_eq!(
+            classify("AWSLogs/123/CloudTrail/../x.json.gz"),
+            origin(Some("123"), None)
+        );
+        assert_eq!(
+            classify("/AWSLogs/123/CloudTrail/us-east-1//e\u{1b}[31mvil.json.gz"),
+            origin(Some("123"), Some("us-east-1"))
+        );
+        assert_eq!(
+            classify("AWSLogs/123/CloudTrail/us-east-1/2024/.."),
+            Kind::Ignore
+        );
+    }
 }

@@ -7,9 +7,11 @@
 //!   and applied to each step's alerts by trailwatch-baseline, as `hunt --config` does);
 //! - [`source`]: local folders (new, grown and rotated files), S3 buckets by prefix (every
 //!   `AWSLogs/<account>/CloudTrail/<region>/…` and organization layout) and Azure Blob
-//!   containers (appended hourly `PT1H.json` blobs read incrementally), the last two through
-//!   the `object_store` crate, optionally driven by S3 event notifications on an SQS queue
-//!   ([`sqs`]); [`layout`] reads account and region from object keys;
+//!   containers (appended hourly `PT1H.json` blobs read incrementally), the last two listed
+//!   with plain REST requests (`rest`: every key under its exact name, `..` segments and
+//!   control characters included) and read through the `object_store` crate, optionally
+//!   driven by S3 event notifications on an SQS queue ([`sqs`]); [`layout`] reads account and
+//!   region from object keys; a source that cannot be listed raises a coverage alert;
 //! - [`state`]: checkpoints in SQLite in the store directory, committed only after the events
 //!   are in the store and their alerts in the outbox, so that after `kill -9` nothing is
 //!   skipped and (the store and outbox being idempotent) nothing is stored or alerted twice;
@@ -17,7 +19,7 @@
 //!   per incident into the outbox (a stable [`incident_key`] folds re-detections and a growing
 //!   incident into the open alert) → the `trailwatch-sink` dispatcher delivers, with retries;
 //!   coverage gaps (an expected account or region silent longer than allowed) are alerts too;
-//! - [`metrics`]: Prometheus text on an optional local port.
+//! - [`metrics`]: Prometheus text on an optional port, bearer-token protected beyond loopback.
 //!
 //! # Limits
 //! - Without a queue, every poll lists every key below a source's prefix: cost and latency
@@ -36,6 +38,8 @@ mod error;
 mod hygiene;
 pub mod layout;
 pub mod metrics;
+mod rest;
+mod secrets;
 mod signals;
 pub mod source;
 pub mod sqs;
@@ -45,8 +49,9 @@ mod watcher;
 pub use config::{Config, DEFAULT_INBOX};
 pub use error::WatchError;
 pub use metrics::Metrics;
+pub use secrets::{register_secrets, secret_vars};
 pub use signals::stop_on_signals;
 pub use watcher::{
-    build_sinks, clean, incident_key, open_outbox, outbox_path, store_dir, PollReport, RunStatsSum,
-    Watcher, COVERAGE_RULE,
+    build_sinks, incident_key, open_outbox, outbox_path, store_dir, PollReport, RunStatsSum,
+    Watcher, COVERAGE_RULE, UNLISTABLE_RULE,
 };

@@ -1,15 +1,17 @@
 //! Sources: where objects come from — a local folder, an S3 bucket, an Azure Blob container.
 //!
 //! Local folders are walked directly (that is how a replaced file is told from a grown one:
-//! its inode). Buckets and containers go through the `object_store` crate: one listing per
-//! poll below the configured prefix (every account, region and organization layout found),
-//! ranged reads for what is new in an object.
+//! its inode). Buckets and containers: one listing per poll below the configured prefix (every
+//! account, region and organization layout found), made with plain requests ([`crate::rest`])
+//! so that every key is listed under its exact name, whatever it holds; ranged reads of what is
+//! new in an object through the `object_store` crate, or plain requests for a key it cannot
+//! name (`..` segments, control characters).
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::error::WatchError;
+use crate::rest::Rest;
 use crate::sqs::Queue;
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use std::io::{Read, Seek, SeekFrom};
@@ -38,7 +40,10 @@ enum Backend {
     },
     Remote {
         store: Arc<dyn ObjectStore>,
-        prefix: Option<StorePath>,
+        /// Listings, and reads of keys `store` cannot name.
+        rest: Box<Rest>,
+        /// The key prefix listed (ending in `/`).
+        prefix: Option<String>,
         scheme: String,
         /// S3 event notifications for this bucket, and the bucket's name in them.
         queue: Option<(Queue, String)>,
@@ -72,95 +77,10 @@ impl Source {
             source_name: c.name.clone(),
             reason,
         };
-        let env = |var: &str| {
-            std::env::var(var).map_err(|_| fail(format!("environment variable {var} is not set")))
-        };
-        let prefix_of = |p: &str| {
-            let p = p.trim_matches('/');
-            (!p.is_empty()).then(|| StorePath::from(p))
-        };
         let (backend, immutable) = match &c.kind {
             SourceKind::Local { path, .. } => (Backend::Local { root: path.clone() }, false),
-            SourceKind::S3 {
-                bucket,
-                prefix,
-                region,
-                endpoint,
-                allow_http,
-                access_key_id,
-                secret_access_key_env,
-                sqs_queue_url,
-                ..
-            } => {
-                let mut b = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .with_allow_http(*allow_http);
-                if let Some(r) = region {
-                    b = b.with_region(r);
-                }
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e);
-                }
-                if let Some(k) = access_key_id {
-                    b = b.with_access_key_id(k);
-                }
-                if let Some(var) = secret_access_key_env {
-                    b = b.with_secret_access_key(env(var)?);
-                }
-                let store = b.build().map_err(|e| fail(e.to_string()))?;
-                let queue = match sqs_queue_url {
-                    Some(url) => Some((
-                        Queue::new(
-                            url,
-                            region.as_deref(),
-                            *allow_http,
-                            Arc::clone(store.credentials()),
-                        )
-                        .map_err(fail)?,
-                        bucket.clone(),
-                    )),
-                    None => None,
-                };
-                (
-                    Backend::Remote {
-                        store: Arc::new(store),
-                        prefix: prefix_of(prefix),
-                        scheme: format!("s3://{bucket}"),
-                        queue,
-                    },
-                    true,
-                )
-            }
-            SourceKind::Azure {
-                account,
-                container,
-                prefix,
-                endpoint,
-                allow_http,
-                access_key_env,
-                ..
-            } => {
-                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_account(account)
-                    .with_container_name(container)
-                    .with_allow_http(*allow_http);
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e.clone());
-                }
-                if let Some(var) = access_key_env {
-                    b = b.with_access_key(env(var)?);
-                }
-                let store = b.build().map_err(|e| fail(e.to_string()))?;
-                (
-                    Backend::Remote {
-                        store: Arc::new(store),
-                        prefix: prefix_of(prefix),
-                        scheme: format!("azure://{account}/{container}"),
-                        queue: None,
-                    },
-                    false,
-                )
-            }
+            SourceKind::S3 { .. } => (s3_backend(&c.kind).map_err(fail)?, true),
+            SourceKind::Azure { .. } => (azure_backend(&c.kind).map_err(fail)?, false),
         };
         Ok(Source {
             name: c.name.clone(),
@@ -202,15 +122,14 @@ impl Source {
     pub fn list(&self, rt: &Runtime) -> Result<Vec<ObjectInfo>, WatchError> {
         match &self.backend {
             Backend::Local { root } => list_local(&self.name, root),
-            Backend::Remote { store, prefix, .. } => {
-                let metas: Vec<object_store::ObjectMeta> = rt
-                    .block_on(store.list(prefix.as_ref()).try_collect())
-                    .map_err(|e| WatchError::Source {
-                        source_name: self.name.clone(),
-                        reason: format!("listing: {e}"),
-                    })?;
-                Ok(metas.iter().map(info_of).collect())
-            }
+            // Listed with plain requests: one key `object_store` cannot name would fail its
+            // whole listing.
+            Backend::Remote { rest, prefix, .. } => rt
+                .block_on(rest.list(prefix.as_deref()))
+                .map_err(|reason| WatchError::Source {
+                    source_name: self.name.clone(),
+                    reason,
+                }),
         }
     }
 
@@ -224,7 +143,6 @@ impl Source {
     /// (an object deleted since is left out). Without a queue: nothing.
     pub fn notified(&self, rt: &Runtime) -> Result<Notified, WatchError> {
         let Backend::Remote {
-            store,
             prefix,
             queue: Some((queue, bucket)),
             ..
@@ -244,15 +162,15 @@ impl Source {
         keys.dedup();
         let mut objects = Vec::new();
         for key in keys {
-            let Ok(loc) = StorePath::parse(key) else {
-                continue;
-            };
-            if prefix.as_ref().is_some_and(|p| !loc.prefix_matches(p)) {
+            if prefix
+                .as_ref()
+                .is_some_and(|p| !key.starts_with(p.as_str()))
+            {
                 continue;
             }
-            match rt.block_on(store.head(&loc)) {
-                Ok(meta) => objects.push(info_of(&meta)),
-                Err(object_store::Error::NotFound { .. }) => {}
+            match self.head(rt, key) {
+                Ok(Some(info)) => objects.push(info),
+                Ok(None) => {}
                 Err(e) => return Err(fail(format!("{key}: {e}"))),
             }
         }
@@ -300,14 +218,33 @@ impl Source {
                 }
                 Ok(Bytes::from(buf))
             }
-            Backend::Remote { store, .. } => {
-                let loc = StorePath::parse(key).map_err(|e| e.to_string())?;
+            Backend::Remote { store, rest, .. } => {
                 if range.is_empty() {
                     return Ok(Bytes::new());
                 }
-                rt.block_on(store.get_range(&loc, range))
-                    .map_err(|e| e.to_string())
+                match store_path(key) {
+                    Some(loc) => rt
+                        .block_on(store.get_range(&loc, range))
+                        .map_err(|e| e.to_string()),
+                    None => rt.block_on(rest.get_range(key, range)),
+                }
             }
+        }
+    }
+
+    /// An object of a bucket or container as it is now, looked up by its exact key; `None`
+    /// when there is none (or the source is a folder).
+    fn head(&self, rt: &Runtime, key: &str) -> Result<Option<ObjectInfo>, String> {
+        let Backend::Remote { store, rest, .. } = &self.backend else {
+            return Ok(None);
+        };
+        let Some(loc) = store_path(key) else {
+            return rt.block_on(rest.head(key));
+        };
+        match rt.block_on(store.head(&loc)) {
+            Ok(meta) => Ok(Some(info_of(&meta))),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
         }
     }
 }
@@ -324,6 +261,112 @@ fn info_of(m: &object_store::ObjectMeta) -> ObjectInfo {
         identity: None,
         modified_ms,
     }
+}
+
+fn env(var: &str) -> Result<String, String> {
+    std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
+}
+
+/// The key prefix a configured prefix names: `logs` and `/logs/` list below `logs/`.
+fn prefix_of(p: &str) -> Option<String> {
+    let p = p.trim_matches('/');
+    (!p.is_empty()).then(|| format!("{p}/"))
+}
+
+fn s3_backend(kind: &SourceKind) -> Result<Backend, String> {
+    let SourceKind::S3 {
+        bucket,
+        prefix,
+        region,
+        endpoint,
+        allow_http,
+        access_key_id,
+        secret_access_key_env,
+        sqs_queue_url,
+        ..
+    } = kind
+    else {
+        return Err("not an S3 source".into());
+    };
+    let mut b = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_allow_http(*allow_http);
+    if let Some(r) = region {
+        b = b.with_region(r);
+    }
+    if let Some(e) = endpoint {
+        b = b.with_endpoint(e);
+    }
+    if let Some(k) = access_key_id {
+        b = b.with_access_key_id(k);
+    }
+    if let Some(var) = secret_access_key_env {
+        b = b.with_secret_access_key(env(var)?);
+    }
+    let store = b.clone().build().map_err(|e| e.to_string())?;
+    let credentials = Arc::clone(store.credentials());
+    let queue = match sqs_queue_url {
+        Some(url) => Some((
+            Queue::new(
+                url,
+                region.as_deref(),
+                *allow_http,
+                Arc::clone(&credentials),
+            )?,
+            bucket.clone(),
+        )),
+        None => None,
+    };
+    Ok(Backend::Remote {
+        rest: Box::new(Rest::s3(&b, credentials, *allow_http)?),
+        store: Arc::new(store),
+        prefix: prefix_of(prefix),
+        scheme: format!("s3://{bucket}"),
+        queue,
+    })
+}
+
+fn azure_backend(kind: &SourceKind) -> Result<Backend, String> {
+    let SourceKind::Azure {
+        account,
+        container,
+        prefix,
+        endpoint,
+        allow_http,
+        access_key_env,
+        ..
+    } = kind
+    else {
+        return Err("not an Azure source".into());
+    };
+    let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
+        .with_account(account)
+        .with_container_name(container)
+        .with_allow_http(*allow_http);
+    if let Some(e) = endpoint {
+        b = b.with_endpoint(e.clone());
+    }
+    if let Some(var) = access_key_env {
+        b = b.with_access_key(env(var)?);
+    }
+    let store = b.clone().build().map_err(|e| e.to_string())?;
+    Ok(Backend::Remote {
+        rest: Box::new(Rest::azure(
+            &b,
+            Arc::clone(store.credentials()),
+            *allow_http,
+        )?),
+        store: Arc::new(store),
+        prefix: prefix_of(prefix),
+        scheme: format!("azure://{account}/{container}"),
+        queue: None,
+    })
+}
+
+/// The `object_store` path naming exactly `key`, when there is one (`Path` refuses `.`, `..`
+/// and empty segments and control characters, and drops a leading or trailing `/`).
+fn store_path(key: &str) -> Option<StorePath> {
+    StorePath::parse(key).ok().filter(|p| p.as_ref() == key)
 }
 
 fn list_local(name: &str, root: &std::path::Path) -> Result<Vec<ObjectInfo>, WatchError> {

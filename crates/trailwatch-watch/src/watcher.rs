@@ -19,10 +19,11 @@ use trailwatch_decode::time::format_ms;
 use trailwatch_decode::Input;
 use trailwatch_detect::group::alert_id;
 use trailwatch_detect::{hunt, hunt_observing, HuntOptions, RulePack};
+use trailwatch_escape::terminal;
 use trailwatch_model::{Alert, Provider, Severity};
 use trailwatch_sink::{
-    Backoff, Dispatcher, Enqueued, JsonlSink, Outbox, Route, RoutedSink, RunStats, SlackSink,
-    SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig, SyslogSink, SyslogTls,
+    Backoff, Dispatcher, Enqueued, JsonlSink, Outbox, Route, RoutedSink, RunStats, Secret,
+    SlackSink, SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig, SyslogSink, SyslogTls,
     WebhookSink,
 };
 use trailwatch_store::{IngestOptions, Store};
@@ -46,6 +47,9 @@ pub fn open_outbox(store_dir: &Path) -> Result<Outbox, WatchError> {
 
 /// The rule id of coverage alerts.
 pub const COVERAGE_RULE: &str = "trailwatch-coverage-gap";
+
+/// The rule id of the coverage alert raised when a source cannot be listed at all.
+pub const UNLISTABLE_RULE: &str = "trailwatch-coverage-unlistable";
 
 /// A source with what is expected of it.
 struct Watched {
@@ -84,6 +88,8 @@ pub struct PollReport {
     pub alerts_merged: u64,
     /// Problems, each naming the source or object and the reason; the rest was processed.
     pub problems: Vec<String>,
+    /// Sources that could not be listed (a coverage alert was raised for each).
+    pub unlisted: Vec<String>,
     pub delivery: RunStatsSum,
 }
 
@@ -112,6 +118,10 @@ struct Work {
     prev: Option<Checkpoint>,
 }
 
+/// What a look at a source found: its objects, and the receipts of the queue messages that
+/// announced some of them.
+type Looked = (Vec<ObjectInfo>, Vec<String>);
+
 /// The watcher: owns the sources, checkpoints, store, rules and dispatcher.
 pub struct Watcher {
     rt: Runtime,
@@ -131,21 +141,6 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Control characters and bidirectional overrides escaped: object keys and log values are
-/// attacker-controlled and end up in terminal logs.
-pub fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The key that makes re-detections of one incident one alert: rule, cloud, account and
@@ -205,7 +200,7 @@ pub fn build_sinks(sinks: &[SinkConfig]) -> Result<Vec<RoutedSink>, WatchError> 
                 to,
             } => {
                 let credentials = match (username, password_env) {
-                    (Some(u), Some(p)) => Some((u.clone(), env(p)?)),
+                    (Some(u), Some(p)) => Some((u.clone(), Secret::new(env(p)?))),
                     (None, None) => None,
                     _ => return Err(fail("username and password_env go together".into())),
                 };
@@ -278,6 +273,8 @@ impl Watcher {
     /// Everything a configuration describes: sources, the store (created if missing), rules,
     /// the outbox and its sinks.
     pub fn from_config(config: &Config) -> Result<Watcher, WatchError> {
+        // First: nothing below (clients, errors, the outbox) may print a secret.
+        crate::secrets::register_secrets(config);
         let dir = store_dir(config);
         let store = Store::open_or_create(&dir)?;
         let hygiene = Hygiene::from_config(config, &dir, "configuration")?;
@@ -296,7 +293,7 @@ impl Watcher {
         )
         .map_err(|e| WatchError::Rules(e.to_string()))?;
         for f in pack.failures() {
-            tracing::warn!(failure = %clean(&f.to_string()), "rule not loaded");
+            tracing::warn!(failure = %terminal(&f.to_string()), "rule not loaded");
         }
         let mut sources = Vec::new();
         for c in &config.sources {
@@ -389,7 +386,7 @@ impl Watcher {
             match self.poll_until(stop) {
                 Ok(r) => log_report(&r),
                 Err(e) => {
-                    tracing::error!(error = %clean(&e.to_string()), "poll failed; retrying at the next poll")
+                    tracing::error!(error = %terminal(&e.to_string()), "poll failed; retrying at the next poll")
                 }
             }
             let mut last_dispatch = Instant::now();
@@ -398,7 +395,7 @@ impl Watcher {
                 if last_dispatch.elapsed() >= Duration::from_secs(1) {
                     last_dispatch = Instant::now();
                     if let Err(e) = self.dispatch() {
-                        tracing::error!(error = %clean(&e.to_string()), "delivery run failed");
+                        tracing::error!(error = %terminal(&e.to_string()), "delivery run failed");
                     }
                 }
             }
@@ -451,7 +448,7 @@ impl Watcher {
     ) -> Result<(), WatchError> {
         let name = self.sources[i].source.name.clone();
         let problems_before = report.problems.len();
-        let Some((listed, receipts)) = self.look(i, report) else {
+        let Some((listed, receipts)) = self.look(i, report)? else {
             return Ok(());
         };
         self.metrics.set(
@@ -470,7 +467,7 @@ impl Watcher {
                 if prev.as_ref().is_none_or(|p| p.version != info.version) {
                     let msg = format!(
                         "{}: {} bytes, more than max_object_bytes ({}): skipped",
-                        clean(&self.sources[i].source.describe(&info.key)),
+                        terminal(&self.sources[i].source.describe(&info.key)),
                         info.size,
                         self.opts.max_object_bytes
                     );
@@ -521,22 +518,19 @@ impl Watcher {
         }
         if let Err(e) = self.sources[i].source.acknowledge(&self.rt, &receipts) {
             // Not deleted: delivered again later, and skipped then by the checkpoints.
-            let msg = clean(&e.to_string());
-            tracing::warn!(source = %clean(&name), error = %msg, "queue messages not deleted");
+            let msg = terminal(&e.to_string()).into_owned();
+            tracing::warn!(source = %terminal(&name), error = %msg, "queue messages not deleted");
             report.problems.push(msg);
         }
         Ok(())
     }
 
     /// What source `i` has now: a full listing when one is due, plus what its queue announced
-    /// (and the receipts of those messages). `None` when nothing could be looked at.
-    fn look(
-        &mut self,
-        i: usize,
-        report: &mut PollReport,
-    ) -> Option<(Vec<ObjectInfo>, Vec<String>)> {
+    /// (and the receipts of those messages). `None` when nothing could be looked at. A listing
+    /// that fails raises a coverage alert.
+    fn look(&mut self, i: usize, report: &mut PollReport) -> Result<Option<Looked>, WatchError> {
         let w = &mut self.sources[i];
-        let name = clean(&w.source.name);
+        let name = terminal(&w.source.name);
         let mut objects = Vec::new();
         let mut receipts = Vec::new();
         if w.source.has_queue() {
@@ -546,7 +540,7 @@ impl Watcher {
                     receipts = n.receipts;
                 }
                 Err(e) => {
-                    let msg = clean(&e.to_string());
+                    let msg = terminal(&e.to_string()).into_owned();
                     tracing::warn!(source = %name, error = %msg, "queue not read; listing instead");
                     report.problems.push(msg);
                     w.listed_at = None;
@@ -560,11 +554,12 @@ impl Watcher {
                     objects.extend(listed);
                 }
                 Err(e) => {
-                    let msg = clean(&e.to_string());
+                    let msg = terminal(&e.to_string()).into_owned();
                     tracing::warn!(source = %name, error = %msg, "source not listed");
-                    report.problems.push(msg);
+                    report.problems.push(msg.clone());
+                    self.alert_unlistable(i, &msg, report)?;
                     if receipts.is_empty() {
-                        return None;
+                        return Ok(None);
                     }
                 }
             }
@@ -578,7 +573,32 @@ impl Watcher {
             }
             same
         });
-        Some((objects, receipts))
+        Ok(Some((objects, receipts)))
+    }
+
+    /// Raises the coverage alert of source `i`, which could not be listed (`reason`, escaped):
+    /// nothing below it is read while that lasts. One incident per source, open until resolved.
+    fn alert_unlistable(
+        &mut self,
+        i: usize,
+        reason: &str,
+        report: &mut PollReport,
+    ) -> Result<(), WatchError> {
+        let name = self.sources[i].source.name.clone();
+        report.unlisted.push(name.clone());
+        let now = now_ms();
+        let alert = coverage_alert(
+            alert_id(&["unlistable", &name, &now.to_string()]),
+            UNLISTABLE_RULE,
+            format!("Audit log source cannot be listed: {name}"),
+            self.sources[i].provider,
+            (now, now),
+            format!(
+                "{reason}. Nothing below this source is read while it cannot be listed: a deleted bucket or container, changed permissions or credentials, a wrong endpoint, or a listing broken on purpose."
+            ),
+        );
+        let key = alert_id(&["unlistable", &name]);
+        self.enqueue(&key, &alert, SystemTime::now(), report)
     }
 
     /// Reads, stores, hunts and alerts one batch of objects of source `i`, then records their
@@ -602,7 +622,7 @@ impl Watcher {
                 Ok(d) => d,
                 Err(e) => {
                     // Not checkpointed: read again at the next poll.
-                    let msg = format!("{}: cannot read: {}", clean(&w.name), clean(&e));
+                    let msg = format!("{}: cannot read: {}", terminal(&w.name), terminal(&e));
                     tracing::warn!("{msg}");
                     report.problems.push(msg);
                     self.metrics
@@ -654,8 +674,8 @@ impl Watcher {
             };
             let ingested = self.store.ingest(&inputs, &opts)?;
             for e in &ingested.errors {
-                let msg = clean(&e.to_string());
-                tracing::warn!(source = %clean(&name), "{msg}");
+                let msg = terminal(&e.to_string()).into_owned();
+                tracing::warn!(source = %terminal(&name), "{msg}");
                 report.problems.push(msg);
             }
             if !ingested.errors.is_empty() {
@@ -733,8 +753,8 @@ impl Watcher {
                     1.0,
                 );
                 tracing::info!(
-                    alert = %id, rule = %clean(&alert.rule_id), severity = %alert.severity,
-                    principal = %clean(&alert.principal), "new alert"
+                    alert = %id, rule = %terminal(&alert.rule_id), severity = %alert.severity,
+                    principal = %terminal(&alert.principal), "new alert"
                 );
             }
             Enqueued::Known(state) => {
@@ -823,30 +843,54 @@ impl Watcher {
                 None => format!("nothing delivered since the watch started {silent_for} min ago"),
             };
             let alert = Alert {
-                id: alert_id(&["coverage", &name, &account, &region, &since.to_string()]),
-                rule_id: COVERAGE_RULE.to_string(),
-                title: format!("Audit log delivery stopped: {where_} ({name})"),
-                severity: Severity::High,
-                first_seen: format_ms(since),
-                last_seen: format_ms(now),
-                count: 1,
-                event_ids: Vec::new(),
-                provider,
                 account: Some(account.clone()),
                 region: (!region.is_empty()).then(|| region.clone()),
-                principal: "-".to_string(),
-                source_ips: Vec::new(),
-                actions: Vec::new(),
-                resources: Vec::new(),
-                tags: vec!["trailwatch.coverage".to_string()],
-                description: format!(
-                    "Source {name}: {what}. A sign of StopLogging, a deleted or changed trail, or a broken delivery pipeline."
-                ),
+                ..coverage_alert(
+                    alert_id(&["coverage", &name, &account, &region, &since.to_string()]),
+                    COVERAGE_RULE,
+                    format!("Audit log delivery stopped: {where_} ({name})"),
+                    provider,
+                    (since, now),
+                    format!(
+                        "Source {name}: {what}. A sign of StopLogging, a deleted or changed trail, or a broken delivery pipeline."
+                    ),
+                )
             };
             let key = alert_id(&["coverage", &name, &account, &region]);
             self.enqueue(&key, &alert, SystemTime::now(), report)?;
         }
         Ok(())
+    }
+}
+
+/// A high alert of trailwatch's own about what it cannot see (no event behind it): `span` is the
+/// first and last time in ms; account and region are left for the caller.
+fn coverage_alert(
+    id: String,
+    rule: &str,
+    title: String,
+    provider: Provider,
+    span: (i64, i64),
+    description: String,
+) -> Alert {
+    Alert {
+        id,
+        rule_id: rule.to_string(),
+        title,
+        severity: Severity::High,
+        first_seen: format_ms(span.0),
+        last_seen: format_ms(span.1),
+        count: 1,
+        event_ids: Vec::new(),
+        provider,
+        account: None,
+        region: None,
+        principal: "-".to_string(),
+        source_ips: Vec::new(),
+        actions: Vec::new(),
+        resources: Vec::new(),
+        tags: vec!["trailwatch.coverage".to_string()],
+        description,
     }
 }
 
@@ -997,7 +1041,7 @@ mod tests {
         assert_eq!(incident_key(&a), incident_key(&b));
         b.principal = "q".into();
         assert_ne!(incident_key(&a), incident_key(&b));
-        assert_eq!(clean("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\u{a}");
-        assert_eq!(clean("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(terminal("a\u{1b}[31mb\n"), "a\\x1b[31mb\\n");
+        assert_eq!(terminal("x\u{202e}y"), "x\\u{202e}y");
     }
 }

@@ -78,6 +78,16 @@ pub struct SqlArgs {
     pub store: StoreArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    /// Print at most N rows: the query stops there, and stderr says that rows were cut.
+    #[arg(long, default_value = "10000", value_name = "N", value_parser = crate::sql_cmd::parse_row_limit)]
+    pub limit: usize,
+    /// Cancel the query after this long (500ms, 30s, 5m, 2h).
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = crate::sql_cmd::parse_timeout)]
+    pub timeout: std::time::Duration,
+    /// Memory the query may hold (512MiB, 2GiB, 4GB): sorts, joins and aggregations spill to
+    /// disk past it (up to 4 times as much), other queries stop with an error.
+    #[arg(long, default_value = "2GiB", value_name = "SIZE", value_parser = crate::sql_cmd::parse_memory_limit)]
+    pub memory_limit: usize,
 }
 
 #[derive(Args, Debug)]

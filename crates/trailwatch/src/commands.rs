@@ -4,7 +4,6 @@ use crate::cli::{
     Cli, Command, DemoArgs, HuntArgs, InputArgs, ProviderArg, RuleArgs, RulesCommand, SimulateArgs,
     SummaryArgs, TimelineArgs, ValidateDigestsArgs,
 };
-use crate::escape;
 use crate::output::{self, Format, Sink};
 use crate::progress;
 use crate::when::{parse_span_ms, Clock};
@@ -17,6 +16,7 @@ use trailwatch_decode::{expand_inputs, expand_inputs_counted, DecodeError, FileS
 use trailwatch_detect::group::{GroupOptions, PendingAlert};
 use trailwatch_detect::timeline::TimelineFilter;
 use trailwatch_detect::{HuntOptions, PackTuning, RulePack, TimeRange};
+use trailwatch_escape as escape;
 use trailwatch_model::Severity;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stats(a) => crate::store_cmd::stats(a),
         Command::Verify(a) => crate::store_cmd::verify(a),
         Command::Retention(a) => crate::store_cmd::retention(a, clock),
-        Command::Sql(a) => crate::store_cmd::sql(a),
+        Command::Sql(a) => crate::sql_cmd::sql(a),
         Command::Search(a) => crate::store_cmd::search(a, clock),
         Command::Investigate(a) => crate::investigate_cmd::investigate(a, clock),
         Command::Recover(a) => crate::investigate_cmd::recover(a, clock),

@@ -2,13 +2,13 @@
 //! file and which field tests failed, with the event's values (escaped: they are log data).
 
 use crate::cli::RuleArgs;
-use crate::escape;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use trailwatch_decode::{read_bytes, ReadScratch};
 use trailwatch_detect::RulePack;
+use trailwatch_escape as escape;
 use trailwatch_model::Severity;
 use trailwatch_sigma::Rule;
 

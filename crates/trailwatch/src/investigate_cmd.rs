@@ -18,7 +18,10 @@ use trailwatch_model::{Event, Severity};
 use trailwatch_recover::{render, Incident, PlanOptions, Selector};
 
 fn report(e: DecodeError) {
-    eprintln!("trailwatch: {}", crate::escape::terminal(&e.to_string()));
+    eprintln!(
+        "trailwatch: {}",
+        trailwatch_escape::terminal(&e.to_string())
+    );
 }
 
 /// How the verify step names the logs.

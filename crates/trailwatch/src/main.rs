@@ -4,18 +4,21 @@
 mod baseline_cmd;
 mod cli;
 mod commands;
-mod escape;
 mod explain_cmd;
 mod heap;
 mod investigate_cmd;
+mod log_redact;
 mod output;
 mod progress;
+mod sql_cmd;
 mod store_cmd;
 mod table;
 mod watch_cmd;
 mod when;
 
 use clap::Parser;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[global_allocator]
 static GLOBAL: heap::Counting = heap::Counting;
@@ -43,11 +46,15 @@ fn main() -> ExitCode {
             };
             tracing_subscriber::EnvFilter::new(if args.verbose { "debug" } else { quiet })
         });
+    // Secrets (a Slack webhook URL) never reach the log: the HTTP clients, which print
+    // request URLs, stay at info and above whatever the filter, and every line is redacted.
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(log_redact::Redacting(std::io::stderr))
         // Colour codes only for a terminal: `watch` logs often go to a file or a journal.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter)
+        .finish()
+        .with(tracing_subscriber::filter::filter_fn(log_redact::allowed))
         .init();
     let result = commands::run(args);
     heap::report();
@@ -56,7 +63,12 @@ fn main() -> ExitCode {
         // `trailwatch hunt … | head`: the reader left; that is not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("trailwatch: error: {}", escape::terminal(&format!("{e:#}")));
+            let message = format!("{e:#}");
+            let message = trailwatch_sink::secret::redact(&message);
+            eprintln!(
+                "trailwatch: error: {}",
+                trailwatch_escape::terminal(&message)
+            );
             ExitCode::from(1)
         }
     }

@@ -1,7 +1,6 @@
 //! Writing results in the format asked for: a table for people, JSON lines / JSON / CSV for
 //! tools. Alerts follow the JSON-lines contract field for field.
 
-use crate::escape;
 use crate::table::{self, Column, Paint};
 use anyhow::Result;
 use clap::ValueEnum;
@@ -10,6 +9,7 @@ use trailwatch_decode::time::format_ms;
 use trailwatch_detect::group::PendingAlert;
 use trailwatch_detect::summary::Summary;
 use trailwatch_detect::timeline::TimelineRow;
+use trailwatch_escape as escape;
 use trailwatch_model::{Alert, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

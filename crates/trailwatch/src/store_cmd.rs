@@ -1,7 +1,6 @@
 //! The store commands: ingest, stats, verify, retention.
 
-use crate::cli::{IngestArgs, RetentionArgs, SearchArgs, SqlArgs, StoreArgs, StoreFormatArgs};
-use crate::escape;
+use crate::cli::{IngestArgs, RetentionArgs, SearchArgs, StoreArgs, StoreFormatArgs};
 use crate::output::Format;
 use crate::when::Clock;
 use anyhow::{bail, Context, Result};
@@ -9,6 +8,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 use trailwatch_decode::expand_inputs;
+use trailwatch_escape as escape;
 use trailwatch_store::{IngestOptions, Store};
 
 /// Writes to stdout; a closed pipe comes back as an error (handled quietly by main).
@@ -19,7 +19,8 @@ pub(crate) fn emit(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Opens the store: for writing (waits for any other writer) or for reading.
+/// Opens the store: for writing (waits for any other writer; cleans up after an interrupted
+/// write) or for reading (changes nothing on disk).
 pub(crate) fn open(s: &StoreArgs, write: bool) -> Result<Store> {
     let dir = s.dir();
     if !dir.join("_ledger").is_dir() {
@@ -34,21 +35,61 @@ pub(crate) fn open(s: &StoreArgs, write: bool) -> Result<Store> {
         Store::open_read(&dir)
     };
     let store = opened.with_context(|| format!("store {}", dir.display()))?;
-    report_recovery(&store);
+    if write {
+        report_recovery(&store);
+    }
     Ok(store)
 }
 
-/// Says what opening the store cleaned up after an interrupted write, if anything.
+/// Says what opening the store for writing cleaned up after an interrupted write, if anything.
 fn report_recovery(store: &Store) {
     let r = store.recovery();
-    if !r.is_empty() {
-        eprintln!(
-            "trailwatch: recovered from an interrupted write: {} uncommitted files and {} temporary files removed, {} bytes of a torn ledger line cut",
-            r.uncommitted_files_removed.len(),
-            r.temp_files_removed,
-            r.ledger_bytes_cut
-        );
+    if r.is_empty() {
+        return;
     }
+    let mut done = Vec::new();
+    if let Some(seq) = r.quarantine_seq {
+        done.push(format!(
+            "{} files moved into {}/ (recorded as ledger link {seq})",
+            r.quarantined.len(),
+            trailwatch_store::QUARANTINE_DIR
+        ));
+    }
+    if r.ledger_bytes_cut > 0 {
+        done.push(format!(
+            "a torn ledger line of {} bytes kept there and cut",
+            r.ledger_bytes_cut
+        ));
+    }
+    if !r.left_alone.is_empty() {
+        done.push(format!(
+            "{} files not the ones the write left, left in place (verify names them)",
+            r.left_alone.len()
+        ));
+    }
+    if !r.retention_finished.is_empty() {
+        done.push(format!(
+            "{} files an interrupted retention removed, deleted",
+            r.retention_finished.len()
+        ));
+    }
+    if r.records_cleared > 0 {
+        done.push(format!(
+            "{} write-ahead records of finished commits removed",
+            r.records_cleared
+        ));
+    }
+    if r.sources_bytes_cut > 0 {
+        done.push(format!(
+            "a torn {} line of {} bytes cut",
+            trailwatch_store::SOURCES_FILE,
+            r.sources_bytes_cut
+        ));
+    }
+    eprintln!(
+        "trailwatch: recovered from an interrupted write: {}",
+        done.join("; ")
+    );
 }
 
 pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
@@ -203,7 +244,7 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn render(batches: &[trailwatch_query::RecordBatch], format: Format) -> Result<String> {
+pub(crate) fn render(batches: &[trailwatch_query::RecordBatch], format: Format) -> Result<String> {
     Ok(match format {
         Format::Table => trailwatch_query::to_table(batches)? + "\n",
         Format::Jsonl => trailwatch_query::to_json_lines(batches)?,
@@ -215,13 +256,6 @@ fn render(batches: &[trailwatch_query::RecordBatch], format: Format) -> Result<S
 fn query(s: &StoreArgs) -> Result<trailwatch_query::Query> {
     let dir = s.dir();
     trailwatch_query::Query::open(&dir).with_context(|| format!("store {}", dir.display()))
-}
-
-pub fn sql(a: SqlArgs) -> Result<ExitCode> {
-    let q = query(&a.store)?;
-    let batches = q.sql(&a.query).context("query")?;
-    emit(&render(&batches, a.format)?)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 pub fn search(a: SearchArgs, clock: Clock) -> Result<ExitCode> {

@@ -1,8 +1,8 @@
 //! Tables for people: columns sized to their content, shrunk to fit the terminal, every cell
 //! escaped, colour only on a terminal.
 
-use crate::escape;
 use std::borrow::Cow;
+use trailwatch_escape as escape;
 use unicode_width::UnicodeWidthStr;
 
 /// A column: its header and how far it may shrink.

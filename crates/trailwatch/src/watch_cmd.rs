@@ -1,7 +1,6 @@
 //! The continuous commands: watch, alerts, config check.
 
 use crate::cli::{AlertsCommand, ConfigCommand, WatchArgs};
-use crate::escape;
 use crate::output::Format;
 use crate::store_cmd::emit;
 use anyhow::{bail, Context, Result};
@@ -9,8 +8,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
+use trailwatch_escape as escape;
 use trailwatch_sink::{AlertRecord, AlertState, Outbox};
 use trailwatch_watch::config::SourceKind;
+use trailwatch_watch::metrics::ServeOptions;
 use trailwatch_watch::source::Source;
 use trailwatch_watch::{build_sinks, open_outbox, outbox_path, Config, Watcher};
 
@@ -35,17 +36,27 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
             trailwatch_watch::store_dir(&config).display()
         );
     }
+    // The endpoint's token is checked before anything starts: a watch that would serve its
+    // metrics to anyone does not start at all.
+    let metrics_options = config
+        .metrics
+        .listen
+        .as_ref()
+        .map(|_| ServeOptions::from_config(&config.metrics))
+        .transpose()
+        .context("metrics endpoint")?;
     let mut watcher = Watcher::from_config(&config).context("starting the watch")?;
-    if let Some(listen) = &config.metrics.listen {
+    if let (Some(listen), Some(options)) = (&config.metrics.listen, metrics_options) {
         watcher
             .metrics()
-            .serve(listen)
+            .serve(listen, options)
             .context("metrics endpoint")?;
     }
     if a.once {
         let r = watcher.poll().context("poll")?;
         for p in &r.problems {
-            eprintln!("trailwatch: {}", escape::terminal(p));
+            let p = trailwatch_sink::secret::redact(p);
+            eprintln!("trailwatch: {}", escape::terminal(&p));
         }
         let mut o = String::new();
         writeln!(
@@ -81,6 +92,16 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
             }
         }
         eprint!("{o}");
+        if !r.unlisted.is_empty() {
+            // Nothing below such a source was read: a hole in the watch, not a detail.
+            let names: Vec<String> = r
+                .unlisted
+                .iter()
+                .map(|s| escape::terminal(s).to_string())
+                .collect();
+            eprintln!("trailwatch: not listed: {}", names.join(", "));
+            return Ok(ExitCode::from(1));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let stop = trailwatch_watch::stop_on_signals()?;
@@ -130,6 +151,8 @@ pub fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
         | AlertsCommand::Resolve { at, .. } => (at.config.clone(), at.store.store.clone()),
     };
     let config = load_config(config_file.as_deref(), store.as_ref())?;
+    // Errors stored before a secret was known are shown (and stored) redacted.
+    trailwatch_watch::register_secrets(&config);
     let dir = trailwatch_watch::store_dir(&config);
     let path = outbox_path(&dir);
     if !path.is_file() {
@@ -232,6 +255,11 @@ pub fn config(cmd: ConfigCommand) -> Result<ExitCode> {
     }
     if let Err(e) = build_sinks(&config.sinks) {
         problems.push(e.to_string());
+    }
+    if config.metrics.listen.is_some() {
+        if let Err(e) = ServeOptions::from_config(&config.metrics) {
+            problems.push(e.to_string());
+        }
     }
     for d in &config.watch.rules {
         if !d.is_dir() {

@@ -206,6 +206,9 @@ fn stored_ids(store: &Path) -> Vec<String> {
         store.as_os_str(),
         "--format".as_ref(),
         "csv".as_ref(),
+        // Every id: past the default cap on printed rows.
+        "--limit".as_ref(),
+        "100000000".as_ref(),
     ]);
     assert_eq!(code, 0, "{err}");
     out.lines().skip(1).map(str::to_string).collect()

@@ -571,3 +571,92 @@ fn config_check_accepts_the_documented_example_and_names_what_is_wrong() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A CloudTrail delivery of one `StopLogging` by `user` (a high alert of the built-in rules).
+fn stop_logging_delivery(user: &str, id: &str) -> String {
+    format!(
+        r#"{{"Records":[{{"eventVersion":"1.08","eventID":"{id}","eventTime":"2024-05-01T10:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.9","userAgent":"aws-cli","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","accountId":"111122223333","userName":"{user}"}},"recipientAccountId":"111122223333","requestParameters":{{"name":"main"}}}}]}}"#
+    )
+}
+
+#[test]
+fn watch_once_reads_objects_under_hostile_keys_and_fails_when_a_bucket_cannot_be_listed() {
+    let moto = Moto::start();
+    moto.boto("s3.create_bucket(Bucket='trail')");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let day = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01";
+    // One ordinary delivery, and an intruder's under a key with `..` segments and an ESC.
+    for (user, id, key) in [
+        (
+            "bob",
+            "cccccccc-0000-0000-0000-000000000001",
+            format!("{day}/ok.json"),
+        ),
+        (
+            "mallory",
+            "cccccccc-0000-0000-0000-000000000002",
+            format!("{day}/../../e\\x1b[2Jvil.json"),
+        ),
+    ] {
+        let file = tmp.path().join(format!("{user}.json"));
+        fs::write(&file, stop_logging_delivery(user, id)).expect("write");
+        moto.boto(&format!(
+            "s3.put_object(Bucket='trail', Key='{key}', Body=open({:?}, 'rb').read())",
+            file.display().to_string()
+        ));
+    }
+    let store = tmp.path().join("store");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    let source = |name: &str, bucket: &str| {
+        format!(
+            "[[sources]]\nname = \"{name}\"\nkind = \"s3\"\nbucket = \"{bucket}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\nallow_http = true\naccess_key_id = \"testing\"\nsecret_access_key_env = \"TW_TEST_S3_SECRET\"\n",
+            moto.url
+        )
+    };
+    let head = format!("[store]\ndir = {store:?}\n[[sinks]]\nname = \"file\"\nkind = \"jsonl\"\npath = {jsonl:?}\n");
+    let config = tmp.path().join("watch.toml");
+    let watch_once = |text: &str| {
+        fs::write(&config, text).expect("config");
+        Command::new(BIN)
+            .args(["watch", "--once", "--config"])
+            .arg(&config)
+            .env("TW_TEST_S3_SECRET", "testing")
+            .output()
+            .expect("trailwatch watch --once")
+    };
+    let alerts = || -> Vec<Alert> {
+        fs::read_to_string(&jsonl)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("alert"))
+            .collect()
+    };
+    let out = watch_once(&format!("{head}{}", source("trail", "trail")));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("2 objects read"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+    let principals: BTreeSet<String> = alerts().iter().map(|a| a.principal.clone()).collect();
+    for user in ["bob", "mallory"] {
+        assert!(
+            principals.iter().any(|p| p.contains(user)),
+            "{user}: {principals:?}"
+        );
+    }
+    // A bucket that does not exist: nothing of it is read, a coverage alert is delivered, and
+    // the run fails.
+    let out = watch_once(&format!(
+        "{head}{}{}",
+        source("trail", "trail"),
+        source("gone", "no-such-bucket")
+    ));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("not listed: gone"), "{stderr}");
+    let coverage: Vec<Alert> = alerts()
+        .into_iter()
+        .filter(|a| a.rule_id == trailwatch_watch::UNLISTABLE_RULE)
+        .collect();
+    assert_eq!(coverage.len(), 1, "{coverage:?}");
+    assert!(coverage[0].title.contains("gone"), "{}", coverage[0].title);
+}

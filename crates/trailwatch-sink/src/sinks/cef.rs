@@ -1,32 +1,30 @@
 //! ArcSight Common Event Format for one alert.
 
 use chrono::DateTime;
+use trailwatch_escape::terminal;
 use trailwatch_model::{Alert, Severity};
 
-/// Escapes a CEF header field: `\` and `|`; line breaks, which would end the event, become
-/// spaces.
+/// Escapes a CEF header field: hidden characters shown escaped first (the one policy,
+/// [`trailwatch_escape::terminal`], so no line break can end the event), then `\` and `|`.
 fn header(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in terminal(s).chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '|' => out.push_str("\\|"),
-            '\r' | '\n' => out.push(' '),
             c => out.push(c),
         }
     }
     out
 }
 
-/// Escapes a CEF extension value: `\`, `=`, and line breaks as `\n` / `\r`.
+/// Escapes a CEF extension value: hidden characters shown escaped first, then `\` and `=`.
 fn ext(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in terminal(s).chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '=' => out.push_str("\\="),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
             c => out.push(c),
         }
     }
@@ -111,7 +109,7 @@ mod tests {
     #[test]
     fn header_and_extension_escaping() {
         assert_eq!(header(r"a|b\c"), r"a\|b\\c");
-        assert_eq!(header("x\ny"), "x y");
-        assert_eq!(ext("a=b\\c\nd|e"), r"a\=b\\c\nd|e");
+        assert_eq!(header("x\ny\x1b[2J"), r"x\\ny\\x1b[2J");
+        assert_eq!(ext("a=b\\c\nd|e\u{202e}"), r"a\=b\\c\\nd|e\\u{202e}");
     }
 }

@@ -4,19 +4,21 @@
 use super::http::HttpPoster;
 use super::Sink;
 use crate::error::SinkError;
+use crate::secret::Secret;
 use serde_json::{json, Value};
 use std::time::Duration;
 use trailwatch_model::Alert;
 
-/// Posts alerts to a Slack incoming-webhook URL.
+/// Posts alerts to a Slack incoming-webhook URL. The URL is a credential: it is held as a
+/// [`Secret`] (registered for redaction) and never printed.
 pub struct SlackSink {
     name: String,
-    url: String,
+    url: Secret,
     http: HttpPoster,
 }
 
 impl SlackSink {
-    pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<String>, url: impl Into<Secret>) -> Self {
         SlackSink {
             name: name.into(),
             url: url.into(),
@@ -25,18 +27,10 @@ impl SlackSink {
     }
 }
 
-/// Slack's control characters in text, escaped: `&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`.
+/// Text for Slack's mrkdwn: `&`, `<`, `>` as entities, hidden characters shown escaped (the
+/// one policy, [`trailwatch_escape::chat`]).
 pub fn slack_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
+    trailwatch_escape::chat(s)
 }
 
 fn opt(v: Option<&String>) -> String {
@@ -75,7 +69,12 @@ pub fn slack_payload(alert: &Alert) -> Value {
     ];
     let details = format!(
         "{}\n*Actions:* {}\n*Resources:* {}\n*Tags:* {}\n*Alert id:* {}\n*Event ids:* {}",
-        e(&alert.description),
+        alert
+            .description
+            .split('\n')
+            .map(e)
+            .collect::<Vec<_>>()
+            .join("\n"),
         list(&alert.actions),
         list(&alert.resources),
         list(&alert.tags),
@@ -99,6 +98,6 @@ impl Sink for SlackSink {
 
     fn send(&self, alert: &Alert) -> Result<(), SinkError> {
         let body = serde_json::to_vec(&slack_payload(alert))?;
-        self.http.post_json(&self.url, &[], &body)
+        self.http.post_json(self.url.expose(), &[], &body)
     }
 }

@@ -2,11 +2,13 @@
 
 use super::Sink;
 use crate::error::SinkError;
+use crate::secret::Secret;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::SmtpTransportBuilder;
 use lettre::{Message, SmtpTransport, Transport};
 use std::time::Duration;
+use trailwatch_escape::{multi_line, one_line};
 use trailwatch_model::Alert;
 
 /// How the connection to the relay is protected.
@@ -25,7 +27,7 @@ pub struct SmtpConfig {
     pub port: u16,
     pub security: SmtpSecurity,
     /// User name and password, when the relay asks for them.
-    pub credentials: Option<(String, String)>,
+    pub credentials: Option<(String, Secret)>,
     pub from: String,
     pub to: Vec<String>,
     pub timeout: Duration,
@@ -90,7 +92,10 @@ impl SmtpSink {
             .timeout(Some(config.timeout));
         let mut builder = secure(builder, config)?;
         if let Some((user, password)) = &config.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
         }
         Ok(SmtpSink {
             name: name.into(),
@@ -122,45 +127,43 @@ impl SmtpSink {
     }
 }
 
-/// `[trailwatch] HIGH: <title>`, control characters replaced so a title cannot add headers.
+/// `[trailwatch] HIGH: <title>`, hidden characters shown escaped so a title cannot add headers.
 fn subject(alert: &Alert) -> String {
-    let title: String = alert
-        .title
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
     format!(
         "[trailwatch] {}: {}",
         alert.severity.as_str().to_uppercase(),
-        title
+        one_line(&alert.title)
     )
 }
 
+/// The plain-text mail: every log value on its line with hidden characters shown escaped, so
+/// none can forge a line or drive the reader's terminal.
 fn body(alert: &Alert) -> String {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
+    let opt = |v: &Option<String>| one_line(v.as_deref().unwrap_or("-")).into_owned();
+    let list = |v: &[String]| one_line(&v.join(", ")).into_owned();
     format!(
         "{title}\n\nRule:        {rule}\nSeverity:    {sev}\nAlert id:    {id}\nProvider:    {prov}\n\
          Account:     {acct}\nRegion:      {region}\nPrincipal:   {principal}\n\
          First seen:  {first}\nLast seen:   {last}\nEvents:      {count}\n\
          Source IPs:  {ips}\nActions:     {actions}\nResources:   {resources}\nTags:        {tags}\n\
          Event ids:   {events}\n\n{description}\n",
-        title = alert.title,
-        rule = alert.rule_id,
+        title = one_line(&alert.title),
+        rule = one_line(&alert.rule_id),
         sev = alert.severity,
-        id = alert.id,
+        id = one_line(&alert.id),
         prov = alert.provider,
         acct = opt(&alert.account),
         region = opt(&alert.region),
-        principal = alert.principal,
-        first = alert.first_seen,
-        last = alert.last_seen,
+        principal = one_line(&alert.principal),
+        first = one_line(&alert.first_seen),
+        last = one_line(&alert.last_seen),
         count = alert.count,
-        ips = alert.source_ips.join(", "),
-        actions = alert.actions.join(", "),
-        resources = alert.resources.join(", "),
-        tags = alert.tags.join(", "),
-        events = alert.event_ids.join(", "),
-        description = alert.description,
+        ips = list(&alert.source_ips),
+        actions = list(&alert.actions),
+        resources = list(&alert.resources),
+        tags = list(&alert.tags),
+        events = list(&alert.event_ids),
+        description = multi_line(&alert.description),
     )
 }
 
