@@ -383,7 +383,7 @@ impl Watcher {
     pub fn run(&mut self, stop: &AtomicBool) {
         while !stop.load(Ordering::SeqCst) {
             let started = Instant::now();
-            match self.poll_until(stop) {
+            match self.poll_until(stop, false) {
                 Ok(r) => log_report(&r),
                 Err(e) => {
                     tracing::error!(error = %terminal(&e.to_string()), "poll failed; retrying at the next poll")
@@ -406,17 +406,25 @@ impl Watcher {
     /// One look at every source: everything new is stored, hunted and alerted, then due
     /// deliveries are tried once.
     pub fn poll(&mut self) -> Result<PollReport, WatchError> {
-        self.poll_until(&AtomicBool::new(false))
+        self.poll_until(&AtomicBool::new(false), false)
     }
 
-    fn poll_until(&mut self, stop: &AtomicBool) -> Result<PollReport, WatchError> {
+    /// A poll that is the whole watch (`watch --once`): there is no waiting for a gap, so an
+    /// expected account or region that has never delivered anything raises its coverage alert
+    /// now (unless its source could not be listed, which has its own alert).
+    pub fn poll_once(&mut self) -> Result<PollReport, WatchError> {
+        self.poll_until(&AtomicBool::new(false), true)
+    }
+
+    /// `last_pass`: no later poll will look again (see [`Watcher::poll_once`]).
+    fn poll_until(&mut self, stop: &AtomicBool, last_pass: bool) -> Result<PollReport, WatchError> {
         let mut report = PollReport::default();
         for i in 0..self.sources.len() {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
             self.poll_source(i, &mut report, stop)?;
-            self.check_coverage(i, &mut report)?;
+            self.check_coverage(i, &mut report, last_pass)?;
         }
         report.delivery.add(self.dispatch()?);
         Ok(report)
@@ -630,28 +638,7 @@ impl Watcher {
                     continue;
                 }
             };
-            let gzip = data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b;
-            let whole = immutable || gzip || w.prev.as_ref().is_some_and(|p| p.whole);
-            let end = if whole {
-                w.info.size
-            } else {
-                // Appended lines: up to the last newline. A tail without one (a JSON document
-                // written without a final newline) is read once the object has stopped growing
-                // (same size as at the previous look) and looks complete (ends with `}` or
-                // `]`), so that a line caught half-written is not read as a broken record.
-                let stable = w
-                    .prev
-                    .as_ref()
-                    .is_some_and(|p| p.size == w.info.size && p.identity == w.info.identity);
-                let last_nl = data.iter().rposition(|&b| b == b'\n');
-                let tail = &data[last_nl.map_or(0, |p| p + 1)..];
-                let complete = matches!(tail.trim_ascii_end().last(), Some(b'}' | b']'));
-                match last_nl {
-                    _ if stable && complete => w.info.size,
-                    Some(pos) => w.start + pos as u64 + 1,
-                    None => w.start,
-                }
-            };
+            let (end, whole) = extent(&w, &data, immutable);
             let len = usize::try_from(end.saturating_sub(w.start)).unwrap_or(data.len());
             let chunk = data.slice(..len.min(data.len()));
             if !chunk.is_empty() {
@@ -766,9 +753,16 @@ impl Watcher {
     }
 
     /// Raises a coverage alert for every expected or seen account and region of source `i`
-    /// silent for longer than its `max_gap`.
-    fn check_coverage(&mut self, i: usize, report: &mut PollReport) -> Result<(), WatchError> {
+    /// silent for longer than its `max_gap` (on the `last_pass`, also for every one that has
+    /// never delivered, unless the source could not be listed).
+    fn check_coverage(
+        &mut self,
+        i: usize,
+        report: &mut PollReport,
+        last_pass: bool,
+    ) -> Result<(), WatchError> {
         let name = self.sources[i].source.name.clone();
+        let never_counts = last_pass && !report.unlisted.contains(&name);
         let seen = self.state.origins(&name);
         for o in &seen {
             self.metrics.set(
@@ -824,7 +818,7 @@ impl Watcher {
                 continue;
             }
             let since = t.unwrap_or(self.started_ms);
-            if now - since > gap_ms {
+            if now - since > gap_ms || (t.is_none() && never_counts) {
                 gaps.push((account.clone(), region.clone(), *t, since));
             }
         }
@@ -834,14 +828,7 @@ impl Watcher {
             } else {
                 format!("{account} {region}")
             };
-            let silent_for = (now - since) / 60_000;
-            let what = match t {
-                Some(_) => format!(
-                    "no delivery for {silent_for} min (more than the {} min allowed)",
-                    gap_ms / 60_000
-                ),
-                None => format!("nothing delivered since the watch started {silent_for} min ago"),
-            };
+            let what = gap_description(t.is_some(), now - since, gap_ms);
             let alert = Alert {
                 account: Some(account.clone()),
                 region: (!region.is_empty()).then(|| region.clone()),
@@ -860,6 +847,21 @@ impl Watcher {
             self.enqueue(&key, &alert, SystemTime::now(), report)?;
         }
         Ok(())
+    }
+}
+
+/// What a coverage gap is, `silent_ms` long (`delivered`: something came before it).
+fn gap_description(delivered: bool, silent_ms: i64, gap_ms: i64) -> String {
+    let silent_for = silent_ms / 60_000;
+    match delivered {
+        true => format!(
+            "no delivery for {silent_for} min (more than the {} min allowed)",
+            gap_ms / 60_000
+        ),
+        false if silent_ms > gap_ms => {
+            format!("nothing delivered since the watch started {silent_for} min ago")
+        }
+        false => "nothing ever delivered (found at the end of a single pass, watch --once)".into(),
     }
 }
 
@@ -909,6 +911,118 @@ fn plan(info: &ObjectInfo, prev: Option<&Checkpoint>, immutable: bool) -> Option
     }
     // Appended to: the new bytes (or a tail held back until the object stops growing).
     (info.size > p.consumed).then_some(p.consumed)
+}
+
+/// How long an unfinished JSON document must have been left alone (unchanged across two looks,
+/// and not modified for this long) before it is taken as truncated and read as it is.
+const UNFINISHED_SETTLE_MS: i64 = 60_000;
+
+/// How the bytes `data` of a mutable object, read from `w.start`, are taken: up to which offset
+/// of the object, and whether as a whole object (read again from its start when it changes).
+///
+/// Gzip and immutable objects are whole. So is one JSON document (`{…}` or `[…]` at top level,
+/// maybe spanning lines, maybe without a final newline) once its closing bracket is written;
+/// until then it is left for the next look, never read in part. Anything else is JSON lines,
+/// read up to its last complete line.
+fn extent(w: &Work, data: &[u8], immutable: bool) -> (u64, bool) {
+    if immutable || data.starts_with(&[0x1f, 0x8b]) {
+        return (w.info.size, true);
+    }
+    let stable = w
+        .prev
+        .as_ref()
+        .is_some_and(|p| p.size == w.info.size && p.identity == w.info.identity);
+    if w.start == 0 {
+        match shape(data) {
+            Shape::Document => return (w.info.size, true),
+            Shape::Unfinished if stable && settled(&w.info) => {
+                // Never finished: read as it is, so that the decoder reports it (once).
+                tracing::warn!(object = %terminal(&w.name), "JSON document never completed");
+                return (w.info.size, true);
+            }
+            Shape::Unfinished => return (0, false),
+            Shape::Lines => {}
+        }
+    }
+    (lines_end(w, data, stable), false)
+}
+
+/// Whether an object was last modified long enough ago to be taken as finished.
+fn settled(info: &ObjectInfo) -> bool {
+    now_ms().saturating_sub(info.modified_ms) > UNFINISHED_SETTLE_MS
+}
+
+/// Appended lines: up to the last newline. A tail without one is read once the object has
+/// stopped growing (`stable`: same size as at the previous look) and looks complete (ends with
+/// `}` or `]`), so that a line caught half-written is not read as a broken record.
+fn lines_end(w: &Work, data: &[u8], stable: bool) -> u64 {
+    let last_nl = data.iter().rposition(|&b| b == b'\n');
+    let tail = &data[last_nl.map_or(0, |p| p + 1)..];
+    let complete = matches!(tail.trim_ascii_end().last(), Some(b'}' | b']'));
+    match last_nl {
+        _ if stable && complete => w.info.size,
+        Some(pos) => w.start + pos as u64 + 1,
+        None => w.start,
+    }
+}
+
+/// What the content of a mutable object is, judged from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// JSON lines, or anything else: read line by line.
+    Lines,
+    /// One JSON document, complete, followed by whitespace only.
+    Document,
+    /// One JSON document spanning lines whose closing bracket is not written yet.
+    Unfinished,
+}
+
+fn shape(data: &[u8]) -> Shape {
+    let body = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Shape::Lines;
+    };
+    let body = &body[first..];
+    if !matches!(body.first(), Some(b'{' | b'[')) {
+        return Shape::Lines;
+    }
+    match value_end(body) {
+        Some(end) if body[end..].iter().all(u8::is_ascii_whitespace) => Shape::Document,
+        Some(_) => Shape::Lines,
+        // A single line still being written is held back by the line reading as well.
+        None if body.contains(&b'\n') => Shape::Unfinished,
+        None => Shape::Lines,
+    }
+}
+
+/// Where the object or array at the start of `data` ends (exclusive), or `None` when its
+/// closing bracket is not in `data`. Brackets inside strings do not count.
+fn value_end(data: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in data.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn checkpoint(info: &ObjectInfo, origin: &Origin, consumed: u64, whole: bool) -> Checkpoint {
@@ -1012,6 +1126,23 @@ mod tests {
         let p = cp(10, 10, "a", None, true);
         assert_eq!(plan(&info(10, "a", None), Some(&p), true), None);
         assert_eq!(plan(&info(10, "b", None), Some(&p), true), Some(0));
+    }
+
+    #[test]
+    fn documents_are_told_from_json_lines_and_unfinished_ones_from_single_lines() {
+        // One document, pretty-printed or not, with or without a final newline (and a BOM).
+        assert_eq!(shape(b"[\n {\"a\": 1}\n]"), Shape::Document);
+        assert_eq!(shape(b"\xef\xbb\xbf {\"Records\":[]}\n\n"), Shape::Document);
+        // Brackets and escaped quotes inside strings do not close it.
+        assert_eq!(shape(b"{\"a\": \"]}\\\"]\",\n\"b\": [1"), Shape::Unfinished);
+        assert_eq!(value_end(b"{\"a\": \"]}\\\"]\"} x"), Some(14));
+        // JSON lines: a second value follows the first.
+        assert_eq!(shape(b"{\"a\":1}\n{\"a\":2}\n"), Shape::Lines);
+        assert_eq!(shape(b"{\"a\":1}\n{\"a\":"), Shape::Lines);
+        // A single line still being written, and what is no JSON document at all.
+        assert_eq!(shape(b"{\"a\":"), Shape::Lines);
+        assert_eq!(shape(b"not json\n"), Shape::Lines);
+        assert_eq!(shape(b"  \n"), Shape::Lines);
     }
 
     #[test]

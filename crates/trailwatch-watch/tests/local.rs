@@ -353,3 +353,207 @@ context = false
     let state = fs::read_to_string(store.join("_baselines.json")).expect("baseline state");
     assert!(state.len() > 100, "{state}");
 }
+
+/// The stratus-red-team samples: pretty-printed JSON arrays without a final newline.
+fn stratus_files() -> Vec<PathBuf> {
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/aws/stratus-red-team");
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 10,
+        "stratus samples under {}",
+        root.display()
+    );
+    files
+}
+
+/// The event ids of a document holding an array of records (or `{"Records": [...]}`).
+fn record_ids(text: &str) -> BTreeSet<String> {
+    let v: serde_json::Value = serde_json::from_str(text).expect("a JSON document");
+    let records = v.get("Records").unwrap_or(&v);
+    records
+        .as_array()
+        .expect("an array of records")
+        .iter()
+        .map(|r| r["eventID"].as_str().expect("eventID").to_string())
+        .collect()
+}
+
+fn stored_ids(store: &Path) -> Vec<String> {
+    Store::open_read(store)
+        .expect("store")
+        .event_ids()
+        .expect("ids")
+}
+
+#[test]
+fn json_documents_without_a_final_newline_are_read_whole_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = tmp.path().join("store");
+    let inbox = tmp.path().join("inbox");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    fs::create_dir_all(&inbox).expect("mkdir");
+    let mut expected = BTreeSet::new();
+    for (n, f) in stratus_files().iter().enumerate() {
+        let text = fs::read_to_string(f).expect("read sample");
+        assert!(
+            !text.ends_with('\n'),
+            "{}: the case under test",
+            f.display()
+        );
+        expected.extend(record_ids(&text));
+        fs::write(inbox.join(format!("{n:02}.json")), &text).expect("write");
+    }
+    // The same records' shape as CloudTrail writes it, on one line, no newline either.
+    let one = fs::read_to_string(&stratus_files()[0]).expect("read");
+    let records: serde_json::Value = serde_json::from_str(&one).expect("json");
+    let mut first = records.as_array().expect("array")[0].clone();
+    first["eventID"] = "stratus-compact-0001".into();
+    let compact = serde_json::json!({ "Records": [first] }).to_string();
+    expected.extend(record_ids(&compact));
+    fs::write(inbox.join("compact.json"), compact).expect("write");
+
+    let mut w = Watcher::from_config(&config(&store, &inbox, &jsonl, "")).expect("watcher");
+    let r = w.poll().expect("poll");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(r.events_added, expected.len() as u64);
+    let r = w.poll().expect("second poll");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!((r.objects, r.events_added, r.alerts_new), (0, 0, 0));
+    let stored = stored_ids(&store);
+    assert_eq!(stored.len(), expected.len(), "each event stored once");
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), expected);
+}
+
+#[test]
+fn a_json_document_written_in_two_halves_is_read_once_complete_and_again_when_rewritten() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = tmp.path().join("store");
+    let inbox = tmp.path().join("inbox");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    let sample = stratus_files()
+        .into_iter()
+        .find(|p| p.ends_with("defense_evasion/StopCloudtrailTrail.json"))
+        .expect("StopCloudtrailTrail sample");
+    let text = fs::read_to_string(&sample).expect("read");
+    let ids = record_ids(&text);
+    // Cut inside the records, past several newlines: what a poll sees mid-write.
+    let cut = text.len() / 2;
+    assert!(text[..cut].matches('\n').count() > 3 && text.is_char_boundary(cut));
+    let mut w = Watcher::from_config(&config(&store, &inbox, &jsonl, "")).expect("watcher");
+    let path = inbox.join("trail.json");
+    let mut f = fs::File::create(&path).expect("create");
+    f.write_all(&text.as_bytes()[..cut]).expect("w");
+    f.flush().expect("flush");
+    let r = w.poll().expect("poll");
+    assert!(
+        r.problems.is_empty(),
+        "half a document is no error: {:?}",
+        r.problems
+    );
+    assert_eq!(
+        (r.objects, r.events_added),
+        (0, 0),
+        "left for the next look"
+    );
+    f.write_all(&text.as_bytes()[cut..]).expect("w");
+    f.flush().expect("flush");
+    drop(f);
+    let r = w.poll().expect("poll");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!((r.objects, r.events_added), (1, ids.len() as u64));
+    let alerts = r.alerts_new;
+    assert!(alerts >= 1, "StopLogging alerts: {r:?}");
+    let r = w.poll().expect("poll");
+    assert!(r.problems.is_empty() && r.objects == 0, "{r:?}");
+
+    // Rewritten in place with one more record: read again from its start, only the new
+    // record stored, nothing alerted twice.
+    let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let arr = v.as_array_mut().expect("array");
+    let mut extra = arr[0].clone();
+    extra["eventID"] = "stratus-extra-0001".into();
+    arr.push(extra);
+    let grown = serde_json::to_string_pretty(&v).expect("json");
+    fs::write(&path, &grown).expect("rewrite");
+    let r = w.poll().expect("poll");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(
+        (r.objects, r.events_added, r.alerts_new),
+        (1, 1, 0),
+        "{r:?}"
+    );
+    let stored = stored_ids(&store);
+    assert_eq!(stored.len(), ids.len() + 1, "each event stored once");
+    let sent = delivered(&jsonl);
+    assert_eq!(sent.len() as u64, alerts, "{sent:?}");
+}
+
+#[test]
+fn a_single_pass_alerts_expected_accounts_and_regions_that_never_delivered() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = tmp.path().join("store");
+    let inbox = tmp.path().join("inbox");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/111122223333_CloudTrail_us-east-1_20261001T1000Z_a.json";
+    let dest = inbox.join(key);
+    fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+    fs::write(&dest, r#"{"Records":[]}"#).expect("write");
+    fs::File::options()
+        .write(true)
+        .open(&dest)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .expect("set mtime");
+    let cfg = config(
+        &store,
+        &inbox,
+        &jsonl,
+        r#"coverage = { max_gap = "1h", accounts = ["111122223333", "444455556666"], regions = ["us-east-1", "eu-west-1"] }"#,
+    );
+    // A long-running watch waits for the gap…
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    assert_eq!(w.poll().expect("poll").alerts_new, 0, "nothing is late yet");
+    drop(w);
+    // …a single pass does not: never delivered is the finding.
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    let r = w.poll_once().expect("poll once");
+    assert_eq!(r.alerts_new, 3, "{r:?}");
+    let sent = delivered(&jsonl);
+    let got: BTreeSet<(String, String)> = sent
+        .iter()
+        .map(|a| {
+            assert_eq!(a.rule_id, COVERAGE_RULE);
+            assert!(
+                a.description.contains("nothing ever delivered"),
+                "{}",
+                a.description
+            );
+            (
+                a.account.clone().unwrap_or_default(),
+                a.region.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("111122223333", "eu-west-1"),
+        ("444455556666", "us-east-1"),
+        ("444455556666", "eu-west-1"),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_string(), r.to_string()))
+    .collect();
+    assert_eq!(got, want, "the delivering region is not alerted");
+    drop(w);
+    // The next single pass folds into the open incidents.
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    let r = w.poll_once().expect("poll once");
+    assert_eq!((r.alerts_new, r.alerts_merged), (0, 3), "{r:?}");
+    assert_eq!(delivered(&jsonl).len(), 3);
+}

@@ -372,7 +372,21 @@ fn rules_list(r: &RuleArgs, format: Format) -> Result<ExitCode> {
                 items.iter().map(|v| v.to_string() + "\n").collect()
             }
         }
-        _ => {
+        Format::Csv => crate::output::csv_out(
+            &["id", "level", "routed_to", "kind", "title", "tags", "file"],
+            rows.iter().map(|(rule, routed, kind)| {
+                vec![
+                    rule.id.clone().unwrap_or_default(),
+                    rule.level.to_string(),
+                    routed.to_string(),
+                    kind.to_string(),
+                    rule.title.clone(),
+                    rule.tags.join(" "),
+                    rule.path.display().to_string(),
+                ]
+            }),
+        )?,
+        Format::Table => {
             let mut out = String::new();
             for (rule, routed, kind) in &rows {
                 out.push_str(&format!(

@@ -91,7 +91,8 @@ fn csv_row(w: &mut csv::Writer<Vec<u8>>, cells: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn csv_out(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<String> {
+/// A CSV document: the header, then each row with every cell passed through the CSV policy.
+pub(crate) fn csv_out(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(header)?;
     for r in rows {

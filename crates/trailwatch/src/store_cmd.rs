@@ -139,6 +139,9 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
 }
 
 pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
+    if a.format == Format::Csv {
+        anyhow::bail!("stats has no CSV form (its figures are nested): use --format json or table");
+    }
     let store = open(&a.store, false)?;
     let s = store.stats().context("stats")?;
     let mut o = String::new();

@@ -53,7 +53,7 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
             .context("metrics endpoint")?;
     }
     if a.once {
-        let r = watcher.poll().context("poll")?;
+        let r = watcher.poll_once().context("poll")?;
         for p in &r.problems {
             let p = trailwatch_sink::secret::redact(p);
             eprintln!("trailwatch: {}", escape::terminal(&p));
@@ -182,7 +182,39 @@ pub fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
                     }
                     emit(&o)?;
                 }
-                Format::Table | Format::Csv => {
+                Format::Csv => {
+                    let header = [
+                        "id",
+                        "state",
+                        "severity",
+                        "rule_id",
+                        "first_seen",
+                        "last_seen",
+                        "count",
+                        "provider",
+                        "account",
+                        "principal",
+                        "title",
+                    ];
+                    let rows = list.iter().map(|r| {
+                        let a = &r.alert;
+                        vec![
+                            a.id.clone(),
+                            r.state.as_str().to_string(),
+                            a.severity.to_string(),
+                            a.rule_id.clone(),
+                            a.first_seen.clone(),
+                            a.last_seen.clone(),
+                            a.count.to_string(),
+                            a.provider.as_str().to_string(),
+                            a.account.clone().unwrap_or_default(),
+                            a.principal.clone(),
+                            a.title.clone(),
+                        ]
+                    });
+                    emit(&crate::output::csv_out(&header, rows)?)?;
+                }
+                Format::Table => {
                     let mut o = String::new();
                     writeln!(
                         o,

@@ -809,6 +809,43 @@ fn rules_check_test_and_list() {
         routed.contains("aws") && routed.contains("azure"),
         "routes: {routed:?}"
     );
+
+    // CSV is CSV: the same rules, one row each under a header, never the table.
+    let c = run(&["rules", "list", "--format", "csv"]);
+    c.assert_code(0);
+    let rows = csv_reader(&c.stdout);
+    assert_eq!(
+        rows.first().map(|h| h.join(",")).as_deref(),
+        Some("id,level,routed_to,kind,title,tags,file"),
+        "{}",
+        c.context()
+    );
+    assert_eq!(rows.len() - 1, list.len(), "{}", c.context());
+    assert!(!c.stdout.contains(" rules: aws "), "{}", c.context());
+}
+
+/// A format a command cannot write is refused, never answered with another.
+#[test]
+fn stats_refuses_csv_rather_than_printing_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let i = run(&[
+        "ingest".as_ref(),
+        datasets().join("aws/traildiscover").as_os_str(),
+        "--store".as_ref(),
+        store.as_os_str(),
+    ]);
+    i.assert_code(0);
+    let s = run(&[
+        "stats".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+    ]);
+    assert_ne!(s.code(), 0, "{}", s.context());
+    assert!(s.stdout.is_empty(), "{}", s.context());
+    assert!(s.stderr.contains("no CSV form"), "{}", s.context());
 }
 
 // 9 -------------------------------------------------------------------------------------------

@@ -450,6 +450,20 @@ timeout = "5s"
         .iter()
         .all(|r| r["state"] == "open" && r["deliveries"][0]["delivered_at"].is_string()));
     let id = list[0]["alert"]["id"].as_str().expect("id").to_string();
+    // The same list as CSV: a header and one row per alert, never the table.
+    let out = run(
+        &["alerts", "list", "--config", &cfg, "--format", "csv"],
+        None,
+    );
+    assert!(out.status.success());
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("id,state,severity,rule_id,"), "{csv}");
+    assert_eq!(lines.len(), expected.len() + 1, "{csv}");
+    assert!(
+        lines.iter().any(|l| l.starts_with(&format!("{id},open,"))),
+        "{csv}"
+    );
     let out = run(
         &["alerts", "ack", &id, "--by", "alice", "--config", &cfg],
         None,
