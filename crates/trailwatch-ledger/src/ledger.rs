@@ -383,6 +383,27 @@ impl Ledger {
         self.append(link)
     }
 
+    /// The next link of `kind` after the head, with `reason` and no file fields (the caller
+    /// sets the ones its kind carries); unsigned until appended.
+    fn next_link(&self, kind: LinkKind, reason: &str) -> Link {
+        Link {
+            seq: self.head.seq + 1,
+            kind,
+            path: None,
+            sha256: None,
+            bytes: None,
+            records: None,
+            first_time: None,
+            last_time: None,
+            removed: Vec::new(),
+            quarantined: Vec::new(),
+            reason: Some(reason.to_string()),
+            prev: self.head.hash.clone(),
+            at: rfc3339(Utc::now()),
+            sig: String::new(),
+        }
+    }
+
     /// Appends a retention link naming files deleted by retention and why (e.g. `keep 400d`).
     /// Each must be live, with the hash it was committed with. Write this link before deleting
     /// the files: a crash in between leaves files the ledger says are gone, which verify reports,
@@ -402,20 +423,8 @@ impl Ledger {
             }
         }
         let link = Link {
-            seq: self.head.seq + 1,
-            kind: LinkKind::Retention,
-            path: None,
-            sha256: None,
-            bytes: None,
-            records: None,
-            first_time: None,
-            last_time: None,
             removed,
-            quarantined: Vec::new(),
-            reason: Some(reason.to_string()),
-            prev: self.head.hash.clone(),
-            at: rfc3339(Utc::now()),
-            sig: String::new(),
+            ..self.next_link(LinkKind::Retention, reason)
         };
         self.append(link)
     }
@@ -447,20 +456,8 @@ impl Ledger {
             }
         }
         let link = Link {
-            seq: self.head.seq + 1,
-            kind: LinkKind::Quarantine,
-            path: None,
-            sha256: None,
-            bytes: None,
-            records: None,
-            first_time: None,
-            last_time: None,
-            removed: Vec::new(),
             quarantined: moved,
-            reason: Some(reason.to_string()),
-            prev: self.head.hash.clone(),
-            at: rfc3339(Utc::now()),
-            sig: String::new(),
+            ..self.next_link(LinkKind::Quarantine, reason)
         };
         self.append(link)
     }

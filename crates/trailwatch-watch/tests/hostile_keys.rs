@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Azurite, Moto, AZURITE_KEY};
+use common::{files_under, Azurite, Moto, AZURITE_KEY};
 use flate2::write::GzEncoder;
 use std::collections::BTreeSet;
 use std::fs;
@@ -33,17 +33,6 @@ fn stop_logging(dir: &Path, user: &str, id: &str) -> PathBuf {
     let path = dir.join(format!("{user}.json.gz"));
     fs::write(&path, gz.finish().expect("gzip")).expect("write");
     path
-}
-
-fn gz_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .map(|e| e.into_path())
-        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
-        .collect();
-    out.sort();
-    out
 }
 
 fn sent(jsonl: &Path) -> Vec<Alert> {
@@ -80,7 +69,7 @@ fn s3_objects_under_hostile_keys_are_read_like_the_others_and_an_unreadable_one_
     sim.events_per_day = 400;
     sim.seed = 3;
     let report = simulate(&sim).expect("simulate");
-    let normal = gz_files(&corpus);
+    let normal = files_under(&corpus);
     let pairs: Vec<(&Path, String)> = normal
         .iter()
         .map(|p| {

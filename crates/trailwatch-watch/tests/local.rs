@@ -7,24 +7,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{batch_alerts, expected_incidents};
+use common::{batch_alerts, expected_incidents, files_under};
 use trailwatch_model::Alert;
 use trailwatch_sim::{simulate, Providers, SimOptions};
 use trailwatch_sink::{AlertState, Outbox};
 use trailwatch_store::Store;
 use trailwatch_watch::{incident_key, outbox_path, Config, Watcher, COVERAGE_RULE};
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
-        .collect();
-    out.sort();
-    out
-}
 
 fn copy_into(files: &[PathBuf], from: &Path, to: &Path) {
     for f in files {

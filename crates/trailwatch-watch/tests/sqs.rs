@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{expected_incidents, Moto};
+use common::{expected_incidents, files_under, Moto};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,18 +13,6 @@ use trailwatch_model::Alert;
 use trailwatch_sim::{simulate, Providers, SimOptions};
 use trailwatch_store::Store;
 use trailwatch_watch::{incident_key, Config, Watcher};
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
-        .collect();
-    out.sort();
-    out
-}
 
 /// Messages in the queue, visible or being handled.
 fn queue_depth(moto: &Moto, queue_url: &str) -> u64 {

@@ -216,6 +216,19 @@ impl Drop for Azurite {
 }
 
 /// What a batch hunt with the built-in rules at `low` finds in `files`.
+/// The `.json.gz` files below `dir`, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    out.sort();
+    out
+}
+
 pub fn batch_alerts(files: &[PathBuf]) -> Vec<trailwatch_model::Alert> {
     let pack = trailwatch_detect::RulePack::load(true, &[], trailwatch_model::Severity::Low)
         .expect("rules");
