@@ -269,8 +269,9 @@ pub struct Engine {
     live: Vec<Live>,
     res_live: Vec<(Option<Threshold>, bool)>,
     ip_live: FxHashMap<u32, IpLive>,
-    /// Keys created by `CreateAccessKey` (key symbol → creating principal's profile).
-    created_keys: FxHashMap<u32, usize>,
+    /// Keys created by `CreateAccessKey` and not used yet (key → creating principal's
+    /// profile); by text, as they are kept in the state from one step to the next.
+    created_keys: FxHashMap<Box<str>, usize>,
     /// An EC2 instance's role session (principal symbol) → the addresses it called from, each
     /// with its first event.
     instance_ips: FxHashMap<u32, Vec<(u32, u32)>>,
@@ -280,6 +281,8 @@ pub struct Engine {
     open: FxHashMap<(&'static str, u64), usize>,
     replayed: u64,
     already: u64,
+    /// Whether `already` has counted the events the loaded state had learned.
+    counted_already: bool,
     /// Per-run shortcuts (symbol ids are per run): (account, principal) symbols → profile,
     /// account symbol → account profile, and first-seen values already known, by symbol.
     sym_profile: FxHashMap<(u32, u32), usize>,
@@ -322,6 +325,12 @@ impl Engine {
             .map(|_| Live::default())
             .collect();
         let res_live = vec![(None, false); state.resources.len()];
+        let created_keys = state
+            .created_keys
+            .iter()
+            .filter(|(_, p)| *p < state.principals.len())
+            .map(|(k, p)| (Box::from(k.as_str()), *p))
+            .collect();
         Ok(Engine {
             cfg: cfg.clone(),
             zone,
@@ -333,13 +342,14 @@ impl Engine {
             live,
             res_live,
             ip_live: FxHashMap::default(),
-            created_keys: FxHashMap::default(),
+            created_keys,
             instance_ips: FxHashMap::default(),
             trusts: FxHashMap::default(),
             drafts: Vec::new(),
             open: FxHashMap::default(),
             replayed: 0,
             already: 0,
+            counted_already: false,
             sym_profile: FxHashMap::default(),
             sym_account: FxHashMap::default(),
             seen_syms: rustc_hash::FxHashSet::default(),
@@ -569,11 +579,23 @@ impl Engine {
 
     /// Replays observations, which must be in time order ([`Observations::merge`] sorts them).
     pub fn run(&mut self, all: &Observations) {
-        let as_of = self.state.as_of_ms;
-        for (i, o) in all.obs.iter().enumerate() {
-            if o.time_ms <= as_of {
-                self.already += 1;
-                continue;
+        self.run_until(all, i64::MAX);
+    }
+
+    /// [`run`](Self::run) over the events at or before `until_ms` only; a later call goes on
+    /// from there.
+    pub fn run_until(&mut self, all: &Observations, until_ms: i64) {
+        let start = all
+            .obs
+            .partition_point(|o| o.time_ms <= self.state.as_of_ms);
+        if !self.counted_already {
+            // Events the loaded state had learned (not those a previous call replayed).
+            self.already += start as u64;
+            self.counted_already = true;
+        }
+        for (i, o) in all.obs.iter().enumerate().skip(start) {
+            if o.time_ms > until_ms {
+                break;
             }
             self.replayed += 1;
             let idx = u32::try_from(i).unwrap_or(u32::MAX);
@@ -822,12 +844,18 @@ impl Engine {
             }
         }
         if action == "CreateAccessKey" && o.f[field::DETAIL] != NONE {
-            self.created_keys.insert(o.f[field::DETAIL], p);
+            if let Some(k) = syms.get(o.f[field::DETAIL]) {
+                self.created_keys.insert(k.into(), p);
+            }
         }
         // The first use of a key created in the data: part of the creator's story.
         let key = o.f[field::KEY];
         if key != NONE {
-            if let Some(creator) = self.created_keys.remove(&key) {
+            let created = match syms.get(key) {
+                Some(k) if !self.created_keys.is_empty() => self.created_keys.remove(k),
+                _ => None,
+            };
+            if let Some(creator) = created {
                 // A key created in the data is new whatever the learning period says.
                 self.live[p].new_key = Some((key, t, idx, 0));
                 let key_text = syms.get(key).unwrap_or("");
@@ -1220,8 +1248,26 @@ impl Engine {
     }
 
     /// The learned state to keep.
-    pub fn into_state(self) -> BaselineState {
+    pub fn into_state(mut self) -> BaselineState {
+        self.state.created_keys = self.created_keys_list();
         self.state
+    }
+
+    /// A copy of what was learned so far, with the keys still awaiting their first use.
+    pub fn snapshot_state(&self) -> BaselineState {
+        let mut s = self.state.clone();
+        s.created_keys = self.created_keys_list();
+        s
+    }
+
+    fn created_keys_list(&self) -> Vec<(String, usize)> {
+        let mut v: Vec<(String, usize)> = self
+            .created_keys
+            .iter()
+            .map(|(k, p)| (k.to_string(), *p))
+            .collect();
+        v.sort_unstable();
+        v
     }
 
     /// The alerts raised so far (taken: a second call returns only newer ones).
@@ -1344,28 +1390,12 @@ fn roll(v: &mut Volume, hour: i64, window: usize) -> bool {
     true
 }
 
-/// RFC 3339 UTC, seconds unless the time has milliseconds (as `hunt` prints).
-pub fn format_ms(ms: i64) -> String {
-    match chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms) {
-        Some(t) if ms % 1000 == 0 => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        None => ms.to_string(),
-    }
-}
+/// RFC 3339 UTC, seconds unless the time has milliseconds (as `hunt` prints): the one
+/// formatter, re-exported for this crate's callers.
+pub use trailwatch_model::time::format_ms;
 
-/// A stable alert id: the first 8 bytes of SHA-256 over the parts, in hex (as `hunt`'s).
-pub fn alert_id(parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0]);
-    }
-    h.finalize()[..8].iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+/// The stable alert id (as `hunt`'s: the one definition), re-exported for this crate's callers.
+pub use trailwatch_model::alert_id;
 
 /// Whether a principal is an EC2 instance's role session: `…:assumed-role/ROLE/i-<hex>`.
 pub fn is_instance_session(principal: &str) -> bool {

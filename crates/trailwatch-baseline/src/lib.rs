@@ -36,6 +36,7 @@ pub use engine::{Engine, EngineReport};
 pub use obs::{Collector, Observation, Observations};
 pub use state::{BaselineState, StateError, STATE_FILE_IN_STORE};
 
+use serde::{Deserialize, Serialize};
 use trailwatch_model::{Alert, Severity};
 
 /// How [`process`] runs.
@@ -61,7 +62,7 @@ pub struct ProcessOptions {
 pub struct Processed {
     /// Every alert (the given ones and the new ones) with its first time in ms.
     pub alerts: Vec<(Alert, i64)>,
-    /// The state to save.
+    /// The state to save ([`process`]; [`process_step`] keeps it in its [`Replay`]).
     pub state: BaselineState,
     /// Alerts made by the baselines and chains (before suppression).
     pub baseline_alerts: u64,
@@ -86,6 +87,95 @@ pub fn process(
     let mut engine = Engine::new(&cfg.baselines, state, opts.group_window_ms)?;
     engine.run(obs);
     let report = engine.take_alerts(obs);
+    let mut out = finish_alerts(cfg, opts, &engine, obs, report, alerts, &|_| true);
+    out.state = engine.into_state();
+    Ok(out)
+}
+
+/// What a continuous pipeline keeps for the baselines and chains from one step to the next:
+/// what was learned up to a cut, and every event after it (the events just before the
+/// watermark are replayed each step, so that minutes-long windows see them).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Replay {
+    /// Learned from every event up to `base.as_of_ms`.
+    pub base: BaselineState,
+    /// The events after `base.as_of_ms`, in time order; those before the last watermark are
+    /// marked released.
+    pub tail: Observations,
+}
+
+impl Replay {
+    pub fn new(base: BaselineState) -> Replay {
+        Replay {
+            base,
+            tail: Observations::default(),
+        }
+    }
+
+    /// How far behind the watermark a step replays: the longest window the engine keeps
+    /// (chains, console guessing, denied bursts) or groups firings over.
+    pub fn horizon_ms(cfg: &BaselineConfig, group_window_ms: i64) -> i64 {
+        let minutes = cfg
+            .chain_window_minutes
+            .max(cfg.console_minutes)
+            .max(cfg.denied_burst_minutes);
+        (i64::from(minutes) * 60_000).max(group_window_ms)
+    }
+}
+
+/// One step of a continuous pipeline: replays `replay.tail` up to `watermark_ms` (every
+/// event at or before it has arrived), learns the events more than a horizon behind it into
+/// `replay.base`, and returns the alerts that hold an event not released before (the
+/// others were handed out by an earlier step), with `alerts` added, context and
+/// suppressions applied. `i64::MAX` replays and learns everything (the end of a batch).
+pub fn process_step(
+    cfg: &Config,
+    opts: &ProcessOptions,
+    replay: &mut Replay,
+    watermark_ms: i64,
+    alerts: Vec<(Alert, i64)>,
+) -> Result<Processed, ConfigError> {
+    let cut = if watermark_ms == i64::MAX {
+        i64::MAX
+    } else {
+        watermark_ms.saturating_sub(Replay::horizon_ms(&cfg.baselines, opts.group_window_ms))
+    };
+    let tail = &replay.tail;
+    let mut engine = Engine::new(&cfg.baselines, replay.base.clone(), opts.group_window_ms)?;
+    engine.run_until(tail, cut);
+    let mut next_base = engine.snapshot_state();
+    if cut != i64::MAX {
+        next_base.as_of_ms = next_base.as_of_ms.max(cut);
+    }
+    engine.run_until(tail, watermark_ms);
+    let report = engine.take_alerts(tail);
+    let fresh = tail
+        .any_released()
+        .then(|| tail.unreleased_ids(watermark_ms));
+    let is_new = |a: &Alert| {
+        fresh
+            .as_ref()
+            .is_none_or(|f| a.event_ids.iter().any(|id| f.contains(id)))
+    };
+    let out = finish_alerts(cfg, opts, &engine, tail, report, alerts, &is_new);
+    replay.tail.release(watermark_ms);
+    replay.tail.forget_until(next_base.as_of_ms);
+    replay.tail.dropped = 0;
+    replay.base = next_base;
+    Ok(out)
+}
+
+/// The engine's new alerts (those `is_new` keeps) added to `alerts`, raised by context,
+/// filtered by level and suppressed.
+fn finish_alerts(
+    cfg: &Config,
+    opts: &ProcessOptions,
+    engine: &Engine,
+    obs: &Observations,
+    report: EngineReport,
+    alerts: Vec<(Alert, i64)>,
+    is_new: &dyn Fn(&Alert) -> bool,
+) -> Processed {
     let mut all = alerts;
     let mut baseline_alerts = 0;
     for (a, first) in report.alerts.into_iter().zip(report.first_ms) {
@@ -94,7 +184,7 @@ pub fn process(
         } else {
             opts.baselines
         };
-        if wanted {
+        if wanted && is_new(&a) {
             baseline_alerts += 1;
             all.push((a, first));
         }
@@ -102,7 +192,7 @@ pub fn process(
     let mut raised = 0;
     if opts.context {
         let mut only: Vec<Alert> = all.iter().map(|(a, _)| a.clone()).collect();
-        raised = hygiene::raise_by_context(&mut only, &engine, &cfg.severity);
+        raised = hygiene::raise_by_context(&mut only, engine, &cfg.severity);
         for ((a, _), b) in all.iter_mut().zip(only) {
             *a = b;
         }
@@ -110,16 +200,16 @@ pub fn process(
     all.retain(|(a, _)| a.severity >= opts.min_level);
     let live = cfg.active_suppressions(opts.now_ms);
     let counts = hygiene::suppress(&mut all, &live, Some(obs));
-    Ok(Processed {
+    Processed {
         alerts: all,
-        state: engine.into_state(),
+        state: BaselineState::default(),
         baseline_alerts,
         raised,
         suppressed: live.into_iter().zip(counts).collect(),
         replayed: report.replayed,
         already_learned: report.already_learned,
         dropped: obs.dropped,
-    })
+    }
 }
 
 /// The tag of the attack-chain rules ([`rules`]): on in every hunt, unlike learned baselines.

@@ -8,15 +8,17 @@
 //! Events of AWS services acting on their own behalf (`userIdentity.type = AWSService`) are not
 //! kept: they are not principals a person can impersonate.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
 use trailwatch_model::uuid::{format_uuid, parse_uuid};
 use trailwatch_model::{Event, Outcome, Provider};
 
 /// Absent string.
 pub const NONE: u32 = u32::MAX;
 
-/// Interned strings.
-#[derive(Debug, Default, Clone)]
+/// Interned strings (kept as the list of strings; the index is rebuilt when read back).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(from = "Vec<Box<str>>", into = "Vec<Box<str>>")]
 pub struct Symbols {
     map: FxHashMap<Box<str>, u32>,
     strs: Vec<Box<str>>,
@@ -52,6 +54,23 @@ impl Symbols {
 
     pub fn is_empty(&self) -> bool {
         self.strs.is_empty()
+    }
+}
+
+impl From<Vec<Box<str>>> for Symbols {
+    fn from(strs: Vec<Box<str>>) -> Self {
+        let map = strs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), u32::try_from(i).unwrap_or(NONE - 1)))
+            .collect();
+        Symbols { map, strs }
+    }
+}
+
+impl From<Symbols> for Vec<Box<str>> {
+    fn from(s: Symbols) -> Self {
+        s.strs
     }
 }
 
@@ -112,9 +131,11 @@ const F_MFA_YES: u16 = 8;
 const F_MFA_NO: u16 = 16;
 const F_DATA: u16 = 32;
 const F_ID_SYM: u16 = 64;
+/// Already replayed in a step whose alerts were handed out (see [`Observations::release`]).
+const F_RELEASED: u16 = 128;
 
 /// One event, compactly: strings as [`Symbols`] ids ([`NONE`] when absent).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Obs {
     pub time_ms: i64,
     /// The event id: a UUID's 16 bytes, or (with `F_ID_SYM`) a symbol id in the first 4.
@@ -154,6 +175,10 @@ impl Obs {
     }
     pub fn failed(&self) -> bool {
         self.f[field::ERROR] != NONE
+    }
+    /// Replayed in an earlier step whose alerts were handed out.
+    pub fn released(&self) -> bool {
+        self.flags & F_RELEASED != 0
     }
 
     /// The event id as text.
@@ -255,7 +280,7 @@ impl Collector {
 }
 
 /// Every event of a hunt, merged and in time order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Observations {
     pub syms: Symbols,
     pub obs: Vec<Obs>,
@@ -270,24 +295,36 @@ impl Observations {
         let mut out = Observations::default();
         for c in collectors {
             out.dropped += c.dropped;
-            let map: Vec<u32> = c.syms.strs.iter().map(|s| out.syms.id(s)).collect();
-            let remap = |i: u32| if i == NONE { NONE } else { map[i as usize] };
-            out.obs.reserve(c.obs.len());
-            for mut o in c.obs {
-                for v in o.f.iter_mut() {
-                    *v = remap(*v);
-                }
-                if o.flags & F_ID_SYM != 0 {
-                    let i = u32::from_le_bytes([o.id[0], o.id[1], o.id[2], o.id[3]]);
-                    o.id[..4].copy_from_slice(&remap(i).to_le_bytes());
-                }
-                out.obs.push(o);
-            }
+            out.extend_from(&c.syms, c.obs);
         }
-        let syms = &out.syms;
+        out.sort_and_dedup();
+        out
+    }
+
+    /// Adds events interned in another symbol table (re-interning their strings), unsorted.
+    fn extend_from(&mut self, syms: &Symbols, obs: Vec<Obs>) {
+        let map: Vec<u32> = syms.strs.iter().map(|s| self.syms.id(s)).collect();
+        let remap = |i: u32| if i == NONE { NONE } else { map[i as usize] };
+        self.obs.reserve(obs.len());
+        for mut o in obs {
+            for v in o.f.iter_mut() {
+                *v = remap(*v);
+            }
+            if o.flags & F_ID_SYM != 0 {
+                let i = u32::from_le_bytes([o.id[0], o.id[1], o.id[2], o.id[3]]);
+                o.id[..4].copy_from_slice(&remap(i).to_le_bytes());
+            }
+            self.obs.push(o);
+        }
+    }
+
+    /// Sorts by time, then event id, so that the result does not depend on which thread read
+    /// what, and keeps each event once.
+    fn sort_and_dedup(&mut self) {
+        let syms = &self.syms;
         // Ties on time (CloudTrail has whole seconds) are broken by the id: UUID bytes compare
         // like their text; other ids by their text (symbol numbers depend on thread timing).
-        out.obs.sort_unstable_by(|a, b| {
+        self.obs.sort_unstable_by(|a, b| {
             a.time_ms.cmp(&b.time_ms).then_with(|| {
                 match (a.flags & F_ID_SYM != 0, b.flags & F_ID_SYM != 0) {
                     (false, false) => a.id.cmp(&b.id),
@@ -296,10 +333,79 @@ impl Observations {
                 }
             })
         });
-        // The same event read twice (overlapping inputs) is replayed once.
-        out.obs
-            .dedup_by(|a, b| a.time_ms == b.time_ms && a.id == b.id && a.flags == b.flags);
-        out
+        // The same event read twice (overlapping inputs, or read again after a restart) is
+        // replayed once, and stays released if either copy was.
+        self.obs.dedup_by(|later, kept| {
+            let same = later.time_ms == kept.time_ms
+                && later.id == kept.id
+                && (later.flags | F_RELEASED) == (kept.flags | F_RELEASED);
+            if same {
+                kept.flags |= later.flags & F_RELEASED;
+            }
+            same
+        });
+    }
+
+    /// Adds another step's events to these (a pipeline's retained events), keeping time order.
+    pub fn absorb(&mut self, other: Observations) {
+        if self.obs.is_empty() && self.syms.is_empty() {
+            // The first step (and a whole hunt): nothing to re-intern or sort again.
+            let dropped = self.dropped;
+            *self = other;
+            self.dropped += dropped;
+            return;
+        }
+        self.dropped += other.dropped;
+        self.extend_from(&other.syms, other.obs);
+        self.sort_and_dedup();
+    }
+
+    /// Event ids at or before `until_ms` not yet released: the events whose alerts are new.
+    pub fn unreleased_ids(&self, until_ms: i64) -> FxHashSet<String> {
+        self.obs
+            .iter()
+            .take_while(|o| o.time_ms <= until_ms)
+            .filter(|o| !o.released())
+            .map(|o| o.event_id(&self.syms))
+            .collect()
+    }
+
+    /// Whether any event was released by an earlier step.
+    pub fn any_released(&self) -> bool {
+        self.obs.iter().any(Obs::released)
+    }
+
+    /// Marks every event at or before `until_ms` released: its alerts were handed out.
+    pub fn release(&mut self, until_ms: i64) {
+        for o in self.obs.iter_mut().take_while(|o| o.time_ms <= until_ms) {
+            o.flags |= F_RELEASED;
+        }
+    }
+
+    /// Drops the events at or before `t_ms` and the strings only they used.
+    pub fn forget_until(&mut self, t_ms: i64) {
+        let first = self.obs.partition_point(|o| o.time_ms <= t_ms);
+        let kept = self.obs.split_off(first);
+        let old = std::mem::take(&mut self.syms);
+        let mut map: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut remap = |syms: &mut Symbols, i: u32| -> u32 {
+            if i == NONE {
+                return NONE;
+            }
+            *map.entry(i)
+                .or_insert_with(|| syms.id(old.get(i).unwrap_or("")))
+        };
+        self.obs = kept;
+        for o in self.obs.iter_mut() {
+            for v in o.f.iter_mut() {
+                *v = remap(&mut self.syms, *v);
+            }
+            if o.flags & F_ID_SYM != 0 {
+                let i = u32::from_le_bytes([o.id[0], o.id[1], o.id[2], o.id[3]]);
+                let j = remap(&mut self.syms, i);
+                o.id[..4].copy_from_slice(&j.to_le_bytes());
+            }
+        }
     }
 
     /// Observations from normalized events (tests, the store, small inputs).

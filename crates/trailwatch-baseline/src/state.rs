@@ -49,6 +49,11 @@ pub struct BaselineState {
     pub as_of_ms: i64,
     pub principals: Vec<PrincipalProfile>,
     pub resources: Vec<ResourceProfile>,
+    /// Long-term keys created (by `CreateAccessKey`) and not used yet, with the index in
+    /// `principals` of their creator: the key's first use, however much later, continues the
+    /// creator's chain.
+    #[serde(default)]
+    pub created_keys: Vec<(String, usize)>,
 }
 
 impl Default for BaselineState {
@@ -58,6 +63,7 @@ impl Default for BaselineState {
             as_of_ms: i64::MIN,
             principals: Vec::new(),
             resources: Vec::new(),
+            created_keys: Vec::new(),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use trailwatch_model::gzip::is_gzip;
 
 /// Opens a [`Input::Stream`]: called by the worker that reads it, so that streams are opened
 /// one at a time per worker, not all at once.
@@ -89,9 +90,9 @@ impl Input {
     }
 }
 
+/// `r`, gunzipped when its first bytes are gzip's magic.
 fn sniff<R: Read + Send + 'static>(mut r: BufReader<R>) -> io::Result<Box<dyn Read + Send>> {
-    let head = r.fill_buf()?;
-    if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+    if is_gzip(r.fill_buf()?) {
         Ok(Box::new(MultiGzDecoder::new(r)))
     } else {
         Ok(Box::new(r))

@@ -158,7 +158,7 @@ impl FileStats {
 /// A stable id for a record without one: the hex SHA-256 of its bytes (first 128 bits).
 pub(crate) fn content_id(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
-    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+    trailwatch_model::hex::encode(&d[..16])
 }
 
 /// Errors reported per input before the rest are only counted.

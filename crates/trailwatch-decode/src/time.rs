@@ -1,7 +1,5 @@
 //! Timestamps: a fast path for the ISO 8601 forms audit logs use, and formatting back.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -79,18 +77,14 @@ pub fn parse_ms(s: &str) -> Option<i64> {
     Some(secs * 1000 + ms)
 }
 
-/// RFC 3339 in UTC with whole seconds when the time has no milliseconds.
-pub fn format_ms(ms: i64) -> String {
-    match DateTime::<Utc>::from_timestamp_millis(ms) {
-        Some(t) if ms % 1000 == 0 => t.to_rfc3339_opts(SecondsFormat::Secs, true),
-        Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
-        None => ms.to_string(),
-    }
-}
+/// RFC 3339 in UTC with whole seconds when the time has no milliseconds: the one formatter,
+/// [`trailwatch_model::time::format_ms`], here beside the parser that reads it back.
+pub use trailwatch_model::time::format_ms;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
 
     #[test]
     fn parses_the_forms_logs_use() {

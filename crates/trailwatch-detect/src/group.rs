@@ -10,14 +10,16 @@
 
 use crate::content::Raise;
 use rustc_hash::FxHashMap;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use trailwatch_decode::time::format_ms;
 use trailwatch_decode::Facts;
+use trailwatch_model::time::format_ms;
 use trailwatch_model::uuid::{format_uuid, parse_uuid};
 use trailwatch_model::{Alert, Provider, Severity};
 use trailwatch_sigma::Rule;
+
+/// The stable alert id of every alert (the one definition, shared with `baseline` and `watch`).
+pub use trailwatch_model::alert_id;
 
 /// Limits of grouping.
 #[derive(Debug, Clone, Copy)]
@@ -648,19 +650,6 @@ pub fn sort_pending(alerts: &mut [PendingAlert]) {
                 b.id(),
             ))
     });
-}
-
-/// A stable alert id from what identifies it.
-pub fn alert_id(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0]);
-    }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A rule's description as alerts carry it (trimmed; empty when the rule has none).

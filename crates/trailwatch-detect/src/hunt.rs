@@ -1,12 +1,9 @@
 //! The hunt: every input through the rules, on every core, into grouped alerts.
 
 use crate::content::ContentOptions;
-use crate::group::{
-    alert_id, merge_whole, sort_pending, GroupOptions, Grouper, PendingAlert, WholeAlert,
-};
+use crate::group::{alert_id, GroupOptions, Grouper, PendingAlert};
 use crate::intern::Interner;
 use crate::pack::RulePack;
-use crate::scan::par_read;
 use rustc_hash::FxHashMap;
 use trailwatch_decode::time::format_ms;
 use trailwatch_decode::{DecodeError, FileStats, Input, Record};
@@ -88,9 +85,6 @@ pub struct HuntReport {
     pub stats: FileStats,
     /// Events inside the time range (the ones the rules saw).
     pub examined: u64,
-    /// With [`hunt_observing`]: every examined event, compactly and in time order, for the
-    /// baselines and chains (`trailwatch_baseline`).
-    pub observations: Option<trailwatch_baseline::Observations>,
 }
 
 /// What a correlation alert says about the events that made it, interned: [account, region,
@@ -101,21 +95,30 @@ struct SeenFacts {
     fields: [u32; 5],
 }
 
+/// One event's facts as plain data: the event id's hash, its cloud, and [account, region,
+/// principal, source IP, action].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FactRow {
+    key: u64,
+    provider: Provider,
+    fields: [Option<String>; 5],
+}
+
 /// Facts of the events correlations observed, keyed by the event id's hash.
 #[derive(Debug, Default)]
-struct FactBook {
+pub(crate) struct FactBook {
     strings: Interner,
     by_id: FxHashMap<u64, SeenFacts>,
 }
 
-fn id_key(id: &str) -> u64 {
+pub(crate) fn id_key(id: &str) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     std::hash::Hasher::write(&mut h, id.as_bytes());
     std::hash::Hasher::finish(&h)
 }
 
 impl FactBook {
-    fn note(&mut self, provider: Provider, f: &trailwatch_decode::Facts<'_>) {
+    pub(crate) fn note(&mut self, provider: Provider, f: &trailwatch_decode::Facts<'_>) {
         let key = id_key(&f.event_id);
         if self.by_id.contains_key(&key) {
             return;
@@ -131,7 +134,7 @@ impl FactBook {
         self.by_id.insert(key, SeenFacts { provider, fields });
     }
 
-    fn merge(&mut self, other: FactBook) {
+    pub(crate) fn merge(&mut self, other: FactBook) {
         for (k, f) in other.by_id {
             let fields = f.fields.map(|i| {
                 if i == u32::MAX {
@@ -157,49 +160,110 @@ impl FactBook {
         ))
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_id.len()
+    }
+
+    /// Keeps the facts of the events `keep` names only (those a correlation still holds).
+    pub(crate) fn retain<'a>(&mut self, keep: impl Iterator<Item = &'a str>) {
+        let keys: rustc_hash::FxHashSet<u64> = keep.map(id_key).collect();
+        self.by_id.retain(|k, _| keys.contains(k));
+    }
+
+    /// The facts as plain rows, to be kept between runs.
+    pub(crate) fn rows(&self) -> Vec<FactRow> {
+        self.by_id
+            .iter()
+            .map(|(k, f)| FactRow {
+                key: *k,
+                provider: f.provider,
+                fields: f
+                    .fields
+                    .map(|i| (i != u32::MAX).then(|| self.strings.get(i).to_string())),
+            })
+            .collect()
+    }
+
+    /// The facts of [`rows`](Self::rows) again.
+    pub(crate) fn from_rows(rows: Vec<FactRow>) -> FactBook {
+        let mut book = FactBook::default();
+        for r in rows {
+            let fields = r
+                .fields
+                .map(|v| v.map_or(u32::MAX, |s| book.strings.id(&s)));
+            book.by_id.insert(
+                r.key,
+                SeenFacts {
+                    provider: r.provider,
+                    fields,
+                },
+            );
+        }
+        book
     }
 }
 
+/// Where a pipeline stands when a worker reads: events at or before `watermark_ms` are late;
+/// at or before `learned_ms`, too late to join the baselines and chains.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lateness {
+    pub(crate) watermark_ms: i64,
+    pub(crate) learned_ms: i64,
+}
+
 /// One worker's state.
-struct Worker<'p> {
+pub(crate) struct Worker<'p> {
     pack: &'p RulePack,
     content: &'p ContentOptions,
     range: TimeRange,
     include_services: bool,
     chain_steps_only: bool,
+    lateness: Lateness,
     hits: Vec<RuleRef>,
-    grouper: Grouper,
-    aws_corr: CorrelationState,
-    azure_corr: CorrelationState,
-    facts: FactBook,
-    examined: u64,
-    observed: Option<trailwatch_baseline::Collector>,
+    pub(crate) grouper: Grouper,
+    pub(crate) aws_corr: CorrelationState,
+    pub(crate) azure_corr: CorrelationState,
+    pub(crate) facts: FactBook,
+    pub(crate) examined: u64,
+    /// The latest event time examined.
+    pub(crate) max_ms: i64,
+    /// Examined events at or before the watermark, and those of them too late to join.
+    pub(crate) late: u64,
+    pub(crate) too_late: u64,
+    pub(crate) observed: Option<trailwatch_baseline::Collector>,
     /// Every `recipientAccountId` read: the input's own accounts.
-    accounts: rustc_hash::FxHashSet<Box<str>>,
+    pub(crate) accounts: rustc_hash::FxHashSet<Box<str>>,
 }
 
 impl<'p> Worker<'p> {
-    fn new(pack: &'p RulePack, opts: &'p HuntOptions, observe: Option<usize>) -> Self {
+    pub(crate) fn new(
+        pack: &'p RulePack,
+        opts: &'p HuntOptions,
+        observe: Option<usize>,
+        lateness: Lateness,
+    ) -> Self {
         Worker {
             pack,
             content: &opts.content,
             range: opts.range,
             include_services: opts.include_service_principals,
             chain_steps_only: opts.observe_chain_steps_only,
+            lateness,
             hits: Vec::new(),
             grouper: Grouper::new(opts.group),
             aws_corr: CorrelationState::new(),
             azure_corr: CorrelationState::new(),
             facts: FactBook::default(),
             examined: 0,
+            max_ms: i64::MIN,
+            late: 0,
+            too_late: 0,
             observed: observe.map(trailwatch_baseline::Collector::new),
             accounts: Default::default(),
         }
     }
 
-    fn on_record(&mut self, rec: &Record<'_>) {
+    pub(crate) fn on_record(&mut self, rec: &Record<'_>) {
         if let Record::Aws(r) = rec {
             if let Some(a) = r.str("recipientAccountId") {
                 if !self.accounts.contains(a.as_ref()) {
@@ -211,6 +275,15 @@ impl<'p> Worker<'p> {
             return;
         }
         self.examined += 1;
+        if let Some(t) = rec.time_ms() {
+            self.max_ms = self.max_ms.max(t);
+            if t <= self.lateness.watermark_ms {
+                self.late += 1;
+                if t <= self.lateness.learned_ms {
+                    self.too_late += 1;
+                }
+            }
+        }
         // Asked at most once per record, and only when the baselines or a correlation need it.
         let include_services = self.include_services;
         let mut service = None;
@@ -253,9 +326,10 @@ impl<'p> Worker<'p> {
     }
 }
 
-/// Runs every input through the pack's rules and returns the grouped alerts. Problems with the
-/// input go to `on_error` as they are met; `on_progress` gets the (on-disk) bytes of each input
-/// when it is done.
+/// Runs every input through the pack's rules and returns the grouped alerts: a
+/// [`Pipeline`](crate::Pipeline) without baselines or chains, fed everything, then finished.
+/// Problems with the input go to `on_error` as they are met; `on_progress` gets the (on-disk)
+/// bytes of each input when it is done.
 pub fn hunt(
     inputs: &[Input],
     pack: &RulePack,
@@ -263,107 +337,17 @@ pub fn hunt(
     on_error: &(dyn Fn(DecodeError) + Sync),
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> HuntReport {
-    run(inputs, pack, opts, None, on_error, on_progress)
-}
-
-/// [`hunt`], also keeping every examined event (up to `max_events`, ≈ 80 bytes each) for the
-/// baselines: [`HuntReport::observations`] holds them in time order.
-pub fn hunt_observing(
-    inputs: &[Input],
-    pack: &RulePack,
-    opts: &HuntOptions,
-    max_events: usize,
-    on_error: &(dyn Fn(DecodeError) + Sync),
-    on_progress: &(dyn Fn(u64) + Sync),
-) -> HuntReport {
-    run(inputs, pack, opts, Some(max_events), on_error, on_progress)
-}
-
-fn run(
-    inputs: &[Input],
-    pack: &RulePack,
-    opts: &HuntOptions,
-    observe: Option<usize>,
-    on_error: &(dyn Fn(DecodeError) + Sync),
-    on_progress: &(dyn Fn(u64) + Sync),
-) -> HuntReport {
-    let threads = opts.threads.clamp(1, inputs.len().max(1));
-    let per_worker = observe.map(|m| m.div_ceil(threads).max(1));
-    let (workers, stats) = par_read(
-        inputs,
-        opts.threads,
-        &|| Worker::new(pack, opts, per_worker),
-        &|w, r| w.on_record(r),
-        on_error,
-        on_progress,
-    );
-    tracing::debug!(
-        live_mb = trailwatch_model::gauge::live_heap_mb(),
-        peak_mb = trailwatch_model::gauge::peak_heap_mb(),
-        "read done"
-    );
-    finish(pack, opts, workers, stats)
-}
-
-fn finish(
-    pack: &RulePack,
-    opts: &HuntOptions,
-    workers: Vec<Worker<'_>>,
-    stats: FileStats,
-) -> HuntReport {
-    let mut grouper = Grouper::new(opts.group);
-    let mut aws_corr = CorrelationState::new();
-    let mut azure_corr = CorrelationState::new();
-    let mut facts = FactBook::default();
-    let mut examined = 0;
-    let mut collectors = Vec::new();
-    let mut accounts = rustc_hash::FxHashSet::default();
-    for w in workers {
-        examined += w.examined;
-        accounts.extend(w.accounts);
-        collectors.extend(w.observed);
-        grouper.merge(w.grouper);
-        aws_corr.merge(w.aws_corr);
-        azure_corr.merge(w.azure_corr);
-        facts.merge(w.facts);
-    }
-    tracing::debug!(
-        live_mb = trailwatch_model::gauge::live_heap_mb(),
-        peak_mb = trailwatch_model::gauge::peak_heap_mb(),
-        "merged"
-    );
-    tracing::debug!(footprint = ?grouper.footprint(), groups = grouper.groups(), facts = facts.len(), "memory");
-    tracing::debug!(
-        firings = grouper.firings(),
-        correlation_observations = aws_corr.len() + azure_corr.len(),
-        "grouped"
-    );
-    let mut alerts = grouper.into_alerts(&|a| accounts.contains(a));
-    let whole: Vec<WholeAlert> = aws_corr
-        .finish(&pack.aws)
-        .into_iter()
-        .chain(azure_corr.finish(&pack.azure))
-        .filter(|hit| hit.rule.generates_alerts() && hit.rule.level >= pack.aws.config().min_level)
-        .map(|hit| WholeAlert {
-            alert: correlation_alert(&hit, &facts),
-            first_ms: hit.first_ms,
-            last_ms: hit.last_ms,
-        })
-        .collect();
-    alerts.extend(merge_whole(whole, &opts.group));
-    sort_pending(&mut alerts);
-    tracing::debug!(
-        live_mb = trailwatch_model::gauge::live_heap_mb(),
-        peak_mb = trailwatch_model::gauge::peak_heap_mb(),
-        "correlated"
-    );
-    let observations =
-        (!collectors.is_empty()).then(|| trailwatch_baseline::Observations::merge(collectors));
+    let mut pipeline = crate::Pipeline::new(pack, crate::PipelineOptions::signatures(opts.clone()));
+    let fed = pipeline.feed(inputs, on_error, on_progress);
+    let alerts = match pipeline.finish(0) {
+        Ok(c) => c.alerts,
+        // Without the engine, finishing cannot fail.
+        Err(_) => Vec::new(),
+    };
     HuntReport {
         alerts,
-        stats,
-        examined,
-        observations,
+        stats: fed.stats,
+        examined: fed.examined,
     }
 }
 
@@ -373,7 +357,7 @@ fn push_distinct(v: &mut Vec<String>, s: &str) {
     }
 }
 
-fn correlation_alert(hit: &CorrelationHit, facts: &FactBook) -> Alert {
+pub(crate) fn correlation_alert(hit: &CorrelationHit, facts: &FactBook) -> Alert {
     let known: Vec<(Provider, [Option<&str>; 5])> = hit
         .event_ids
         .iter()

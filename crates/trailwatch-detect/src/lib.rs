@@ -15,10 +15,15 @@ mod hunt;
 mod intern;
 mod observe;
 mod pack;
+pub mod pipeline;
 pub mod ruletest;
 mod scan;
 pub mod summary;
 pub mod timeline;
 
-pub use hunt::{hunt, hunt_observing, HuntOptions, HuntReport, TimeRange, SERVICE_PRINCIPALS_TAG};
+pub use hunt::{hunt, HuntOptions, HuntReport, TimeRange, SERVICE_PRINCIPALS_TAG};
 pub use pack::{PackError, PackTuning, RulePack};
+pub use pipeline::{
+    Committed, EngineOptions, Fed, LateCounts, Pipeline, PipelineError, PipelineOptions,
+    PipelineSnapshot,
+};

@@ -1,12 +1,12 @@
 //! Baselines and chains end to end: simulated organisations (trailwatch-sim) and the SANS lab
-//! through the real reader and hunt (`hunt_observing`), the built-in rules, and
-//! `trailwatch_baseline::process`.
+//! through the real reader and the detection [`Pipeline`] with every detector on.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use trailwatch_baseline::{process, BaselineState, Config, ProcessOptions};
+use trailwatch_baseline::Config;
 use trailwatch_decode::expand_inputs;
-use trailwatch_detect::{hunt_observing, HuntOptions, RulePack};
+use trailwatch_detect::group::GroupOptions;
+use trailwatch_detect::{EngineOptions, HuntOptions, Pipeline, PipelineOptions, RulePack};
 use trailwatch_model::{Alert, Severity};
 use trailwatch_sim::{simulate, Providers, SimOptions, SimReport};
 
@@ -24,45 +24,27 @@ fn hunt_with_baselines(paths: &[PathBuf], min_level: Severity) -> Vec<Alert> {
     let pack = RulePack::load(true, &[], min_level).expect("built-in rules");
     let opts = HuntOptions {
         threads: 2,
+        group: GroupOptions {
+            window_ms: HOUR,
+            ..GroupOptions::default()
+        },
         ..HuntOptions::default()
     };
-    let mut report = hunt_observing(
-        &inputs,
-        &pack,
-        &opts,
-        50_000_000,
-        &|e| panic!("{e}"),
-        &|_| {},
-    );
-    let obs = report.observations.take().expect("observations kept");
-    assert!(obs.obs.len() as u64 <= report.examined);
-    let given = report
-        .alerts()
-        .into_iter()
-        .map(|a| {
-            let t = chrono::DateTime::parse_from_rfc3339(&a.first_seen)
-                .expect("rfc3339")
-                .timestamp_millis();
-            (a, t)
-        })
-        .collect();
-    let popts = ProcessOptions {
+    let mut cfg = Config::default();
+    cfg.baselines.max_events = 50_000_000;
+    let engine = EngineOptions {
+        cfg,
         baselines: true,
         chains: true,
         context: true,
-        group_window_ms: HOUR,
-        min_level,
-        now_ms: 0,
     };
-    let out = process(
-        &Config::default(),
-        &popts,
-        &obs,
-        BaselineState::default(),
-        given,
-    )
-    .expect("process");
-    out.alerts.into_iter().map(|(a, _)| a).collect()
+    let popts = PipelineOptions::new(opts, Some(engine), min_level, 0);
+    let mut pipeline = Pipeline::new(&pack, popts);
+    let fed = pipeline.feed(&inputs, &|e| panic!("{e}"), &|_| {});
+    assert!(fed.examined > 0);
+    let done = pipeline.finish(0).expect("finish");
+    assert!(done.replayed <= fed.examined);
+    done.alerts.iter().map(|p| p.to_alert()).collect()
 }
 
 fn sim(dir: &Path, days: u32, principals: usize, per_day: u64, attacks: bool) -> SimReport {

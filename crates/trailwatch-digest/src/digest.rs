@@ -5,6 +5,8 @@ use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::io::Read;
+use trailwatch_model::gzip::is_gzip;
+use trailwatch_model::hex;
 
 /// Digest files are a few kB to a few MB; anything inflating past this is not one.
 pub(crate) const MAX_DIGEST_BYTES: u64 = 256 << 20;
@@ -87,7 +89,7 @@ pub fn parse_digest_bytes(bytes: &[u8]) -> Result<(DigestFile, String), DigestEr
 }
 
 pub(crate) fn decompress_and_hash(bytes: &[u8]) -> Result<(Vec<u8>, String), DigestError> {
-    let data = if bytes.starts_with(&[0x1f, 0x8b]) {
+    let data = if is_gzip(bytes) {
         let mut out = Vec::new();
         MultiGzDecoder::new(bytes)
             .take(MAX_DIGEST_BYTES + 1)
@@ -100,7 +102,7 @@ pub(crate) fn decompress_and_hash(bytes: &[u8]) -> Result<(Vec<u8>, String), Dig
     } else {
         bytes.to_vec()
     };
-    let hash = crate::to_hex(&Sha256::digest(&data));
+    let hash = hex::encode(&Sha256::digest(&data));
     Ok((data, hash))
 }
 

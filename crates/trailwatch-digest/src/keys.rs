@@ -42,7 +42,7 @@ pub struct PublicKey {
 impl PublicKey {
     /// A key from its DER encoding, PKCS#1 `RSAPublicKey` or `SubjectPublicKeyInfo`.
     pub fn from_der(fingerprint: &str, der: &[u8]) -> Result<Self, KeyError> {
-        if crate::from_hex(fingerprint.trim()).is_none() {
+        if trailwatch_model::hex::decode(fingerprint.trim()).is_none() {
             return Err(KeyError::Fingerprint {
                 fingerprint: fingerprint.to_owned(),
             });

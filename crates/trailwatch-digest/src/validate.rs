@@ -12,6 +12,8 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+use trailwatch_model::gzip::is_gzip;
+use trailwatch_model::hex;
 
 /// The manifest of digest signatures at the root: `{"<digest S3 object key>": "<hex>", …}`.
 pub const SIGNATURE_MANIFEST: &str = "digest-signatures.json";
@@ -248,11 +250,11 @@ fn find_signature(
     };
     let text = text.or_else(|| keys.iter().find_map(|k| manifest.get(*k).cloned()));
     let text = text.ok_or(DigestError::NoSignature)?;
-    let hex = text.trim();
-    if hex.is_empty() || crate::from_hex(hex).is_none() {
+    let digits = text.trim();
+    if digits.is_empty() || hex::decode(digits).is_none() {
         return Err(DigestError::BadSignatureHex);
     }
-    Ok(hex.to_ascii_lowercase())
+    Ok(digits.to_ascii_lowercase())
 }
 
 fn load_manifest(root: &Path, problems: &mut Vec<Problem>) -> HashMap<String, String> {
@@ -301,7 +303,7 @@ fn check_signature(
         ));
     }
     let sig_hex = signature.as_ref().map_err(clone_error)?;
-    let sig = crate::from_hex(sig_hex).ok_or(DigestError::BadSignatureHex)?;
+    let sig = hex::decode(sig_hex).ok_or(DigestError::BadSignatureHex)?;
     let fp = d.digest_public_key_fingerprint.trim();
     let candidates: Vec<_> = keys.by_fingerprint(fp).collect();
     if candidates.is_empty() {
@@ -329,14 +331,14 @@ fn check_signature(
 /// Hex SHA-256 of a log file's decompressed bytes (streamed; gzip recognised by magic bytes).
 fn hash_log(path: &Path) -> io::Result<String> {
     let mut reader = BufReader::new(fs::File::open(path)?);
-    let gz = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let gz = is_gzip(reader.fill_buf()?);
     let mut hasher = Sha256::new();
     if gz {
         io::copy(&mut MultiGzDecoder::new(reader), &mut hasher)?;
     } else {
         io::copy(&mut reader, &mut hasher)?;
     }
-    Ok(crate::to_hex(&hasher.finalize()))
+    Ok(hex::encode(&hasher.finalize()))
 }
 
 /// The `YYYYMMDDTHHmmZ` timestamp in a CloudTrail log file name.

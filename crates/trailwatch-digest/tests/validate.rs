@@ -18,9 +18,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use trailwatch_digest::{
-    to_hex, validate, ChainIssue, DigestError, LogStatus, PublicKeys, Report, TimeRange,
-    ValidateOptions, SIGNATURE_MANIFEST,
+    validate, ChainIssue, DigestError, LogStatus, PublicKeys, Report, TimeRange, ValidateOptions,
+    SIGNATURE_MANIFEST,
 };
+use trailwatch_model::hex;
 
 const ACCT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -54,7 +55,7 @@ fn pkcs1_der(k: &RsaPrivateKey) -> Vec<u8> {
 
 /// Our stand-in for AWS's fingerprint: the first 16 bytes of SHA-256 of the DER, in hex.
 fn fingerprint(k: &RsaPrivateKey) -> String {
-    to_hex(&Sha256::digest(pkcs1_der(k))[..16])
+    hex::encode(&Sha256::digest(pkcs1_der(k))[..16])
 }
 
 /// `aws cloudtrail list-public-keys` output holding the main key (PKCS#1 or SPKI DER).
@@ -223,7 +224,7 @@ fn build(spec: &Spec) -> Tree {
             entries.push(json!({
                 "s3Bucket": BUCKET,
                 "s3Object": key,
-                "hashValue": to_hex(&Sha256::digest(&bytes)),
+                "hashValue": hex::encode(&Sha256::digest(&bytes)),
                 "hashAlgorithm": "SHA-256",
                 "newestEventTime": iso(ts + Duration::seconds(30)),
                 "oldestEventTime": iso(ts),
@@ -274,7 +275,7 @@ fn build(spec: &Spec) -> Tree {
             "logFiles": entries,
         });
         let bytes = serde_json::to_vec(&digest).expect("json");
-        let hash = to_hex(&Sha256::digest(&bytes));
+        let hash = hex::encode(&Sha256::digest(&bytes));
         let prev_sig = prev.as_ref().map_or("null", |p| p.2.as_str());
         let signing = format!("{}\n{BUCKET}/{key}\n{hash}\n{prev_sig}", iso(end));
         let signer = if spec.other_key_for == Some(i) {
@@ -288,7 +289,7 @@ fn build(spec: &Spec) -> Tree {
                 &Sha256::digest(signing.as_bytes()),
             )
             .expect("sign");
-        let sig_hex = to_hex(&sig);
+        let sig_hex = hex::encode(&sig);
         let path = tree.local(&key);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, gz(&bytes)).expect("write digest");

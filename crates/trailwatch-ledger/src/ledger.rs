@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
+use trailwatch_model::hex;
 
-use crate::hex;
-use crate::link::{line_hash, Head, Link, LinkKind, Quarantined, Removed};
+use crate::link::{line_hash, Head, Link, LinkKind, Quarantined, Removed, Replaced, Written};
+use crate::IdDigest;
 
 /// The ledger's folder inside the store directory.
 pub const LEDGER_DIR: &str = "_ledger";
@@ -50,6 +51,12 @@ pub enum LedgerError {
     QuarantineLive(String),
     #[error("{0:?}: not a hex SHA-256")]
     BadHash(String),
+    #[error("a compaction link must replace and write at least one file")]
+    NothingCompacted,
+    #[error("{0}: a compaction cannot write over a live file or one it replaces")]
+    CompactionOverLive(String),
+    #[error("compaction does not add up: {0}")]
+    CompactionUnbalanced(String),
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LedgerError + '_ {
@@ -263,12 +270,7 @@ impl Ledger {
         let mut head = Head::empty();
         let mut live = HashMap::new();
         for (i, (_, line)) in raw.lines.iter().enumerate() {
-            let corrupt = |reason: String| LedgerError::Corrupt {
-                line: i + 1,
-                reason,
-            };
-            let text = std::str::from_utf8(line).map_err(|e| corrupt(e.to_string()))?;
-            let link = Link::parse(text).map_err(corrupt)?;
+            let link = parse_line(i, line)?;
             head = Head {
                 seq: link.seq,
                 hash: line_hash(line),
@@ -365,20 +367,14 @@ impl Ledger {
     ) -> Result<Link, LedgerError> {
         check_path(path)?;
         let link = Link {
-            seq: self.head.seq + 1,
-            kind: LinkKind::Commit,
             path: Some(path.to_string()),
             sha256: Some(hex::encode(sha256)),
             bytes: Some(bytes),
             records: Some(records),
             first_time: Some(rfc3339(first_time)),
             last_time: Some(rfc3339(last_time)),
-            removed: Vec::new(),
-            quarantined: Vec::new(),
             reason: None,
-            prev: self.head.hash.clone(),
-            at: rfc3339(Utc::now()),
-            sig: String::new(),
+            ..self.next_link(LinkKind::Commit, "")
         };
         self.append(link)
     }
@@ -393,10 +389,13 @@ impl Ledger {
             sha256: None,
             bytes: None,
             records: None,
+            ids_digest: None,
             first_time: None,
             last_time: None,
             removed: Vec::new(),
             quarantined: Vec::new(),
+            replaced: Vec::new(),
+            written: Vec::new(),
             reason: Some(reason.to_string()),
             prev: self.head.hash.clone(),
             at: rfc3339(Utc::now()),
@@ -462,6 +461,67 @@ impl Ledger {
         self.append(link)
     }
 
+    /// Appends a compaction link: the writer replaced the live files `replaced` (each with the
+    /// hash it is live with) by the files `written` (already in place), holding the same rows:
+    /// as many as the replaced files were committed with, whose event ids have the digest
+    /// `ids_digest` (computed from the replaced files) and add up, file by file, to it. Write
+    /// it after the new files are in place and before the replaced ones are deleted: until it
+    /// is written the replaced files are the live ones, after it the written ones.
+    pub fn append_compaction(
+        &mut self,
+        replaced: Vec<Replaced>,
+        written: Vec<Written>,
+        ids_digest: IdDigest,
+        reason: &str,
+    ) -> Result<Link, LedgerError> {
+        if replaced.is_empty() || written.is_empty() {
+            return Err(LedgerError::NothingCompacted);
+        }
+        let mut replaced_records = 0u64;
+        for r in &replaced {
+            match self.live.get(&r.path) {
+                Some(l) if l.sha256.as_deref() == Some(r.sha256.as_str()) => {
+                    replaced_records += l.records.unwrap_or(0);
+                }
+                _ => return Err(LedgerError::NotLive(r.path.clone())),
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for w in &written {
+            check_path(&w.path)?;
+            if hex::decode_array::<32>(&w.sha256).is_none() {
+                return Err(LedgerError::BadHash(w.sha256.clone()));
+            }
+            let over = self.live.contains_key(&w.path) || replaced.iter().any(|r| r.path == w.path);
+            if over || !seen.insert(w.path.as_str()) {
+                return Err(LedgerError::CompactionOverLive(w.path.clone()));
+            }
+        }
+        let link = Link {
+            records: Some(replaced_records),
+            ids_digest: Some(ids_digest.to_string()),
+            replaced,
+            written,
+            ..self.next_link(LinkKind::Compaction, reason)
+        };
+        link.check_compaction_sums(replaced_records)
+            .map_err(LedgerError::CompactionUnbalanced)?;
+        self.append(link)
+    }
+
+    /// The link with seq `seq`, read from the ledger file again (the ledger keeps only the live
+    /// files and the last link in memory); `None` when there is none.
+    pub fn read_link(&self, seq: u64) -> Result<Option<Link>, LedgerError> {
+        let raw = read_raw(&self.ledger_path())?;
+        for (i, (_, line)) in raw.lines.iter().enumerate() {
+            let link = parse_line(i, line)?;
+            if link.seq == seq {
+                return Ok(Some(link));
+            }
+        }
+        Ok(None)
+    }
+
     fn ledger_path(&self) -> PathBuf {
         self.store.join(LEDGER_DIR).join(LEDGER_FILE)
     }
@@ -495,7 +555,18 @@ impl Ledger {
     }
 }
 
-/// Applies one link to the live-file map (a quarantine changes no live file).
+/// Parses the complete line at index `i` of the ledger; one that is not a link is corruption.
+fn parse_line(i: usize, line: &[u8]) -> Result<Link, LedgerError> {
+    let corrupt = |reason: String| LedgerError::Corrupt {
+        line: i + 1,
+        reason,
+    };
+    let text = std::str::from_utf8(line).map_err(|e| corrupt(e.to_string()))?;
+    Link::parse(text).map_err(corrupt)
+}
+
+/// Applies one link to the live-file map (a quarantine changes no live file; a compaction
+/// replaces files by the live views of the ones it wrote).
 fn apply(live: &mut HashMap<String, Link>, link: Link) {
     match link.kind {
         LinkKind::Commit => {
@@ -509,5 +580,13 @@ fn apply(live: &mut HashMap<String, Link>, link: Link) {
             }
         }
         LinkKind::Quarantine => {}
+        LinkKind::Compaction => {
+            for r in &link.replaced {
+                live.remove(&r.path);
+            }
+            for w in &link.written {
+                live.insert(w.path.clone(), link.written_view(w));
+            }
+        }
     }
 }

@@ -6,8 +6,9 @@ use std::str::FromStr;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use trailwatch_model::hex;
 
-use crate::hex;
+use crate::IdDigest;
 
 /// The `prev` of the first link: 64 zeros (no link before it).
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -26,6 +27,8 @@ pub enum LinkKind {
     Retention,
     /// The store's writer moved what an interrupted write left into quarantine (not deleted).
     Quarantine,
+    /// The store's writer replaced files by one or a few holding the same rows (compaction).
+    Compaction,
 }
 
 /// One file deleted by retention, as named in a retention link.
@@ -53,10 +56,39 @@ pub struct Quarantined {
     pub bytes: u64,
 }
 
+/// One file a compaction replaced, as named in a compaction link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replaced {
+    /// The path, relative to the store directory, with `/` separators.
+    pub path: String,
+    /// Hex SHA-256 the file had (the one it was committed or written with).
+    pub sha256: String,
+}
+
+/// One file a compaction wrote, as named in a compaction link: what a commit link says of its
+/// file, and the [`IdDigest`](crate::IdDigest) of its `event_id` column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Written {
+    pub path: String,
+    /// Hex SHA-256 of its bytes.
+    pub sha256: String,
+    pub bytes: u64,
+    pub records: u64,
+    /// RFC 3339 times of its first and last event.
+    pub first_time: String,
+    pub last_time: String,
+    /// Hex [`IdDigest`](crate::IdDigest) of its event ids.
+    pub ids_digest: String,
+}
+
 /// One line of `_ledger/ledger.jsonl`.
 ///
 /// Commit links carry `path`, `sha256`, `bytes`, `records`, `first_time` and `last_time`;
-/// retention links carry `removed` and `reason`; quarantine links `quarantined` and `reason`.
+/// retention links carry `removed` and `reason`; quarantine links `quarantined` and `reason`;
+/// compaction links `records` and `ids_digest` (of the rows of the files replaced), `replaced`,
+/// `written` and `reason`.
 /// Fields are written in declaration order, which makes the serialization canonical; a field
 /// left out when empty keeps the lines (and signatures) of ledgers written before it existed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +106,9 @@ pub struct Link {
     pub bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<u64>,
+    /// Hex [`IdDigest`](crate::IdDigest) of the event ids of `records` rows (compaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids_digest: Option<String>,
     /// RFC 3339 time of the file's first event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_time: Option<String>,
@@ -84,6 +119,10 @@ pub struct Link {
     pub removed: Vec<Removed>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quarantined: Vec<Quarantined>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<Replaced>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub written: Vec<Written>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Hex SHA-256 of the previous link's line (without its newline), [`GENESIS`] for the first.
@@ -99,29 +138,109 @@ impl Link {
     /// Parses one complete line, checking that the fields fit the kind.
     pub fn parse(line: &str) -> Result<Link, String> {
         let link: Link = serde_json::from_str(line).map_err(|e| e.to_string())?;
-        let commit_fields = link.path.is_some()
-            && link.sha256.is_some()
-            && link.bytes.is_some()
-            && link.records.is_some()
-            && link.first_time.is_some()
-            && link.last_time.is_some();
-        let removed = !link.removed.is_empty();
-        let quarantined = !link.quarantined.is_empty();
-        match link.kind {
-            LinkKind::Commit if !commit_fields || removed || quarantined => {
+        link.check_fields()?;
+        if link.seq == 0 {
+            return Err("seq 0".into());
+        }
+        Ok(link)
+    }
+
+    /// Whether the link carries the fields of its kind and no others.
+    fn check_fields(&self) -> Result<(), String> {
+        let commit_fields = self.path.is_some()
+            && self.sha256.is_some()
+            && self.bytes.is_some()
+            && self.records.is_some()
+            && self.first_time.is_some()
+            && self.last_time.is_some();
+        let removed = !self.removed.is_empty();
+        let quarantined = !self.quarantined.is_empty();
+        let compaction = !self.replaced.is_empty() || !self.written.is_empty();
+        let other = compaction || self.ids_digest.is_some();
+        match self.kind {
+            LinkKind::Commit if !commit_fields || removed || quarantined || other => {
                 Err("commit link without its file fields".into())
             }
-            LinkKind::Retention if link.path.is_some() || link.reason.is_none() || quarantined => {
+            LinkKind::Retention
+                if self.path.is_some() || self.reason.is_none() || quarantined || other =>
+            {
                 Err("retention link with a path or without a reason".into())
             }
             LinkKind::Quarantine
-                if link.path.is_some() || link.reason.is_none() || removed || !quarantined =>
+                if self.path.is_some()
+                    || self.reason.is_none()
+                    || removed
+                    || !quarantined
+                    || other =>
             {
                 Err("quarantine link with a path or a removal, or without files or a reason".into())
             }
-            _ if link.seq == 0 => Err("seq 0".into()),
-            _ => Ok(link),
+            LinkKind::Compaction
+                if self.path.is_some()
+                    || self.sha256.is_some()
+                    || removed
+                    || quarantined
+                    || self.replaced.is_empty()
+                    || self.written.is_empty()
+                    || self.records.is_none()
+                    || self.ids_digest.is_none()
+                    || self.reason.is_none() =>
+            {
+                Err("compaction link without files replaced and written, counts or a reason".into())
+            }
+            _ => Ok(()),
         }
+    }
+
+    /// The live view of a file this compaction link wrote: a link shaped like a commit link
+    /// (kind [`LinkKind::Compaction`], this link's seq, the file's path, hash, size, records,
+    /// times and id digest). Not a line of the ledger: it has no signature.
+    pub(crate) fn written_view(&self, w: &Written) -> Link {
+        Link {
+            seq: self.seq,
+            kind: LinkKind::Compaction,
+            path: Some(w.path.clone()),
+            sha256: Some(w.sha256.clone()),
+            bytes: Some(w.bytes),
+            records: Some(w.records),
+            ids_digest: Some(w.ids_digest.clone()),
+            first_time: Some(w.first_time.clone()),
+            last_time: Some(w.last_time.clone()),
+            removed: Vec::new(),
+            quarantined: Vec::new(),
+            replaced: Vec::new(),
+            written: Vec::new(),
+            reason: self.reason.clone(),
+            prev: self.prev.clone(),
+            at: self.at.clone(),
+            sig: String::new(),
+        }
+    }
+
+    /// For a compaction link: the files written hold, together, `replaced_records` rows (what
+    /// the replaced files were committed with), the link's `records`, and the ids of its
+    /// `ids_digest`. `Err` says what does not add up.
+    pub(crate) fn check_compaction_sums(&self, replaced_records: u64) -> Result<(), String> {
+        let written: u64 = self.written.iter().map(|w| w.records).sum();
+        if written != replaced_records || self.records != Some(replaced_records) {
+            return Err(format!(
+                "{written} rows written, {replaced_records} replaced, {} recorded",
+                self.records.unwrap_or(0)
+            ));
+        }
+        let mut sum = IdDigest::default();
+        for w in &self.written {
+            let d: IdDigest = w
+                .ids_digest
+                .parse()
+                .map_err(|e| format!("{}: id digest {e}", w.path))?;
+            sum.merge(&d);
+        }
+        let recorded: Option<IdDigest> = self.ids_digest.as_deref().and_then(|d| d.parse().ok());
+        if recorded != Some(sum) {
+            return Err("the written files' event ids are not the replaced files' ids".into());
+        }
+        Ok(())
     }
 
     /// The bytes the signature covers: the domain prefix, then the JSON without `sig`.

@@ -5,6 +5,7 @@ use chrono::{TimeZone, Utc};
 use ed25519_dalek::SigningKey;
 
 use crate::*;
+use trailwatch_model::hex;
 
 fn data_file(store: &Path, rel: &str, contents: &[u8]) {
     let path = store.join(rel);
@@ -534,6 +535,7 @@ fn a_forged_quarantine_of_a_committed_file_is_named() {
         sha256: None,
         bytes: None,
         records: None,
+        ids_digest: None,
         first_time: None,
         last_time: None,
         removed: Vec::new(),
@@ -543,6 +545,8 @@ fn a_forged_quarantine_of_a_committed_file_is_named() {
             sha256: live.sha256.clone().unwrap(),
             bytes: live.bytes.unwrap(),
         }],
+        replaced: Vec::new(),
+        written: Vec::new(),
         reason: Some("interrupted write".into()),
         prev: head.hash,
         at: "2024-05-02T00:00:00Z".into(),
@@ -665,4 +669,331 @@ fn a_ledger_written_before_quarantine_links_still_verifies_and_grows() {
     assert!(report.is_ok(), "{report}");
     assert_eq!((report.links, report.quarantines), (4, 1));
     assert_eq!(lines(dir.path())[..3], old[..]);
+    // And a compaction link.
+    let second = "provider=aws/dt=2024-05-02/part-00000002-b.parquet";
+    let new_rel = "provider=aws/dt=2024-05-02/part-00000005-c.parquet";
+    data_file(dir.path(), new_rel, b"second file, compacted");
+    let d = hash_file(&dir.path().join(new_rel)).unwrap();
+    let ids: IdDigest = ["x", "y", "z"].into_iter().collect();
+    let replaced = Replaced {
+        path: second.into(),
+        sha256: ledger.live(second).unwrap().sha256.clone().unwrap(),
+    };
+    let written = Written {
+        path: new_rel.into(),
+        sha256: d.sha256_hex(),
+        bytes: d.bytes,
+        records: 3,
+        first_time: "2024-05-01T00:00:00Z".into(),
+        last_time: "2024-05-01T01:00:00Z".into(),
+        ids_digest: ids.to_string(),
+    };
+    ledger
+        .append_compaction(vec![replaced], vec![written], ids, "compaction")
+        .unwrap();
+    fs::remove_file(dir.path().join(second)).unwrap();
+    let report = verify(dir.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((report.links, report.compactions), (5, 1));
+    assert_eq!(lines(dir.path())[..3], old[..]);
+}
+
+/// The id digest the compaction tests give each committed file (3 records each): ids
+/// `<i>-0`, `<i>-1`, `<i>-2`.
+fn ids_of(files: &[usize]) -> IdDigest {
+    let ids: Vec<String> = files
+        .iter()
+        .flat_map(|i| (0..3).map(move |k| format!("{i}-{k}")))
+        .collect();
+    ids.iter().map(String::as_str).collect()
+}
+
+/// What a compaction of the committed files `files` into `new_rel` names.
+fn compaction_of(ledger: &Ledger, files: &[usize], new_rel: &str) -> (Vec<Replaced>, Written) {
+    data_file(ledger.store(), new_rel, b"the rows of them all");
+    let d = hash_file(&ledger.store().join(new_rel)).unwrap();
+    let replaced = files
+        .iter()
+        .map(|&i| Replaced {
+            path: rel(i),
+            sha256: ledger.live(&rel(i)).unwrap().sha256.clone().unwrap(),
+        })
+        .collect();
+    let written = Written {
+        path: new_rel.to_string(),
+        sha256: d.sha256_hex(),
+        bytes: d.bytes,
+        records: 3 * files.len() as u64,
+        first_time: "2024-05-01T00:00:00Z".into(),
+        last_time: "2024-05-01T01:00:00Z".into(),
+        ids_digest: ids_of(files).to_string(),
+    };
+    (replaced, written)
+}
+
+const COMPACTED: &str = "provider=aws/dt=2024-05-01/part-c.parquet";
+
+#[test]
+fn a_compaction_replaces_files_and_verifies_across_reopen() {
+    let (dir, mut ledger) = store(6);
+    // Files 0 and 3 are the day 2024-05-01.
+    let (replaced, written) = compaction_of(&ledger, &[0, 3], COMPACTED);
+    let link = ledger
+        .append_compaction(
+            replaced,
+            vec![written.clone()],
+            ids_of(&[0, 3]),
+            "compaction",
+        )
+        .unwrap();
+    assert_eq!(
+        (link.kind, link.seq, link.records),
+        (LinkKind::Compaction, 7, Some(6))
+    );
+    // Before the replaced files are removed: present, but replaced.
+    let p = problems(dir.path());
+    assert_eq!(
+        p,
+        vec![
+            Problem::ReplacedButPresent {
+                path: rel(0),
+                seq: 7
+            },
+            Problem::ReplacedButPresent {
+                path: rel(3),
+                seq: 7
+            }
+        ]
+    );
+    assert!(
+        p[0].to_string()
+            .contains("replaced by compaction at link 7"),
+        "{}",
+        p[0]
+    );
+    fs::remove_file(dir.path().join(rel(0))).unwrap();
+    fs::remove_file(dir.path().join(rel(3))).unwrap();
+    let report = verify(dir.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((report.compactions, report.replaced_by_compaction), (1, 2));
+    assert_eq!(report.files_checked, 5);
+    assert!(report.summary().contains("1 compaction), "), "{report}");
+    for l in [&ledger, &Ledger::open(dir.path()).unwrap()] {
+        let view = l.live(COMPACTED).unwrap();
+        assert_eq!(
+            (view.kind, view.seq, view.records),
+            (LinkKind::Compaction, 7, Some(6))
+        );
+        assert_eq!(view.sha256.as_deref(), Some(written.sha256.as_str()));
+        assert_eq!(
+            view.ids_digest.as_deref(),
+            Some(written.ids_digest.as_str())
+        );
+        assert!(l.live(&rel(0)).is_none() && l.live(&rel(3)).is_none());
+        assert_eq!(l.live_files().count(), 5);
+    }
+    assert_eq!(ledger.read_link(7).unwrap(), Some(link));
+    assert_eq!(ledger.read_link(8).unwrap(), None);
+    // The compacted file can itself be compacted, with more; then modified: named.
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    let second = "provider=aws/dt=2024-05-01/part-d.parquet";
+    let (mut replaced, mut written2) = compaction_of(&ledger, &[1], second);
+    replaced.push(Replaced {
+        path: COMPACTED.into(),
+        sha256: written.sha256.clone(),
+    });
+    written2.records = 9;
+    written2.ids_digest = ids_of(&[0, 1, 3]).to_string();
+    ledger
+        .append_compaction(replaced, vec![written2], ids_of(&[0, 1, 3]), "compaction")
+        .unwrap();
+    fs::remove_file(dir.path().join(rel(1))).unwrap();
+    fs::remove_file(dir.path().join(COMPACTED)).unwrap();
+    assert!(verify(dir.path()).unwrap().is_ok());
+    fs::write(dir.path().join(second), b"the rows of them alL").unwrap();
+    assert_eq!(
+        problems(dir.path()),
+        vec![Problem::FileModified {
+            path: second.into(),
+            seq: 8
+        }]
+    );
+}
+
+#[test]
+fn a_compaction_that_does_not_add_up_is_refused() {
+    let (dir, mut ledger) = store(6);
+    let (replaced, written) = compaction_of(&ledger, &[0, 3], COMPACTED);
+    let ids = ids_of(&[0, 3]);
+    let try_append = |ledger: &mut Ledger, r: Vec<Replaced>, w: Vec<Written>, ids| {
+        ledger.append_compaction(r, w, ids, "compaction")
+    };
+    assert!(matches!(
+        try_append(&mut ledger, Vec::new(), vec![written.clone()], ids),
+        Err(LedgerError::NothingCompacted)
+    ));
+    assert!(matches!(
+        try_append(&mut ledger, replaced.clone(), Vec::new(), ids),
+        Err(LedgerError::NothingCompacted)
+    ));
+    let mut wrong_hash = replaced.clone();
+    wrong_hash[1].sha256 = "00".repeat(32);
+    assert!(matches!(
+        try_append(&mut ledger, wrong_hash, vec![written.clone()], ids),
+        Err(LedgerError::NotLive(p)) if p == rel(3)
+    ));
+    let mut onto_live = written.clone();
+    onto_live.path = rel(1);
+    assert!(matches!(
+        try_append(&mut ledger, replaced.clone(), vec![onto_live], ids),
+        Err(LedgerError::CompactionOverLive(p)) if p == rel(1)
+    ));
+    let mut fewer = written.clone();
+    fewer.records = 5;
+    assert!(matches!(
+        try_append(&mut ledger, replaced.clone(), vec![fewer], ids),
+        Err(LedgerError::CompactionUnbalanced(_))
+    ));
+    // One id short (and another in its place): the digest differs.
+    let other: IdDigest = ["0-0", "0-1", "0-2", "3-0", "3-1", "3-X"]
+        .into_iter()
+        .collect();
+    let mut other_ids = written.clone();
+    other_ids.ids_digest = other.to_string();
+    assert!(matches!(
+        try_append(&mut ledger, replaced.clone(), vec![other_ids], ids),
+        Err(LedgerError::CompactionUnbalanced(_))
+    ));
+    assert!(matches!(
+        try_append(&mut ledger, replaced, vec![written], other),
+        Err(LedgerError::CompactionUnbalanced(_))
+    ));
+    assert_eq!(ledger.head().seq, 6, "nothing appended");
+    assert!(verify(dir.path())
+        .unwrap()
+        .problems
+        .iter()
+        .all(|p| matches!(p, Problem::FileInserted { path } if path == COMPACTED)));
+}
+
+/// A forger holding the store's key signs compaction links: what they claim is checked
+/// against the chain all the same.
+#[test]
+fn a_forged_compaction_link_is_named() {
+    let (dir, mut ledger) = store(6);
+    let (replaced, written) = compaction_of(&ledger, &[0, 3], COMPACTED);
+    ledger
+        .append_compaction(replaced, vec![written], ids_of(&[0, 3]), "compaction")
+        .unwrap();
+    fs::remove_file(dir.path().join(rel(0))).unwrap();
+    fs::remove_file(dir.path().join(rel(3))).unwrap();
+    drop(ledger);
+    let seed = fs::read_to_string(dir.path().join(LEDGER_DIR).join(SECRET_KEY_FILE)).unwrap();
+    let key = SigningKey::from_bytes(&hex::decode_array::<32>(seed.trim()).unwrap());
+    let original = lines(dir.path());
+    // Without the key: any edit of the replaced list breaks the signature.
+    let mut edited = original.clone();
+    let mut link = Link::parse(&edited[6]).unwrap();
+    link.replaced.pop();
+    edited[6] = link.to_line();
+    write_lines(dir.path(), &edited);
+    let p = problems(dir.path());
+    assert!(
+        p.contains(&Problem::BadSignature { seq: 7, line: 7 }),
+        "{p:?}"
+    );
+    // With it: a replaced file dropped from the list stays live, so it is missing, and the
+    // rows no longer add up.
+    write_lines(dir.path(), &original);
+    forge_all(dir.path(), &key, |l| {
+        if l.kind == LinkKind::Compaction {
+            l.replaced.pop();
+        }
+    });
+    let p = problems(dir.path());
+    assert!(
+        p.iter()
+            .any(|p| matches!(p, Problem::CompactionUnbalanced { seq: 7, .. })),
+        "{p:?}"
+    );
+    assert!(
+        p.contains(&Problem::FileMissing {
+            path: rel(3),
+            seq: 4
+        }),
+        "{p:?}"
+    );
+    // A replaced file named with another hash, and a file written over a live one.
+    write_lines(dir.path(), &original);
+    forge_all(dir.path(), &key, |l| {
+        if l.kind == LinkKind::Compaction {
+            l.replaced[0].sha256 = "11".repeat(32);
+            l.written[0].path = rel(1);
+        }
+    });
+    let p = problems(dir.path());
+    for want in [
+        Problem::CompactionMismatch {
+            seq: 7,
+            path: rel(0),
+        },
+        Problem::CompactionOverLive {
+            seq: 7,
+            path: rel(1),
+        },
+        Problem::FileMissing {
+            path: rel(0),
+            seq: 1,
+        },
+        Problem::FileInserted {
+            path: COMPACTED.into(),
+        },
+    ] {
+        assert!(p.contains(&want), "{want:?} in {p:?}");
+    }
+    // The link removed altogether: the compacted file is planted, the replaced ones missing.
+    write_lines(dir.path(), &original[..6]);
+    let p = problems(dir.path());
+    assert_eq!(
+        p,
+        vec![
+            Problem::FileMissing {
+                path: rel(0),
+                seq: 1
+            },
+            Problem::FileMissing {
+                path: rel(3),
+                seq: 4
+            },
+            Problem::FileInserted {
+                path: COMPACTED.into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_compaction_link_needs_its_fields_and_other_kinds_refuse_them() {
+    let base = r#""prev":"00","at":"2024-05-01T00:00:00Z""#;
+    let r = r#""replaced":[{"path":"a","sha256":"00"}]"#;
+    let w = r#""written":[{"path":"b","sha256":"00","bytes":1,"records":1,"first_time":"t","last_time":"t","ids_digest":"00"}]"#;
+    let commit =
+        r#""path":"a","sha256":"00","bytes":1,"records":1,"first_time":"t","last_time":"t""#;
+    let counts = r#""records":1,"ids_digest":"00""#;
+    for bad in [
+        format!(r#"{{"seq":1,"kind":"compaction",{counts},{r},"reason":"x",{base}}}"#),
+        format!(r#"{{"seq":1,"kind":"compaction",{counts},{w},"reason":"x",{base}}}"#),
+        format!(r#"{{"seq":1,"kind":"compaction",{r},{w},"reason":"x",{base}}}"#),
+        format!(r#"{{"seq":1,"kind":"compaction",{counts},{r},{w},{base}}}"#),
+        format!(r#"{{"seq":1,"kind":"commit",{commit},{r},{base}}}"#),
+        format!(
+            r#"{{"seq":1,"kind":"retention","removed":[{{"path":"a","sha256":"00","day":"d"}}],{w},"reason":"x",{base}}}"#
+        ),
+    ] {
+        assert!(Link::parse(&bad).is_err(), "{bad}");
+    }
+    let good = format!(r#"{{"seq":1,"kind":"compaction",{counts},{r},{w},"reason":"x",{base}}}"#);
+    let link = Link::parse(&good).unwrap();
+    assert_eq!((link.replaced.len(), link.written.len()), (1, 1));
+    assert_eq!(link.to_line(), good, "canonical");
 }

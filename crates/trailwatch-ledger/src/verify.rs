@@ -1,5 +1,6 @@
 //! Re-reading the ledger and the store's files, and naming every problem found.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::fs;
@@ -99,6 +100,15 @@ pub enum Problem {
     QuarantinedMissing { path: String, seq: u64 },
     /// A file in quarantine whose size or SHA-256 is not what its quarantine link says.
     QuarantinedModified { path: String, seq: u64 },
+    /// A compaction link replacing a file that was not live with that hash: forged.
+    CompactionMismatch { seq: u64, path: String },
+    /// A compaction link writing a file onto a live one (or one it replaces): forged.
+    CompactionOverLive { seq: u64, path: String },
+    /// A compaction link whose row counts or event-id digests do not add up: forged.
+    CompactionUnbalanced { seq: u64, reason: String },
+    /// A data file a compaction link replaced, present again (or still: a compaction
+    /// interrupted before it removed it, which the next writer finishes).
+    ReplacedButPresent { path: String, seq: u64 },
 }
 
 impl fmt::Display for Problem {
@@ -186,6 +196,21 @@ impl fmt::Display for Problem {
                 f,
                 "{path}: modified (not what link {seq} moved into quarantine)"
             ),
+            CompactionMismatch { seq, path } => write!(
+                f,
+                "link {seq}: compaction replaces {path}, which was not live with that hash: forged"
+            ),
+            CompactionOverLive { seq, path } => write!(
+                f,
+                "link {seq}: compaction writes {path} over a live file: forged"
+            ),
+            CompactionUnbalanced { seq, reason } => {
+                write!(f, "link {seq}: compaction does not add up ({reason}): forged")
+            }
+            ReplacedButPresent { path, seq } => write!(
+                f,
+                "{path}: present, but replaced by compaction at link {seq} (left by an interrupted compaction, the next writer removes it; queries count its rows twice until then)"
+            ),
         }
     }
 }
@@ -198,6 +223,7 @@ pub struct VerifyReport {
     pub commits: usize,
     pub retentions: usize,
     pub quarantines: usize,
+    pub compactions: usize,
     /// Live files checked against their links, and their bytes.
     pub files_checked: usize,
     pub bytes_checked: u64,
@@ -205,6 +231,8 @@ pub struct VerifyReport {
     pub removed_by_retention: usize,
     /// Files in quarantine, as quarantine links record (each checked against its link).
     pub files_quarantined: usize,
+    /// Files replaced by compaction, as its links record.
+    pub replaced_by_compaction: usize,
     /// The ledger's head (highest seq in the chain).
     pub head: Head,
     pub problems: Vec<Problem>,
@@ -216,9 +244,18 @@ impl VerifyReport {
     }
 
     /// The counts, without the problems: `N links (…), N files (N bytes) checked, …, head S:H`.
+    /// Compactions are counted only in a ledger that has some (older ones print as they did).
     pub fn summary(&self) -> String {
+        let (compactions, replaced) = if self.compactions > 0 {
+            (
+                format!(", {} compaction", self.compactions),
+                format!(", {} replaced by compaction", self.replaced_by_compaction),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         format!(
-            "{} links ({} commits, {} retention, {} quarantine), {} files ({} bytes) checked, {} removed by retention, {} in quarantine, head {}",
+            "{} links ({} commits, {} retention, {} quarantine{compactions}), {} files ({} bytes) checked, {} removed by retention{replaced}, {} in quarantine, head {}",
             self.links,
             self.commits,
             self.retentions,
@@ -280,18 +317,23 @@ struct Entry {
     sig_ok: bool,
 }
 
-/// The store as the chain says: live files, files removed by retention, files in quarantine.
+/// The store as the chain says: live files (each with its commit link, or the live view of a
+/// compaction link), files removed by retention or replaced by compaction, files in quarantine.
 #[derive(Default)]
 struct ChainState<'a> {
-    live: BTreeMap<&'a str, &'a Link>,
+    live: BTreeMap<&'a str, Cow<'a, Link>>,
     /// Path → the retention link's seq.
     removed: HashMap<&'a str, u64>,
+    /// Path → the compaction link's seq.
+    replaced: HashMap<&'a str, u64>,
     /// Quarantine path → (the entry, the quarantine link's seq).
     quarantined: BTreeMap<&'a str, (&'a Quarantined, u64)>,
     commits: usize,
     retentions: usize,
     quarantines: usize,
+    compactions: usize,
     removed_by_retention: usize,
+    replaced_by_compaction: usize,
 }
 
 /// Verifies a store. `Err` only when verification cannot run (the key to check with is
@@ -323,10 +365,12 @@ pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, L
         commits: state.commits,
         retentions: state.retentions,
         quarantines: state.quarantines,
+        compactions: state.compactions,
         files_checked,
         bytes_checked,
         removed_by_retention: state.removed_by_retention,
         files_quarantined: state.quarantined.len(),
+        replaced_by_compaction: state.replaced_by_compaction,
         head,
         problems,
     })
@@ -348,7 +392,7 @@ fn verifying_key(
     match read_public_key(store) {
         Ok(found) if found == key => {}
         Ok(found) => problems.push(Problem::PublicKeyMismatch {
-            found: Some(crate::hex::encode(found.as_bytes())),
+            found: Some(trailwatch_model::hex::encode(found.as_bytes())),
         }),
         Err(_) => problems.push(Problem::PublicKeyMismatch { found: None }),
     }
@@ -478,7 +522,8 @@ fn chain_state<'a>(
                 s.commits += 1;
                 if let Some(path) = link.path.as_deref() {
                     s.removed.remove(path);
-                    s.live.insert(path, link);
+                    s.replaced.remove(path);
+                    s.live.insert(path, Cow::Borrowed(link));
                 }
             }
             LinkKind::Retention => {
@@ -509,9 +554,48 @@ fn chain_state<'a>(
                     s.quarantined.insert(&q.to, (q, link.seq));
                 }
             }
+            LinkKind::Compaction => apply_compaction(&mut s, link, problems),
         }
     }
     s
+}
+
+/// A compaction link: its replaced files must be live with the hashes it names, its written
+/// files must not be, and the rows and id digests must add up; then the written files are live
+/// in place of the replaced ones.
+fn apply_compaction<'a>(s: &mut ChainState<'a>, link: &'a Link, problems: &mut Vec<Problem>) {
+    s.compactions += 1;
+    let seq = link.seq;
+    let mut replaced_records = 0u64;
+    for r in &link.replaced {
+        match s.live.get(r.path.as_str()) {
+            Some(c) if c.sha256.as_deref() == Some(r.sha256.as_str()) => {
+                replaced_records += c.records.unwrap_or(0);
+                s.live.remove(r.path.as_str());
+                s.replaced.insert(&r.path, seq);
+                s.replaced_by_compaction += 1;
+            }
+            _ => problems.push(Problem::CompactionMismatch {
+                seq,
+                path: r.path.clone(),
+            }),
+        }
+    }
+    if let Err(reason) = link.check_compaction_sums(replaced_records) {
+        problems.push(Problem::CompactionUnbalanced { seq, reason });
+    }
+    for w in &link.written {
+        if s.live.contains_key(w.path.as_str()) {
+            problems.push(Problem::CompactionOverLive {
+                seq,
+                path: w.path.clone(),
+            });
+            continue;
+        }
+        s.removed.remove(w.path.as_str());
+        s.replaced.remove(w.path.as_str());
+        s.live.insert(&w.path, Cow::Owned(link.written_view(w)));
+    }
 }
 
 /// Each file in quarantine is where its link put it, with the size and hash it had.
@@ -555,9 +639,12 @@ fn check_unnamed(
         if state.live.contains_key(path.as_str()) || state.quarantined.contains_key(path.as_str()) {
             continue;
         }
-        match state.removed.get(path.as_str()) {
-            Some(&seq) => problems.push(Problem::RemovedButPresent { path, seq }),
-            None => problems.push(Problem::FileInserted { path }),
+        if let Some(&seq) = state.removed.get(path.as_str()) {
+            problems.push(Problem::RemovedButPresent { path, seq });
+        } else if let Some(&seq) = state.replaced.get(path.as_str()) {
+            problems.push(Problem::ReplacedButPresent { path, seq });
+        } else {
+            problems.push(Problem::FileInserted { path });
         }
     }
     Ok(())
@@ -566,11 +653,12 @@ fn check_unnamed(
 /// Checks each live file: present, same size, then same SHA-256 (hashed on every core).
 fn check_files(
     store: &Path,
-    live: &BTreeMap<&str, &Link>,
+    live: &BTreeMap<&str, Cow<'_, Link>>,
     problems: &mut Vec<Problem>,
 ) -> (usize, u64) {
     let mut to_hash: Vec<(&str, &Link)> = Vec::new();
-    for (&path, &link) in live {
+    for (&path, link) in live {
+        let link: &Link = link;
         let seq = link.seq;
         let expected = link.bytes.unwrap_or(0);
         match fs::metadata(store.join(path)) {

@@ -2,6 +2,7 @@
 
 use crate::{Provider, Severity};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// A rule's firings for one principal, grouped: one alert per incident, not one per event.
 /// Serialized field order is the JSON-lines output contract.
@@ -26,4 +27,33 @@ pub struct Alert {
     pub resources: Vec<String>,
     pub tags: Vec<String>,
     pub description: String,
+}
+
+/// A stable alert id from what identifies an alert (rule, provider, account, principal, first
+/// event, …): the first 8 bytes of the SHA-256 over the parts, each followed by a NUL byte, in
+/// lower-case hex (16 digits). The same parts give the same id in every run and every command
+/// (`hunt`, `baseline`, `watch`), which is what the outbox's de-duplication relies on.
+pub fn alert_id(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    crate::hex::encode(&h.finalize()[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_ids_are_the_hash_of_the_separated_parts() {
+        let id = alert_id(&["rule", "aws", "123456789012"]);
+        assert_eq!(id.len(), 16);
+        assert_eq!(id, alert_id(&["rule", "aws", "123456789012"]));
+        // The NUL separators keep the parts apart.
+        assert_ne!(alert_id(&["ab", "c"]), alert_id(&["a", "bc"]));
+        // SHA-256 of the empty input, first 8 bytes.
+        assert_eq!(alert_id(&[]), "e3b0c44298fc1c14");
+    }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -14,6 +14,7 @@ use datafusion::datasource::listing::{
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::SendableRecordBatchStream;
 use futures_util::StreamExt;
+use trailwatch_store::schema::{PART_DT, PART_PROVIDER};
 
 use crate::error::{QueryError, Result};
 use crate::limits::{self, Capped, RunLimits, SessionLimits};
@@ -22,8 +23,9 @@ use crate::search::sql_string;
 /// The name of the table over the whole store.
 pub const EVENTS_TABLE: &str = "events";
 
-/// The partition columns, in path order; both `Utf8`, both taken from the directory names.
-pub const PARTITION_COLUMNS: [&str; 2] = ["provider", "dt"];
+/// The partition columns, in path order; both `Utf8`, both taken from the directory names
+/// (the store's [`PART_PROVIDER`] and [`PART_DT`]).
+pub const PARTITION_COLUMNS: [&str; 2] = [PART_PROVIDER, PART_DT];
 
 /// The views registered over `events`: name and the `WHERE` clause that defines it.
 pub const VIEWS: [(&str, &str); 4] = [
@@ -36,38 +38,11 @@ pub const VIEWS: [(&str, &str); 4] = [
 /// The columns of the store's Parquet files, in file order (without `provider` and `dt`,
 /// which come from the path). `time` is milliseconds in UTC; `resources` is a list of strings
 /// whose element field is Arrow's default (`item`).
+///
+/// The store owns this schema ([`trailwatch_store::schema()`], what its writer writes); the
+/// table reads the files with exactly that one, so the two cannot drift apart.
 pub fn schema() -> SchemaRef {
-    let utf8 = |name: &str| Field::new(name, DataType::Utf8, true);
-    Arc::new(Schema::new(vec![
-        Field::new(
-            "time",
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-            false,
-        ),
-        utf8("account"),
-        utf8("region"),
-        utf8("principal_type"),
-        utf8("principal_id"),
-        utf8("principal"),
-        utf8("principal_arn"),
-        utf8("access_key"),
-        Field::new("mfa", DataType::Boolean, true),
-        utf8("session_issuer"),
-        utf8("source_ip"),
-        utf8("user_agent"),
-        utf8("service"),
-        Field::new("action", DataType::Utf8, false),
-        Field::new("read_only", DataType::Boolean, true),
-        Field::new("outcome", DataType::Utf8, false),
-        utf8("error_code"),
-        Field::new(
-            "resources",
-            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
-            true,
-        ),
-        Field::new("event_id", DataType::Utf8, false),
-        Field::new("raw", DataType::Utf8, false),
-    ]))
+    trailwatch_store::schema()
 }
 
 /// The schema of the `events` table as SQL sees it: [`schema`] then `provider` and `dt`.

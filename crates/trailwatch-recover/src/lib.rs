@@ -30,6 +30,15 @@ pub use load::load;
 pub use plan::{plan, Phase, Plan, PlanOptions, Step};
 pub use scope::{scope, Expansion, Scope, Selector};
 
+/// A time in reports and in the plan's commands: RFC 3339 UTC to the second (milliseconds are
+/// dropped: the CLIs the plan calls and the people who read it want whole seconds); empty for a
+/// time outside chrono's range.
+pub(crate) fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
 /// What can go wrong investigating.
 #[derive(Debug, thiserror::Error)]
 pub enum RecoverError {

@@ -2,6 +2,7 @@
 
 use crate::cmd::{Cmd, Word};
 use crate::incident::{base_action, Incident};
+use crate::iso;
 use crate::scope::{raw, s};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -969,12 +970,6 @@ fn common_prefix(keys: &BTreeSet<String>) -> String {
         .take_while(|(x, y)| x == y)
         .map(|(x, _)| x)
         .collect()
-}
-
-fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 fn verify(scoped: &[&Event], inc: &Incident, opts: &PlanOptions) -> Vec<Step> {

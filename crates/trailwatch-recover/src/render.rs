@@ -2,15 +2,10 @@
 //! report, and the plan as a reviewed, dry-run-by-default shell script.
 
 use crate::incident::Incident;
+use crate::iso;
 use crate::plan::{Phase, Plan};
 use crate::RecoverError;
 use std::fmt::Write;
-
-fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
 
 use trailwatch_escape::{html, markdown as md};
 

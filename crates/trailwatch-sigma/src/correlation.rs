@@ -4,6 +4,7 @@ use crate::error::RuleError;
 use crate::ruleset::{RuleRef, RuleSet};
 use crate::yaml::{get, get_str, get_str_list, key_text, scalar_text};
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use trailwatch_model::{FieldPath, FieldSource, FieldValue};
 use yaml_rust2::yaml::Hash;
@@ -238,11 +239,46 @@ struct Obs {
 
 /// Per-worker correlation state. Feed it with [`CorrelationState::observe`] whenever a rule
 /// that feeds a correlation matches, [`merge`](CorrelationState::merge) the workers' states, and
-/// call [`finish`](CorrelationState::finish) once at the end.
+/// either call [`finish`](CorrelationState::finish) once at the end (batch), or
+/// [`finish_until`](CorrelationState::finish_until) repeatedly as time advances (continuous
+/// watch; the state then keeps only the observations later windows still need, and can be
+/// persisted with [`snapshot`](CorrelationState::snapshot) /
+/// [`restore`](CorrelationState::restore)). Both ways find exactly the same hits.
 #[derive(Debug, Clone, Default)]
 pub struct CorrelationState {
     per: Vec<Vec<Obs>>,
     groups: rustc_hash::FxHashSet<GroupKey>,
+}
+
+/// The kept observations of a [`CorrelationState`] as plain data, keyed by correlation rule
+/// key ([`crate::Rule::key`]) so that it survives a restart and changes to the rule files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrelationSnapshot {
+    /// One entry per correlation of the rule set the snapshot was taken with, in the set's
+    /// order (also those without observations, so that rules sharing a key stay matched up).
+    pub correlations: Vec<SnapshotCorrelation>,
+}
+
+/// The kept observations of one correlation rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotCorrelation {
+    /// The correlation rule's [`crate::Rule::key`] (its id, else its title).
+    pub key: String,
+    pub observations: Vec<SnapshotObservation>,
+}
+
+/// One observation: an event (or an inner correlation's hit) seen by a correlation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotObservation {
+    /// The group-by values, one per `group-by` entry (`None`: the field was absent).
+    pub group: Vec<Option<String>>,
+    pub time: i64,
+    /// Position in the correlation's `rules` of the rule that matched.
+    pub slot: u16,
+    /// The counted value (`value_count` only).
+    pub value: Option<String>,
+    /// The contributing event ids (several for an inner correlation's hit).
+    pub ids: Vec<String>,
 }
 
 fn first_text<S: FieldSource + ?Sized>(event: &S, path: &FieldPath) -> Option<Box<str>> {
@@ -262,13 +298,28 @@ impl CorrelationState {
         Self::default()
     }
 
-    /// Number of recorded observations (a memory gauge).
+    /// Number of recorded observations (a memory gauge). Cheap: one add per correlation.
     pub fn len(&self) -> usize {
         self.per.iter().map(Vec::len).sum()
     }
 
+    /// Number of observations kept (the same as [`len`](Self::len)): after
+    /// [`finish_until`](Self::finish_until), those later windows may still need.
+    pub fn retained(&self) -> usize {
+        self.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The event ids of every kept observation (an id appears once per observation holding
+    /// it, so possibly more than once), for the caller to keep facts only for those events.
+    pub fn event_ids(&self) -> impl Iterator<Item = &str> {
+        self.per
+            .iter()
+            .flatten()
+            .flat_map(|o| o.ids.iter().map(|id| id.as_ref()))
     }
 
     /// Records that `rule` matched `event`, timed by [`FieldSource::time_ms`]. Returns whether
@@ -320,16 +371,6 @@ impl CorrelationState {
             let (Some(c), Some(paths)) = (crule.correlation(), set.slot_paths(ci, slot)) else {
                 continue;
             };
-            let values: Vec<Option<Box<str>>> =
-                paths.group.iter().map(|p| first_text(event, p)).collect();
-            let group = match self.groups.get(values.as_slice()) {
-                Some(g) => g.clone(),
-                None => {
-                    let g: GroupKey = values.into();
-                    self.groups.insert(g.clone());
-                    g
-                }
-            };
             let value = match (&c.kind, &paths.value) {
                 (CorrelationType::ValueCount, Some(p)) => match first_text(event, p) {
                     Some(v) => Some(v),
@@ -337,6 +378,7 @@ impl CorrelationState {
                 },
                 _ => None,
             };
+            let group = self.intern(paths.group.iter().map(|p| first_text(event, p)).collect());
             self.push(
                 ci,
                 Obs {
@@ -350,6 +392,18 @@ impl CorrelationState {
             any = true;
         }
         any
+    }
+
+    /// The shared key for a group's values.
+    fn intern(&mut self, values: Vec<Option<Box<str>>>) -> GroupKey {
+        match self.groups.get(values.as_slice()) {
+            Some(g) => g.clone(),
+            None => {
+                let g: GroupKey = values.into();
+                self.groups.insert(g.clone());
+                g
+            }
+        }
     }
 
     fn push(&mut self, ci: usize, o: Obs) {
@@ -375,6 +429,24 @@ impl CorrelationState {
     /// reference (timed at the hit's last event). Hits come grouped by correlation, then group,
     /// then time.
     pub fn finish(mut self, set: &RuleSet) -> Vec<CorrelationHit> {
+        self.finish_until(set, i64::MAX)
+    }
+
+    /// Emits every hit whose decision can no longer change, given the caller's promise that
+    /// every observation timed at or before `horizon_ms` has been fed (later ones may be fed
+    /// already too), and keeps only the observations later windows may still need. Over
+    /// successive calls with non-decreasing horizons (each promise kept), the hits emitted,
+    /// each once, are exactly those [`finish`](Self::finish) finds over all the observations;
+    /// `finish_until(set, i64::MAX)` decides everything.
+    ///
+    /// A window starting at an observation timed `t` is decided once `t + timespan <=
+    /// horizon` (for `temporal_ordered`, `t` is the chain's first event). A correlation fed by
+    /// inner correlations uses a lower horizon, `horizon_ms - lag`, where `lag` is the largest
+    /// `lag(inner) + timespan(inner)` over its inner correlations: an inner hit is final only
+    /// that long after its last event, the time it is observed at. Hits come grouped by
+    /// correlation, then group, then time.
+    pub fn finish_until(&mut self, set: &RuleSet, horizon_ms: i64) -> Vec<CorrelationHit> {
+        let lags = correlation_lags(set);
         let mut out = Vec::new();
         for &ci in set.correlation_order() {
             let Some((cref, rule)) = set.correlation_rule(ci) else {
@@ -383,39 +455,220 @@ impl CorrelationState {
             let Some(c) = rule.correlation() else {
                 continue;
             };
-            let mut obs = match self.per.get_mut(ci) {
-                Some(v) => std::mem::take(v),
-                None => Vec::new(),
-            };
-            obs.sort_by(|a, b| {
-                (&a.group, a.time, a.slot, &a.ids).cmp(&(&b.group, b.time, b.slot, &b.ids))
-            });
-            let mut hits = Vec::new();
-            let mut start = 0;
-            while start < obs.len() {
-                let end = obs[start..]
-                    .iter()
-                    .position(|o| o.group != obs[start].group)
-                    .map_or(obs.len(), |p| start + p);
-                windows(c, &obs[start..end], &mut |w: &[&Obs], count| {
-                    hits.push(make_hit(cref, rule, c, &obs[start].group, w, count));
-                });
-                start = end;
-            }
+            let horizon = lowered(horizon_ms, lags.get(ci).copied().unwrap_or(0));
+            let obs = self.per.get_mut(ci).map(std::mem::take).unwrap_or_default();
+            let (hits, kept) = decide(cref, rule, c, obs, horizon);
             for hit in &hits {
                 for &(outer, slot) in set.correlation_feeds(ci) {
                     if let Some(oc) = set.correlation_at(outer) {
-                        let o = obs_from_hit(oc, slot, hit);
-                        if let Some(o) = o {
+                        if let Some(o) = self.obs_from_hit(oc, slot, hit) {
                             self.push(outer, o);
                         }
                     }
                 }
             }
+            if let Some(v) = self.per.get_mut(ci) {
+                v.extend(kept);
+            }
             out.extend(hits);
         }
+        // Forget groups no kept observation belongs to any more.
+        self.groups.retain(|g| Arc::strong_count(g) > 1);
         out
     }
+
+    /// Turns an inner correlation's hit into an observation for the outer correlation.
+    fn obs_from_hit(
+        &mut self,
+        outer: &Correlation,
+        slot: u16,
+        hit: &CorrelationHit,
+    ) -> Option<Obs> {
+        let lookup = |name: &str| -> Option<Box<str>> {
+            let f = outer.field_for_slot(name, slot as usize);
+            hit.group
+                .iter()
+                .find(|(n, _)| n == f)
+                .and_then(|(_, v)| v.as_deref().map(Box::from))
+        };
+        let value = match (&outer.kind, &outer.value_field) {
+            (CorrelationType::ValueCount, Some(f)) => Some(lookup(f)?),
+            _ => None,
+        };
+        let group = outer.group_by.iter().map(|g| lookup(g)).collect();
+        Some(Obs {
+            group: self.intern(group),
+            time: hit.last_ms,
+            slot,
+            value,
+            ids: hit
+                .event_ids
+                .iter()
+                .map(|s| Box::from(s.as_str()))
+                .collect(),
+        })
+    }
+
+    /// The kept observations as plain data, keyed by correlation rule key.
+    pub fn snapshot(&self, set: &RuleSet) -> CorrelationSnapshot {
+        let correlations = (0..set.correlation_count())
+            .filter_map(|ci| {
+                let (_, rule) = set.correlation_rule(ci)?;
+                let observations = self
+                    .per
+                    .get(ci)
+                    .map(|v| v.iter().map(snapshot_obs).collect())
+                    .unwrap_or_default();
+                Some(SnapshotCorrelation {
+                    key: rule.key().to_string(),
+                    observations,
+                })
+            })
+            .collect();
+        CorrelationSnapshot { correlations }
+    }
+
+    /// Rebuilds a state from a [`snapshot`](Self::snapshot), possibly taken with another
+    /// version of the rules. Entries are matched to `set`'s correlations by rule key (rules
+    /// sharing a key are matched in order). Returns the state and the number of observations
+    /// dropped: those whose correlation is no longer in `set`, and those that no longer fit it
+    /// (a slot beyond its `rules`, another number of `group-by` fields, or no value for a
+    /// `value_count`).
+    pub fn restore(set: &RuleSet, snap: CorrelationSnapshot) -> (CorrelationState, usize) {
+        let mut by_key: FxHashMap<&str, std::collections::VecDeque<usize>> = FxHashMap::default();
+        for ci in 0..set.correlation_count() {
+            if let Some((_, rule)) = set.correlation_rule(ci) {
+                by_key.entry(rule.key()).or_default().push_back(ci);
+            }
+        }
+        let mut state = CorrelationState::new();
+        let mut dropped = 0;
+        for entry in snap.correlations {
+            let target = by_key
+                .get_mut(entry.key.as_str())
+                .and_then(|q| q.pop_front())
+                .and_then(|ci| Some((ci, set.correlation_at(ci)?)));
+            let Some((ci, c)) = target else {
+                dropped += entry.observations.len();
+                continue;
+            };
+            for o in entry.observations {
+                match state.obs_from_snapshot(c, o) {
+                    Some(o) => state.push(ci, o),
+                    None => dropped += 1,
+                }
+            }
+        }
+        (state, dropped)
+    }
+
+    /// An observation of `c` from its plain form, if it still fits `c`.
+    fn obs_from_snapshot(&mut self, c: &Correlation, o: SnapshotObservation) -> Option<Obs> {
+        let fits = (o.slot as usize) < c.rules.len() && o.group.len() == c.group_by.len();
+        let value = match c.kind {
+            CorrelationType::ValueCount => Some(Box::from(o.value?)),
+            _ => None,
+        };
+        if !fits {
+            return None;
+        }
+        let group = o.group.into_iter().map(|v| v.map(Box::from)).collect();
+        Some(Obs {
+            group: self.intern(group),
+            time: o.time,
+            slot: o.slot,
+            value,
+            ids: o.ids.into_iter().map(Box::from).collect(),
+        })
+    }
+}
+
+fn snapshot_obs(o: &Obs) -> SnapshotObservation {
+    SnapshotObservation {
+        group: o
+            .group
+            .iter()
+            .map(|v| v.as_deref().map(str::to_string))
+            .collect(),
+        time: o.time,
+        slot: o.slot,
+        value: o.value.as_deref().map(str::to_string),
+        ids: o.ids.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// Per correlation (by index), how far behind the caller's horizon its own horizon must be:
+/// 0 for correlations over detection rules, else the largest `lag + timespan` of the inner
+/// correlations it references (an inner window is decided `timespan` after its start at the
+/// latest, and its hit is observed at its last event, which is at or after that start).
+fn correlation_lags(set: &RuleSet) -> Vec<i64> {
+    let mut lags = vec![0i64; set.correlation_count()];
+    for &ci in set.correlation_order() {
+        let Some(c) = set.correlation_at(ci) else {
+            continue;
+        };
+        let own = lags
+            .get(ci)
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(c.timespan_ms);
+        for &(outer, _) in set.correlation_feeds(ci) {
+            if let Some(l) = lags.get_mut(outer) {
+                *l = (*l).max(own);
+            }
+        }
+    }
+    lags
+}
+
+/// `horizon - lag`; `i64::MAX` (everything decided) stays as it is.
+fn lowered(horizon: i64, lag: i64) -> i64 {
+    if horizon == i64::MAX {
+        horizon
+    } else {
+        horizon.saturating_sub(lag)
+    }
+}
+
+/// Whether a window starting at `start` is decided by `horizon`.
+fn decided(start: i64, span: i64, horizon: i64) -> bool {
+    start.saturating_add(span) <= horizon
+}
+
+/// Runs the window search of one correlation over its observations up to `horizon`: returns
+/// the hits decided and the observations still needed (each group's undecided suffix).
+fn decide(
+    cref: RuleRef,
+    rule: &Arc<crate::Rule>,
+    c: &Correlation,
+    mut obs: Vec<Obs>,
+    horizon: i64,
+) -> (Vec<CorrelationHit>, Vec<Obs>) {
+    obs.sort_by(|a, b| (&a.group, a.time, a.slot, &a.ids).cmp(&(&b.group, b.time, b.slot, &b.ids)));
+    // The same event read twice (an object delivered again, overlapping inputs) counts once.
+    obs.dedup_by(|a, b| {
+        a.group == b.group && a.time == b.time && a.slot == b.slot && a.ids == b.ids
+    });
+    let mut hits = Vec::new();
+    let mut keep = vec![false; obs.len()];
+    let mut start = 0;
+    while start < obs.len() {
+        let end = obs[start..]
+            .iter()
+            .position(|o| o.group != obs[start].group)
+            .map_or(obs.len(), |p| start + p);
+        let group = &obs[start..end];
+        let undecided = windows(c, group, horizon, &mut |w: &[&Obs], count| {
+            hits.push(make_hit(cref, rule, c, &obs[start].group, w, count));
+        });
+        if let Some(k) = keep.get_mut(start + undecided..end) {
+            k.iter_mut().for_each(|k| *k = true);
+        }
+        start = end;
+    }
+    let mut flags = keep.into_iter();
+    obs.retain(|_| flags.next().unwrap_or(false));
+    (hits, obs)
 }
 
 fn make_hit(
@@ -451,129 +704,168 @@ fn make_hit(
     }
 }
 
-/// Turns an inner correlation's hit into an observation for the outer correlation.
-fn obs_from_hit(outer: &Correlation, slot: u16, hit: &CorrelationHit) -> Option<Obs> {
-    let lookup = |name: &str| -> Option<Box<str>> {
-        let f = outer.field_for_slot(name, slot as usize);
-        hit.group
-            .iter()
-            .find(|(n, _)| n == f)
-            .and_then(|(_, v)| v.as_deref().map(Box::from))
-    };
-    let value = match (&outer.kind, &outer.value_field) {
-        (CorrelationType::ValueCount, Some(f)) => Some(lookup(f)?),
-        _ => None,
-    };
-    Some(Obs {
-        group: outer.group_by.iter().map(|g| lookup(g)).collect(),
-        time: hit.last_ms,
-        slot,
-        value,
-        ids: hit
-            .event_ids
-            .iter()
-            .map(|s| Box::from(s.as_str()))
-            .collect(),
-    })
+/// Runs the window search over one group's observations (sorted by time), calling `emit` for
+/// each firing window decided by `horizon`. Windows are inclusive (`last - first <= timespan`)
+/// and never overlap: after a window fires, the search restarts after its last event. Returns
+/// the index of the first undecided start (`obs.len()` when everything is decided); every
+/// observation before it is timed at or before `horizon` and needed by no later window.
+fn windows(
+    c: &Correlation,
+    obs: &[Obs],
+    horizon: i64,
+    emit: &mut dyn FnMut(&[&Obs], u64),
+) -> usize {
+    if c.kind == CorrelationType::TemporalOrdered {
+        ordered_chains(c, obs, horizon, emit)
+    } else {
+        sliding_windows(c, obs, horizon, emit)
+    }
 }
 
-/// Runs the window search over one group's observations (sorted by time), calling `emit` for
-/// each firing window. Windows are inclusive (`last - first <= timespan`) and never overlap:
-/// after a window fires, the search restarts after its last event.
-fn windows(c: &Correlation, obs: &[Obs], emit: &mut dyn FnMut(&[&Obs], u64)) {
+/// `temporal_ordered`: from each event of the first rule, the earliest chain of the rules in
+/// order within the timespan.
+fn ordered_chains(
+    c: &Correlation,
+    obs: &[Obs],
+    horizon: i64,
+    emit: &mut dyn FnMut(&[&Obs], u64),
+) -> usize {
     let span = c.timespan_ms;
     let n = obs.len();
-    if c.kind == CorrelationType::TemporalOrdered {
-        let steps = c.rules.len();
-        let mut i = 0;
-        while i < n {
-            if obs[i].slot != 0 {
-                i += 1;
-                continue;
+    let steps = c.rules.len();
+    let mut i = 0;
+    while i < n {
+        if obs[i].slot != 0 {
+            // Starts nothing; but an earlier first-rule event may still arrive before it.
+            if obs[i].time > horizon {
+                return i;
             }
-            let t0 = obs[i].time;
-            let mut chain = vec![&obs[i]];
-            let mut want = 1usize;
-            let mut k = i + 1;
-            while k < n && want < steps && obs[k].time.saturating_sub(t0) <= span {
-                if obs[k].slot as usize == want {
-                    chain.push(&obs[k]);
-                    want += 1;
+            i += 1;
+            continue;
+        }
+        let t0 = obs[i].time;
+        if !decided(t0, span, horizon) {
+            return i;
+        }
+        let mut chain = vec![&obs[i]];
+        let mut want = 1usize;
+        let mut k = i + 1;
+        while k < n && want < steps && obs[k].time.saturating_sub(t0) <= span {
+            if obs[k].slot as usize == want {
+                chain.push(&obs[k]);
+                want += 1;
+            }
+            k += 1;
+        }
+        if want == steps {
+            emit(&chain, chain.len() as u64);
+            i = k;
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+/// Counts of a sliding window's contents, kept incrementally.
+struct Measures<'a> {
+    values: FxHashMap<&'a str, u32>,
+    slots: Vec<u32>,
+    distinct_slots: usize,
+}
+
+impl<'a> Measures<'a> {
+    fn new(slots: usize) -> Self {
+        Measures {
+            values: FxHashMap::default(),
+            slots: vec![0; slots],
+            distinct_slots: 0,
+        }
+    }
+
+    fn add(&mut self, o: &'a Obs) {
+        if let Some(v) = &o.value {
+            *self.values.entry(v).or_insert(0) += 1;
+        }
+        if let Some(s) = self.slots.get_mut(o.slot as usize) {
+            if *s == 0 {
+                self.distinct_slots += 1;
+            }
+            *s += 1;
+        }
+    }
+
+    fn remove(&mut self, o: &Obs) {
+        if let Some(v) = &o.value {
+            if let Some(cnt) = self.values.get_mut(v.as_ref()) {
+                *cnt -= 1;
+                if *cnt == 0 {
+                    self.values.remove(v.as_ref());
                 }
-                k += 1;
-            }
-            if want == steps {
-                emit(&chain, chain.len() as u64);
-                i = k;
-            } else {
-                i += 1;
             }
         }
-        return;
+        if let Some(s) = self.slots.get_mut(o.slot as usize) {
+            *s -= 1;
+            if *s == 0 {
+                self.distinct_slots -= 1;
+            }
+        }
     }
-    // Sliding window with incremental measures.
-    let mut values: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut slots = vec![0u32; c.rules.len()];
-    let mut distinct_slots = 0usize;
+
+    fn clear(&mut self) {
+        self.values.clear();
+        self.slots.iter_mut().for_each(|s| *s = 0);
+        self.distinct_slots = 0;
+    }
+
+    /// The count to report if the window `len` long fires.
+    fn fired(&self, c: &Correlation, len: usize) -> Option<u64> {
+        match c.kind {
+            CorrelationType::EventCount => c.holds(len as u64).then_some(len as u64),
+            CorrelationType::ValueCount => {
+                let count = self.values.len() as u64;
+                c.holds(count).then_some(count)
+            }
+            CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
+                (self.distinct_slots == c.rules.len()).then_some(len as u64)
+            }
+        }
+    }
+}
+
+/// `event_count`, `value_count`, `temporal`: a window from each event, sliding.
+fn sliding_windows(
+    c: &Correlation,
+    obs: &[Obs],
+    horizon: i64,
+    emit: &mut dyn FnMut(&[&Obs], u64),
+) -> usize {
+    let span = c.timespan_ms;
+    let n = obs.len();
+    let mut m = Measures::new(c.rules.len());
     let (mut i, mut j) = (0usize, 0usize);
     while i < n {
+        if !decided(obs[i].time, span, horizon) {
+            return i;
+        }
         if j < i {
             j = i;
         }
         while j < n && obs[j].time.saturating_sub(obs[i].time) <= span {
-            let o = &obs[j];
-            if let Some(v) = &o.value {
-                *values.entry(v).or_insert(0) += 1;
-            }
-            if let Some(s) = slots.get_mut(o.slot as usize) {
-                if *s == 0 {
-                    distinct_slots += 1;
-                }
-                *s += 1;
-            }
+            m.add(&obs[j]);
             j += 1;
         }
-        let window = &obs[i..j];
-        let fired = match c.kind {
-            CorrelationType::EventCount => {
-                let count = window.len() as u64;
-                c.holds(count).then_some(count)
-            }
-            CorrelationType::ValueCount => {
-                let count = values.len() as u64;
-                c.holds(count).then_some(count)
-            }
-            CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
-                (distinct_slots == c.rules.len()).then_some(window.len() as u64)
-            }
-        };
-        if let Some(count) = fired {
-            let refs: Vec<&Obs> = window.iter().collect();
+        if let Some(count) = m.fired(c, j - i) {
+            let refs: Vec<&Obs> = obs[i..j].iter().collect();
             emit(&refs, count);
-            values.clear();
-            slots.iter_mut().for_each(|s| *s = 0);
-            distinct_slots = 0;
+            m.clear();
             i = j;
             continue;
         }
-        // Drop obs[i] from the window.
-        let o = &obs[i];
-        if let Some(v) = &o.value {
-            if let Some(cnt) = values.get_mut(v.as_ref()) {
-                *cnt -= 1;
-                if *cnt == 0 {
-                    values.remove(v.as_ref());
-                }
-            }
-        }
-        if let Some(s) = slots.get_mut(o.slot as usize) {
-            *s -= 1;
-            if *s == 0 {
-                distinct_slots -= 1;
-            }
-        }
+        m.remove(&obs[i]);
         i += 1;
     }
+    n
 }
 
 #[cfg(test)]

@@ -60,7 +60,8 @@ mod ruleset;
 mod yaml;
 
 pub use correlation::{
-    parse_timespan, Alias, Correlation, CorrelationHit, CorrelationState, CorrelationType, CountOp,
+    parse_timespan, Alias, Correlation, CorrelationHit, CorrelationSnapshot, CorrelationState,
+    CorrelationType, CountOp, SnapshotCorrelation, SnapshotObservation,
 };
 pub use detection::{Detection, Explanation, ItemOutcome, SelectionOutcome};
 pub use error::{LoadFailure, RuleError};

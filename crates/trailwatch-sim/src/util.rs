@@ -1,6 +1,7 @@
 //! Small building blocks: seeded randomness, ids, time formatting and a minimal JSON writer.
 
 use fastrand::Rng;
+use trailwatch_model::uuid::format_uuid;
 
 /// splitmix64 finaliser: a good 64-bit mixer for deriving independent seeds.
 pub(crate) fn mix(mut z: u64) -> u64 {
@@ -40,7 +41,6 @@ pub(crate) fn weighted(rng: &mut Rng, weights: &[f64]) -> usize {
     weights.len() - 1
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
 const ALNUM: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const UPNUM: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -53,6 +53,7 @@ fn from_set(rng: &mut Rng, set: &[u8], n: usize) -> String {
     s
 }
 
+/// A random version-4 UUID, in canonical lowercase text.
 pub(crate) fn uuid(rng: &mut Rng) -> String {
     let a = rng.u64(..);
     let b = rng.u64(..);
@@ -61,19 +62,12 @@ pub(crate) fn uuid(rng: &mut Rng) -> String {
     bytes[8..].copy_from_slice(&b.to_le_bytes());
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let mut s = String::with_capacity(36);
-    for (i, byte) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push(HEX[(byte >> 4) as usize] as char);
-        s.push(HEX[(byte & 15) as usize] as char);
-    }
-    s
+    format_uuid(&bytes)
 }
 
+/// `n` random lowercase hex digits.
 pub(crate) fn hex(rng: &mut Rng, n: usize) -> String {
-    from_set(rng, HEX, n)
+    from_set(rng, trailwatch_model::hex::DIGITS, n)
 }
 pub(crate) fn alnum(rng: &mut Rng, n: usize) -> String {
     from_set(rng, ALNUM, n)

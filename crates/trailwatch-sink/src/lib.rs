@@ -1,5 +1,11 @@
 //! Alert delivery for trailwatch: getting every alert to a person or a SIEM, once.
 //!
+//! # Adding a sink
+//! A new kind of sink is one module under `sinks/` holding the sink and its configuration
+//! (the keys of its `[[sinks]]` table, with `build()` reading its secrets and making the sink),
+//! plus one variant of [`SinkKind`] (and its arm in [`SinkKind::config`]). Nothing outside
+//! this crate changes: the watch reads, checks and builds sinks through [`SinkConfig`].
+//!
 //! This crate owns:
 //! - the durable [`Outbox`] (SQLite): each alert with its handling state (open, acked,
 //!   resolved, with who and when) and one delivery row per sink, with attempts, the next try
@@ -7,6 +13,8 @@
 //! - the [`Sink`] trait and its receivers: a signed generic [`WebhookSink`], a [`SlackSink`],
 //!   mail through [`SmtpSink`], RFC 5424 syslog over TCP with a CEF or JSON body
 //!   ([`SyslogSink`]) and a JSON-lines file ([`JsonlSink`]);
+//! - [`config`]: each `[[sinks]]` table of the watch configuration ([`SinkConfig`]: name,
+//!   route, [`SinkKind`]), checked when read and built into a [`RoutedSink`];
 //! - routing by minimum severity and required tags ([`Route`]) and the [`Dispatcher`] that
 //!   drains due deliveries;
 //! - [`secret`]: credentials as [`Secret`]s, and the redaction that keeps them out of delivery
@@ -24,6 +32,7 @@
 //!
 //! Syslog over TCP has no acknowledgement: a completed write counts as delivered.
 
+pub mod config;
 mod dispatch;
 mod error;
 mod outbox;
@@ -31,6 +40,7 @@ mod route;
 pub mod secret;
 pub mod sinks;
 
+pub use config::{BuildSink, SinkConfig, SinkKind};
 pub use dispatch::{Dispatcher, RoutedSink, RunStats};
 pub use error::{OutboxError, SinkError};
 pub use outbox::{
@@ -39,6 +49,7 @@ pub use outbox::{
 pub use route::Route;
 pub use secret::{Redactor, Secret};
 pub use sinks::{
-    JsonlSink, Sink, SlackSink, SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig,
-    SyslogSink, SyslogTls, WebhookSink,
+    JsonlSink, JsonlSinkConfig, Sink, SlackSink, SlackSinkConfig, SmtpConfig, SmtpSecurity,
+    SmtpSink, SmtpSinkConfig, SyslogBody, SyslogConfig, SyslogSink, SyslogSinkConfig, SyslogTls,
+    WebhookSink, WebhookSinkConfig,
 };

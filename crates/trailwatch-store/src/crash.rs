@@ -28,6 +28,21 @@ pub const CRASH_STEPS: [&str; 8] = [
     "sources_recorded",
 ];
 
+/// The steps a crash can be injected at during a compaction, in the order it reaches them (per
+/// file it writes for the first three, per compaction link for the others).
+pub const COMPACTION_CRASH_STEPS: [&str; 5] = [
+    // A compacted file's write-ahead record written, nothing else yet.
+    "compact_intent_written",
+    // A compacted file written and fsynced in `_tmp/`.
+    "compact_temp_written",
+    // Every compacted file renamed into its partition; no compaction link yet.
+    "compact_renamed",
+    // The compaction link appended; the replaced files still there.
+    "compact_linked",
+    // One replaced file deleted, the others still there.
+    "compact_removed_one",
+];
+
 /// Steps of the writer's clean-up after a crash (reached only when there is one to clean up).
 pub const RECOVERY_CRASH_STEPS: [&str; 2] = [
     // The files of an interrupted commit moved into quarantine, the move not yet in the ledger.

@@ -3,9 +3,9 @@
 //! A store is a directory (default `./trailwatch-data`):
 //! - `provider=<aws|azure>/dt=<YYYY-MM-DD>/part-<seq:08>-<sha16>.parquet`: the events, Hive-style
 //!   partitioned by cloud and UTC day, zstd Parquet sorted by action, principal and time, columns in [`schema()`];
-//! - `_ledger/`: the signed hash chain of every committed file, every deletion by retention and
-//!   every move into quarantine ([`trailwatch_ledger`]); a data file exists for the store only
-//!   once its commit line is there;
+//! - `_ledger/`: the signed hash chain of every committed file, every deletion by retention,
+//!   every move into quarantine and every compaction ([`trailwatch_ledger`]); a data file exists
+//!   for the store only once its commit line (or the compaction link that wrote it) is there;
 //! - `_tmp/`: files being written;
 //! - `_pending/`: write-ahead records, one per commit in progress: the exact files it is about to
 //!   leave (its temporary file, then where that goes and its SHA-256), fsynced first;
@@ -38,10 +38,18 @@
 //!   where it is, and verify reports it. A crash before the commit line loses only uncommitted
 //!   work, which the next ingest redoes (its sources are not recorded yet); a crash after it
 //!   leaves events that the next ingest finds by id.
+//! - Compaction ([`Store::compact`], `compact.rs`): once a day is over, its many small files
+//!   are merged into one (or a few) with the same rows, sorted the same way, through the same
+//!   write-ahead path as a commit; the compaction link (every replaced file with its hash, every
+//!   written file with its hash and the count and [`trailwatch_ledger::IdDigest`] of its event
+//!   ids) is the commit point, then the replaced files are deleted. Verify accepts the
+//!   replacement and checks the written files' event ids against the link.
 //! - Fault injection for tests: [`CRASH_ENV`] = `<step>:<n>` aborts at the n-th pass through
-//!   one of [`CRASH_STEPS`].
+//!   one of [`CRASH_STEPS`] (or [`COMPACTION_CRASH_STEPS`], [`RECOVERY_CRASH_STEPS`]).
 
+mod compact;
 mod crash;
+mod merge;
 mod ops;
 mod pending;
 mod pipeline;
@@ -53,14 +61,18 @@ mod store;
 mod verify;
 mod write;
 
-pub use crash::{CRASH_ENV, CRASH_STEPS, RECOVERY_CRASH_STEPS};
+pub use compact::{
+    CompactOptions, CompactReport, PartitionCompaction, DEFAULT_MAX_INPUTS, DEFAULT_MAX_ROWS,
+    DEFAULT_MIN_FILES,
+};
+pub use crash::{COMPACTION_CRASH_STEPS, CRASH_ENV, CRASH_STEPS, RECOVERY_CRASH_STEPS};
 pub use ops::{DayStats, RetentionReport, Stats};
 pub use pending::PENDING_DIR;
 pub use recover::QUARANTINE_DIR;
 pub use schema::schema;
 pub use store::{
-    IngestOptions, IngestReport, Recovery, Store, StoreError, DEFAULT_STORE_DIR, LOCK_FILE,
-    SOURCES_FILE, STORE_ENV, TMP_DIR,
+    resolve_dir, IngestOptions, IngestReport, Recovery, Store, StoreError, DEFAULT_STORE_DIR,
+    LOCK_FILE, SOURCES_FILE, STORE_ENV, TMP_DIR,
 };
 pub use verify::{FileProblem, Uncommitted, VerifyReport};
 pub use write::{read_event_ids, WRITE_ROW_GROUP_ROWS, ZSTD_LEVEL};

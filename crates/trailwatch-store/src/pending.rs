@@ -10,6 +10,11 @@
 //! The record is removed once the ledger's commit line is written. The last complete line that
 //! parses is the record's state; a torn last line is one not yet written (the step after it was
 //! not taken: each line is fsynced before that step).
+//!
+//! A compaction writes one record per file it writes (`<id>` ends in `-compaction<n>`), the same
+//! way; the ledger line that commits them all is its compaction link, and its records are
+//! removed once the files it replaced are deleted (a record of a file made live by a compaction
+//! link tells the next writer to finish that compaction's deletions).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -130,6 +135,20 @@ impl Pending {
     /// its directory): from now on the temporary file it names is known to be the writer's.
     pub(crate) fn begin(dir: &Path, seq: u64) -> Result<Pending, StoreError> {
         let id = format!("{}-seq{seq:08}", Utc::now().format("%Y%m%dT%H%M%S%.9fZ"));
+        Self::begin_with_id(dir, seq, id)
+    }
+
+    /// [`Pending::begin`] for the `n`-th file a compaction writes (all of them are made live
+    /// by the compaction link, of ledger seq `seq`).
+    pub(crate) fn begin_output(dir: &Path, seq: u64, n: usize) -> Result<Pending, StoreError> {
+        let id = format!(
+            "{}-seq{seq:08}-compaction{n}",
+            Utc::now().format("%Y%m%dT%H%M%S%.9fZ")
+        );
+        Self::begin_with_id(dir, seq, id)
+    }
+
+    fn begin_with_id(dir: &Path, seq: u64, id: String) -> Result<Pending, StoreError> {
         let pending = dir.join(PENDING_DIR);
         let path = pending.join(format!("{id}{RECORD_EXT}"));
         let file = OpenOptions::new()

@@ -3,7 +3,10 @@
 //! nothing of the trail: the files an interrupted commit left, its record and a torn ledger line
 //! are moved into `_quarantine/` and the move is recorded in the signed ledger (a quarantine
 //! link). A file that no record names (planted, or left by a ledger cut short) is left where it
-//! is, for verify to report.
+//! is, for verify to report. What the signed ledger says was removed and a crash left is deleted
+//! as the link says: the files of a retention that is the ledger's last link, and the files a
+//! compaction link replaced while records of the files it wrote are still there (the
+//! compaction removes its records only after those files).
 //!
 //! Order, so that a crash during the clean-up is cleaned up by the next writer the same way:
 //! 1. a torn ledger line: copied into quarantine (fsynced), then cut off the ledger;
@@ -16,7 +19,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
-use trailwatch_ledger::{hash_file, Ledger, LinkKind, Quarantined, LEDGER_DIR, LEDGER_FILE};
+use trailwatch_ledger::{hash_file, Ledger, Link, LinkKind, Quarantined, LEDGER_DIR, LEDGER_FILE};
 
 use crate::crash;
 use crate::pending::{read_records, Record, PENDING_DIR};
@@ -36,8 +39,11 @@ pub(crate) fn recover(dir: &Path, ledger: &mut Ledger) -> Result<Recovery, Store
             sync_dir(dir)?;
         }
     }
+    let (compaction_finished, records_cleared) = finish_compactions(dir, ledger)?;
     let mut recovery = Recovery {
         retention_finished: finish_retention(dir, ledger)?,
+        compaction_finished,
+        records_cleared,
         ..Recovery::default()
     };
     let mut moved = Vec::new();
@@ -215,23 +221,98 @@ fn finish_retention(dir: &Path, ledger: &Ledger) -> Result<Vec<String>, StoreErr
     };
     let mut done = Vec::new();
     for r in &link.removed {
-        let parts: Vec<&str> = r.path.split('/').collect();
-        let partition_file = matches!(parts[..], [p, d, _] if p.starts_with("provider=") && d.starts_with("dt="))
-            && parts
-                .iter()
-                .all(|s| !s.is_empty() && *s != "." && *s != "..");
-        if !partition_file {
-            continue;
-        }
-        let abs = dir.join(&r.path);
-        match regular_file_digest(&abs)? {
-            Some(d) if d.sha256_hex() == r.sha256 => {
-                fs::remove_file(&abs).map_err(StoreError::io(&abs))?;
-                sync_dir(abs.parent().unwrap_or(dir))?;
-                done.push(r.path.clone());
-            }
-            _ => {}
+        if delete_if_unchanged(dir, &r.path, &r.sha256)? {
+            done.push(r.path.clone());
         }
     }
+    sync_parents(dir, &done)?;
     Ok(done)
+}
+
+/// Fsyncs the directory of each of the files `rels` (relative to the store), once each.
+fn sync_parents(dir: &Path, rels: &[String]) -> Result<(), StoreError> {
+    let parents: std::collections::BTreeSet<&str> = rels
+        .iter()
+        .map(|r| r.rsplit_once('/').map_or("", |(p, _)| p))
+        .collect();
+    parents.into_iter().try_for_each(|p| sync_dir(&dir.join(p)))
+}
+
+/// Deletes the data file `rel` of a partition if it is a regular file with the SHA-256
+/// `sha256` (what a signed link says was removed); true if it did. Its directory is not
+/// fsynced here: [`sync_parents`] does that once for all the files deleted.
+fn delete_if_unchanged(dir: &Path, rel: &str, sha256: &str) -> Result<bool, StoreError> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let partition_file = matches!(parts[..], [p, d, _] if p.starts_with("provider=") && d.starts_with("dt="))
+        && parts
+            .iter()
+            .all(|s| !s.is_empty() && *s != "." && *s != "..");
+    if !partition_file {
+        return Ok(false);
+    }
+    let abs = dir.join(rel);
+    match regular_file_digest(&abs)? {
+        Some(d) if d.sha256_hex() == sha256 => {
+            fs::remove_file(&abs).map_err(StoreError::io(&abs))?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Deletes the files the compaction `link` replaced that are still there, not live, with the
+/// hash it names (their directories fsynced once, after). Returns their paths.
+pub(crate) fn finish_compaction(
+    dir: &Path,
+    ledger: &Ledger,
+    link: &Link,
+) -> Result<Vec<String>, StoreError> {
+    let mut done = Vec::new();
+    for r in &link.replaced {
+        if ledger.live(&r.path).is_none() && delete_if_unchanged(dir, &r.path, &r.sha256)? {
+            done.push(r.path.clone());
+            crash::point("compact_removed_one");
+        }
+    }
+    sync_parents(dir, &done)?;
+    Ok(done)
+}
+
+/// Compactions whose link is written but whose deletions a crash (or an error) interrupted:
+/// each write-ahead record of a file that a compaction link made live (with the record's hash)
+/// names one. Finishes that link's deletions ([`finish_compaction`]), then removes the record.
+/// Returns the files deleted and the records removed.
+pub(crate) fn finish_compactions(
+    dir: &Path,
+    ledger: &Ledger,
+) -> Result<(Vec<String>, u64), StoreError> {
+    let mut deleted = Vec::new();
+    let mut cleared = 0;
+    let mut finished = std::collections::BTreeSet::new();
+    for record in read_records(dir)? {
+        let Some(view) = record
+            .intent
+            .as_ref()
+            .and_then(|i| i.path.as_deref())
+            .and_then(|p| ledger.live(p))
+            .filter(|l| l.kind == LinkKind::Compaction)
+        else {
+            continue;
+        };
+        if !committed(ledger, &record) {
+            continue;
+        }
+        if finished.insert(view.seq) {
+            if let Some(link) = ledger.read_link(view.seq)? {
+                deleted.extend(finish_compaction(dir, ledger, &link)?);
+            }
+        }
+        let abs = dir.join(&record.rel);
+        fs::remove_file(&abs).map_err(StoreError::io(&abs))?;
+        cleared += 1;
+    }
+    if cleared > 0 {
+        sync_dir(&dir.join(PENDING_DIR))?;
+    }
+    Ok((deleted, cleared))
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
 use trailwatch_decode::{DecodeError, FileStats, Input};
-use trailwatch_ledger::{hash_file, Ledger, LedgerError, LEDGER_DIR, LEDGER_FILE};
+use trailwatch_ledger::{hash_file, FileDigest, Ledger, LedgerError, LEDGER_DIR, LEDGER_FILE};
 use trailwatch_model::{Event, Provider};
 
 use crate::crash;
@@ -21,6 +21,17 @@ use crate::write::{read_event_ids, write_file};
 pub const DEFAULT_STORE_DIR: &str = "./trailwatch-data";
 /// The environment variable naming the store directory.
 pub const STORE_ENV: &str = "TRAILWATCH_STORE";
+
+/// The store directory to use: `given` (a `--store` flag, the watch configuration's
+/// `[store] dir`), else `$TRAILWATCH_STORE`, else [`DEFAULT_STORE_DIR`]. Every command resolves
+/// it here, so that `ingest`, `sql`, `watch`, … agree on where the store is.
+pub fn resolve_dir(given: Option<&Path>) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os(STORE_ENV).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STORE_DIR))
+}
+
 /// Files being written (each named by its commit's write-ahead record first).
 pub const TMP_DIR: &str = "_tmp";
 /// The source files already ingested.
@@ -129,6 +140,9 @@ pub struct Recovery {
     /// Files the ledger's last link (a retention) removed that a crash left on disk, deleted as
     /// that link says.
     pub retention_finished: Vec<String>,
+    /// Files a compaction link replaced that a crash left on disk (the write-ahead records of
+    /// the files it wrote were still there), deleted as that link says.
+    pub compaction_finished: Vec<String>,
     /// Bytes of a torn last `_sources.jsonl` line cut off.
     pub sources_bytes_cut: u64,
 }
@@ -208,7 +222,8 @@ pub(crate) fn day_of(ms: i64) -> NaiveDate {
         .date_naive()
 }
 
-fn time_of(ms: i64) -> DateTime<Utc> {
+/// The time of milliseconds since the epoch (the epoch itself when out of range).
+pub(crate) fn time_of(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
@@ -564,22 +579,7 @@ fn commit_file(
     let tmp = dir.join(pending.tmp());
     write_file(&tmp, events)?;
     crash::point("temp_written");
-    let digest = hash_file(&tmp)?;
-    let part = partition_dir(provider, day);
-    let part_abs = dir.join(&part);
-    if !part_abs.is_dir() {
-        fs::create_dir_all(&part_abs).map_err(StoreError::io(&part_abs))?;
-        let provider_dir = part_abs.parent().expect("dt= has a parent");
-        sync_dir(provider_dir)?;
-        sync_dir(dir)?;
-    }
-    let name = free_name(&part_abs, seq, &digest.sha256_hex()[..16]);
-    let rel = format!("{part}/{name}");
-    let dest = part_abs.join(&name);
-    pending.renaming(&rel, &digest)?;
-    fs::rename(&tmp, &dest).map_err(StoreError::io(&dest))?;
-    sync_dir(&part_abs)?;
-    sync_dir(&dir.join(TMP_DIR))?;
+    let (rel, digest) = place_file(dir, &mut pending, &partition_dir(provider, day), seq)?;
     crash::point("renamed");
     if crash::due("ledger_torn") {
         torn_append(dir);
@@ -597,6 +597,35 @@ fn commit_file(
     crash::point("committed");
     pending.done()?;
     Ok(digest.bytes)
+}
+
+/// Moves the temporary file a write-ahead record names into the partition `part` (relative to
+/// the store; created if needed): hashes it, picks a free name, adds where it goes and its
+/// digest to the record, renames it, fsyncs both directories. Returns where it is and its
+/// digest.
+pub(crate) fn place_file(
+    dir: &Path,
+    pending: &mut Pending,
+    part: &str,
+    seq: u64,
+) -> Result<(String, FileDigest), StoreError> {
+    let tmp = dir.join(pending.tmp());
+    let digest = hash_file(&tmp)?;
+    let part_abs = dir.join(part);
+    if !part_abs.is_dir() {
+        fs::create_dir_all(&part_abs).map_err(StoreError::io(&part_abs))?;
+        let provider_dir = part_abs.parent().expect("dt= has a parent");
+        sync_dir(provider_dir)?;
+        sync_dir(dir)?;
+    }
+    let name = free_name(&part_abs, seq, &digest.sha256_hex()[..16]);
+    let rel = format!("{part}/{name}");
+    let dest = part_abs.join(&name);
+    pending.renaming(&rel, &digest)?;
+    fs::rename(&tmp, &dest).map_err(StoreError::io(&dest))?;
+    sync_dir(&part_abs)?;
+    sync_dir(&dir.join(TMP_DIR))?;
+    Ok((rel, digest))
 }
 
 /// `part-<seq>-<sha16>.parquet`, or with `-1`, `-2`, … when a file not committed (planted, or
@@ -623,11 +652,23 @@ fn torn_append(dir: &Path) -> ! {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use trailwatch_model::{Outcome, Principal};
 
-    fn event(action: &str, principal: Option<&str>, time_ms: i64, id: &str) -> Event {
+    #[test]
+    fn a_given_store_directory_wins() {
+        let given = Path::new("/srv/audit");
+        assert_eq!(resolve_dir(Some(given)), given);
+        // Without one: the environment's, else the default (whichever this process has).
+        let fallback = std::env::var_os(STORE_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STORE_DIR));
+        assert_eq!(resolve_dir(None), fallback);
+    }
+
+    /// An AWS event with these fields (the others empty).
+    pub(crate) fn event(action: &str, principal: Option<&str>, time_ms: i64, id: &str) -> Event {
         Event {
             time_ms,
             provider: Provider::Aws,

@@ -1,16 +1,17 @@
 //! Verification of a store, read-only: the ledger's checks (chain, signatures, every committed
-//! and quarantined file's hash, planted and missing files), every committed file opening as the
-//! store's Parquet, and the write-ahead records of commits that never finished.
+//! and quarantined file's hash, planted and missing files, compactions adding up), every
+//! committed file opening as the store's Parquet (and a compacted file holding the event ids
+//! its compaction link recorded), and the write-ahead records of commits that never finished.
 
 use std::fmt;
 use std::path::Path;
 
-use trailwatch_ledger::{hash_file, Ledger, Problem, VerifyOptions};
+use trailwatch_ledger::{hash_file, IdDigest, Ledger, Link, LinkKind, Problem, VerifyOptions};
 
 use crate::pending::{read_records, Record};
 use crate::recover::to_of;
 use crate::store::{Store, StoreError};
-use crate::write::footer_rows;
+use crate::write::{footer_rows, ids_digest};
 
 /// A data file that the ledger accepts but that does not read as the store's Parquet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,15 +154,32 @@ impl Store {
             self.check_record(&record, live_writer, &mut report);
         }
         if live_writer {
-            let now = Ledger::open(&self.dir)?;
-            report.ledger.problems.retain(
-                |p| !matches!(p, Problem::FileInserted { path } if now.live(path).is_some()),
-            );
+            self.settle_in_flight(&mut report)?;
         }
         Ok(report)
     }
 
-    /// Every committed file opens as the store's Parquet and holds the rows its link says.
+    /// With a live writer, what its work in progress explains is no problem: a file committed
+    /// (or written by a compaction) after the ledger was read, a file removed by a link
+    /// appended since, the replaced files of a compaction not yet deleted.
+    fn settle_in_flight(&self, report: &mut VerifyReport) -> Result<(), StoreError> {
+        let now = Ledger::open(&self.dir)?;
+        let mut in_flight = Vec::new();
+        report.ledger.problems.retain(|p| match p {
+            Problem::FileInserted { path } => now.live(path).is_none(),
+            Problem::FileMissing { path, .. } => now.live(path).is_some(),
+            Problem::ReplacedButPresent { path, .. } => {
+                in_flight.push(path.clone());
+                false
+            }
+            _ => true,
+        });
+        report.in_flight.extend(in_flight);
+        Ok(())
+    }
+
+    /// Every committed file opens as the store's Parquet and holds the rows its link says; a
+    /// file written by a compaction, the event ids too.
     fn check_parquet(&self, report: &mut VerifyReport) {
         for rel in self.files() {
             let abs = self.dir.join(&rel);
@@ -173,7 +191,14 @@ impl Store {
             }
             report.parquet_checked += 1;
             match footer_rows(&abs) {
-                Ok(rows) if Some(rows) == link.records => {}
+                Ok(rows) if Some(rows) == link.records => {
+                    if let Some(reason) = compacted_ids_problem(&abs, link) {
+                        report.parquet_problems.push(FileProblem {
+                            path: rel.clone(),
+                            reason,
+                        });
+                    }
+                }
                 Ok(rows) => report.parquet_problems.push(FileProblem {
                     path: rel.clone(),
                     reason: format!("{rows} rows, the ledger says {}", link.records.unwrap_or(0)),
@@ -233,5 +258,22 @@ impl Store {
                 });
             }
         }
+    }
+}
+
+/// For a file a compaction link wrote: whether its event ids are the ones the link recorded
+/// (count and [`IdDigest`]); `Some(reason)` when they are not.
+fn compacted_ids_problem(abs: &Path, link: &Link) -> Option<String> {
+    if link.kind != LinkKind::Compaction {
+        return None;
+    }
+    let want: Option<IdDigest> = link.ids_digest.as_deref().and_then(|d| d.parse().ok());
+    match ids_digest(abs) {
+        Ok((ids, rows)) if Some(ids) == want && Some(rows) == link.records => None,
+        Ok((_, rows)) => Some(format!(
+            "its event ids ({rows} rows) are not the ones compaction link {} recorded: tampered",
+            link.seq
+        )),
+        Err(e) => Some(format!("event ids unreadable: {e}")),
     }
 }

@@ -6,10 +6,9 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use trailwatch_decode::Input;
-use trailwatch_store::{IngestOptions, Store, CRASH_ENV, CRASH_STEPS, TMP_DIR};
+use trailwatch_store::{IngestOptions, Store, CRASH_STEPS, TMP_DIR};
 
 const DIR_ENV: &str = "TRAILWATCH_STORE_CRASH_TEST_DIR";
 
@@ -34,20 +33,8 @@ fn child_ingest(dir: &str) {
 
 /// Runs the child ingest with a crash at `step:n`; true if it crashed.
 fn run_child(dir: &Path, step: &str, n: u32) -> bool {
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "crash_at_every_step_then_rerun_gives_the_uninterrupted_result",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(DIR_ENV, dir)
-        .env(CRASH_ENV, format!("{step}:{n}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    !status.success()
+    let test = "crash_at_every_step_then_rerun_gives_the_uninterrupted_result";
+    common::crash_child(test, DIR_ENV, dir, &format!("{step}:{n}"))
 }
 
 fn sorted_ids(store: &Store) -> Vec<String> {

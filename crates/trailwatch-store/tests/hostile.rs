@@ -8,12 +8,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use trailwatch_ledger::{LinkKind, LEDGER_DIR, LEDGER_FILE};
 use trailwatch_store::{
-    IngestOptions, Store, CRASH_ENV, LOCK_FILE, PENDING_DIR, QUARANTINE_DIR, RECOVERY_CRASH_STEPS,
-    TMP_DIR,
+    IngestOptions, Store, LOCK_FILE, PENDING_DIR, QUARANTINE_DIR, RECOVERY_CRASH_STEPS, TMP_DIR,
 };
 
 const DIR_ENV: &str = "TRAILWATCH_STORE_HOSTILE_TEST_DIR";
@@ -200,19 +198,11 @@ fn child_ingest(dir: &str) {
 }
 
 fn crash_child(dir: &Path, at: &str) {
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "an_interrupted_commit_is_quarantined_by_the_next_writer_only",
-            "--exact",
-            "--test-threads=1",
-        ])
-        .env(DIR_ENV, dir)
-        .env(CRASH_ENV, at)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(!status.success(), "no crash at {at}");
+    let test = "an_interrupted_commit_is_quarantined_by_the_next_writer_only";
+    assert!(
+        common::crash_child(test, DIR_ENV, dir, at),
+        "no crash at {at}"
+    );
 }
 
 #[test]

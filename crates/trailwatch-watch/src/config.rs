@@ -10,7 +10,10 @@ use crate::error::WatchError;
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use trailwatch_model::duration::parse_duration;
 use trailwatch_model::Severity;
+/// `[[sinks]]` entries: each kind's keys, checks and building belong to trailwatch-sink.
+pub use trailwatch_sink::config::{SinkConfig, SinkKind};
 
 /// The folder `trailwatch watch` follows when run without a configuration.
 pub const DEFAULT_INBOX: &str = "./trailwatch-inbox";
@@ -78,6 +81,13 @@ pub struct WatchSection {
     pub retry_base: Duration,
     #[serde(deserialize_with = "de_duration")]
     pub retry_max: Duration,
+    /// How late an event may be delivered and still be put in time order for the stateful
+    /// detectors (correlations, chains, bursts, baselines): they decide about an event once
+    /// events this much newer have been read. CloudTrail delivers within about 15 minutes.
+    #[serde(deserialize_with = "de_duration")]
+    pub reorder_window: Duration,
+    /// Threads reading and hunting each step (default: every core).
+    pub threads: usize,
 }
 
 impl Default for WatchSection {
@@ -91,6 +101,8 @@ impl Default for WatchSection {
             min_level: Severity::Low,
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(300),
+            reorder_window: Duration::from_secs(15 * 60),
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -225,106 +237,6 @@ impl SourceKind {
     }
 }
 
-/// One `[[sinks]]` entry: `name`, the route (`min_severity`, `tags`), `kind` and the kind's
-/// keys.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "toml::Table")]
-pub struct SinkConfig {
-    /// Unique; deliveries are kept under it.
-    pub name: String,
-    /// Alerts below this severity are not sent here (default: every alert).
-    pub min_severity: Severity,
-    /// Every one of these tags must be on an alert sent here.
-    pub tags: Vec<String>,
-    pub kind: SinkKind,
-}
-
-impl TryFrom<toml::Table> for SinkConfig {
-    type Error = String;
-    fn try_from(mut t: toml::Table) -> Result<Self, String> {
-        let name = take_name(&mut t, "[[sinks]]")?;
-        let min_severity = match t.remove("min_severity") {
-            None => Severity::Informational,
-            Some(toml::Value::String(s)) => s.parse().map_err(|_| {
-                format!("sink {name:?}: min_severity {s:?} (expected informational, low, medium, high or critical)")
-            })?,
-            Some(other) => return Err(format!("sink {name:?}: min_severity must be a string, not {other}")),
-        };
-        let tags = match t.remove("tags") {
-            None => Vec::new(),
-            Some(v) => v
-                .try_into::<Vec<String>>()
-                .map_err(|_| format!("sink {name:?}: tags must be a list of strings"))?,
-        };
-        let kind = toml::Value::Table(t)
-            .try_into::<SinkKind>()
-            .map_err(|e| format!("sink {name:?}: {}", e.message()))?;
-        Ok(SinkConfig {
-            name,
-            min_severity,
-            tags,
-            kind,
-        })
-    }
-}
-
-/// Where alerts go.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum SinkKind {
-    /// POST of the alert JSON, signed with HMAC-SHA256 of a secret read from `secret_env`.
-    Webhook {
-        url: String,
-        #[serde(default)]
-        secret_env: Option<String>,
-        #[serde(default, deserialize_with = "de_opt_duration")]
-        timeout: Option<Duration>,
-    },
-    /// A Slack incoming webhook; the URL is a secret, so it is read from `url_env`.
-    Slack { url_env: String },
-    /// Mail through an SMTP relay.
-    Smtp {
-        host: String,
-        #[serde(default = "default_smtp_port")]
-        port: u16,
-        #[serde(default)]
-        starttls: bool,
-        #[serde(default)]
-        username: Option<String>,
-        #[serde(default)]
-        password_env: Option<String>,
-        from: String,
-        to: Vec<String>,
-    },
-    /// RFC 5424 syslog over TCP, with a CEF or JSON body.
-    Syslog {
-        address: String,
-        #[serde(default = "default_syslog_format")]
-        format: String,
-        #[serde(default)]
-        facility: Option<u8>,
-        /// TLS (RFC 5425, usually port 6514).
-        #[serde(default)]
-        tls: bool,
-        /// PEM CA certificates to trust instead of the public roots (a private PKI).
-        #[serde(default)]
-        ca_file: Option<PathBuf>,
-        /// The name the collector's certificate must carry (default: the host of `address`).
-        #[serde(default)]
-        server_name: Option<String>,
-    },
-    /// One JSON line per alert appended to a file.
-    Jsonl { path: PathBuf },
-}
-
-fn default_smtp_port() -> u16 {
-    25
-}
-
-fn default_syslog_format() -> String {
-    "cef".to_string()
-}
-
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, WatchError> {
@@ -391,19 +303,7 @@ impl Config {
             if !sinks.insert(s.name.as_str()) {
                 return Err(format!("two [[sinks]] are named {:?}", s.name));
             }
-            if let SinkKind::Syslog { format, .. } = &s.kind {
-                if !matches!(format.as_str(), "cef" | "json") {
-                    return Err(format!(
-                        "sink {:?}: syslog format {format:?} (expected cef or json)",
-                        s.name
-                    ));
-                }
-            }
-            if let SinkKind::Smtp { to, .. } = &s.kind {
-                if to.is_empty() {
-                    return Err(format!("sink {:?}: no recipient in `to`", s.name));
-                }
-            }
+            // Each kind's own checks ran when the entry was read (trailwatch-sink).
         }
         if self.watch.batch_objects == 0 {
             return Err("[watch] batch_objects must be at least 1".to_string());
@@ -423,26 +323,7 @@ impl Config {
     }
 }
 
-/// Parses `500ms`, `30s`, `5m`, `2h`, `1d` (a bare number is seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        format!("duration {s:?}: expected a number and a unit (500ms, 30s, 5m, 2h, 1d)")
-    })?;
-    let ms = match unit.trim() {
-        "ms" => Some(n),
-        "" | "s" => n.checked_mul(1_000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        "d" => n.checked_mul(86_400_000),
-        other => return Err(format!("duration {s:?}: unknown unit {other:?}")),
-    };
-    ms.map(Duration::from_millis)
-        .ok_or_else(|| format!("duration {s:?} is too long"))
-}
-
+/// A duration in the shared grammar ([`trailwatch_model::duration`]): `500ms`, `30s`, `5m`, …
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     parse_duration(&s).map_err(serde::de::Error::custom)
@@ -466,16 +347,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_parse_with_units_and_reject_garbage() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86400)));
-        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
-        assert!(parse_duration("5 fortnights").is_err());
-        assert!(parse_duration("m").is_err());
-        assert!(parse_duration("99999999999999999999d").is_err());
+    fn durations_are_read_in_the_shared_grammar() {
+        let c = Config::parse("[watch]\npoll_interval = \"500ms\"\nretry_max = \"2w\"\n")
+            .expect("valid");
+        assert_eq!(c.watch.poll_interval, Duration::from_millis(500));
+        assert_eq!(c.watch.retry_max, Duration::from_secs(14 * 86_400));
+        let e = Config::parse("[watch]\npoll_interval = \"5 fortnights\"\n")
+            .expect_err("not a duration")
+            .to_string();
+        assert!(e.contains("unknown unit \"fortnights\""), "{e}");
     }
 
     #[test]
@@ -539,7 +419,7 @@ path = "/tmp/x"
     }
 
     #[test]
-    fn every_source_and_sink_kind_parses() {
+    fn every_source_kind_parses_and_sinks_are_carried() {
         let text = r#"
 [store]
 dir = "/var/lib/trailwatch"
@@ -563,40 +443,18 @@ kind = "azure"
 account = "devstoreaccount1"
 container = "insights-activity-logs"
 [[sinks]]
-name = "w"
-kind = "webhook"
-url = "http://127.0.0.1:8080/hook"
-secret_env = "HOOK_SECRET"
-min_severity = "high"
-tags = ["attack.persistence"]
-[[sinks]]
-name = "m"
-kind = "smtp"
-host = "127.0.0.1"
-port = 2525
-from = "trailwatch@example.com"
-to = ["soc@example.com"]
-[[sinks]]
-name = "s"
-kind = "syslog"
-address = "127.0.0.1:6514"
-format = "json"
-[[sinks]]
-name = "sl"
-kind = "slack"
-url_env = "SLACK_URL"
-[[sinks]]
 name = "f"
 kind = "jsonl"
 path = "/tmp/alerts.jsonl"
+min_severity = "high"
 "#;
         let c = Config::parse(text).expect("valid");
         assert_eq!(c.watch.poll_interval, Duration::from_secs(1));
         assert_eq!(c.watch.min_level, Severity::Medium);
         assert_eq!(c.sources.len(), 2);
-        assert_eq!(c.sinks.len(), 5);
+        // Each sink kind's keys are tested in trailwatch-sink.
+        assert_eq!(c.sinks.len(), 1);
         assert_eq!(c.sinks[0].min_severity, Severity::High);
-        assert_eq!(c.sinks[1].min_severity, Severity::Informational);
         match &c.sources[0].kind {
             SourceKind::S3 { coverage, .. } => {
                 assert_eq!(coverage.max_gap, Some(Duration::from_secs(1800)));

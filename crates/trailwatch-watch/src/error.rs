@@ -28,6 +28,8 @@ pub enum WatchError {
     },
     #[error("rules: {0}")]
     Rules(String),
+    #[error("detection: {0}")]
+    Pipeline(#[from] trailwatch_detect::PipelineError),
     #[error("metrics endpoint {addr}: {source}")]
     Metrics {
         addr: String,

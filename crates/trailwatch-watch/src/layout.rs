@@ -60,6 +60,38 @@ pub fn classify(key: &str) -> Kind {
     Kind::Log(Origin::default())
 }
 
+/// The time an object's key names, in ms since the epoch: the delivery time in a CloudTrail
+/// file name (`…_20261023T1135Z_…`) or the hour of an Azure blob path (`y=…/m=…/d=…/h=…/m=…`).
+/// A watch reads a backlog in this order rather than by modification time, so that one region
+/// is not read a day ahead of another (which would make the other's events late).
+pub fn named_time_ms(key: &str) -> Option<i64> {
+    let parts: Vec<&str> = key.split('/').filter(|p| !p.is_empty()).collect();
+    let name = parts.last()?;
+    if let Some(stamp) = name.split('_').find(|p| is_cloudtrail_stamp(p)) {
+        let t = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ").ok()?;
+        return Some(t.and_utc().timestamp_millis());
+    }
+    let field = |prefix: &str, nth: usize| -> Option<u32> {
+        parts
+            .iter()
+            .filter_map(|p| p.strip_prefix(prefix))
+            .nth(nth)
+            .and_then(|v| v.parse().ok())
+    };
+    let year = i32::try_from(field("y=", 0)?).ok()?;
+    let date = chrono::NaiveDate::from_ymd_opt(year, field("m=", 0)?, field("d=", 0)?)?;
+    let time = date.and_hms_opt(field("h=", 0)?, field("m=", 1).unwrap_or(0), 0)?;
+    Some(time.and_utc().timestamp_millis())
+}
+
+fn is_cloudtrail_stamp(p: &str) -> bool {
+    let b = p.as_bytes();
+    b.len() == 14
+        && b[8] == b'T'
+        && b[13] == b'Z'
+        && b[..8].iter().chain(&b[9..13]).all(u8::is_ascii_digit)
+}
+
 fn looks_like_region(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 32
@@ -74,6 +106,21 @@ fn has_log_extension(name: &str) -> bool {
     [".json", ".jsonl", ".ndjson", ".log"]
         .iter()
         .any(|ext| base.ends_with(ext))
+}
+
+#[cfg(test)]
+mod named_time_tests {
+    use super::named_time_ms;
+
+    #[test]
+    fn cloudtrail_names_and_azure_paths_say_when() {
+        let ct = "AWSLogs/1/CloudTrail/eu-west-1/2026/10/23/1_CloudTrail_eu-west-1_20261023T1135Z_5OeT.json.gz";
+        assert_eq!(named_time_ms(ct), Some(1_792_755_300_000));
+        let az = "insights-activity-logs/resourceId=/SUBSCRIPTIONS/S/y=2026/m=10/d=23/h=11/m=00/PT1H.json";
+        assert_eq!(named_time_ms(az), Some(1_792_753_200_000));
+        assert_eq!(named_time_ms("inbox/events.jsonl"), None);
+        assert_eq!(named_time_ms("x_20261323T1135Z_y.json"), None, "month 13");
+    }
 }
 
 #[cfg(test)]

@@ -34,10 +34,12 @@
 //!   `{"Records":[…]}` document (not a CloudTrail delivery, which never grows) is not supported.
 
 pub mod config;
+mod delivery;
 mod error;
 mod hygiene;
 pub mod layout;
 pub mod metrics;
+mod objects;
 mod rest;
 mod secrets;
 mod signals;

@@ -49,6 +49,8 @@ pub mod names {
     pub const SINK_FAILURES: &str = "trailwatch_sink_failures_total";
     pub const PENDING: &str = "trailwatch_outbox_pending_deliveries";
     pub const ORIGIN_LAST: &str = "trailwatch_origin_last_object_timestamp_seconds";
+    pub const LATE_EVENTS: &str = "trailwatch_late_events_total";
+    pub const TOO_LATE_EVENTS: &str = "trailwatch_too_late_events_total";
 }
 
 fn help(name: &str) -> (&'static str, &'static str) {
@@ -64,6 +66,8 @@ fn help(name: &str) -> (&'static str, &'static str) {
         SINK_FAILURES => ("Alert deliveries that failed (and will be retried).", "counter"),
         PENDING => ("Deliveries in the outbox not yet made.", "gauge"),
         ORIGIN_LAST => ("Last-modified time of the newest object per source, account and region, Unix seconds.", "gauge"),
+        LATE_EVENTS => ("Events read after the reorder window had passed their time: they got every signature detection and joined the windows still open.", "counter"),
+        TOO_LATE_EVENTS => ("Late events that came too late for the attack chains, bursts and baselines.", "counter"),
         _ => ("", "untyped"),
     }
 }

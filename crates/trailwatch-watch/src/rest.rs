@@ -26,6 +26,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use serde::Deserialize;
 use std::ops::Range;
 use std::time::Duration;
+use trailwatch_model::percent::form_decode;
 
 /// Everything but RFC 3986's unreserved characters is percent-encoded.
 const STRICT: &AsciiSet = &NON_ALPHANUMERIC
@@ -415,12 +416,6 @@ fn object_info(key: String, size: u64, e_tag: Option<String>, modified_ms: i64) 
         identity: None,
         modified_ms,
     }
-}
-
-/// Decodes a key S3 sent with `encoding-type=url`: `+` is a space, `%XX` a byte.
-fn form_decode(s: &str) -> String {
-    let spaced = s.replace('+', " ");
-    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }
 
 /// One page of a `ListObjectsV2` answer: its objects and the next page's token.

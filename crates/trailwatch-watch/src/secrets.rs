@@ -2,7 +2,7 @@
 //! name, registered with `trailwatch_sink::secret` so that no log line, error or stored
 //! delivery error shows them.
 
-use crate::config::{Config, SinkKind, SourceKind};
+use crate::config::{Config, SourceKind};
 
 /// Variables the cloud clients read credentials from by themselves (no `*_env` key names
 /// them): their values are secrets too.
@@ -36,18 +36,7 @@ pub fn secret_vars(config: &Config) -> Vec<String> {
         }
     }
     for s in &config.sinks {
-        match &s.kind {
-            SinkKind::Webhook {
-                secret_env: Some(v),
-                ..
-            }
-            | SinkKind::Slack { url_env: v }
-            | SinkKind::Smtp {
-                password_env: Some(v),
-                ..
-            } => vars.push(v.clone()),
-            _ => {}
-        }
+        vars.extend(s.kind.secret_vars().into_iter().map(String::from));
     }
     vars.sort();
     vars.dedup();

@@ -17,6 +17,7 @@ use object_store::aws::{AwsAuthorizer, AwsCredentialProvider};
 use object_store::client::{HttpClient, HttpConnector, HttpRequest, ReqwestConnector};
 use object_store::ClientOptions;
 use serde_json::{json, Value};
+use trailwatch_model::percent::form_decode;
 
 /// Messages asked for per receive call (SQS allows at most 10).
 const BATCH: usize = 10;
@@ -245,33 +246,6 @@ fn collect_keys(v: &Value, bucket: &str, out: &mut Vec<String>, depth: u8) {
     }
 }
 
-/// Decodes an S3 notification key: `+` is a space, `%XX` a byte. Invalid escapes stay as
-/// they are; the result is read as UTF-8 (lossily).
-fn form_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,14 +269,6 @@ mod tests {
         for none in [r#"{"Event":"s3:TestEvent"}"#, "not json", "[]", "{}"] {
             assert!(keys_in_message(none, "trail").is_empty(), "{none}");
         }
-    }
-
-    #[test]
-    fn keys_are_form_decoded_and_bad_escapes_kept() {
-        assert_eq!(form_decode("a%2Fb+c"), "a/b c");
-        assert_eq!(form_decode("100%"), "100%");
-        assert_eq!(form_decode("%zz%4"), "%zz%4");
-        assert_eq!(form_decode("%E2%82%AC"), "€");
     }
 
     #[test]

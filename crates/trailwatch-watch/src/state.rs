@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS objects (
     done_ms     INTEGER NOT NULL,
     PRIMARY KEY (source, key)
 );
+CREATE TABLE IF NOT EXISTS pipeline (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    snapshot    BLOB NOT NULL
+);
 ";
 
 /// How far one object has been read.
@@ -140,15 +144,45 @@ impl State {
         self.cache.get(&(source.to_string(), key.to_string()))
     }
 
-    /// Records the checkpoints of one step in one transaction (fsynced before it returns).
-    pub fn commit(&mut self, entries: &[(String, String, Checkpoint)]) -> Result<(), WatchError> {
-        if entries.is_empty() {
+    /// The detection pipeline's state saved by the last step, if any.
+    pub fn pipeline(&self) -> Result<Option<Vec<u8>>, WatchError> {
+        self.conn
+            .query_row("SELECT snapshot FROM pipeline WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| WatchError::State {
+                path: self.path.display().to_string(),
+                source: e,
+            })
+    }
+
+    /// Records the checkpoints of one step and the pipeline's state after it in one
+    /// transaction (fsynced before it returns): a crash keeps both from before the step or
+    /// both from after it.
+    pub fn commit(
+        &mut self,
+        entries: &[(String, String, Checkpoint)],
+        pipeline: Option<&[u8]>,
+    ) -> Result<(), WatchError> {
+        if entries.is_empty() && pipeline.is_none() {
             return Ok(());
         }
         let tx = self.conn.transaction().map_err(|e| WatchError::State {
             path: self.path.display().to_string(),
             source: e,
         })?;
+        if let Some(snapshot) = pipeline {
+            tx.execute(
+                "INSERT INTO pipeline (id, snapshot) VALUES (1, ?1)
+                 ON CONFLICT (id) DO UPDATE SET snapshot = ?1",
+                [snapshot],
+            )
+            .map_err(|e| WatchError::State {
+                path: self.path.display().to_string(),
+                source: e,
+            })?;
+        }
         for (source, key, c) in entries {
             tx.execute(
                 "INSERT INTO objects (source, key, size, version, identity, consumed, whole, account, region, modified_ms, done_ms)
@@ -256,19 +290,29 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let mut s = State::open(dir.path()).expect("open");
-            s.commit(&[
-                ("src".into(), "a.json".into(), cp(10, "1", "us-east-1", 100)),
-                ("src".into(), "b.json".into(), cp(20, "1", "eu-west-1", 200)),
-            ])
+            s.commit(
+                &[
+                    ("src".into(), "a.json".into(), cp(10, "1", "us-east-1", 100)),
+                    ("src".into(), "b.json".into(), cp(20, "1", "eu-west-1", 200)),
+                ],
+                Some(b"one"),
+            )
             .expect("commit");
-            s.commit(&[("src".into(), "a.json".into(), cp(15, "1", "us-east-1", 300))])
-                .expect("update");
+            s.commit(
+                &[("src".into(), "a.json".into(), cp(15, "1", "us-east-1", 300))],
+                Some(b"two"),
+            )
+            .expect("update");
         }
         let s = State::open(dir.path()).expect("reopen");
         assert_eq!(s.len(), 2);
         assert_eq!(s.get("src", "a.json").map(|c| c.consumed), Some(15));
         assert_eq!(s.read_back("src", "b.json").expect("read"), Some(20));
         assert_eq!(s.get("other", "a.json"), None);
+        assert_eq!(
+            s.pipeline().expect("pipeline").as_deref(),
+            Some(&b"two"[..])
+        );
         let o = s.origins("src");
         assert_eq!(o.len(), 2);
         assert_eq!(o[0].region, "eu-west-1");

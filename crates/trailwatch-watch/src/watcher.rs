@@ -1,31 +1,29 @@
 //! The loop: list each source → read what is new → store → detect → outbox → deliver.
 
-use crate::config::{Config, Coverage, SinkConfig, SinkKind, SourceKind, WatchSection};
+use crate::config::{Config, Coverage, SinkConfig, SourceKind, WatchSection};
+use crate::delivery::DeliveryConfig;
 use crate::error::WatchError;
-use crate::hygiene::Hygiene;
-use crate::layout::{classify, Kind, Origin};
+use crate::layout::{classify, Kind};
 use crate::metrics::{names, Metrics};
+use crate::objects::{checkpoint, extent, plan, stream_input, Work};
 use crate::source::{ObjectInfo, Source};
-use crate::state::{Checkpoint, OriginSeen, State};
-use bytes::Bytes;
-use flate2::read::MultiGzDecoder;
-use std::io::{Cursor, Read};
+use crate::state::{OriginSeen, State};
+pub use detection::incident_key;
+use detection::restore_pipeline;
+
+mod coverage;
+mod detection;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::runtime::Runtime;
 use trailwatch_decode::time::format_ms;
-use trailwatch_decode::Input;
 use trailwatch_detect::group::alert_id;
-use trailwatch_detect::{hunt, hunt_observing, HuntOptions, RulePack};
+use trailwatch_detect::{EngineOptions, HuntOptions, Pipeline, PipelineOptions, RulePack};
 use trailwatch_escape::terminal;
 use trailwatch_model::{Alert, Provider, Severity};
-use trailwatch_sink::{
-    Backoff, Dispatcher, Enqueued, JsonlSink, Outbox, Route, RoutedSink, RunStats, Secret,
-    SlackSink, SmtpConfig, SmtpSecurity, SmtpSink, SyslogBody, SyslogConfig, SyslogSink, SyslogTls,
-    WebhookSink,
-};
+use trailwatch_sink::{Backoff, Dispatcher, Enqueued, Outbox, RoutedSink, RunStats};
 use trailwatch_store::{IngestOptions, Store};
 
 /// The outbox of the store at `store_dir`: alerts, their state and their deliveries.
@@ -107,17 +105,6 @@ impl RunStatsSum {
     }
 }
 
-/// One object's share of a step.
-struct Work {
-    key: String,
-    name: String,
-    info: ObjectInfo,
-    origin: Origin,
-    start: u64,
-    /// The checkpoint before this step, if any.
-    prev: Option<Checkpoint>,
-}
-
 /// What a look at a source found: its objects, and the receipts of the queue messages that
 /// announced some of them.
 type Looked = (Vec<ObjectInfo>, Vec<String>);
@@ -128,145 +115,42 @@ pub struct Watcher {
     sources: Vec<Watched>,
     state: State,
     store: Store,
-    pack: RulePack,
-    /// Baselines, chains, context and suppressions, when the configuration has them.
-    hygiene: Option<Hygiene>,
+    /// Every piece of detection state, saved with the checkpoints after each step.
+    pipeline: Pipeline<Arc<RulePack>>,
     dispatcher: Dispatcher,
+    /// How a running watch builds its delivery thread's own dispatcher.
+    delivery: DeliveryConfig,
+    /// Whether polls try deliveries themselves (`false` while [`Watcher::run`] has a delivery
+    /// thread).
+    inline_deliveries: bool,
     metrics: Metrics,
     opts: WatchSection,
     started_ms: i64,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The key that makes re-detections of one incident one alert: rule, cloud, account and
-/// principal (the first event is left out, so the incident survives restarts and growth).
-pub fn incident_key(a: &Alert) -> String {
-    alert_id(&[
-        "incident",
-        &a.rule_id,
-        a.provider.as_str(),
-        a.account.as_deref().unwrap_or(""),
-        &a.principal,
-    ])
-}
-
 /// Builds the sinks a configuration names; secrets come from the environment variables it
 /// names.
 pub fn build_sinks(sinks: &[SinkConfig]) -> Result<Vec<RoutedSink>, WatchError> {
-    let mut out = Vec::new();
-    for s in sinks {
-        let fail = |reason: String| WatchError::Sink {
-            name: s.name.clone(),
-            source: trailwatch_sink::SinkError::Config(reason),
-        };
-        let env = |var: &str| {
-            std::env::var(var).map_err(|_| fail(format!("environment variable {var} is not set")))
-        };
-        let route = Route::at_least(s.min_severity).with_tags(s.tags.iter().cloned());
-        let routed = match &s.kind {
-            SinkKind::Webhook {
-                url,
-                secret_env,
-                timeout,
-            } => {
-                let secret = match secret_env {
-                    Some(var) => env(var)?,
-                    None => {
-                        tracing::warn!(sink = %s.name, "webhook without secret_env: signed with an empty key");
-                        String::new()
-                    }
-                };
-                let mut w = WebhookSink::new(&s.name, url, secret.into_bytes());
-                if let Some(t) = timeout {
-                    w = w.with_timeout(*t);
-                }
-                RoutedSink::new(w, route)
-            }
-            SinkKind::Slack { url_env } => {
-                RoutedSink::new(SlackSink::new(&s.name, env(url_env)?), route)
-            }
-            SinkKind::Smtp {
-                host,
-                port,
-                starttls,
-                username,
-                password_env,
-                from,
-                to,
-            } => {
-                let credentials = match (username, password_env) {
-                    (Some(u), Some(p)) => Some((u.clone(), Secret::new(env(p)?))),
-                    (None, None) => None,
-                    _ => return Err(fail("username and password_env go together".into())),
-                };
-                let config = SmtpConfig {
-                    host: host.clone(),
-                    port: *port,
-                    security: if *starttls {
-                        SmtpSecurity::StartTls
-                    } else {
-                        SmtpSecurity::Plain
-                    },
-                    credentials,
-                    from: from.clone(),
-                    to: to.clone(),
-                    timeout: Duration::from_secs(10),
-                };
-                let sink = SmtpSink::new(&s.name, &config).map_err(|source| WatchError::Sink {
-                    name: s.name.clone(),
-                    source,
-                })?;
-                RoutedSink::new(sink, route)
-            }
-            SinkKind::Syslog {
-                address,
-                format,
-                facility,
-                tls,
-                ca_file,
-                server_name,
-            } => {
-                let body = if format == "json" {
-                    SyslogBody::Json
-                } else {
-                    SyslogBody::Cef
-                };
-                let mut config = SyslogConfig::new(address, body);
-                if let Some(f) = facility {
-                    config.facility = *f;
-                }
-                if *tls || ca_file.is_some() || server_name.is_some() {
-                    config.tls = Some(SyslogTls {
-                        ca_file: ca_file.clone(),
-                        server_name: server_name.clone(),
-                    });
-                }
-                let sink = SyslogSink::new(&s.name, config).map_err(|source| WatchError::Sink {
-                    name: s.name.clone(),
-                    source,
-                })?;
-                RoutedSink::new(sink, route)
-            }
-            SinkKind::Jsonl { path } => RoutedSink::new(JsonlSink::new(&s.name, path), route),
-        };
-        out.push(routed);
-    }
-    Ok(out)
+    sinks
+        .iter()
+        .map(|s| {
+            s.build().map_err(|source| WatchError::Sink {
+                name: s.name.clone(),
+                source,
+            })
+        })
+        .collect()
 }
 
 /// The store directory a configuration names (else `$TRAILWATCH_STORE`, else the default).
 pub fn store_dir(config: &Config) -> PathBuf {
-    config
-        .store
-        .dir
-        .clone()
-        .or_else(|| std::env::var_os(trailwatch_store::STORE_ENV).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(trailwatch_store::DEFAULT_STORE_DIR))
+    trailwatch_store::resolve_dir(config.store.dir.as_deref())
 }
 
 impl Watcher {
@@ -277,13 +161,15 @@ impl Watcher {
         crate::secrets::register_secrets(config);
         let dir = store_dir(config);
         let store = Store::open_or_create(&dir)?;
-        let hygiene = Hygiene::from_config(config, &dir, "configuration")?;
-        let rule_level = hygiene.as_ref().map_or(config.watch.min_level, |h| {
-            h.rule_level(config.watch.min_level)
+        let engine = crate::hygiene::engine(config, "configuration")?;
+        let rule_level = engine.as_ref().map_or(config.watch.min_level, |e| {
+            e.rule_level(config.watch.min_level)
         });
-        let tuning = hygiene
+        let tuning = engine
             .as_ref()
-            .map(Hygiene::pack_tuning)
+            .map(|e| trailwatch_detect::PackTuning {
+                instance_types: e.cfg.detection.instance_types.clone(),
+            })
             .unwrap_or_default();
         let pack = RulePack::load_tuned(
             config.watch.builtin_rules,
@@ -316,23 +202,31 @@ impl Watcher {
                 listed_at: None,
             });
         }
-        let sinks = build_sinks(&config.sinks)?;
-        let outbox = open_outbox(&dir)?.with_backoff(Backoff {
-            base: config.watch.retry_base,
-            cap: config.watch.retry_max,
-        });
-        let dispatcher = Dispatcher::new(outbox, sinks).map_err(|source| WatchError::Sink {
-            name: "-".into(),
-            source,
-        })?;
-        let mut w = Watcher::new(store, pack, dispatcher, sources, config.watch.clone())?;
-        w.hygiene = hygiene;
+        let delivery = DeliveryConfig {
+            store_dir: dir.clone(),
+            sinks: config.sinks.clone(),
+            backoff: Backoff {
+                base: config.watch.retry_base,
+                cap: config.watch.retry_max,
+            },
+        };
+        let dispatcher = delivery.build()?;
+        let mut w = Watcher::new(
+            store,
+            pack,
+            engine,
+            dispatcher,
+            sources,
+            config.watch.clone(),
+        )?;
+        w.delivery = delivery;
         Ok(w)
     }
 
     fn new(
         store: Store,
         pack: RulePack,
+        engine: Option<EngineOptions>,
         dispatcher: Dispatcher,
         sources: Vec<Watched>,
         opts: WatchSection,
@@ -348,14 +242,29 @@ impl Watcher {
         for w in &sources {
             w.source.prepare()?;
         }
+        let popts = PipelineOptions::new(
+            HuntOptions {
+                threads: opts.threads.max(1),
+                ..HuntOptions::default()
+            },
+            engine,
+            opts.min_level,
+            i64::try_from(opts.reorder_window.as_millis()).unwrap_or(i64::MAX),
+        );
+        let pipeline = restore_pipeline(&state, Arc::new(pack), popts)?;
         Ok(Watcher {
             rt,
             sources,
             state,
             store,
-            pack,
-            hygiene: None,
+            pipeline,
             dispatcher,
+            delivery: DeliveryConfig {
+                store_dir: PathBuf::new(),
+                sinks: Vec::new(),
+                backoff: Backoff::default(),
+            },
+            inline_deliveries: true,
             metrics: Metrics::default(),
             opts,
             started_ms: now_ms(),
@@ -378,28 +287,35 @@ impl Watcher {
             .collect()
     }
 
-    /// Runs until `stop` is set: a poll, then deliveries due, every `poll_interval`. An error
-    /// of one poll (a store that cannot be written, say) is logged and the next poll retries.
+    /// Runs until `stop` is set: a poll every `poll_interval`, while a thread of its own
+    /// delivers what is due every second. An error of one poll (a store that cannot be
+    /// written, say) is logged and the next poll retries.
     pub fn run(&mut self, stop: &AtomicBool) {
-        while !stop.load(Ordering::SeqCst) {
-            let started = Instant::now();
-            match self.poll_until(stop, false) {
-                Ok(r) => log_report(&r),
-                Err(e) => {
-                    tracing::error!(error = %terminal(&e.to_string()), "poll failed; retrying at the next poll")
-                }
+        let deliveries = match self.delivery.build() {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %terminal(&e.to_string()), "cannot start deliveries");
+                return;
             }
-            let mut last_dispatch = Instant::now();
-            while started.elapsed() < self.opts.poll_interval && !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(50));
-                if last_dispatch.elapsed() >= Duration::from_secs(1) {
-                    last_dispatch = Instant::now();
-                    if let Err(e) = self.dispatch() {
-                        tracing::error!(error = %terminal(&e.to_string()), "delivery run failed");
+        };
+        let metrics = self.metrics.clone();
+        self.inline_deliveries = false;
+        std::thread::scope(|scope| {
+            scope.spawn(|| crate::delivery::deliver_until(deliveries, &metrics, stop));
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                match self.poll_until(stop, false) {
+                    Ok(r) => log_report(&r),
+                    Err(e) => {
+                        tracing::error!(error = %terminal(&e.to_string()), "poll failed; retrying at the next poll")
                     }
                 }
+                while started.elapsed() < self.opts.poll_interval && !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
             }
-        }
+        });
+        self.inline_deliveries = true;
         tracing::info!("stopped");
     }
 
@@ -426,26 +342,40 @@ impl Watcher {
             self.poll_source(i, &mut report, stop)?;
             self.check_coverage(i, &mut report, last_pass)?;
         }
+        self.compact_if_due(&mut report);
         report.delivery.add(self.dispatch()?);
         Ok(report)
     }
 
-    /// Tries every due delivery once.
+    /// Compacts the small Parquet files the steps committed for days before today, when
+    /// enough have gathered (each compaction is a signed ledger link `verify` checks). A
+    /// failure is a problem of the poll, not of the watch: the files stay as they were.
+    fn compact_if_due(&mut self, report: &mut PollReport) {
+        let opts = trailwatch_store::CompactOptions::before(chrono::Utc::now().date_naive());
+        if !self.store.compaction_due(&opts) {
+            return;
+        }
+        match self.store.compact(&opts) {
+            Ok(done) => tracing::info!(
+                files_before = done.files_before(),
+                files_after = done.files_after(),
+                seconds = done.elapsed_secs,
+                "compacted the store"
+            ),
+            Err(e) => {
+                let msg = format!("compaction: {}", terminal(&e.to_string()));
+                tracing::warn!("{msg}");
+                report.problems.push(msg);
+            }
+        }
+    }
+
+    /// Tries every due delivery once (unless the delivery thread of [`Watcher::run`] does).
     pub fn dispatch(&mut self) -> Result<RunStats, WatchError> {
-        let stats = self.dispatcher.run_once(SystemTime::now())?;
-        if stats.sent > 0 {
-            self.metrics.add(names::SINK_SENT, &[], stats.sent as f64);
+        if !self.inline_deliveries {
+            return Ok(RunStats::default());
         }
-        if stats.failed > 0 {
-            self.metrics
-                .add(names::SINK_FAILURES, &[], stats.failed as f64);
-        }
-        self.metrics.set(
-            names::PENDING,
-            &[],
-            self.dispatcher.outbox().pending()? as f64,
-        );
-        Ok(stats)
+        crate::delivery::deliver_due(&mut self.dispatcher, &self.metrics)
     }
 
     fn poll_source(
@@ -502,9 +432,11 @@ impl Watcher {
                 });
             }
         }
-        self.state.commit(&skipped)?;
+        self.state.commit(&skipped, None)?;
         // Oldest first, so alerts come in the order the activity happened.
-        work.sort_by(|a, b| (a.info.modified_ms, &a.key).cmp(&(b.info.modified_ms, &b.key)));
+        // By the time the key names (CloudTrail and Azure layouts), else by modification time.
+        let when = |w: &Work| crate::layout::named_time_ms(&w.key).unwrap_or(w.info.modified_ms);
+        work.sort_by(|a, b| (when(a), &a.key).cmp(&(when(b), &b.key)));
         let batch = self.opts.batch_objects.max(1);
         let mut rest = work;
         while !rest.is_empty() {
@@ -512,7 +444,10 @@ impl Watcher {
                 break;
             }
             let tail = rest.split_off(batch.min(rest.len()));
-            self.step(i, rest, report)?;
+            if let Err(e) = self.step(i, rest, report) {
+                self.rewind()?;
+                return Err(e);
+            }
             rest = tail;
         }
         if receipts.is_empty() || stop.load(Ordering::SeqCst) {
@@ -584,31 +519,6 @@ impl Watcher {
         Ok(Some((objects, receipts)))
     }
 
-    /// Raises the coverage alert of source `i`, which could not be listed (`reason`, escaped):
-    /// nothing below it is read while that lasts. One incident per source, open until resolved.
-    fn alert_unlistable(
-        &mut self,
-        i: usize,
-        reason: &str,
-        report: &mut PollReport,
-    ) -> Result<(), WatchError> {
-        let name = self.sources[i].source.name.clone();
-        report.unlisted.push(name.clone());
-        let now = now_ms();
-        let alert = coverage_alert(
-            alert_id(&["unlistable", &name, &now.to_string()]),
-            UNLISTABLE_RULE,
-            format!("Audit log source cannot be listed: {name}"),
-            self.sources[i].provider,
-            (now, now),
-            format!(
-                "{reason}. Nothing below this source is read while it cannot be listed: a deleted bucket or container, changed permissions or credentials, a wrong endpoint, or a listing broken on purpose."
-            ),
-        );
-        let key = alert_id(&["unlistable", &name]);
-        self.enqueue(&key, &alert, SystemTime::now(), report)
-    }
-
     /// Reads, stores, hunts and alerts one batch of objects of source `i`, then records their
     /// checkpoints and tries deliveries.
     fn step(
@@ -656,7 +566,7 @@ impl Watcher {
         }
         if !inputs.is_empty() {
             let opts = IngestOptions {
-                threads: 2,
+                threads: self.opts.threads.max(1),
                 ..IngestOptions::default()
             };
             let ingested = self.store.ingest(&inputs, &opts)?;
@@ -681,379 +591,20 @@ impl Watcher {
                 &[("source", &name)],
                 ingested.added as f64,
             );
-            let hopts = HuntOptions {
-                threads: 2,
-                include_service_principals: self
-                    .hygiene
-                    .as_ref()
-                    .is_some_and(Hygiene::include_service_principals),
-                content: self
-                    .hygiene
-                    .as_ref()
-                    .map(Hygiene::content)
-                    .unwrap_or_default(),
-                ..HuntOptions::default()
-            };
-            let now = SystemTime::now();
-            for alert in self.detect(&inputs, &hopts)? {
-                self.enqueue(&incident_key(&alert), &alert, now, report)?;
-            }
+            self.pipeline.feed(&inputs, &|_| {}, &|_| {});
         }
-        self.state.commit(&checkpoints)?;
+        // Committed even when nothing was read: the checkpoints and the detection state are
+        // saved together, so that a restart feeds no event twice and loses none.
+        let done = self.pipeline.commit(now_ms())?;
+        self.hand_out(done, report)?;
+        let snapshot = self.snapshot()?;
+        self.state.commit(&checkpoints, Some(&snapshot))?;
         if newest_modified > i64::MIN {
             let lag = (now_ms() - newest_modified).max(0) as f64 / 1000.0;
             self.metrics.set(names::LAG, &[("source", &name)], lag);
         }
         report.delivery.add(self.dispatch()?);
         Ok(())
-    }
-
-    /// Hunts `inputs`; with hygiene configured, also baselines, chains, context and
-    /// suppressions. Decode problems were reported by the ingest of the same bytes.
-    fn detect(&self, inputs: &[Input], hopts: &HuntOptions) -> Result<Vec<Alert>, WatchError> {
-        let Some(h) = &self.hygiene else {
-            return Ok(hunt(inputs, &self.pack, hopts, &|_| {}, &|_| {}).alerts());
-        };
-        let mut found = hunt_observing(inputs, &self.pack, hopts, h.max_events(), &|_| {}, &|_| {});
-        h.apply(
-            &mut found,
-            self.opts.min_level,
-            hopts.group.window_ms,
-            now_ms(),
-        )
-    }
-
-    fn enqueue(
-        &mut self,
-        key: &str,
-        alert: &Alert,
-        now: SystemTime,
-        report: &mut PollReport,
-    ) -> Result<(), WatchError> {
-        let (what, id) = self.dispatcher.enqueue_incident(key, alert, now)?;
-        match what {
-            Enqueued::New => {
-                report.alerts_new += 1;
-                self.metrics.add(
-                    names::ALERTS,
-                    &[("severity", &alert.severity.to_string())],
-                    1.0,
-                );
-                tracing::info!(
-                    alert = %id, rule = %terminal(&alert.rule_id), severity = %alert.severity,
-                    principal = %terminal(&alert.principal), "new alert"
-                );
-            }
-            Enqueued::Known(state) => {
-                report.alerts_merged += 1;
-                tracing::debug!(alert = %id, %state, "detection folded into a known incident");
-            }
-        }
-        Ok(())
-    }
-
-    /// Raises a coverage alert for every expected or seen account and region of source `i`
-    /// silent for longer than its `max_gap` (on the `last_pass`, also for every one that has
-    /// never delivered, unless the source could not be listed).
-    fn check_coverage(
-        &mut self,
-        i: usize,
-        report: &mut PollReport,
-        last_pass: bool,
-    ) -> Result<(), WatchError> {
-        let name = self.sources[i].source.name.clone();
-        let never_counts = last_pass && !report.unlisted.contains(&name);
-        let seen = self.state.origins(&name);
-        for o in &seen {
-            self.metrics.set(
-                names::ORIGIN_LAST,
-                &[
-                    ("source", &name),
-                    ("account", &o.account),
-                    ("region", &o.region),
-                ],
-                o.last_modified_ms as f64 / 1000.0,
-            );
-        }
-        let Some(gap) = self.sources[i].coverage.max_gap else {
-            return Ok(());
-        };
-        let gap_ms = i64::try_from(gap.as_millis()).unwrap_or(i64::MAX);
-        let now = now_ms();
-        let cov = &self.sources[i].coverage;
-        let provider = self.sources[i].provider;
-        // (account, region) → last delivery; "" region = the account as a whole.
-        let mut last: std::collections::BTreeMap<(String, String), Option<i64>> =
-            std::collections::BTreeMap::new();
-        for o in &seen {
-            if o.account.is_empty() {
-                continue;
-            }
-            let e = last
-                .entry((o.account.clone(), o.region.clone()))
-                .or_insert(None);
-            *e = Some(e.map_or(o.last_modified_ms, |t| t.max(o.last_modified_ms)));
-            let acct = last
-                .entry((o.account.clone(), String::new()))
-                .or_insert(None);
-            *acct = Some(acct.map_or(o.last_modified_ms, |t| t.max(o.last_modified_ms)));
-        }
-        let mut accounts: Vec<String> = cov.accounts.clone();
-        for (a, _) in last.keys() {
-            if !accounts.contains(a) {
-                accounts.push(a.clone());
-            }
-        }
-        for a in &accounts {
-            last.entry((a.clone(), String::new())).or_insert(None);
-            for r in &cov.regions {
-                last.entry((a.clone(), r.clone())).or_insert(None);
-            }
-        }
-        let mut gaps = Vec::new();
-        for ((account, region), t) in &last {
-            // Region-level entries cover the account; the account-level one speaks only when
-            // no region is expected.
-            if region.is_empty() && !cov.regions.is_empty() {
-                continue;
-            }
-            let since = t.unwrap_or(self.started_ms);
-            if now - since > gap_ms || (t.is_none() && never_counts) {
-                gaps.push((account.clone(), region.clone(), *t, since));
-            }
-        }
-        for (account, region, t, since) in gaps {
-            let where_ = if region.is_empty() {
-                account.clone()
-            } else {
-                format!("{account} {region}")
-            };
-            let what = gap_description(t.is_some(), now - since, gap_ms);
-            let alert = Alert {
-                account: Some(account.clone()),
-                region: (!region.is_empty()).then(|| region.clone()),
-                ..coverage_alert(
-                    alert_id(&["coverage", &name, &account, &region, &since.to_string()]),
-                    COVERAGE_RULE,
-                    format!("Audit log delivery stopped: {where_} ({name})"),
-                    provider,
-                    (since, now),
-                    format!(
-                        "Source {name}: {what}. A sign of StopLogging, a deleted or changed trail, or a broken delivery pipeline."
-                    ),
-                )
-            };
-            let key = alert_id(&["coverage", &name, &account, &region]);
-            self.enqueue(&key, &alert, SystemTime::now(), report)?;
-        }
-        Ok(())
-    }
-}
-
-/// What a coverage gap is, `silent_ms` long (`delivered`: something came before it).
-fn gap_description(delivered: bool, silent_ms: i64, gap_ms: i64) -> String {
-    let silent_for = silent_ms / 60_000;
-    match delivered {
-        true => format!(
-            "no delivery for {silent_for} min (more than the {} min allowed)",
-            gap_ms / 60_000
-        ),
-        false if silent_ms > gap_ms => {
-            format!("nothing delivered since the watch started {silent_for} min ago")
-        }
-        false => "nothing ever delivered (found at the end of a single pass, watch --once)".into(),
-    }
-}
-
-/// A high alert of trailwatch's own about what it cannot see (no event behind it): `span` is the
-/// first and last time in ms; account and region are left for the caller.
-fn coverage_alert(
-    id: String,
-    rule: &str,
-    title: String,
-    provider: Provider,
-    span: (i64, i64),
-    description: String,
-) -> Alert {
-    Alert {
-        id,
-        rule_id: rule.to_string(),
-        title,
-        severity: Severity::High,
-        first_seen: format_ms(span.0),
-        last_seen: format_ms(span.1),
-        count: 1,
-        event_ids: Vec::new(),
-        provider,
-        account: None,
-        region: None,
-        principal: "-".to_string(),
-        source_ips: Vec::new(),
-        actions: Vec::new(),
-        resources: Vec::new(),
-        tags: vec!["trailwatch.coverage".to_string()],
-        description,
-    }
-}
-
-/// Where to start reading an object, or `None` when there is nothing new in it.
-fn plan(info: &ObjectInfo, prev: Option<&Checkpoint>, immutable: bool) -> Option<u64> {
-    let Some(p) = prev else {
-        return (info.size > 0).then_some(0);
-    };
-    let replaced = p.identity.is_some() && info.identity.is_some() && p.identity != info.identity;
-    if replaced || info.size < p.consumed {
-        // Rotated or rewritten: a new object under the old name.
-        return (info.size > 0).then_some(0);
-    }
-    if p.whole || immutable {
-        return (p.version != info.version || p.size != info.size).then_some(0);
-    }
-    // Appended to: the new bytes (or a tail held back until the object stops growing).
-    (info.size > p.consumed).then_some(p.consumed)
-}
-
-/// How long an unfinished JSON document must have been left alone (unchanged across two looks,
-/// and not modified for this long) before it is taken as truncated and read as it is.
-const UNFINISHED_SETTLE_MS: i64 = 60_000;
-
-/// How the bytes `data` of a mutable object, read from `w.start`, are taken: up to which offset
-/// of the object, and whether as a whole object (read again from its start when it changes).
-///
-/// Gzip and immutable objects are whole. So is one JSON document (`{…}` or `[…]` at top level,
-/// maybe spanning lines, maybe without a final newline) once its closing bracket is written;
-/// until then it is left for the next look, never read in part. Anything else is JSON lines,
-/// read up to its last complete line.
-fn extent(w: &Work, data: &[u8], immutable: bool) -> (u64, bool) {
-    if immutable || data.starts_with(&[0x1f, 0x8b]) {
-        return (w.info.size, true);
-    }
-    let stable = w
-        .prev
-        .as_ref()
-        .is_some_and(|p| p.size == w.info.size && p.identity == w.info.identity);
-    if w.start == 0 {
-        match shape(data) {
-            Shape::Document => return (w.info.size, true),
-            Shape::Unfinished if stable && settled(&w.info) => {
-                // Never finished: read as it is, so that the decoder reports it (once).
-                tracing::warn!(object = %terminal(&w.name), "JSON document never completed");
-                return (w.info.size, true);
-            }
-            Shape::Unfinished => return (0, false),
-            Shape::Lines => {}
-        }
-    }
-    (lines_end(w, data, stable), false)
-}
-
-/// Whether an object was last modified long enough ago to be taken as finished.
-fn settled(info: &ObjectInfo) -> bool {
-    now_ms().saturating_sub(info.modified_ms) > UNFINISHED_SETTLE_MS
-}
-
-/// Appended lines: up to the last newline. A tail without one is read once the object has
-/// stopped growing (`stable`: same size as at the previous look) and looks complete (ends with
-/// `}` or `]`), so that a line caught half-written is not read as a broken record.
-fn lines_end(w: &Work, data: &[u8], stable: bool) -> u64 {
-    let last_nl = data.iter().rposition(|&b| b == b'\n');
-    let tail = &data[last_nl.map_or(0, |p| p + 1)..];
-    let complete = matches!(tail.trim_ascii_end().last(), Some(b'}' | b']'));
-    match last_nl {
-        _ if stable && complete => w.info.size,
-        Some(pos) => w.start + pos as u64 + 1,
-        None => w.start,
-    }
-}
-
-/// What the content of a mutable object is, judged from its start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// JSON lines, or anything else: read line by line.
-    Lines,
-    /// One JSON document, complete, followed by whitespace only.
-    Document,
-    /// One JSON document spanning lines whose closing bracket is not written yet.
-    Unfinished,
-}
-
-fn shape(data: &[u8]) -> Shape {
-    let body = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
-    let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
-        return Shape::Lines;
-    };
-    let body = &body[first..];
-    if !matches!(body.first(), Some(b'{' | b'[')) {
-        return Shape::Lines;
-    }
-    match value_end(body) {
-        Some(end) if body[end..].iter().all(u8::is_ascii_whitespace) => Shape::Document,
-        Some(_) => Shape::Lines,
-        // A single line still being written is held back by the line reading as well.
-        None if body.contains(&b'\n') => Shape::Unfinished,
-        None => Shape::Lines,
-    }
-}
-
-/// Where the object or array at the start of `data` ends (exclusive), or `None` when its
-/// closing bracket is not in `data`. Brackets inside strings do not count.
-fn value_end(data: &[u8]) -> Option<usize> {
-    let mut depth = 0usize;
-    let (mut in_string, mut escaped) = (false, false);
-    for (i, &b) in data.iter().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-fn checkpoint(info: &ObjectInfo, origin: &Origin, consumed: u64, whole: bool) -> Checkpoint {
-    Checkpoint {
-        size: info.size,
-        version: info.version.clone(),
-        identity: info.identity.clone(),
-        consumed,
-        whole,
-        account: origin.account.clone(),
-        region: origin.region.clone(),
-        modified_ms: info.modified_ms,
-        done_ms: now_ms(),
-    }
-}
-
-/// Bytes as a decoder input, gunzipped when they start with gzip's magic bytes.
-fn stream_input(name: String, bytes: Bytes) -> Input {
-    let size = bytes.len() as u64;
-    Input::Stream {
-        name,
-        size,
-        open: Arc::new(move || {
-            let b = bytes.clone();
-            let r: Box<dyn Read + Send> = if b.len() >= 2 && b[0] == 0x1f && b[1] == 0x8b {
-                Box::new(MultiGzDecoder::new(Cursor::new(b)))
-            } else {
-                Box::new(Cursor::new(b))
-            };
-            Ok(r)
-        }),
     }
 }
 
@@ -1075,75 +626,6 @@ fn log_report(r: &PollReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn info(size: u64, version: &str, identity: Option<&str>) -> ObjectInfo {
-        ObjectInfo {
-            key: "k".into(),
-            size,
-            version: version.into(),
-            identity: identity.map(str::to_string),
-            modified_ms: 0,
-        }
-    }
-
-    fn cp(
-        size: u64,
-        consumed: u64,
-        version: &str,
-        identity: Option<&str>,
-        whole: bool,
-    ) -> Checkpoint {
-        Checkpoint {
-            size,
-            version: version.into(),
-            identity: identity.map(str::to_string),
-            consumed,
-            whole,
-            account: None,
-            region: None,
-            modified_ms: 0,
-            done_ms: 0,
-        }
-    }
-
-    #[test]
-    fn plan_reads_new_grown_rotated_and_rewritten_objects_only() {
-        // New.
-        assert_eq!(plan(&info(10, "a", None), None, false), Some(0));
-        assert_eq!(plan(&info(0, "a", None), None, false), None);
-        // Grown: from where it stopped.
-        let p = cp(10, 10, "a", Some("i1"), false);
-        assert_eq!(plan(&info(25, "b", Some("i1")), Some(&p), false), Some(10));
-        assert_eq!(plan(&info(10, "a", Some("i1")), Some(&p), false), None);
-        // A held-back tail is read once the size is stable.
-        let p = cp(12, 10, "a", Some("i1"), false);
-        assert_eq!(plan(&info(12, "a", Some("i1")), Some(&p), false), Some(10));
-        // Rotated (another inode) or shrunk: from the start.
-        let p = cp(10, 10, "a", Some("i1"), false);
-        assert_eq!(plan(&info(30, "c", Some("i2")), Some(&p), false), Some(0));
-        assert_eq!(plan(&info(4, "c", Some("i1")), Some(&p), false), Some(0));
-        // Whole objects (gzip, S3): again only when their version changes.
-        let p = cp(10, 10, "a", None, true);
-        assert_eq!(plan(&info(10, "a", None), Some(&p), true), None);
-        assert_eq!(plan(&info(10, "b", None), Some(&p), true), Some(0));
-    }
-
-    #[test]
-    fn documents_are_told_from_json_lines_and_unfinished_ones_from_single_lines() {
-        // One document, pretty-printed or not, with or without a final newline (and a BOM).
-        assert_eq!(shape(b"[\n {\"a\": 1}\n]"), Shape::Document);
-        assert_eq!(shape(b"\xef\xbb\xbf {\"Records\":[]}\n\n"), Shape::Document);
-        // Brackets and escaped quotes inside strings do not close it.
-        assert_eq!(shape(b"{\"a\": \"]}\\\"]\",\n\"b\": [1"), Shape::Unfinished);
-        assert_eq!(value_end(b"{\"a\": \"]}\\\"]\"} x"), Some(14));
-        // JSON lines: a second value follows the first.
-        assert_eq!(shape(b"{\"a\":1}\n{\"a\":2}\n"), Shape::Lines);
-        assert_eq!(shape(b"{\"a\":1}\n{\"a\":"), Shape::Lines);
-        // A single line still being written, and what is no JSON document at all.
-        assert_eq!(shape(b"{\"a\":"), Shape::Lines);
-        assert_eq!(shape(b"not json\n"), Shape::Lines);
-        assert_eq!(shape(b"  \n"), Shape::Lines);
-    }
 
     #[test]
     fn incident_keys_ignore_the_first_event_and_control_characters_are_escaped() {

@@ -127,6 +127,9 @@ path = {jsonl:?}
         let seen: BTreeSet<String> = cov[0].1.iter().map(|o| o.account.clone()).collect();
         assert_eq!(seen, accounts);
         assert!(cov[0].1.iter().all(|o| !o.region.is_empty()));
+        // The trail is finished: decide what waited for the reorder window.
+        w.drain(&mut trailwatch_watch::PollReport::default())
+            .expect("drain");
     }
     let sent: Vec<Alert> = fs::read_to_string(&jsonl)
         .expect("alerts")

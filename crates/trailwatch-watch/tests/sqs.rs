@@ -160,6 +160,9 @@ path = {jsonl:?}
         r.alerts_new, 0,
         "a copy of stored events raised a new alert"
     );
+    // The trail is finished: decide what waited for the reorder window.
+    w.drain(&mut trailwatch_watch::PollReport::default())
+        .expect("drain");
     drop(w);
 
     let sent: Vec<Alert> = fs::read_to_string(&jsonl)

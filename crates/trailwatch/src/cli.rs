@@ -50,6 +50,8 @@ pub enum Command {
     Verify(StoreArgs),
     /// Delete whole days older than the limit (recorded in the chain).
     Retention(RetentionArgs),
+    /// Merge the many small files of each past day into one (recorded in the chain).
+    Compact(CompactArgs),
     /// SQL over the store (table `events`; views `aws`, `azure`, `failures`, `console_logins`).
     Sql(SqlArgs),
     /// Stored events of a principal, key, IP, action or resource, in time order.
@@ -118,11 +120,9 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// The store directory: `--store`, else as [`trailwatch_store::resolve_dir`] says.
     pub fn dir(&self) -> PathBuf {
-        self.store
-            .clone()
-            .or_else(|| std::env::var_os(trailwatch_store::STORE_ENV).map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from(trailwatch_store::DEFAULT_STORE_DIR))
+        trailwatch_store::resolve_dir(self.store.as_deref())
     }
 }
 
@@ -152,12 +152,25 @@ pub struct StoreFormatArgs {
 
 #[derive(Args, Debug)]
 pub struct RetentionArgs {
-    /// Keep this much: a span in days (400d) or weeks (60w).
+    /// Keep this much: a whole number of days (400d) or weeks (60w).
     #[arg(long)]
     pub keep: String,
     /// Say what would be removed, remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CompactArgs {
+    /// Compact a day once it has this many small files (at least 2).
+    #[arg(long, default_value_t = trailwatch_store::DEFAULT_MIN_FILES, value_name = "N")]
+    pub min_files: usize,
+    /// Rows per file written at most (a bigger day is split); a file with half as many or more
+    /// is left as it is.
+    #[arg(long, default_value_t = trailwatch_store::DEFAULT_MAX_ROWS, value_name = "N")]
+    pub max_rows: u64,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -229,6 +242,16 @@ pub struct InputArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+impl InputArgs {
+    /// The threads every command reading these inputs runs on: `--threads`, else one per
+    /// core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1)
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -475,6 +498,11 @@ pub struct WatchArgs {
     /// Look at every source once, deliver what is due, and exit (for cron).
     #[arg(long)]
     pub once: bool,
+    /// With --once: nothing older is to come, so decide now what the correlations, chains
+    /// and baselines were holding for the reorder window (the last run over a finished
+    /// trail).
+    #[arg(long, requires = "once")]
+    pub drain: bool,
     /// Overrides the configuration's [store] dir.
     #[command(flatten)]
     pub store: StoreArgs,

@@ -6,7 +6,7 @@ use crate::cli::{
 };
 use crate::output::{self, Format, Sink};
 use crate::progress;
-use crate::when::{parse_span_ms, Clock};
+use crate::when::Clock;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +15,7 @@ use std::time::Instant;
 use trailwatch_decode::{expand_inputs, expand_inputs_counted, DecodeError, FileStats, Input};
 use trailwatch_detect::group::{GroupOptions, PendingAlert};
 use trailwatch_detect::timeline::TimelineFilter;
-use trailwatch_detect::{HuntOptions, PackTuning, RulePack, TimeRange};
+use trailwatch_detect::{HuntOptions, PackTuning, Pipeline, PipelineOptions, RulePack, TimeRange};
 use trailwatch_escape as escape;
 use trailwatch_model::Severity;
 
@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stats(a) => crate::store_cmd::stats(a),
         Command::Verify(a) => crate::store_cmd::verify(a),
         Command::Retention(a) => crate::store_cmd::retention(a, clock),
+        Command::Compact(a) => crate::store_cmd::compact(a, clock),
         Command::Sql(a) => crate::sql_cmd::sql(a),
         Command::Search(a) => crate::store_cmd::search(a, clock),
         Command::Investigate(a) => crate::investigate_cmd::investigate(a, clock),
@@ -172,12 +173,6 @@ pub(crate) fn inputs(
     Ok(inputs)
 }
 
-fn threads(a: &InputArgs) -> usize {
-    a.threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1)
-}
-
 /// The run report on stderr, and the exit code it implies.
 fn finish_run(
     a: &InputArgs,
@@ -230,65 +225,46 @@ fn severity_counts(alerts: &[PendingAlert]) -> String {
 }
 
 fn hunt(a: HuntArgs, clock: Clock) -> Result<ExitCode> {
-    let window_ms = parse_span_ms(&a.group_window)
+    let window_ms = trailwatch_model::duration::parse_duration_ms(&a.group_window)
         .with_context(|| format!("--group-window {:?}", a.group_window))?;
     let plan = crate::baseline_cmd::Plan::new(&a, clock)?;
     let tuning = PackTuning {
         instance_types: plan.cfg.detection.instance_types.clone(),
     };
-    let pack = load_tuned_pack(&a.rules, plan.rule_level(a.min_level.into()), &tuning)?;
+    let min_level: Severity = a.min_level.into();
+    let rule_level = plan
+        .engine
+        .as_ref()
+        .map_or(min_level, |e| e.rule_level(min_level));
+    let pack = load_tuned_pack(&a.rules, rule_level, &tuning)?;
     let mut run = Run::start(&a.input, clock, a.output.output.as_deref())?;
     let range = run.range;
-    let group = GroupOptions {
-        window_ms,
-        max_event_ids: a.max_event_ids,
-        ..GroupOptions::default()
-    };
-    let opts = HuntOptions {
+    let hunt_opts = HuntOptions {
         range,
-        group,
-        threads: threads(&a.input),
-        include_service_principals: plan.cfg.detection.include_service_principals,
-        content: trailwatch_detect::content::ContentOptions {
-            organization: plan.cfg.organization.accounts.clone(),
+        group: GroupOptions {
+            window_ms,
+            max_event_ids: a.max_event_ids,
+            ..GroupOptions::default()
         },
-        observe_chain_steps_only: !plan.baselines && !plan.context,
+        threads: a.input.threads(),
+        ..HuntOptions::default()
     };
-    let mut report = if plan.active {
-        trailwatch_detect::hunt_observing(
-            &run.inputs,
-            &pack,
-            &opts,
-            plan.cfg.baselines.max_events,
-            &run.on_error(),
-            &run.on_progress(),
-        )
-    } else {
-        trailwatch_detect::hunt(
-            &run.inputs,
-            &pack,
-            &opts,
-            &run.on_error(),
-            &run.on_progress(),
-        )
-    };
-    let mut note = String::new();
-    if let Some(obs) = report.observations.take() {
-        let alerts = std::mem::take(&mut report.alerts);
-        let (alerts, n) = plan.apply(alerts, &obs, a.min_level.into(), window_ms)?;
-        report.alerts = alerts;
-        note = n;
-    }
-    output::alerts(&mut run.sink, &report.alerts, a.output.format)?;
-    let mut extra = severity_counts(&report.alerts);
-    extra.push_str(&note);
+    let opts = PipelineOptions::new(hunt_opts, plan.engine.clone(), min_level, 0);
+    let mut pipeline = Pipeline::new(&pack, opts).with_learned(plan.learned()?);
+    let fed = pipeline.feed(&run.inputs, &run.on_error(), &run.on_progress());
+    let done = pipeline.finish(plan.clock.now_ms())?;
+    plan.keep(pipeline.learned())?;
+    output::alerts(&mut run.sink, &done.alerts, a.output.format)?;
+    let mut extra = severity_counts(&done.alerts);
+    extra.push_str(&plan.note(&done));
     if range != TimeRange::default() {
-        extra.push_str(&format!("; {} events in the time range", report.examined));
+        extra.push_str(&format!("; {} events in the time range", fed.examined));
     }
-    let code = run.finish(&a.input, &report.stats, &extra);
+    let code = run.finish(&a.input, &fed.stats, &extra);
     // The process is about to exit, which returns the memory at once; walking millions of
     // small allocations to free them one by one would only add time.
-    std::mem::forget(report);
+    std::mem::forget(done);
+    std::mem::forget(pipeline);
     std::mem::forget(pack);
     code
 }
@@ -305,7 +281,7 @@ fn timeline(a: TimelineArgs, clock: Clock) -> Result<ExitCode> {
         range,
         only_alerts: a.only_alerts,
     };
-    let threads = threads(&a.input);
+    let threads = a.input.threads();
     let (rows, stats) = trailwatch_detect::timeline::timeline(
         &run.inputs,
         &pack,
@@ -322,7 +298,7 @@ fn timeline(a: TimelineArgs, clock: Clock) -> Result<ExitCode> {
 fn summary(a: SummaryArgs, clock: Clock) -> Result<ExitCode> {
     let mut run = Run::start(&a.input, clock, a.output.output.as_deref())?;
     let range = run.range;
-    let threads = threads(&a.input);
+    let threads = a.input.threads();
     let s = trailwatch_detect::summary::summarize(
         &run.inputs,
         range,
@@ -560,15 +536,14 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     let problems = Problems(AtomicU64::new(0));
     let (inputs, _) = expand_inputs(&[dir]);
     let started = Instant::now();
-    let report = trailwatch_detect::hunt(
-        &inputs,
-        &pack,
-        &HuntOptions::default(),
-        &|e| problems.report(e),
-        &|_| {},
-    );
+    // What a default `hunt` runs: the rules, their correlations and the attack chains.
+    let engine = trailwatch_detect::EngineOptions::resolve(Default::default(), false, false, false);
+    let opts = PipelineOptions::new(HuntOptions::default(), engine, a.min_level.into(), 0);
+    let mut pipeline = Pipeline::new(&pack, opts);
+    let fed = pipeline.feed(&inputs, &|e| problems.report(e), &|_| {});
+    let done = pipeline.finish(0)?;
     let mut sink = Sink::open(None)?;
-    output::alerts(&mut sink, &report.alerts, Format::Table)?;
+    output::alerts(&mut sink, &done.alerts, Format::Table)?;
     sink.finish()?;
     let args = InputArgs {
         paths: Vec::new(),
@@ -580,10 +555,10 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     };
     Ok(finish_run(
         &args,
-        &report.stats,
+        &fed.stats,
         &problems,
         started,
-        &severity_counts(&report.alerts),
+        &severity_counts(&done.alerts),
     ))
 }
 

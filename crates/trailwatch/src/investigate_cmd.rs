@@ -13,7 +13,9 @@ use std::process::ExitCode;
 use trailwatch_decode::{DecodeError, Input};
 use trailwatch_detect::group::GroupOptions;
 use trailwatch_detect::timeline::TimelineFilter;
-use trailwatch_detect::{HuntOptions, RulePack, TimeRange};
+use trailwatch_detect::{
+    EngineOptions, HuntOptions, Pipeline, PipelineOptions, RulePack, TimeRange,
+};
 use trailwatch_model::{Event, Severity};
 use trailwatch_recover::{render, Incident, PlanOptions, Selector};
 
@@ -57,21 +59,23 @@ fn alert_selector(
     let opts = HuntOptions {
         range,
         group: GroupOptions::default(),
-        threads: a.input.threads.unwrap_or(1).max(1),
+        threads: a.input.threads(),
         ..HuntOptions::default()
     };
-    let max_events = trailwatch_baseline::BaselineConfig::default().max_events;
-    let mut found =
-        trailwatch_detect::hunt_observing(inputs, &pack, &opts, max_events, &report, &|_| {});
-    let chains = match found.observations.take() {
-        Some(obs) => crate::baseline_cmd::chain_alerts(&obs, opts.group.window_ms)?,
-        None => Vec::new(),
-    };
+    // The alerts a default hunt raises (the same ids): the rules and the attack chains.
+    let popts = PipelineOptions::new(
+        opts,
+        Some(EngineOptions::chains_only()),
+        Severity::Informational,
+        0,
+    );
+    let mut pipeline = Pipeline::new(&pack, popts);
+    pipeline.feed(inputs, &report, &|_| {});
+    let found = pipeline.finish(0)?;
     let alert = found
         .alerts
         .iter()
         .map(|p| p.to_alert())
-        .chain(chains)
         .find(|al| al.id == id)
         .with_context(|| format!("no alert {id} in these logs (ids come from `trailwatch hunt` with the default --group-window)"))?;
     let first = alert
@@ -97,7 +101,7 @@ fn alerts(
         only_alerts: true,
         ..TimelineFilter::default()
     };
-    let threads = a.input.threads.unwrap_or(1).max(1);
+    let threads = a.input.threads();
     let (rows, _) =
         trailwatch_detect::timeline::timeline(inputs, &pack, &filter, threads, &report, &|_| {})?;
     Ok(rows

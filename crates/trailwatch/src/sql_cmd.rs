@@ -154,7 +154,7 @@ pub(crate) fn parse_row_limit(s: &str) -> Result<usize, String> {
 
 /// Parses `--timeout`: `500ms`, `30s`, `5m`, `2h` (a bare number is seconds), more than 0.
 pub(crate) fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = trailwatch_watch::config::parse_duration(s)?;
+    let d = trailwatch_model::duration::parse_duration(s).map_err(|e| e.to_string())?;
     if d.is_zero() {
         return Err("must be more than 0".to_string());
     }

@@ -1,6 +1,6 @@
-//! The store commands: ingest, stats, verify, retention.
+//! The store commands: ingest, stats, verify, retention, compact, search.
 
-use crate::cli::{IngestArgs, RetentionArgs, SearchArgs, StoreArgs, StoreFormatArgs};
+use crate::cli::{CompactArgs, IngestArgs, RetentionArgs, SearchArgs, StoreArgs, StoreFormatArgs};
 use crate::output::Format;
 use crate::when::Clock;
 use anyhow::{bail, Context, Result};
@@ -9,7 +9,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use trailwatch_decode::expand_inputs;
 use trailwatch_escape as escape;
-use trailwatch_store::{IngestOptions, Store};
+use trailwatch_model::duration::parse_duration_ms;
+use trailwatch_store::{CompactOptions, IngestOptions, Store};
 
 /// Writes to stdout; a closed pipe comes back as an error (handled quietly by main).
 pub(crate) fn emit(text: &str) -> Result<()> {
@@ -71,6 +72,12 @@ fn report_recovery(store: &Store) {
         done.push(format!(
             "{} files an interrupted retention removed, deleted",
             r.retention_finished.len()
+        ));
+    }
+    if !r.compaction_finished.is_empty() {
+        done.push(format!(
+            "{} files an interrupted compaction replaced, deleted",
+            r.compaction_finished.len()
         ));
     }
     if r.records_cleared > 0 {
@@ -214,14 +221,20 @@ pub fn verify(a: StoreArgs) -> Result<ExitCode> {
     })
 }
 
-pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
-    let keep = a.keep.trim();
-    let days: u32 = match keep.split_at(keep.len().saturating_sub(1)) {
-        (n, "d") => n.parse().ok(),
-        (n, "w") => n.parse::<u32>().ok().map(|w| w * 7),
-        _ => None,
+/// `--keep` as whole days: a span in the shared grammar ([`trailwatch_model::duration`]) that is
+/// a whole number of days, such as `400d` or `60w`.
+fn keep_days(keep: &str) -> Result<u32> {
+    const DAY_MS: i64 = 86_400_000;
+    let expected = || format!("--keep {keep:?}: expected whole days (400d) or weeks (60w)");
+    let ms = parse_duration_ms(keep).with_context(expected)?;
+    if ms % DAY_MS != 0 {
+        bail!(expected());
     }
-    .with_context(|| format!("--keep {keep:?}: expected days (400d) or weeks (60w)"))?;
+    u32::try_from(ms / DAY_MS).with_context(|| format!("--keep {keep:?}: too long"))
+}
+
+pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
+    let days = keep_days(&a.keep)?;
     let mut store = open(&a.store, !a.dry_run)?;
     let r = store
         .retention(days, a.dry_run, clock.today())
@@ -243,6 +256,66 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
             .map(|s| format!("; recorded as ledger link {s}"))
             .unwrap_or_default()
     )?;
+    emit(&o)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Megabytes, one decimal.
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// Merges the small files of the days before today (the reference day: `--now` or the clock).
+pub fn compact(a: CompactArgs, clock: Clock) -> Result<ExitCode> {
+    let mut store = open(&a.store, true)?;
+    let opts = CompactOptions {
+        min_files: a.min_files,
+        max_rows: a.max_rows,
+        ..CompactOptions::before(clock.today())
+    };
+    let r = store.compact(&opts).context("compact")?;
+    let mut o = String::new();
+    if !r.finished_before.is_empty() {
+        writeln!(
+            o,
+            "finished an interrupted compaction: {} replaced files deleted",
+            r.finished_before.len()
+        )?;
+    }
+    for p in &r.partitions {
+        let links: Vec<String> = p.ledger_seqs.iter().map(u64::to_string).collect();
+        writeln!(
+            o,
+            "compacted {}: {} → {} files, {} → {}, {} events (ledger link {})",
+            escape::terminal(&p.partition),
+            p.files_before,
+            p.files_after,
+            mb(p.bytes_before),
+            mb(p.bytes_after),
+            p.events,
+            links.join(", ")
+        )?;
+    }
+    let before = opts.before_day.format("%Y-%m-%d");
+    if r.partitions.is_empty() {
+        writeln!(
+            o,
+            "nothing to compact: no day before {before} has {} small files or more ({:.2}s)",
+            opts.min_files.max(2),
+            r.elapsed_secs
+        )?;
+    } else {
+        writeln!(
+            o,
+            "compacted {} partitions (days before {before}): {} → {} files, {} → {} in {:.2}s",
+            r.partitions.len(),
+            r.files_before(),
+            r.files_after(),
+            mb(r.bytes_before()),
+            mb(r.bytes_after()),
+            r.elapsed_secs
+        )?;
+    }
     emit(&o)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -281,4 +354,20 @@ pub fn search(a: SearchArgs, clock: Clock) -> Result<ExitCode> {
     emit(&render(&batches, a.format)?)?;
     eprintln!("trailwatch: {rows} events");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_is_a_whole_number_of_days() {
+        assert_eq!(keep_days("400d").unwrap(), 400);
+        assert_eq!(keep_days(" 60w ").unwrap(), 420);
+        assert_eq!(keep_days("48h").unwrap(), 2);
+        for bad in ["400", "36h", "5y", "days", "700000000w"] {
+            let e = format!("{:#}", keep_days(bad).unwrap_err());
+            assert!(e.contains(&format!("--keep {bad:?}")), "{bad}: {e}");
+        }
+    }
 }

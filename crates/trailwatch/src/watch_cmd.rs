@@ -53,7 +53,10 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
             .context("metrics endpoint")?;
     }
     if a.once {
-        let r = watcher.poll_once().context("poll")?;
+        let mut r = watcher.poll_once().context("poll")?;
+        if a.drain {
+            watcher.drain(&mut r).context("drain")?;
+        }
         for p in &r.problems {
             let p = trailwatch_sink::secret::redact(p);
             eprintln!("trailwatch: {}", escape::terminal(&p));

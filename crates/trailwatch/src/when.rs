@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use trailwatch_decode::time::parse_ms;
 use trailwatch_detect::TimeRange;
+use trailwatch_model::duration::{is_bare_number, parse_duration_ms};
 
 /// The reference time of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,30 +98,23 @@ fn parse_instant(s: &str) -> Option<i64> {
     None
 }
 
-/// Milliseconds since the epoch for a time argument, relative spans counted back from `now_ms`.
+/// Milliseconds since the epoch for a time argument: RFC 3339, a date, or a span in the shared
+/// grammar ([`trailwatch_model::duration`]: `90s`, `24h`, `7d`, `2w`, …) counted back from
+/// `now_ms`. A bare number is refused here (is `2023` a year or seconds?): a span needs its unit.
 pub fn parse_when(s: &str, now_ms: i64) -> Result<i64> {
     if let Some(ms) = parse_instant(s) {
         return Ok(ms);
     }
-    Ok(now_ms - parse_span_ms(s)?)
-}
-
-/// A span such as `90s`, `30m`, `24h`, `7d` or `2w`, in milliseconds.
-pub fn parse_span_ms(s: &str) -> Result<i64> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num
-        .parse()
-        .with_context(|| format!("{s:?} is not a time (use RFC 3339 or a span like 24h, 7d)"))?;
-    let unit_ms: i64 = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        _ => bail!("{s:?}: unknown unit {unit:?} (use s, m, h, d or w)"),
-    };
-    n.checked_mul(unit_ms)
+    if is_bare_number(s) {
+        bail!(
+            "{s:?} is not a time: give a span with its unit (90s, 24h, 7d) or a date (2023-07-10)"
+        );
+    }
+    let span = parse_duration_ms(s).with_context(|| {
+        format!("{s:?} is not a time (use RFC 3339, a date or a span like 24h, 7d)")
+    })?;
+    now_ms
+        .checked_sub(span)
         .with_context(|| format!("{s:?}: too long a span"))
 }
 
@@ -140,7 +134,14 @@ mod tests {
         assert_eq!(parse_when("2023-07-10", now).unwrap(), 1_688_947_200_000);
         assert!(parse_when("soon", now).is_err());
         assert!(parse_when("5y", now).is_err());
-        assert!(parse_span_ms("99999999999999999w").is_err());
+        assert!(parse_when("99999999999999999w", now).is_err());
+        assert_eq!(parse_when("2w", now).unwrap(), now - 14 * 86_400_000);
+        assert_eq!(parse_when("500ms", now).unwrap(), now - 500);
+        let bare = parse_when("2023", now).unwrap_err().to_string();
+        assert!(bare.contains("\"2023\"") && bare.contains("unit"), "{bare}");
+        let unit = format!("{:#}", parse_when("5y", now).unwrap_err());
+        assert!(unit.contains("unknown unit \"y\""), "{unit}");
+        assert!(parse_when(&format!("{}ms", i64::MAX), -2).is_err());
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The store commands end to end: ingest exactly once, stats, verify (and tampering), retention.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -169,7 +171,7 @@ fn ingest_once_stats_verify_tamper_and_retention() {
     assert_eq!(left, 3, "the three Azure events of 2025-11-30 stay: {out}");
 
     // Tampering with a remaining data file is named.
-    let victim = walk_parquet(&store)
+    let victim = common::parquet_files(&store)
         .into_iter()
         .next()
         .expect("a data file is left");
@@ -183,35 +185,13 @@ fn ingest_once_stats_verify_tamper_and_retention() {
     assert!(out.contains(&name) && out.contains("modified"), "{out}");
 }
 
-fn walk_parquet(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk_parquet(&p));
-        } else if p.extension().is_some_and(|x| x == "parquet") {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Every event id in the store, sorted, through `trailwatch sql`.
 fn stored_ids(store: &Path) -> Vec<String> {
-    let (code, out, err) = tw(&[
-        "sql".as_ref(),
-        "SELECT event_id FROM events ORDER BY event_id".as_ref(),
-        "--store".as_ref(),
-        store.as_os_str(),
-        "--format".as_ref(),
-        "csv".as_ref(),
-        // Every id: past the default cap on printed rows.
-        "--limit".as_ref(),
-        "100000000".as_ref(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    out.lines().skip(1).map(str::to_string).collect()
+    common::store_sql_csv(store, "SELECT event_id FROM events ORDER BY event_id")
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
 }
 
 fn ingest_cmd(input: &Path, store: &Path) -> Command {

@@ -1,7 +1,9 @@
 //! A JSON-lines file: one alert per line, appended and synced to disk before `send` returns.
 
 use super::Sink;
+use crate::config::BuildSink;
 use crate::error::SinkError;
+use serde::Deserialize;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +22,20 @@ impl JsonlSink {
             name: name.into(),
             path: path.into(),
         }
+    }
+}
+
+/// The keys of a `kind = "jsonl"` sink.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonlSinkConfig {
+    /// The file alerts are appended to (created if missing).
+    pub path: PathBuf,
+}
+
+impl BuildSink for JsonlSinkConfig {
+    fn build(&self, name: &str) -> Result<Box<dyn Sink>, SinkError> {
+        Ok(Box::new(JsonlSink::new(name, &self.path)))
     }
 }
 

@@ -1,4 +1,7 @@
 //! The sinks: where an alert goes.
+//!
+//! One module a kind: the [`Sink`] itself and its configuration (`<Kind>SinkConfig`, the keys
+//! of its `[[sinks]]` table, implementing [`crate::config::BuildSink`]).
 
 mod cef;
 mod http;
@@ -9,11 +12,11 @@ mod syslog;
 mod webhook;
 
 pub use cef::cef_line;
-pub use jsonl::JsonlSink;
-pub use slack::{slack_escape, slack_payload, SlackSink};
-pub use smtp::{SmtpConfig, SmtpSecurity, SmtpSink};
-pub use syslog::{SyslogBody, SyslogConfig, SyslogSink, SyslogTls};
-pub use webhook::{sign, WebhookSink, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
+pub use jsonl::{JsonlSink, JsonlSinkConfig};
+pub use slack::{slack_escape, slack_payload, SlackSink, SlackSinkConfig};
+pub use smtp::{SmtpConfig, SmtpSecurity, SmtpSink, SmtpSinkConfig};
+pub use syslog::{SyslogBody, SyslogConfig, SyslogSink, SyslogSinkConfig, SyslogTls};
+pub use webhook::{sign, WebhookSink, WebhookSinkConfig, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 
 use crate::error::SinkError;
 use trailwatch_model::Alert;

@@ -3,8 +3,10 @@
 
 use super::http::HttpPoster;
 use super::Sink;
+use crate::config::{env, BuildSink};
 use crate::error::SinkError;
 use crate::secret::Secret;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 use trailwatch_model::Alert;
@@ -24,6 +26,24 @@ impl SlackSink {
             url: url.into(),
             http: HttpPoster::new(Duration::from_secs(10)),
         }
+    }
+}
+
+/// The keys of a `kind = "slack"` sink.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSinkConfig {
+    /// The environment variable holding the incoming-webhook URL (a secret).
+    pub url_env: String,
+}
+
+impl BuildSink for SlackSinkConfig {
+    fn secret_vars(&self) -> Vec<&str> {
+        vec![self.url_env.as_str()]
+    }
+
+    fn build(&self, name: &str) -> Result<Box<dyn Sink>, SinkError> {
+        Ok(Box::new(SlackSink::new(name, env(&self.url_env)?)))
     }
 }
 

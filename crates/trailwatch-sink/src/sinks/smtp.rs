@@ -1,12 +1,14 @@
 //! Mail through an SMTP relay, with `lettre`'s blocking transport.
 
 use super::Sink;
+use crate::config::{env, BuildSink};
 use crate::error::SinkError;
 use crate::secret::Secret;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::SmtpTransportBuilder;
 use lettre::{Message, SmtpTransport, Transport};
+use serde::Deserialize;
 use std::time::Duration;
 use trailwatch_escape::{multi_line, one_line};
 use trailwatch_model::Alert;
@@ -31,6 +33,73 @@ pub struct SmtpConfig {
     pub from: String,
     pub to: Vec<String>,
     pub timeout: Duration,
+}
+
+/// The keys of a `kind = "smtp"` sink.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSinkConfig {
+    /// The relay's host name or address.
+    pub host: String,
+    /// The relay's port (25 when absent).
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// STARTTLS, required (needs the crate's `tls` feature).
+    #[serde(default)]
+    pub starttls: bool,
+    /// The user name, when the relay asks for one; goes with `password_env`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The environment variable holding the password; goes with `username`.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// The sender's address.
+    pub from: String,
+    /// The recipients' addresses; at least one.
+    pub to: Vec<String>,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+impl BuildSink for SmtpSinkConfig {
+    fn validate(&self) -> Result<(), SinkError> {
+        if self.to.is_empty() {
+            return Err(SinkError::Config("no recipient in `to`".to_string()));
+        }
+        Ok(())
+    }
+
+    fn secret_vars(&self) -> Vec<&str> {
+        self.password_env.iter().map(String::as_str).collect()
+    }
+
+    fn build(&self, name: &str) -> Result<Box<dyn Sink>, SinkError> {
+        let credentials = match (&self.username, &self.password_env) {
+            (Some(user), Some(var)) => Some((user.clone(), Secret::new(env(var)?))),
+            (None, None) => None,
+            _ => {
+                return Err(SinkError::Config(
+                    "username and password_env go together".to_string(),
+                ))
+            }
+        };
+        let config = SmtpConfig {
+            host: self.host.clone(),
+            port: self.port,
+            security: if self.starttls {
+                SmtpSecurity::StartTls
+            } else {
+                SmtpSecurity::Plain
+            },
+            credentials,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            timeout: Duration::from_secs(10),
+        };
+        Ok(Box::new(SmtpSink::new(name, &config)?))
+    }
 }
 
 /// Sends each alert as one plain-text mail.

@@ -3,10 +3,13 @@
 
 use super::cef::cef_line;
 use super::Sink;
+use crate::config::BuildSink;
 use crate::error::SinkError;
 use chrono::{SecondsFormat, Utc};
+use serde::Deserialize;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
 use trailwatch_model::{Alert, Severity};
 
@@ -54,6 +57,66 @@ impl SyslogConfig {
             timeout: Duration::from_secs(10),
             tls: None,
         }
+    }
+}
+
+/// The keys of a `kind = "syslog"` sink.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogSinkConfig {
+    /// `host:port` of the collector.
+    pub address: String,
+    /// The body: `cef` (the default) or `json`.
+    #[serde(default = "default_syslog_format")]
+    pub format: String,
+    /// Syslog facility, 0–23 (10, security/authorization, when absent).
+    #[serde(default)]
+    pub facility: Option<u8>,
+    /// TLS (RFC 5425, usually port 6514); implied by `ca_file` or `server_name`.
+    #[serde(default)]
+    pub tls: bool,
+    /// PEM CA certificates to trust instead of the public roots (a private PKI).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// The name the collector's certificate must carry (default: the host of `address`).
+    #[serde(default)]
+    pub server_name: Option<String>,
+}
+
+fn default_syslog_format() -> String {
+    "cef".to_string()
+}
+
+impl SyslogSinkConfig {
+    /// The body `format` names.
+    fn body(&self) -> Result<SyslogBody, SinkError> {
+        match self.format.as_str() {
+            "cef" => Ok(SyslogBody::Cef),
+            "json" => Ok(SyslogBody::Json),
+            other => Err(SinkError::Config(format!(
+                "syslog format {other:?} (expected cef or json)"
+            ))),
+        }
+    }
+}
+
+impl BuildSink for SyslogSinkConfig {
+    fn validate(&self) -> Result<(), SinkError> {
+        self.body().map(|_| ())
+    }
+
+    fn build(&self, name: &str) -> Result<Box<dyn Sink>, SinkError> {
+        let mut config = SyslogConfig::new(&self.address, self.body()?);
+        if let Some(f) = self.facility {
+            config.facility = f;
+        }
+        if self.tls || self.ca_file.is_some() || self.server_name.is_some() {
+            config.tls = Some(SyslogTls {
+                ca_file: self.ca_file.clone(),
+                server_name: self.server_name.clone(),
+            });
+        }
+        Ok(Box::new(SyslogSink::new(name, config)?))
     }
 }
 

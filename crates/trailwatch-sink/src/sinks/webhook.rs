@@ -2,10 +2,11 @@
 
 use super::http::HttpPoster;
 use super::Sink;
+use crate::config::{de_opt_duration, env, BuildSink};
 use crate::error::SinkError;
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use sha2::Sha256;
-use std::fmt::Write as _;
 use std::time::Duration;
 use trailwatch_model::Alert;
 
@@ -52,6 +53,42 @@ impl WebhookSink {
     }
 }
 
+/// The keys of a `kind = "webhook"` sink.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSinkConfig {
+    /// Where alerts are POSTed.
+    pub url: String,
+    /// The environment variable holding the signing secret; without it the signature is made
+    /// with an empty key (and a warning is logged).
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// The whole-request timeout (10 s when absent).
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub timeout: Option<Duration>,
+}
+
+impl BuildSink for WebhookSinkConfig {
+    fn secret_vars(&self) -> Vec<&str> {
+        self.secret_env.iter().map(String::as_str).collect()
+    }
+
+    fn build(&self, name: &str) -> Result<Box<dyn Sink>, SinkError> {
+        let secret = match &self.secret_env {
+            Some(var) => env(var)?,
+            None => {
+                tracing::warn!(sink = %name, "webhook without secret_env: signed with an empty key");
+                String::new()
+            }
+        };
+        let mut sink = WebhookSink::new(name, &self.url, secret.into_bytes());
+        if let Some(t) = self.timeout {
+            sink = sink.with_timeout(t);
+        }
+        Ok(Box::new(sink))
+    }
+}
+
 /// `sha256=<lowercase hex HMAC-SHA256 of body under secret>`: the signature header's value.
 pub fn sign(secret: &[u8], body: &[u8]) -> Result<String, SinkError> {
     // HMAC takes a key of any length; the error exists only in the generic key API.
@@ -59,11 +96,8 @@ pub fn sign(secret: &[u8], body: &[u8]) -> Result<String, SinkError> {
         .map_err(|e| SinkError::Config(format!("webhook secret: {e}")))?;
     mac.update(body);
     let digest = mac.finalize().into_bytes();
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256=");
-    for byte in digest {
-        let _ = write!(out, "{byte:02x}");
-    }
+    let mut out = String::from("sha256=");
+    trailwatch_model::hex::encode_into(&mut out, &digest);
     Ok(out)
 }
 

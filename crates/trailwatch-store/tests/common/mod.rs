@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use trailwatch_decode::{expand_inputs, read_input, Input, ReadScratch};
 use trailwatch_model::Event;
@@ -31,4 +32,19 @@ pub fn normalized(inputs: &[Input]) -> Vec<Event> {
         );
     }
     out
+}
+
+/// Re-executes this test binary to run only the test `test`, with `dir_env` = `dir` (seeing it,
+/// that test does only the work meant to crash, in `dir`) and the crash injected at `at`
+/// (`<step>:<n>`). True if the child crashed.
+pub fn crash_child(test: &str, dir_env: &str, dir: &Path, at: &str) -> bool {
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--test-threads=1"])
+        .env(dir_env, dir)
+        .env(trailwatch_store::CRASH_ENV, at)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    !status.success()
 }

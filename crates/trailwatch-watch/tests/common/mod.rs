@@ -239,8 +239,19 @@ pub fn batch_alerts(files: &[PathBuf]) -> Vec<trailwatch_model::Alert> {
             size: std::fs::metadata(p).expect("meta").len(),
         })
         .collect();
-    let opts = trailwatch_detect::HuntOptions::default();
-    trailwatch_detect::hunt(&inputs, &pack, &opts, &|_| {}, &|_| {}).alerts()
+    // What a default hunt and a watch without detection sections run: the rules, their
+    // correlations and the attack chains.
+    let engine = trailwatch_detect::EngineOptions::resolve(Default::default(), false, false, false);
+    let opts = trailwatch_detect::PipelineOptions::new(
+        trailwatch_detect::HuntOptions::default(),
+        engine,
+        trailwatch_model::Severity::Low,
+        0,
+    );
+    let mut pipeline = trailwatch_detect::Pipeline::new(&pack, opts);
+    pipeline.feed(&inputs, &|_| {}, &|_| {});
+    let done = pipeline.finish(0).expect("finish");
+    done.alerts.iter().map(|p| p.to_alert()).collect()
 }
 
 /// The incidents (`incident_key`) of [`batch_alerts`].

@@ -242,3 +242,34 @@ pub fn write_jsonl(path: &Path, records: &[Value]) {
     let text: String = records.iter().map(|r| format!("{r}\n")).collect();
     std::fs::write(path, text).unwrap();
 }
+
+/// Every `.parquet` file under `dir` (a store's data files), sorted.
+pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(parquet_files(&p));
+        } else if p.extension().is_some_and(|x| x == "parquet") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `trailwatch sql QUERY --store STORE` as CSV, every row (past the default cap on printed
+/// rows); the run must succeed.
+pub fn store_sql_csv(store: &Path, query: &str) -> String {
+    let args: [&std::ffi::OsStr; 8] = [
+        "sql".as_ref(),
+        query.as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+        "--limit".as_ref(),
+        "100000000".as_ref(),
+    ];
+    run(&args).assert_code(0).stdout.clone()
+}
