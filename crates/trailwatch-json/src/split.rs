@@ -177,6 +177,14 @@ impl<R: Read> Splitter<R> {
             }
             match self.step() {
                 Step::Continue => {}
+                // A record that ends in the bytes just read can pass the limit by up to a
+                // read's worth: the size is checked where every record comes out.
+                Step::Record(a, b) if b - a > self.opts.max_record_bytes => {
+                    return Some(Err(SplitError::TooLarge {
+                        offset: self.abs(a),
+                        limit: self.opts.max_record_bytes,
+                    }));
+                }
                 Step::Record(a, b) => {
                     self.records += 1;
                     return Some(Ok(&self.buf[a..b]));

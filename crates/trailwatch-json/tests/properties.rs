@@ -34,6 +34,24 @@ fn split_all(input: &[u8], max: usize) -> (Vec<Vec<u8>>, usize) {
     (records, errors)
 }
 
+/// Found by `any_bytes_end_without_panic`: an object that ends in the last bytes read was
+/// yielded although it passed the limit.
+#[test]
+fn a_record_completed_by_the_last_read_still_respects_the_limit() {
+    let input = b"[{\"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\"[[}\0\"\0\0\"\0\0\0[\0\0\0\0\0}\0\0\0\0\0}\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0{\0\0}}";
+    let (records, errors) = split_all(input, 64);
+    assert!(records.iter().all(|r| r.len() <= 64), "{records:?}");
+    assert!(errors > 0);
+    let whole = b"{\"eventID\":\"1\",\"padding\":\"0123456789012345678901234567890123456789\"}";
+    let (records, errors) = split_all(whole, 64);
+    assert!(
+        records.is_empty() && errors == 1,
+        "over the limit by a few bytes"
+    );
+    let (records, errors) = split_all(whole, whole.len());
+    assert_eq!((records.len(), errors), (1, 0), "exactly at the limit");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
