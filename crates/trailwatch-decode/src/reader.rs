@@ -66,11 +66,11 @@ impl<'a> Record<'a> {
     }
 
     /// Whether a cloud service, not an identity of the account, made the call (see
-    /// [`AwsRecord::is_service_principal`]; Azure's own callers are not told apart yet).
+    /// [`AwsRecord::is_service_principal`] and [`AzureRecord::is_platform_caller`]).
     pub fn is_service_principal(&self) -> bool {
         match self {
             Record::Aws(r) => r.is_service_principal(),
-            Record::Azure(_) => false,
+            Record::Azure(r) => r.is_platform_caller(),
         }
     }
 

@@ -115,7 +115,8 @@ fn azure_rest_value_and_bare_array() {
         .iter()
         .find(|e| e.event_id == "44ade6b4-3813-45e6-ae27-7420a95fa2f8")
         .unwrap();
-    assert_eq!(e.action, "microsoft.support/supporttickets/write");
+    // The export wrote it in lower case; it reads in the resource-provider spelling.
+    assert_eq!(e.action, "Microsoft.Support/supportTickets/write");
     assert_eq!(e.principal.name.as_deref(), Some("admin@contoso.com"));
     assert_eq!(e.source_ip.as_deref(), Some("192.168.35.115"));
     assert_eq!(
@@ -363,6 +364,10 @@ fn azure_shapes_answer_the_same_field_names() {
                 let e = a.normalize();
                 assert_eq!(e.provider, Provider::Azure);
                 assert_eq!(
+                    e.action, "Microsoft.Network/networkSecurityGroups/securityRules/write",
+                    "one spelling whatever the shape: {f:?}"
+                );
+                assert_eq!(
                     e.account.as_deref(),
                     Some("11111111-2222-3333-4444-555555555555"),
                     "{f:?}"
@@ -490,4 +495,56 @@ fn empty_but_valid_files_count_as_read_and_foreign_json_does_not() {
     let r = read(&[foreign]);
     assert_eq!(r.stats.files_read, 0);
     assert_eq!(r.errors.len(), 1);
+}
+
+/// A resource-log record as an Event Hub delivers it: no `caller`, the identity in the claims.
+const AZ_EVENT_HUB_CLAIMS_ONLY: &str = r#"{"records":[{"time":"2026-11-20T10:21:07.4412093Z","resourceId":"/SUBSCRIPTIONS/8F2D3C4B-5A69-4E7F-8A1B-2C3D4E5F6A7B/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV","operationName":"MICROSOFT.KEYVAULT/VAULTS/DELETE","category":"Administrative","resultType":"Success","callerIpAddress":"198.51.100.23","correlationId":"c1","identity":{"authorization":{"action":"Microsoft.KeyVault/vaults/delete","evidence":{"role":"Owner","principalId":"1F2E3D4C5B6A47988796A5B4C3D2E1F0","principalType":"User"}},"claims":{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn":"mallory@contoso.com","name":"Mallory","appid":"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}},"location":"westeurope","level":"Information"}]}"#;
+
+#[test]
+fn azure_principals_come_from_the_claims_when_there_is_no_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "eh.json", AZ_EVENT_HUB_CLAIMS_ONLY.as_bytes());
+    let got = read(&[p]);
+    assert!(got.errors.is_empty(), "{:?}", got.errors);
+    let e = &got.events[0];
+    assert_eq!(e.principal.name.as_deref(), Some("mallory@contoso.com"));
+    // The evidence's id without dashes is written as Entra ID writes object ids.
+    assert_eq!(
+        e.principal.id.as_deref(),
+        Some("1f2e3d4c-5b6a-4798-8796-a5b4c3d2e1f0")
+    );
+    assert_eq!(e.principal.kind.as_deref(), Some("User"));
+    assert_eq!(e.region.as_deref(), Some("westeurope"));
+    assert_eq!(e.action, "Microsoft.KeyVault/vaults/delete");
+}
+
+#[test]
+fn the_platform_writing_about_itself_is_not_a_suspect() {
+    let user = AZ_EVENT_HUB_CLAIMS_ONLY;
+    let advisor = r#"{"time":"2026-11-20T10:00:00Z","resourceId":"/SUBSCRIPTIONS/8F2D3C4B-5A69-4E7F-8A1B-2C3D4E5F6A7B","operationName":"Microsoft.Advisor/recommendations/available/action","category":"Recommendation","resultType":"Active","level":"Informational","location":"global"}"#;
+    let backup = r#"{"time":"2026-11-20T10:00:00Z","resourceId":"/SUBSCRIPTIONS/8F2D3C4B-5A69-4E7F-8A1B-2C3D4E5F6A7B/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/SNAPSHOTS/S","operationName":"MICROSOFT.COMPUTE/SNAPSHOTS/WRITE","category":"Administrative","resultType":"Success","caller":"Azure Backup","location":"westeurope"}"#;
+    let nobody = r#"{"time":"2026-11-20T10:00:00Z","resourceId":"/SUBSCRIPTIONS/8F2D3C4B-5A69-4E7F-8A1B-2C3D4E5F6A7B/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/DISKS/D","operationName":"MICROSOFT.COMPUTE/DISKS/WRITE","category":"Administrative","resultType":"Success","location":"westeurope"}"#;
+    let app = r#"{"time":"2026-11-20T10:00:00Z","resourceId":"/SUBSCRIPTIONS/8F2D3C4B-5A69-4E7F-8A1B-2C3D4E5F6A7B/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/DISKS/D","operationName":"MICROSOFT.COMPUTE/DISKS/WRITE","category":"Administrative","resultType":"Success","caller":"3a1f0c52-7d1e-4f4b-9a57-0c2b1d8e9f10","location":"westeurope"}"#;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body, platform) in [
+        ("user.json", user.to_string(), false),
+        ("advisor.json", advisor.to_string(), true),
+        ("backup.json", backup.to_string(), true),
+        ("nobody.json", nobody.to_string(), true),
+        ("app.json", app.to_string(), false),
+    ] {
+        let p = write(dir.path(), name, body.as_bytes());
+        let (inputs, _) = expand_inputs(&[p]);
+        let mut seen = 0;
+        read_input(
+            &inputs[0],
+            &mut ReadScratch::default(),
+            &mut |r| {
+                seen += 1;
+                assert_eq!(r.is_service_principal(), platform, "{name}");
+            },
+            &mut |e| panic!("{e}"),
+        );
+        assert_eq!(seen, 1, "{name}");
+    }
 }

@@ -7,6 +7,10 @@
 //! `Caller`, `CallerIpAddress`. Every name is compared without regard to case and answered
 //! from whichever shape the record has, so one rule covers all three.
 
+mod names;
+
+pub use names::canonical_operation;
+
 use crate::aws::push_unique;
 use crate::fields::{self, AZURE};
 use crate::time::parse_ms;
@@ -31,7 +35,36 @@ struct Alias {
     paths: &'static [&'static str],
 }
 
-const UPN_CLAIM: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
+/// Where the acting principal's name is, in order: the caller, then the token's claims (Event
+/// Hub records have no `caller`): UPN, e-mail, name, and for applications the app id.
+const PRINCIPAL_NAME_PATHS: &[&str] = &[
+    "caller",
+    "Caller",
+    "claims.http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+    "claims.upn",
+    "claims.http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+    "claims.email",
+    "claims.http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+    "claims.unique_name",
+    "claims.appid",
+];
+
+/// Where the acting principal's object id is: the token's `oid` claim (with dashes, as Entra
+/// ID logs write it), else the role-assignment evidence's `principalId` (without dashes).
+const PRINCIPAL_ID_PATHS: &[&str] = &[
+    "claims.http://schemas.microsoft.com/identity/claims/objectidentifier",
+    "claims.oid",
+    "authorization.evidence.principalId",
+];
+
+/// Categories of records the platform writes about itself, never a principal's request.
+const PLATFORM_CATEGORIES: &[&str] = &[
+    "ServiceHealth",
+    "ResourceHealth",
+    "Recommendation",
+    "Autoscale",
+    "Alert",
+];
 
 const ALIASES: &[Alias] = &[
     Alias {
@@ -52,11 +85,7 @@ const ALIASES: &[Alias] = &[
     },
     Alias {
         names: &["caller"],
-        paths: &[
-            "caller",
-            "identity.claims.http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
-            "identity.claims.appid",
-        ],
+        paths: PRINCIPAL_NAME_PATHS,
     },
     Alias {
         names: &[
@@ -177,9 +206,31 @@ impl<'a> AzureRecord<'a> {
         found
     }
 
-    /// The operation, e.g. `Microsoft.Network/networkSecurityGroups/securityRules/write`.
+    /// The operation in its one spelling ([`canonical_operation`]), e.g.
+    /// `Microsoft.Network/networkSecurityGroups/securityRules/write`, whatever the shape.
     pub fn operation(&self) -> Option<String> {
         self.first_text(&["OperationNameValue", "operationName"])
+            .map(|op| canonical_operation(&op).into_owned())
+    }
+
+    /// Whether the platform, not an identity of the tenant, wrote the record: a health,
+    /// advisor, autoscale or alert record; a record naming no caller and no token; or a
+    /// caller that is a service's name (`Microsoft.Advisor`, `Azure Backup`) rather than a
+    /// UPN, e-mail, object id or app id. Such records are to Azure what AWS service principals
+    /// are to CloudTrail: not suspects in correlations, chains and baselines.
+    pub fn is_platform_caller(&self) -> bool {
+        let category = self.first_text(&["CategoryValue", "category"]);
+        if category.as_deref().is_some_and(|c| {
+            PLATFORM_CATEGORIES
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(c))
+        }) {
+            return true;
+        }
+        match self.first_text(PRINCIPAL_NAME_PATHS) {
+            None => self.first_text(PRINCIPAL_ID_PATHS).is_none(),
+            Some(name) => is_service_name(&name),
+        }
     }
 
     fn status_text(&self) -> Option<String> {
@@ -191,7 +242,23 @@ impl<'a> AzureRecord<'a> {
         ])
     }
 
-    fn outcome(&self) -> Outcome {
+    /// The first text of a field as rules name it (every shape answers the same names).
+    pub fn text(&self, field: &str) -> Option<String> {
+        let mut out = None;
+        self.visit_field(&FieldPath::new(field), &mut |v| {
+            if matches!(
+                v,
+                FieldValue::Str(_) | FieldValue::Number(_) | FieldValue::Bool(_)
+            ) {
+                out = Some(v.as_text().into_owned());
+            }
+            out.is_some()
+        });
+        out.filter(|s| !s.is_empty())
+    }
+
+    /// Whether the operation succeeded, failed, or is still going (`Started`, `Accepted`).
+    pub fn outcome(&self) -> Outcome {
         match self
             .status_text()
             .as_deref()
@@ -265,20 +332,10 @@ impl<'a> AzureRecord<'a> {
     }
 
     fn principal(&self) -> Principal {
-        let name = self.first_text(&[
-            "caller",
-            "Caller",
-            &format!("claims.{UPN_CLAIM}"),
-            "claims.appid",
-        ]);
         Principal {
             kind: self.first_text(&["authorization.evidence.principalType", "claims.idtyp"]),
-            id: self.first_text(&[
-                "authorization.evidence.principalId",
-                "claims.http://schemas.microsoft.com/identity/claims/objectidentifier",
-                "claims.oid",
-            ]),
-            name,
+            id: self.first_text(PRINCIPAL_ID_PATHS).map(|id| object_id(&id)),
+            name: self.first_text(PRINCIPAL_NAME_PATHS),
             access_key: None,
             mfa: self
                 .first_text(&[
@@ -289,6 +346,37 @@ impl<'a> AzureRecord<'a> {
             session_issuer: None,
         }
     }
+}
+
+/// An object id as Entra ID logs write it (lower case, with dashes), so that one person has
+/// one id in the Activity Log and in sign-ins: `1F2E…F0` (32 hex digits, as role-assignment
+/// evidence gives it) becomes `1f2e…-…`. Anything else is kept as it is.
+fn object_id(id: &str) -> String {
+    match guid(id) {
+        Some(u) => trailwatch_model::uuid::format_uuid(&u),
+        None => id.to_string(),
+    }
+}
+
+/// A GUID written with or without dashes, in any case.
+fn guid(s: &str) -> Option<[u8; 16]> {
+    let dashed = s.len() == 36 && [8, 13, 18, 23].iter().all(|&i| s.as_bytes()[i] == b'-');
+    if !(dashed || s.len() == 32) {
+        return None;
+    }
+    let mut hex = s.chars().filter(|c| *c != '-');
+    let mut out = [0u8; 16];
+    for byte in out.iter_mut() {
+        let hi = hex.next()?.to_digit(16)?;
+        let lo = hex.next()?.to_digit(16)?;
+        *byte = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    hex.next().is_none().then_some(out)
+}
+
+/// Whether a caller is a service's name: not an address, not a GUID (object or app id).
+fn is_service_name(caller: &str) -> bool {
+    !caller.contains('@') && guid(caller).is_none()
 }
 
 /// `/subscriptions/<id>/…` → `<id>`.

@@ -13,7 +13,13 @@
 //!   administrative port (SSH, RDP, databases, …): high;
 //! - a snapshot, AMI or DB snapshot shared with everyone: critical.
 //!
+//! Azure Activity records are read too ([`azure`]): a network security group rule allowing
+//! inbound traffic from the internet to all ports or an administrative port (single ports,
+//! ranges and lists alike), and an Azure SQL firewall rule open to every address: high.
+//!
 //! Failed calls are not raised. Every raise names the field that made it so.
+
+mod azure;
 
 use serde_json::Value;
 use trailwatch_decode::Record;
@@ -100,7 +106,7 @@ const ASSESSED: &[&str] = &[
 
 /// Ports whose exposure to the internet is an open door (remote administration, databases,
 /// caches, container and search APIs).
-const ADMIN_PORTS: &[(u16, &str)] = &[
+pub(crate) const ADMIN_PORTS: &[(u16, &str)] = &[
     (22, "SSH"),
     (23, "Telnet"),
     (3389, "RDP"),
@@ -126,10 +132,11 @@ pub fn is_assessed(event_name: &str) -> bool {
     ASSESSED.contains(&event_name) || event_name.starts_with("AddPermission")
 }
 
-/// The raise a CloudTrail record's content deserves, if any.
+/// The raise a record's content deserves, if any.
 pub fn assess(rec: &Record<'_>, opts: &ContentOptions) -> Option<Raise> {
-    let Record::Aws(r) = rec else {
-        return None;
+    let r = match rec {
+        Record::Aws(r) => r,
+        Record::Azure(r) => return azure::assess(r),
     };
     let name = r.event_name()?;
     if !is_assessed(&name) {
