@@ -7,6 +7,8 @@
 //! top level or inside the sections owned here, is an error naming it.
 
 use crate::error::WatchError;
+/// `[[sources]]` entries: each kind's keys, checks and building belong to [`crate::source`].
+pub use crate::source::SourceKind;
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -164,79 +166,6 @@ fn take_name(t: &mut toml::Table, what: &str) -> Result<String, String> {
     }
 }
 
-/// What a source reads.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum SourceKind {
-    /// A local folder, recursively: new files and files that grow; a file replaced by another
-    /// (rotation) is read from its start.
-    Local {
-        path: PathBuf,
-        #[serde(default)]
-        coverage: Coverage,
-    },
-    /// An S3 bucket (or a compatible service) below a prefix: every
-    /// `AWSLogs/<account>/CloudTrail/<region>/…` and `AWSLogs/<org-id>/<account>/…` object.
-    S3 {
-        bucket: String,
-        #[serde(default)]
-        prefix: String,
-        #[serde(default)]
-        region: Option<String>,
-        /// Another endpoint (S3-compatible service, a test server).
-        #[serde(default)]
-        endpoint: Option<String>,
-        #[serde(default)]
-        allow_http: bool,
-        /// Credentials; default from the environment (`AWS_ACCESS_KEY_ID`, …, instance
-        /// metadata). `secret_access_key_env` names a variable holding the secret.
-        #[serde(default)]
-        access_key_id: Option<String>,
-        #[serde(default)]
-        secret_access_key_env: Option<String>,
-        /// An SQS queue receiving the bucket's S3 event notifications (directly, through SNS,
-        /// or CloudTrail's own SNS notifications): objects are found from its messages instead
-        /// of a listing every poll. The bucket is still listed in full at start and every
-        /// `full_list_interval`, so that a lost or expired message loses nothing.
-        #[serde(default)]
-        sqs_queue_url: Option<String>,
-        /// Default one hour with a queue; without one every poll lists.
-        #[serde(default, deserialize_with = "de_opt_duration")]
-        full_list_interval: Option<Duration>,
-        #[serde(default)]
-        coverage: Coverage,
-    },
-    /// An Azure Blob container (`insights-activity-logs`): new blobs and appended `PT1H.json`
-    /// blobs, read incrementally.
-    Azure {
-        account: String,
-        container: String,
-        #[serde(default)]
-        prefix: String,
-        /// Another endpoint, e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite.
-        #[serde(default)]
-        endpoint: Option<String>,
-        #[serde(default)]
-        allow_http: bool,
-        /// Names the variable holding the storage account key; default from the environment
-        /// (`AZURE_STORAGE_ACCOUNT_KEY`, …).
-        #[serde(default)]
-        access_key_env: Option<String>,
-        #[serde(default)]
-        coverage: Coverage,
-    },
-}
-
-impl SourceKind {
-    pub fn coverage(&self) -> &Coverage {
-        match self {
-            SourceKind::Local { coverage, .. }
-            | SourceKind::S3 { coverage, .. }
-            | SourceKind::Azure { coverage, .. } => coverage,
-        }
-    }
-}
-
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, WatchError> {
@@ -263,10 +192,10 @@ impl Config {
         Config {
             sources: vec![SourceConfig {
                 name: "inbox".to_string(),
-                kind: SourceKind::Local {
+                kind: SourceKind::Local(crate::source::LocalSourceConfig {
                     path: PathBuf::from(DEFAULT_INBOX),
                     coverage: Coverage::default(),
-                },
+                }),
             }],
             ..Config::default()
         }
@@ -282,11 +211,10 @@ impl Config {
             if !names.insert(s.name.as_str()) {
                 return Err(format!("two [[sources]] are named {:?}", s.name));
             }
-            if let SourceKind::Azure { container, .. } = &s.kind {
-                if container.is_empty() {
-                    return Err(format!("source {:?}: empty container", s.name));
-                }
-            }
+            s.kind
+                .config()
+                .validate()
+                .map_err(|reason| format!("source {:?}: {reason}", s.name))?;
             let cov = s.kind.coverage();
             if cov.max_gap.is_none() && !(cov.accounts.is_empty() && cov.regions.is_empty()) {
                 return Err(format!(
@@ -329,7 +257,9 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     parse_duration(&s).map_err(serde::de::Error::custom)
 }
 
-fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+pub(crate) fn de_opt_duration<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
     de_duration(d).map(Some)
 }
 
@@ -456,7 +386,8 @@ min_severity = "high"
         assert_eq!(c.sinks.len(), 1);
         assert_eq!(c.sinks[0].min_severity, Severity::High);
         match &c.sources[0].kind {
-            SourceKind::S3 { coverage, .. } => {
+            SourceKind::S3(s3) => {
+                let coverage = &s3.coverage;
                 assert_eq!(coverage.max_gap, Some(Duration::from_secs(1800)));
                 assert_eq!(coverage.regions, ["us-east-1"]);
             }

@@ -10,7 +10,7 @@
 //!   containers (appended hourly `PT1H.json` blobs read incrementally), the last two listed
 //!   with plain REST requests (`rest`: every key under its exact name, `..` segments and
 //!   control characters included) and read through the `object_store` crate, optionally
-//!   driven by S3 event notifications on an SQS queue ([`sqs`]); [`layout`] reads account and
+//!   driven by S3 event notifications on an SQS queue ([`source::sqs`]); [`layout`] reads account and
 //!   region from object keys; a source that cannot be listed raises a coverage alert;
 //! - [`state`]: checkpoints in SQLite in the store directory, committed only after the events
 //!   are in the store and their alerts in the outbox, so that after `kill -9` nothing is
@@ -23,13 +23,12 @@
 //!
 //! # Limits
 //! - Without a queue, every poll lists every key below a source's prefix: cost and latency
-//!   grow with the bucket. With S3 event notifications on an SQS queue ([`sqs`]), polls read
+//!   grow with the bucket. With S3 event notifications on an SQS queue ([`source::sqs`]), polls read
 //!   the queue and the bucket is listed in full only at start and every `full_list_interval`.
-//! - Each step hunts the bytes it read: correlation rules (N events in a window) see the events
-//!   of one step, not those of earlier steps.
-//! - Each step commits its own store files, so a busy watch writes many small Parquet files.
-//! - Deliveries run on the watch thread: a receiver that times out delays the next poll by the
-//!   sink's timeout (once per step: a failed sink is not tried again in the same run).
+//! - Stateful detection (correlations, chains, bursts, baselines) decides about an event once
+//!   events `reorder_window` newer have been read; an event later than that still gets every
+//!   signature rule and joins any window still open, and what it could not join is counted
+//!   (`trailwatch_late_events_total`).
 //! - An appended object is read from where the last step stopped, as lines: a growing
 //!   `{"Records":[…]}` document (not a CloudTrail delivery, which never grows) is not supported.
 
@@ -40,11 +39,9 @@ mod hygiene;
 pub mod layout;
 pub mod metrics;
 mod objects;
-mod rest;
 mod secrets;
 mod signals;
 pub mod source;
-pub mod sqs;
 pub mod state;
 mod watcher;
 

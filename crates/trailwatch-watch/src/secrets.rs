@@ -2,7 +2,7 @@
 //! name, registered with `trailwatch_sink::secret` so that no log line, error or stored
 //! delivery error shows them.
 
-use crate::config::{Config, SourceKind};
+use crate::config::Config;
 
 /// Variables the cloud clients read credentials from by themselves (no `*_env` key names
 /// them): their values are secrets too.
@@ -23,17 +23,7 @@ pub fn secret_vars(config: &Config) -> Vec<String> {
     let mut vars: Vec<String> = CREDENTIAL_VARS.iter().map(|v| v.to_string()).collect();
     vars.extend(config.metrics.token_env.iter().cloned());
     for s in &config.sources {
-        match &s.kind {
-            SourceKind::S3 {
-                secret_access_key_env: Some(v),
-                ..
-            }
-            | SourceKind::Azure {
-                access_key_env: Some(v),
-                ..
-            } => vars.push(v.clone()),
-            _ => {}
-        }
+        vars.extend(s.kind.config().secret_vars().into_iter().map(String::from));
     }
     for s in &config.sinks {
         vars.extend(s.kind.secret_vars().into_iter().map(String::from));

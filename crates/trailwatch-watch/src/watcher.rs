@@ -1,6 +1,6 @@
 //! The loop: list each source → read what is new → store → detect → outbox → deliver.
 
-use crate::config::{Config, Coverage, SinkConfig, SourceKind, WatchSection};
+use crate::config::{Config, Coverage, SinkConfig, WatchSection};
 use crate::delivery::DeliveryConfig;
 use crate::error::WatchError;
 use crate::layout::{classify, Kind};
@@ -69,9 +69,6 @@ impl Watched {
                 .is_none_or(|t| t.elapsed() >= self.full_list_interval)
     }
 }
-
-/// The default `full_list_interval` of a source with a queue.
-const FULL_LIST_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What one poll did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -183,22 +180,12 @@ impl Watcher {
         }
         let mut sources = Vec::new();
         for c in &config.sources {
-            let provider = match c.kind {
-                SourceKind::Azure { .. } => Provider::Azure,
-                _ => Provider::Aws,
-            };
-            let full_list_interval = match &c.kind {
-                SourceKind::S3 {
-                    full_list_interval: Some(d),
-                    ..
-                } => *d,
-                _ => FULL_LIST_INTERVAL,
-            };
+            let kind = c.kind.config();
             sources.push(Watched {
                 source: Source::from_config(c)?,
-                coverage: c.kind.coverage().clone(),
-                provider,
-                full_list_interval,
+                coverage: kind.coverage().clone(),
+                provider: kind.provider(),
+                full_list_interval: kind.full_list_interval(),
                 listed_at: None,
             });
         }
@@ -421,7 +408,7 @@ impl Watcher {
                 }
                 continue;
             }
-            if let Some(start) = plan(&info, prev.as_ref(), self.sources[i].source.immutable) {
+            if let Some(start) = plan(&info, prev.as_ref(), self.sources[i].source.immutable()) {
                 work.push(Work {
                     key: info.key.clone(),
                     name: self.sources[i].source.describe(&info.key),
@@ -528,7 +515,7 @@ impl Watcher {
         report: &mut PollReport,
     ) -> Result<(), WatchError> {
         let name = self.sources[i].source.name.clone();
-        let immutable = self.sources[i].source.immutable;
+        let immutable = self.sources[i].source.immutable();
         let mut inputs = Vec::new();
         let mut checkpoints = Vec::new();
         let mut newest_modified = i64::MIN;

@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 use trailwatch_escape as escape;
 use trailwatch_sink::{AlertRecord, AlertState, Outbox};
-use trailwatch_watch::config::SourceKind;
 use trailwatch_watch::metrics::ServeOptions;
 use trailwatch_watch::source::Source;
 use trailwatch_watch::{build_sinks, open_outbox, outbox_path, Config, Watcher};
@@ -277,15 +276,6 @@ pub fn config(cmd: ConfigCommand) -> Result<ExitCode> {
     for s in &config.sources {
         if let Err(e) = Source::from_config(s) {
             problems.push(e.to_string());
-        }
-        if let SourceKind::Local { path, .. } = &s.kind {
-            if path.exists() && !path.is_dir() {
-                problems.push(format!(
-                    "source {}: {} is not a folder",
-                    s.name,
-                    path.display()
-                ));
-            }
         }
     }
     if let Err(e) = build_sinks(&config.sinks) {

@@ -1,24 +1,35 @@
 //! Sources: where objects come from — a local folder, an S3 bucket, an Azure Blob container.
 //!
-//! Local folders are walked directly (that is how a replaced file is told from a grown one:
-//! its inode). Buckets and containers: one listing per poll below the configured prefix (every
-//! account, region and organization layout found), made with plain requests ([`crate::rest`])
-//! so that every key is listed under its exact name, whatever it holds; ranged reads of what is
-//! new in an object through the `object_store` crate, or plain requests for a key it cannot
-//! name (`..` segments, control characters).
+//! Every kind is an [`ObjectSource`] (list, notified, read, acknowledge), built from its
+//! configuration: a struct beside its code (`local.rs`, `s3.rs`, `azure.rs`) implementing
+//! [`BuildSource`]. [`SourceKind`] holds one of them, chosen by the `kind` key of a
+//! `[[sources]]` table. A new kind of source is a new file here and a variant of
+//! [`SourceKind`]; the watcher only sees the traits.
+//!
+//! Buckets and containers share [`remote::Remote`]: one listing per poll below the configured
+//! prefix made with plain requests ([`rest`]) so that every key is listed under its exact name,
+//! whatever it holds; ranged reads through the `object_store` crate, or plain requests for a
+//! key it cannot name (`..` segments, control characters).
 
-use crate::config::{SourceConfig, SourceKind};
+mod azure;
+mod local;
+mod remote;
+pub(crate) mod rest;
+mod s3;
+pub mod sqs;
+
+pub use azure::AzureSourceConfig;
+pub use local::LocalSourceConfig;
+pub use s3::S3SourceConfig;
+
+use crate::config::Coverage;
 use crate::error::WatchError;
-use crate::rest::Rest;
-use crate::sqs::Queue;
 use bytes::Bytes;
-use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt};
-use std::io::{Read, Seek, SeekFrom};
+use serde::Deserialize;
 use std::ops::Range;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::time::Duration;
 use tokio::runtime::Runtime;
+use trailwatch_model::Provider;
 
 /// An object as a listing shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,25 +45,6 @@ pub struct ObjectInfo {
     pub modified_ms: i64,
 }
 
-enum Backend {
-    Local {
-        root: PathBuf,
-    },
-    Remote {
-        store: Arc<dyn ObjectStore>,
-        /// Listings, and reads of keys `store` cannot name.
-        rest: Box<Rest>,
-        /// The key prefix listed (ending in `/`).
-        prefix: Option<String>,
-        scheme: String,
-        /// S3 event notifications for this bucket, and the bucket's name in them.
-        queue: Option<(Queue, String)>,
-    },
-}
-
-/// Notifications read at most per poll; the rest wait for the next one.
-const MAX_NOTICES_PER_POLL: usize = 1_000;
-
 /// What a queue said: the objects it named (as they are now), and the receipts of the
 /// messages to delete once those objects are checkpointed.
 #[derive(Debug, Default)]
@@ -61,360 +53,267 @@ pub struct Notified {
     pub receipts: Vec<String>,
 }
 
-/// One configured source.
+/// Where a watch reads objects from. Calls that reach a service block on `rt`.
+pub trait ObjectSource: Send {
+    /// How an object is named in messages: `s3://bucket/key`, or the local path.
+    fn describe(&self, key: &str) -> String;
+
+    /// Whether objects never grow in place (S3): each version is then read whole.
+    fn immutable(&self) -> bool {
+        false
+    }
+
+    /// Makes the source ready to be listed (a local inbox folder is created).
+    fn prepare(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Every object below the source (its logs or not: the caller classifies the keys).
+    fn list(&self, rt: &Runtime) -> Result<Vec<ObjectInfo>, String>;
+
+    /// Whether objects are announced by a queue (then [`ObjectSource::notified`] replaces
+    /// most listings).
+    fn has_queue(&self) -> bool {
+        false
+    }
+
+    /// The objects the queue's pending messages name, each looked up now (an object
+    /// deleted since is left out). Without a queue: nothing.
+    fn notified(&self, _rt: &Runtime) -> Result<Notified, String> {
+        Ok(Notified::default())
+    }
+
+    /// Deletes queue messages whose objects are checkpointed.
+    fn acknowledge(&self, _rt: &Runtime, _receipts: &[String]) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The bytes of `range` of an object; the error says why it could not be read.
+    fn read(&self, rt: &Runtime, key: &str, range: Range<u64>) -> Result<Bytes, String>;
+}
+
+/// What the configuration of each source kind does; [`SourceKind`] dispatches to it.
+pub trait BuildSource {
+    /// Checks what the types cannot (run when the configuration is read).
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The names of the environment variables holding the source's secrets, for redaction.
+    fn secret_vars(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    /// What is expected of the source (accounts, regions, the longest silence).
+    fn coverage(&self) -> &Coverage;
+
+    /// The cloud whose logs the source holds.
+    fn provider(&self) -> Provider;
+
+    /// With a queue: how often the source is still listed in full.
+    fn full_list_interval(&self) -> Duration {
+        DEFAULT_FULL_LIST_INTERVAL
+    }
+
+    /// The source, its credentials read from the environment variables configured.
+    fn build(&self) -> Result<Box<dyn ObjectSource>, String>;
+}
+
+/// The default `full_list_interval` of a source with a queue.
+pub const DEFAULT_FULL_LIST_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// What a source reads: `kind` and that kind's keys. Unknown keys are errors naming the key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceKind {
+    /// A local folder, recursively: new files and files that grow; a file replaced by another
+    /// (rotation) is read from its start.
+    Local(LocalSourceConfig),
+    /// An S3 bucket (or a compatible service) below a prefix: every
+    /// `AWSLogs/<account>/CloudTrail/<region>/…` and `AWSLogs/<org-id>/<account>/…` object.
+    S3(S3SourceConfig),
+    /// An Azure Blob container (`insights-activity-logs`): new blobs and appended `PT1H.json`
+    /// blobs, read incrementally.
+    Azure(AzureSourceConfig),
+}
+
+impl SourceKind {
+    /// The kind's own configuration.
+    pub fn config(&self) -> &dyn BuildSource {
+        match self {
+            SourceKind::Local(c) => c,
+            SourceKind::S3(c) => c,
+            SourceKind::Azure(c) => c,
+        }
+    }
+
+    /// What is expected of the source.
+    pub fn coverage(&self) -> &Coverage {
+        self.config().coverage()
+    }
+}
+
+/// One configured source, built.
 pub struct Source {
     pub name: String,
-    backend: Backend,
-    /// Objects never grow in place (S3): each version is read whole.
-    pub immutable: bool,
+    objects: Box<dyn ObjectSource>,
 }
 
 impl Source {
     /// Builds a source from its configuration; credentials named by `*_env` keys are read
     /// from the environment now.
-    pub fn from_config(c: &SourceConfig) -> Result<Source, WatchError> {
-        let fail = |reason: String| WatchError::Source {
-            source_name: c.name.clone(),
-            reason,
-        };
-        let (backend, immutable) = match &c.kind {
-            SourceKind::Local { path, .. } => (Backend::Local { root: path.clone() }, false),
-            SourceKind::S3 { .. } => (s3_backend(&c.kind).map_err(fail)?, true),
-            SourceKind::Azure { .. } => (azure_backend(&c.kind).map_err(fail)?, false),
-        };
+    pub fn from_config(c: &crate::config::SourceConfig) -> Result<Source, WatchError> {
+        let config = c.kind.config();
+        let objects = config
+            .validate()
+            .and_then(|()| config.build())
+            .map_err(|reason| source_error(&c.name, reason))?;
         Ok(Source {
             name: c.name.clone(),
-            backend,
-            immutable,
+            objects,
         })
     }
 
     /// A local source over `root` (tests, the built-in inbox).
-    pub fn local(name: impl Into<String>, root: impl Into<PathBuf>) -> Source {
+    pub fn local(name: impl Into<String>, root: impl Into<std::path::PathBuf>) -> Source {
         Source {
             name: name.into(),
-            backend: Backend::Local { root: root.into() },
-            immutable: false,
+            objects: Box::new(local::LocalSource::new(root.into())),
         }
     }
 
-    /// How an object is named in messages: `s3://bucket/key`, or the local path.
+    /// How an object is named in messages.
     pub fn describe(&self, key: &str) -> String {
-        match &self.backend {
-            Backend::Local { root } => root.join(key).display().to_string(),
-            Backend::Remote { scheme, .. } => format!("{scheme}/{key}"),
-        }
+        self.objects.describe(key)
     }
 
-    /// Creates a missing local folder (so that a fresh inbox can be watched); a no-op for
-    /// buckets and containers.
+    /// Whether objects never grow in place: each version is read whole.
+    pub fn immutable(&self) -> bool {
+        self.objects.immutable()
+    }
+
+    /// Makes the source ready to be listed.
     pub fn prepare(&self) -> Result<(), WatchError> {
-        if let Backend::Local { root } = &self.backend {
-            std::fs::create_dir_all(root).map_err(|source| WatchError::Io {
-                what: root.display().to_string(),
-                source,
-            })?;
-        }
-        Ok(())
+        self.objects.prepare().map_err(|r| self.error(r))
     }
 
-    /// Every object below the source (its logs or not: the caller classifies the keys).
+    /// Every object below the source.
     pub fn list(&self, rt: &Runtime) -> Result<Vec<ObjectInfo>, WatchError> {
-        match &self.backend {
-            Backend::Local { root } => list_local(&self.name, root),
-            // Listed with plain requests: one key `object_store` cannot name would fail its
-            // whole listing.
-            Backend::Remote { rest, prefix, .. } => rt
-                .block_on(rest.list(prefix.as_deref()))
-                .map_err(|reason| WatchError::Source {
-                    source_name: self.name.clone(),
-                    reason,
-                }),
-        }
+        self.objects.list(rt).map_err(|r| self.error(r))
     }
 
-    /// Whether objects are announced by a queue (then [`Source::notified`] replaces most
-    /// listings).
+    /// Whether objects are announced by a queue.
     pub fn has_queue(&self) -> bool {
-        matches!(&self.backend, Backend::Remote { queue: Some(_), .. })
+        self.objects.has_queue()
     }
 
-    /// The objects the queue's pending messages name below the prefix, each looked up now
-    /// (an object deleted since is left out). Without a queue: nothing.
+    /// The objects the queue's pending messages name.
     pub fn notified(&self, rt: &Runtime) -> Result<Notified, WatchError> {
-        let Backend::Remote {
-            prefix,
-            queue: Some((queue, bucket)),
-            ..
-        } = &self.backend
-        else {
-            return Ok(Notified::default());
-        };
-        let fail = |reason: String| WatchError::Source {
-            source_name: self.name.clone(),
-            reason,
-        };
-        let notices = rt
-            .block_on(queue.receive(bucket, MAX_NOTICES_PER_POLL))
-            .map_err(|e| fail(format!("queue: {e}")))?;
-        let mut keys: Vec<&String> = notices.iter().flat_map(|n| &n.keys).collect();
-        keys.sort();
-        keys.dedup();
-        let mut objects = Vec::new();
-        for key in keys {
-            if prefix
-                .as_ref()
-                .is_some_and(|p| !key.starts_with(p.as_str()))
-            {
-                continue;
-            }
-            match self.head(rt, key) {
-                Ok(Some(info)) => objects.push(info),
-                Ok(None) => {}
-                Err(e) => return Err(fail(format!("{key}: {e}"))),
-            }
-        }
-        Ok(Notified {
-            objects,
-            receipts: notices.into_iter().map(|n| n.receipt).collect(),
-        })
+        self.objects.notified(rt).map_err(|r| self.error(r))
     }
 
     /// Deletes queue messages whose objects are checkpointed.
     pub fn acknowledge(&self, rt: &Runtime, receipts: &[String]) -> Result<(), WatchError> {
-        if let Backend::Remote {
-            queue: Some((queue, _)),
-            ..
-        } = &self.backend
-        {
-            rt.block_on(queue.delete(receipts))
-                .map_err(|reason| WatchError::Source {
-                    source_name: self.name.clone(),
-                    reason: format!("queue: {reason}"),
-                })?;
-        }
-        Ok(())
+        self.objects
+            .acknowledge(rt, receipts)
+            .map_err(|r| self.error(r))
     }
 
     /// The bytes of `range` of an object; the error says why it could not be read.
     pub fn read(&self, rt: &Runtime, key: &str, range: Range<u64>) -> Result<Bytes, String> {
-        match &self.backend {
-            Backend::Local { root } => {
-                let path = root.join(key);
-                let mut f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-                f.seek(SeekFrom::Start(range.start))
-                    .map_err(|e| e.to_string())?;
-                let len = range.end.saturating_sub(range.start);
-                let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-                f.take(len)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| e.to_string())?;
-                if (buf.len() as u64) < len {
-                    return Err(format!(
-                        "shorter than listed: {} bytes at {}, expected {len}",
-                        buf.len(),
-                        range.start
-                    ));
-                }
-                Ok(Bytes::from(buf))
-            }
-            Backend::Remote { store, rest, .. } => {
-                if range.is_empty() {
-                    return Ok(Bytes::new());
-                }
-                match store_path(key) {
-                    Some(loc) => rt
-                        .block_on(store.get_range(&loc, range))
-                        .map_err(|e| e.to_string()),
-                    None => rt.block_on(rest.get_range(key, range)),
-                }
-            }
-        }
+        self.objects.read(rt, key, range)
     }
 
-    /// An object of a bucket or container as it is now, looked up by its exact key; `None`
-    /// when there is none (or the source is a folder).
-    fn head(&self, rt: &Runtime, key: &str) -> Result<Option<ObjectInfo>, String> {
-        let Backend::Remote { store, rest, .. } = &self.backend else {
-            return Ok(None);
-        };
-        let Some(loc) = store_path(key) else {
-            return rt.block_on(rest.head(key));
-        };
-        match rt.block_on(store.head(&loc)) {
-            Ok(meta) => Ok(Some(info_of(&meta))),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
+    fn error(&self, reason: String) -> WatchError {
+        source_error(&self.name, reason)
     }
 }
 
-fn info_of(m: &object_store::ObjectMeta) -> ObjectInfo {
-    let modified_ms = m.last_modified.timestamp_millis();
-    ObjectInfo {
-        key: m.location.as_ref().to_string(),
-        size: m.size,
-        version: m
-            .e_tag
-            .clone()
-            .unwrap_or_else(|| format!("{}-{modified_ms}", m.size)),
-        identity: None,
-        modified_ms,
+fn source_error(name: &str, reason: String) -> WatchError {
+    WatchError::Source {
+        source_name: name.to_string(),
+        reason,
     }
 }
 
+/// The value of an environment variable naming a secret.
 fn env(var: &str) -> Result<String, String> {
     std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
 }
 
-/// The key prefix a configured prefix names: `logs` and `/logs/` list below `logs/`.
-fn prefix_of(p: &str) -> Option<String> {
-    let p = p.trim_matches('/');
-    (!p.is_empty()).then(|| format!("{p}/"))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
 
-fn s3_backend(kind: &SourceKind) -> Result<Backend, String> {
-    let SourceKind::S3 {
-        bucket,
-        prefix,
-        region,
-        endpoint,
-        allow_http,
-        access_key_id,
-        secret_access_key_env,
-        sqs_queue_url,
-        ..
-    } = kind
-    else {
-        return Err("not an S3 source".into());
-    };
-    let mut b = object_store::aws::AmazonS3Builder::from_env()
-        .with_bucket_name(bucket)
-        .with_allow_http(*allow_http);
-    if let Some(r) = region {
-        b = b.with_region(r);
+    fn one_source(text: &str) -> crate::config::SourceConfig {
+        let mut c = Config::parse(text).expect("valid configuration");
+        c.sources.remove(0)
     }
-    if let Some(e) = endpoint {
-        b = b.with_endpoint(e);
-    }
-    if let Some(k) = access_key_id {
-        b = b.with_access_key_id(k);
-    }
-    if let Some(var) = secret_access_key_env {
-        b = b.with_secret_access_key(env(var)?);
-    }
-    let store = b.clone().build().map_err(|e| e.to_string())?;
-    let credentials = Arc::clone(store.credentials());
-    let queue = match sqs_queue_url {
-        Some(url) => Some((
-            Queue::new(
-                url,
-                region.as_deref(),
-                *allow_http,
-                Arc::clone(&credentials),
-            )?,
-            bucket.clone(),
-        )),
-        None => None,
-    };
-    Ok(Backend::Remote {
-        rest: Box::new(Rest::s3(&b, credentials, *allow_http)?),
-        store: Arc::new(store),
-        prefix: prefix_of(prefix),
-        scheme: format!("s3://{bucket}"),
-        queue,
-    })
-}
 
-fn azure_backend(kind: &SourceKind) -> Result<Backend, String> {
-    let SourceKind::Azure {
-        account,
-        container,
-        prefix,
-        endpoint,
-        allow_http,
-        access_key_env,
-        ..
-    } = kind
-    else {
-        return Err("not an Azure source".into());
-    };
-    let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
-        .with_account(account)
-        .with_container_name(container)
-        .with_allow_http(*allow_http);
-    if let Some(e) = endpoint {
-        b = b.with_endpoint(e.clone());
-    }
-    if let Some(var) = access_key_env {
-        b = b.with_access_key(env(var)?);
-    }
-    let store = b.clone().build().map_err(|e| e.to_string())?;
-    Ok(Backend::Remote {
-        rest: Box::new(Rest::azure(
-            &b,
-            Arc::clone(store.credentials()),
-            *allow_http,
-        )?),
-        store: Arc::new(store),
-        prefix: prefix_of(prefix),
-        scheme: format!("azure://{account}/{container}"),
-        queue: None,
-    })
-}
+    #[test]
+    fn each_kind_builds_from_its_own_keys_and_names_its_secrets() {
+        let s3 = one_source(
+            "[[sources]]\nname = \"trail\"\nkind = \"s3\"\nbucket = \"b\"\n\
+             secret_access_key_env = \"TW_TEST_UNSET_SECRET\"\nsqs_queue_url = \"http://127.0.0.1:1/q\"\n\
+             full_list_interval = \"10m\"\n",
+        );
+        let config = s3.kind.config();
+        assert_eq!(config.secret_vars(), ["TW_TEST_UNSET_SECRET"]);
+        assert_eq!(config.provider(), Provider::Aws);
+        assert_eq!(config.full_list_interval(), Duration::from_secs(600));
+        let Err(e) = Source::from_config(&s3) else {
+            panic!("a source whose secret is not set must not build");
+        };
+        assert_eq!(
+            e.to_string(),
+            "source trail: environment variable TW_TEST_UNSET_SECRET is not set"
+        );
 
-/// The `object_store` path naming exactly `key`, when there is one (`Path` refuses `.`, `..`
-/// and empty segments and control characters, and drops a leading or trailing `/`).
-fn store_path(key: &str) -> Option<StorePath> {
-    StorePath::parse(key).ok().filter(|p| p.as_ref() == key)
-}
+        let azure = one_source(
+            "[[sources]]\nname = \"act\"\nkind = \"azure\"\naccount = \"a\"\ncontainer = \"c\"\n",
+        );
+        assert_eq!(azure.kind.config().provider(), Provider::Azure);
+        assert_eq!(
+            azure.kind.config().full_list_interval(),
+            DEFAULT_FULL_LIST_INTERVAL
+        );
+        assert!(azure.kind.config().secret_vars().is_empty());
+    }
 
-fn list_local(name: &str, root: &std::path::Path) -> Result<Vec<ObjectInfo>, WatchError> {
-    if !root.is_dir() {
-        return Err(WatchError::Source {
-            source_name: name.to_string(),
-            reason: format!("{}: not a folder", root.display()),
-        });
+    #[test]
+    fn a_local_source_lists_and_reads_ranges_and_refuses_a_file_as_its_folder() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("inbox");
+        let source = Source::local("inbox", &root);
+        source.prepare().expect("creates the folder");
+        std::fs::create_dir_all(root.join("a/b")).expect("mkdir");
+        std::fs::write(root.join("a/b/x.json"), b"0123456789").expect("write");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let listed = source.list(&rt).expect("lists");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].key, "a/b/x.json");
+        assert_eq!(listed[0].size, 10);
+        assert!(!source.immutable());
+        assert_eq!(
+            &source.read(&rt, "a/b/x.json", 3..6).expect("reads")[..],
+            b"345"
+        );
+        let short = source
+            .read(&rt, "a/b/x.json", 8..20)
+            .expect_err("past the end");
+        assert!(short.contains("shorter than listed"), "{short}");
+
+        let file = root.join("a/b/x.json");
+        let text = format!(
+            "[[sources]]\nname = \"f\"\nkind = \"local\"\npath = {:?}\n",
+            file.display().to_string()
+        );
+        let Err(e) = Source::from_config(&one_source(&text)) else {
+            panic!("a file is not a folder");
+        };
+        assert!(e.to_string().ends_with("is not a folder"), "{e}");
     }
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
-        let Ok(entry) = entry else {
-            // A file removed while walking, an unreadable folder: looked at again next poll.
-            continue;
-        };
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let Ok(meta) = entry.metadata() else {
-            continue;
-        };
-        let Ok(rel) = entry.path().strip_prefix(root) else {
-            continue;
-        };
-        let key = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        let modified_ms = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        #[cfg(unix)]
-        let identity = {
-            use std::os::unix::fs::MetadataExt;
-            Some(format!("{}:{}", meta.dev(), meta.ino()))
-        };
-        #[cfg(not(unix))]
-        let identity = None;
-        out.push(ObjectInfo {
-            key,
-            size: meta.len(),
-            version: format!("{}-{modified_ms}", meta.len()),
-            identity,
-            modified_ms,
-        });
-    }
-    Ok(out)
 }

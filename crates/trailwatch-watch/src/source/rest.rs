@@ -8,7 +8,7 @@
 //! `ListObjectsV2` (`encoding-type=url`, so that keys holding characters XML cannot carry come
 //! through) and Azure `List Blobs`; objects whose key `object_store` cannot name are read here
 //! too, with ranged `GET`s. Requests are signed by `object_store`'s own authorizers with the
-//! credentials the store resolved (as [`crate::sqs`] does), and sent with its HTTP client.
+//! credentials the store resolved (as [`super::sqs`] does), and sent with its HTTP client.
 //!
 //! Not supported here: S3 Express One Zone buckets (their session credentials), server-side
 //! encryption with customer keys.
