@@ -287,6 +287,7 @@ impl<'a> AzureRecord<'a> {
                 ])
                 .map(|amr| amr.to_ascii_lowercase().contains("mfa")),
             session_issuer: None,
+            app_id: None,
         }
     }
 }
