@@ -178,7 +178,11 @@ const ALIASES: &[Alias] = &[
         log_analytics: &["ResultType", "Status.errorCode"],
     },
     Alias {
-        names: &["ResultDescription", "failureReason", "failure_status_reason"],
+        names: &[
+            "ResultDescription",
+            "failureReason",
+            "failure_status_reason",
+        ],
         graph: &["status.failureReason", "resultReason"],
         diagnostic: &[
             "resultDescription",

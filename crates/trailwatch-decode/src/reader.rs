@@ -371,7 +371,11 @@ enum Place {
     /// The n-th row of a CSV export.
     Row(u64),
     /// A row of a table of a Log Analytics query answer (the n-th record of its input).
-    TableRow { record: u64, table: usize, row: usize },
+    TableRow {
+        record: u64,
+        table: usize,
+        row: usize,
+    },
 }
 
 impl std::fmt::Display for Place {
@@ -589,7 +593,10 @@ fn read_entra(rec: EntraRecord<'_>, place: Place, sink: &mut Sink<'_>) {
         (sink.on_record)(&Record::Entra(rec));
         return;
     }
-    let id = rec.text("id").map(|s| format!(" ({s})")).unwrap_or_default();
+    let id = rec
+        .text("id")
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
     let what = if rec.log().is_sign_in() {
         "sign-in"
     } else {

@@ -455,7 +455,9 @@ impl AzureLayout {
             out.columns.push(column);
         }
         let has = |n: &str| out.names.iter().any(|c| c.eq_ignore_ascii_case(n));
-        if !has("Type") && !(kind == TableKind::SignIns && has("Category")) {
+        // A sign-in row's `Category` names its log as well as `Type` does.
+        let named = has("Type") || (kind == TableKind::SignIns && has("Category"));
+        if !named {
             out.table = Some(match kind {
                 TableKind::AzureActivity => AZURE_ACTIVITY,
                 TableKind::AuditLogs => "AuditLogs",
@@ -506,7 +508,8 @@ fn dynamic_value(cell: Cell<'_>) -> Value {
         Cell::Text(t) => t,
     };
     let t = text.trim();
-    let json_like = (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']'));
+    let json_like =
+        (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']'));
     match json_like.then(|| serde_json::from_str::<Value>(t)) {
         Some(Ok(v)) => v,
         _ => Value::String(text.to_string()),
@@ -532,7 +535,11 @@ impl TableLayout {
             Some(kind) => AzureLayout::new(names, types, kind).map(TableLayout::Azure),
             None => {
                 let shown: Vec<&str> = names.iter().take(8).map(|n| n.as_ref().trim()).collect();
-                let more = if names.len() > shown.len() { ", …" } else { "" };
+                let more = if names.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                };
                 Err(LayoutError(format!(
                     "columns ({}{more}) are none of the tables AWSCloudTrail, AzureActivity, \
                      SigninLogs (and the other sign-in tables) or AuditLogs",
@@ -585,8 +592,16 @@ pub(crate) fn query_api_records(doc: &Value) -> Option<Vec<QueryRow>> {
         fn field<'v>(c: &'v Value, k: &str) -> &'v str {
             c.get(k).and_then(Value::as_str).unwrap_or("")
         }
-        let names: Vec<&str> = columns.into_iter().flatten().map(|c| field(c, "name")).collect();
-        let types: Vec<&str> = columns.into_iter().flatten().map(|c| field(c, "type")).collect();
+        let names: Vec<&str> = columns
+            .into_iter()
+            .flatten()
+            .map(|c| field(c, "name"))
+            .collect();
+        let types: Vec<&str> = columns
+            .into_iter()
+            .flatten()
+            .map(|c| field(c, "type"))
+            .collect();
         let layout = match TableLayout::new(&names, Some(&types)) {
             Ok(l) => l,
             Err(e) => {

@@ -80,7 +80,9 @@ fn visit_records(paths: &[PathBuf], each: &mut dyn FnMut(&Record<'_>)) -> (FileS
     let mut stats = FileStats::default();
     let mut errors = Vec::new();
     for input in &inputs {
-        let s = read_input(input, &mut scratch, each, &mut |e| errors.push(e.to_string()));
+        let s = read_input(input, &mut scratch, each, &mut |e| {
+            errors.push(e.to_string())
+        });
         stats.add(&s);
     }
     (stats, errors)
@@ -319,7 +321,10 @@ fn the_four_sign_in_logs_are_told_apart_in_each_shape() {
         data("portal-csv/AADServicePrincipalSignInLogs.csv"),
     ]);
     assert!(la.errors.is_empty(), "{:?}", la.errors);
-    assert_eq!(essence(la.event(NON_INTERACTIVE)), essence(r.event(NON_INTERACTIVE)));
+    assert_eq!(
+        essence(la.event(NON_INTERACTIVE)),
+        essence(r.event(NON_INTERACTIVE))
+    );
     assert_eq!(essence(la.event(SERVICE_PRINCIPAL)), essence(sp));
 }
 
@@ -330,7 +335,10 @@ fn rule_field_names_answer_in_every_shape() {
         ("resultType", "50126"),
         ("status.errorCode", "50126"),
         ("Status", "Failure"),
-        ("ResultDescription", "Error validating credentials due to invalid username or password."),
+        (
+            "ResultDescription",
+            "Error validating credentials due to invalid username or password.",
+        ),
         ("ClientApp", "IMAP4"),
         ("ClientAppUsed", "IMAP4"),
         ("Username", "dana@contoso.example"),
@@ -371,13 +379,25 @@ fn rule_field_names_answer_in_every_shape() {
         ("ActivityDisplayName", "Add member to role"),
         ("properties.message", "Add member to role"),
         ("Status", "success"),
-        ("InitiatedBy.user.userPrincipalName", "mallory@contoso.example"),
-        ("Initiatedby.User.UserPrincipalName", "mallory@contoso.example"),
+        (
+            "InitiatedBy.user.userPrincipalName",
+            "mallory@contoso.example",
+        ),
+        (
+            "Initiatedby.User.UserPrincipalName",
+            "mallory@contoso.example",
+        ),
         ("ipAddress", "203.0.113.60"),
         ("TargetResources.userPrincipalName", "eve@contoso.example"),
-        ("targetResources.modifiedProperties.displayName", "Role.DisplayName"),
+        (
+            "targetResources.modifiedProperties.displayName",
+            "Role.DisplayName",
+        ),
         ("Role.DisplayName", "Global Administrator"),
-        ("additionalDetails.User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"),
+        (
+            "additionalDetails.User-Agent",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+        ),
         ("LoggedByService", "Core Directory"),
     ];
     let names: Vec<&str> = audit_fields.iter().map(|(n, _)| *n).collect();
@@ -434,7 +454,11 @@ fn query_api_answers_of_each_table_are_read_and_bad_rows_reported() {
     assert_eq!(r.stats.entra_records, 3, "{:?}", r.errors);
     assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
     assert!(
-        r.error_with(&["query-signinlogs.json", "record 1, table 1, row 4", "\"yesterday\""]),
+        r.error_with(&[
+            "query-signinlogs.json",
+            "record 1, table 1, row 4",
+            "\"yesterday\""
+        ]),
         "{:?}",
         r.errors
     );
@@ -446,11 +470,21 @@ fn query_api_answers_of_each_table_are_read_and_bad_rows_reported() {
     assert_eq!(activity.stats.azure_records, 2);
     let e = activity.event("3e4f5a6b-0000-4000-8000-000000000001");
     assert_eq!(e.provider, Provider::Azure);
-    assert!(e.action.eq_ignore_ascii_case("Microsoft.Authorization/roleAssignments/write"));
+    assert!(e
+        .action
+        .eq_ignore_ascii_case("Microsoft.Authorization/roleAssignments/write"));
     assert_eq!(e.principal.name.as_deref(), Some("mallory@contoso.example"));
-    assert_eq!(e.account.as_deref(), Some("0a1b2c3d-0000-4000-8000-000000000abc"));
+    assert_eq!(
+        e.account.as_deref(),
+        Some("0a1b2c3d-0000-4000-8000-000000000abc")
+    );
     assert_eq!(e.time_ms, 1_772_443_330_000); // 2026-03-02T09:22:10Z
-    assert_eq!(activity.event("3e4f5a6b-0000-4000-8000-000000000002").outcome, Outcome::Pending);
+    assert_eq!(
+        activity
+            .event("3e4f5a6b-0000-4000-8000-000000000002")
+            .outcome,
+        Outcome::Pending
+    );
 }
 
 #[test]
@@ -465,7 +499,10 @@ fn portal_csv_exports_of_each_table_are_read_and_bad_rows_reported() {
     );
     // The CSV row and the Graph object are one sign-in.
     let graph = read(&[data("graph/signIns.json")]);
-    assert_eq!(essence(r.event(MFA_DENIED)), essence(graph.event(MFA_DENIED)));
+    assert_eq!(
+        essence(r.event(MFA_DENIED)),
+        essence(graph.event(MFA_DENIED))
+    );
     let audits = read(&[data("portal-csv/AuditLogs.csv")]);
     assert!(audits.errors.is_empty(), "{:?}", audits.errors);
     assert_eq!(audits.stats.entra_records, 3);
@@ -482,7 +519,11 @@ fn portal_csv_exports_of_each_table_are_read_and_bad_rows_reported() {
         "3e4f5a6b-0000-4000-8000-000000000001",
         "3e4f5a6b-0000-4000-8000-000000000002",
     ] {
-        assert_eq!(essence(activity.event(id)), essence(from_api.event(id)), "{id}");
+        assert_eq!(
+            essence(activity.event(id)),
+            essence(from_api.event(id)),
+            "{id}"
+        );
     }
 }
 
@@ -508,8 +549,8 @@ fn one_query_answer_may_hold_tables_of_both_clouds() {
 #[test]
 fn records_without_a_time_are_reported_and_not_read() {
     let dir = tempfile::tempdir().unwrap();
-    let diag = std::fs::read_to_string(data("diagnostic/insights-logs-signinlogs/PT1H.json"))
-        .unwrap();
+    let diag =
+        std::fs::read_to_string(data("diagnostic/insights-logs-signinlogs/PT1H.json")).unwrap();
     let first: serde_json::Value = serde_json::from_str(diag.lines().next().unwrap()).unwrap();
     let mut untimed = first.clone();
     untimed.as_object_mut().unwrap().remove("time");
@@ -517,7 +558,11 @@ fn records_without_a_time_are_reported_and_not_read() {
         .as_object_mut()
         .unwrap()
         .remove("createdDateTime");
-    let f1 = write(dir.path(), "PT1H.json", &format!("{first}\n{untimed}\n{first}\n"));
+    let f1 = write(
+        dir.path(),
+        "PT1H.json",
+        &format!("{first}\n{untimed}\n{first}\n"),
+    );
     let audit = r#"{"value":[{"id":"Directory_x","category":"UserManagement","result":"success","activityDisplayName":"Add user","loggedByService":"Core Directory","initiatedBy":{"user":{"id":"u1","userPrincipalName":"a@contoso.example"}},"targetResources":[]}]}"#;
     let f2 = write(dir.path(), "audits.json", audit);
     let la = r#"[{"ResultType":"0","UserPrincipalName":"a@contoso.example","Type":"SigninLogs","Id":"la-untimed"}]"#;
@@ -565,7 +610,8 @@ fn look_alikes_and_unknown_tables_are_refused_with_a_reason() {
       {"id":"a2","displayName":"Frank Osei","userPrincipalName":"frank@contoso.example","mail":null}]}"#;
     let sps = r#"{"value":[{"id":"s1","appId":"11112222-3333-4444-5555-666677778888","displayName":"backup-automation","servicePrincipalType":"Application","accountEnabled":true}]}"#;
     let unknown_table = r#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"TimeGenerated","type":"datetime"},{"name":"Computer","type":"string"},{"name":"EventID","type":"int"}],"rows":[["2026-03-02T10:00:00Z","web-01",4625]]}]}"#;
-    let unknown_csv = "TimeGenerated [UTC],Computer,EventID\n\"3/2/2026, 10:00:00.000 AM\",web-01,4625\n";
+    let unknown_csv =
+        "TimeGenerated [UTC],Computer,EventID\n\"3/2/2026, 10:00:00.000 AM\",web-01,4625\n";
     let local_csv = "TimeGenerated [Local Time],ResultType,UserPrincipalName\n\"3/2/2026, 10:00:00.000 AM\",0,dana@contoso.example\n";
     let r = read(&[
         write(dir.path(), "users.json", users),
@@ -575,11 +621,41 @@ fn look_alikes_and_unknown_tables_are_refused_with_a_reason() {
         write(dir.path(), "local.csv", local_csv),
     ]);
     assert_eq!(r.stats.records(), 0, "{:?}", r.events);
-    assert!(r.error_with(&["users.json", "record 1", "not a CloudTrail or Azure", "userPrincipalName"]), "{:?}", r.errors);
+    assert!(
+        r.error_with(&[
+            "users.json",
+            "record 1",
+            "not a CloudTrail or Azure",
+            "userPrincipalName"
+        ]),
+        "{:?}",
+        r.errors
+    );
     assert!(r.error_with(&["users.json", "record 2"]), "{:?}", r.errors);
-    assert!(r.error_with(&["servicePrincipals.json", "record 1", "not a CloudTrail or Azure"]), "{:?}", r.errors);
-    assert!(r.error_with(&["heartbeat.json", "record 1, table 1", "Computer", "none of the tables"]), "{:?}", r.errors);
-    assert!(r.error_with(&["SecurityEvent.csv", "Computer", "none of the tables"]), "{:?}", r.errors);
+    assert!(
+        r.error_with(&[
+            "servicePrincipals.json",
+            "record 1",
+            "not a CloudTrail or Azure"
+        ]),
+        "{:?}",
+        r.errors
+    );
+    assert!(
+        r.error_with(&[
+            "heartbeat.json",
+            "record 1, table 1",
+            "Computer",
+            "none of the tables"
+        ]),
+        "{:?}",
+        r.errors
+    );
+    assert!(
+        r.error_with(&["SecurityEvent.csv", "Computer", "none of the tables"]),
+        "{:?}",
+        r.errors
+    );
     assert!(r.error_with(&["local.csv", "UTC"]), "{:?}", r.errors);
     assert_eq!(r.stats.files_read, 0);
 }

@@ -193,7 +193,10 @@ fn sigmahq_entra_rules_compile_into_the_entra_set_and_fire_in_every_shape() {
                 .get(*id)
                 .unwrap_or_else(|| panic!("{id} not read from {shape}"));
             for rule in *rules {
-                assert!(got.contains(*rule), "{shape}: {id}: {rule} did not fire ({got:?})");
+                assert!(
+                    got.contains(*rule),
+                    "{shape}: {id}: {rule} did not fire ({got:?})"
+                );
             }
         }
     }
@@ -212,10 +215,16 @@ fn sigmahq_entra_rules_compile_into_the_entra_set_and_fire_in_every_shape() {
         "azure_account_lockout.yml",
         "azure_identity_protection_unfamilar_sign_in.yml",
     ] {
-        assert!(!failed.contains(rule), "{rule} fired on a failed sign-in: {failed:?}");
+        assert!(
+            !failed.contains(rule),
+            "{rule} fired on a failed sign-in: {failed:?}"
+        );
     }
     let interrupted = &fired["5f1e0c2a-0004-4b6e-9c1d-202603020004"];
-    assert!(!interrupted.contains("azure_mfa_denies.yml"), "{interrupted:?}");
+    assert!(
+        !interrupted.contains("azure_mfa_denies.yml"),
+        "{interrupted:?}"
+    );
     let quiet = firings(&pack, &["log-analytics/query-noninteractive.json"]);
     let quiet = &quiet["5f1e0c2a-0008-4b6e-9c1d-202603020008"];
     assert!(quiet.contains("azure_ad_only_single_factor_auth_required.yml"));
@@ -229,5 +238,8 @@ fn sigmahq_entra_rules_compile_into_the_entra_set_and_fire_in_every_shape() {
     );
     let all = firings(&pack, &[""]);
     let rules_fired: BTreeSet<&String> = all.values().flatten().collect();
-    println!("{} distinct rules fired over the examples", rules_fired.len());
+    println!(
+        "{} distinct rules fired over the examples",
+        rules_fired.len()
+    );
 }
