@@ -133,6 +133,8 @@ const F_DATA: u16 = 32;
 const F_ID_SYM: u16 = 64;
 /// Already replayed in a step whose alerts were handed out (see [`Observations::release`]).
 const F_RELEASED: u16 = 128;
+/// A Microsoft Entra ID event (with neither this nor [`F_AZURE`]: AWS).
+const F_ENTRA: u16 = 256;
 
 /// One event, compactly: strings as [`Symbols`] ids ([`NONE`] when absent).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -148,6 +150,8 @@ impl Obs {
     pub fn provider(&self) -> Provider {
         if self.flags & F_AZURE != 0 {
             Provider::Azure
+        } else if self.flags & F_ENTRA != 0 {
+            Provider::Entra
         } else {
             Provider::Aws
         }
@@ -231,8 +235,10 @@ impl Collector {
                 b
             }
         };
-        if o.provider == Some(Provider::Azure) {
-            flags |= F_AZURE;
+        match o.provider {
+            Some(Provider::Azure) => flags |= F_AZURE,
+            Some(Provider::Entra) => flags |= F_ENTRA,
+            Some(Provider::Aws) | None => {}
         }
         match o.read_only {
             Some(true) => flags |= F_READ_ONLY,

@@ -199,6 +199,7 @@ impl<'a> AwsRecord<'a> {
                 "sessionIssuer",
                 "arn",
             ]),
+            app_id: None,
         }
     }
 

@@ -3,17 +3,19 @@
 //! This crate owns the first half of the data path — sources → decode → normalize:
 //! - [`input`]: expanding the paths a user gives (files, directories, `-` for stdin) and
 //!   opening each as a byte stream, gunzipping when the magic bytes say gzip;
-//! - [`read_input`]: splitting a stream into records (every CloudTrail and Azure Activity Log
-//!   shape, see `../shared/docs/FORMATS.md`), classifying each, and handing it on as a
-//!   [`Record`] — with errors reported per file and reason, never aborting the run;
-//! - [`aws`] and [`azure`]: zero-copy [`trailwatch_model::FieldSource`] views that rules read
-//!   (Azure's three shapes answer the same field names), and normalization into
-//!   [`trailwatch_model::Event`];
-//! - `sentinel`: the Sentinel / Log Analytics `AWSCloudTrail` table's exports (CSV, query
-//!   API), rebuilt as CloudTrail records.
+//! - [`read_input`]: splitting a stream into records (every CloudTrail, Azure Activity Log and
+//!   Microsoft Entra ID sign-in and audit shape, see `../shared/docs/FORMATS.md`), classifying
+//!   each, and handing it on as a [`Record`] — with errors reported per file and reason, never
+//!   aborting the run; a record without a readable time is reported, never dated 1970;
+//! - [`aws`], [`azure`] and [`entra`]: zero-copy [`trailwatch_model::FieldSource`] views that
+//!   rules read (the Azure and Entra shapes each answer one vocabulary of field names), and
+//!   normalization into [`trailwatch_model::Event`];
+//! - `sentinel`: Log Analytics table exports (portal CSV, query API) of the `AWSCloudTrail`,
+//!   `AzureActivity`, sign-in and `AuditLogs` tables, each row read as the record it stands for.
 
 pub mod aws;
 pub mod azure;
+pub mod entra;
 mod fields;
 pub mod input;
 mod reader;

@@ -1,18 +1,20 @@
 //! Reading one input: split, classify, hand on; report what could not be read.
 
 use crate::aws::AwsRecord;
-use crate::azure::{shape_of, AzureRecord};
+use crate::azure::{shape_of, AzureRecord, AzureShape};
+use crate::entra::{EntraLog, EntraRecord, EntraShape};
 use crate::input::Input;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use trailwatch_json::{unescape, Indexed, Kind, ObjectIndex, Raw, Splitter, SplitterOptions};
 use trailwatch_model::{Event, FieldSource, Provider};
 
-/// A decoded record of either cloud.
+/// A decoded record of any source family.
 #[derive(Clone, Copy)]
 pub enum Record<'a> {
     Aws(AwsRecord<'a>),
     Azure(AzureRecord<'a>),
+    Entra(EntraRecord<'a>),
 }
 
 impl<'a> Record<'a> {
@@ -20,6 +22,7 @@ impl<'a> Record<'a> {
         match self {
             Record::Aws(_) => Provider::Aws,
             Record::Azure(_) => Provider::Azure,
+            Record::Entra(_) => Provider::Entra,
         }
     }
 
@@ -28,14 +31,17 @@ impl<'a> Record<'a> {
         match self {
             Record::Aws(r) => r,
             Record::Azure(r) => r,
+            Record::Entra(r) => r,
         }
     }
 
-    /// The value rules are indexed by: `eventName` or the Azure operation.
+    /// The value rules are indexed by: `eventName` or the Azure operation (Entra rules are
+    /// not indexed).
     pub fn index_value(&self) -> Option<Cow<'a, str>> {
         match self {
             Record::Aws(r) => r.event_name(),
             Record::Azure(r) => r.operation().map(Cow::Owned),
+            Record::Entra(_) => None,
         }
     }
 
@@ -47,6 +53,7 @@ impl<'a> Record<'a> {
         match self {
             Record::Aws(r) => r.event_id(),
             Record::Azure(r) => r.normalize().event_id,
+            Record::Entra(r) => r.event_id(),
         }
     }
 
@@ -54,6 +61,7 @@ impl<'a> Record<'a> {
         match self {
             Record::Aws(r) => r.normalize(),
             Record::Azure(r) => r.normalize(),
+            Record::Entra(r) => r.normalize(),
         }
     }
 
@@ -62,15 +70,18 @@ impl<'a> Record<'a> {
         match self {
             Record::Aws(r) => r.facts(),
             Record::Azure(r) => Facts::from_event(r.normalize()),
+            Record::Entra(r) => Facts::from_event(r.normalize()),
         }
     }
 
     /// Whether a cloud service, not an identity of the account, made the call (see
-    /// [`AwsRecord::is_service_principal`] and [`AzureRecord::is_platform_caller`]).
+    /// [`AwsRecord::is_service_principal`] and [`AzureRecord::is_platform_caller`]; Entra's
+    /// sign-ins and audits are all someone's).
     pub fn is_service_principal(&self) -> bool {
         match self {
             Record::Aws(r) => r.is_service_principal(),
             Record::Azure(r) => r.is_platform_caller(),
+            Record::Entra(_) => false,
         }
     }
 
@@ -79,6 +90,7 @@ impl<'a> Record<'a> {
         match self {
             Record::Aws(r) => r.resources(),
             Record::Azure(r) => r.normalize().resources,
+            Record::Entra(r) => r.normalize().resources,
         }
     }
 }
@@ -128,6 +140,8 @@ pub struct FileStats {
     pub files_read: u64,
     pub aws_records: u64,
     pub azure_records: u64,
+    /// Microsoft Entra ID sign-in and audit records.
+    pub entra_records: u64,
     /// CloudTrail digest files (recognised, not events).
     pub digests: u64,
     /// Records of no known shape.
@@ -140,7 +154,7 @@ pub struct FileStats {
 
 impl FileStats {
     pub fn records(&self) -> u64 {
-        self.aws_records + self.azure_records
+        self.aws_records + self.azure_records + self.entra_records
     }
 
     pub fn add(&mut self, o: &FileStats) {
@@ -148,6 +162,7 @@ impl FileStats {
         self.files_read += o.files_read;
         self.aws_records += o.aws_records;
         self.azure_records += o.azure_records;
+        self.entra_records += o.entra_records;
         self.digests += o.digests;
         self.unknown_records += o.unknown_records;
         self.errors += o.errors;
@@ -190,7 +205,8 @@ impl Default for ReadScratch {
 
 enum Class {
     Aws,
-    Azure(crate::azure::AzureShape),
+    Azure(AzureShape),
+    Entra(EntraShape, EntraLog),
     /// The record is inside an envelope: a string to decode (LookupEvents) or an object.
     Envelope,
     Digest,
@@ -241,6 +257,12 @@ fn classify(obj: &Indexed<'_>) -> Class {
     if obj.get("digestStartTime").is_some() || obj.get("digestPublicKeyFingerprint").is_some() {
         return Class::Digest;
     }
+    if let Some((shape, log)) = crate::entra::classify(obj) {
+        return Class::Entra(shape, log);
+    }
+    if obj.str("Type").as_deref() == Some(crate::sentinel::AZURE_ACTIVITY) {
+        return Class::Azure(AzureShape::LogAnalytics);
+    }
     match shape_of(obj) {
         Some(s) => Class::Azure(s),
         None => Class::Unknown,
@@ -282,8 +304,8 @@ pub fn read_bytes(
     read_stream(bytes, name, scratch, on_record, on_error)
 }
 
-/// Reads a decompressed stream of records: JSON in any of its shapes, or a CSV export of the
-/// Sentinel `AWSCloudTrail` table (see [`crate::sentinel`]).
+/// Reads a decompressed stream of records: JSON in any of its shapes, or a CSV export of a
+/// Log Analytics table (see [`crate::sentinel`]).
 pub fn read_stream(
     reader: impl std::io::Read,
     name: &str,
@@ -295,7 +317,7 @@ pub fn read_stream(
     // The first bytes say which reader: a CSV export's header, or JSON.
     let csv_header = {
         use std::io::BufRead;
-        reader.fill_buf().map(cloudtrail_csv_header)
+        reader.fill_buf().map(table_csv_header)
     };
     let mut sink = Sink {
         stats: FileStats {
@@ -320,9 +342,9 @@ pub fn read_stream(
     sink.finish()
 }
 
-/// Whether the start of a stream is the header line of a CSV export of the `AWSCloudTrail`
-/// table (not JSON, and naming its columns).
-fn cloudtrail_csv_header(start: &[u8]) -> bool {
+/// Whether the start of a stream is the header line of a CSV export of a Log Analytics table
+/// (not JSON, and naming a table's columns or at least `TimeGenerated`).
+fn table_csv_header(start: &[u8]) -> bool {
     let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
     let Some(first) = start.iter().find(|b| !b.is_ascii_whitespace()) else {
         return false;
@@ -337,10 +359,35 @@ fn cloudtrail_csv_header(start: &[u8]) -> bool {
         .records()
         .next();
     match header {
-        Some(Ok(names)) => {
-            crate::sentinel::Layout::is_cloudtrail_table(&names.iter().collect::<Vec<_>>())
-        }
+        Some(Ok(names)) => crate::sentinel::is_table_export(&names.iter().collect::<Vec<_>>()),
         _ => false,
+    }
+}
+
+/// Where a record is in its input, for messages.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    /// The n-th record of a JSON input.
+    Record(u64),
+    /// The n-th row of a CSV export.
+    Row(u64),
+    /// A row of a table of a Log Analytics query answer (the n-th record of its input).
+    TableRow {
+        record: u64,
+        table: usize,
+        row: usize,
+    },
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Record(n) => write!(f, "record {n}"),
+            Place::Row(n) => write!(f, "row {n}"),
+            Place::TableRow { record, table, row } => {
+                write!(f, "record {record}, table {table}, row {row}")
+            }
+        }
     }
 }
 
@@ -403,7 +450,7 @@ fn read_json(reader: impl std::io::Read, scratch: &mut ReadScratch, sink: &mut S
         match item {
             Ok(bytes) => {
                 index += 1;
-                read_record(bytes, index, scratch, sink);
+                read_record(bytes, Place::Record(index), scratch, sink);
             }
             Err(e) => {
                 sink.fatal |=
@@ -419,14 +466,14 @@ fn read_json(reader: impl std::io::Read, scratch: &mut ReadScratch, sink: &mut S
 fn read_csv(reader: impl std::io::Read, scratch: &mut ReadScratch, sink: &mut Sink<'_>) {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let layout = match csv.headers() {
-        Ok(h) => crate::sentinel::Layout::new(&h.iter().collect::<Vec<_>>()),
+        Ok(h) => crate::sentinel::TableLayout::new(&h.iter().collect::<Vec<_>>(), None),
         Err(e) => Err(crate::sentinel::LayoutError(e.to_string())),
     };
     let layout = match layout {
         Ok(l) => l,
         Err(e) => {
             sink.fatal = true;
-            sink.report(format!("AWSCloudTrail CSV export: {}: not read", e.0));
+            sink.report(format!("Log Analytics CSV export: {}: not read", e.0));
             return;
         }
     };
@@ -439,8 +486,11 @@ fn read_csv(reader: impl std::io::Read, scratch: &mut ReadScratch, sink: &mut Si
                 index += 1;
                 let cells = row.iter().map(crate::sentinel::Cell::Text);
                 match layout.record(cells) {
-                    Ok(json) => read_record(json.as_bytes(), index, scratch, sink),
-                    Err(why) => sink.not_read(format!("row {index}: {why}: not read")),
+                    Ok(json) => read_record(json.as_bytes(), Place::Row(index), scratch, sink),
+                    Err(why) => sink.not_read(format!(
+                        "{} CSV export, row {index}: {why}: not read",
+                        layout.name()
+                    )),
                 }
             }
             Err(e) => {
@@ -458,7 +508,7 @@ fn read_csv(reader: impl std::io::Read, scratch: &mut ReadScratch, sink: &mut Si
 }
 
 /// One record's bytes: classified and handed on, or reported.
-fn read_record(bytes: &[u8], index: u64, scratch: &mut ReadScratch, sink: &mut Sink<'_>) {
+fn read_record(bytes: &[u8], place: Place, scratch: &mut ReadScratch, sink: &mut Sink<'_>) {
     let ReadScratch {
         outer,
         inner,
@@ -467,11 +517,9 @@ fn read_record(bytes: &[u8], index: u64, scratch: &mut ReadScratch, sink: &mut S
     } = scratch;
     let obj = outer.build(Raw::new(bytes));
     match classify(&obj) {
-        Class::Aws => read_aws(AwsRecord::new(obj), index, sink),
-        Class::Azure(shape) => {
-            sink.stats.azure_records += 1;
-            (sink.on_record)(&Record::Azure(AzureRecord::new(obj, shape)));
-        }
+        Class::Aws => read_aws(AwsRecord::new(obj), place, sink),
+        Class::Azure(shape) => read_azure(AzureRecord::new(obj, shape), place, sink),
+        Class::Entra(shape, log) => read_entra(EntraRecord::new(obj, shape, log), place, sink),
         Class::Digest => sink.stats.digests += 1,
         Class::Envelope => {
             let body = match obj.get("CloudTrailEvent") {
@@ -484,15 +532,16 @@ fn read_record(bytes: &[u8], index: u64, scratch: &mut ReadScratch, sink: &mut S
             };
             let inner_obj = inner.build(body);
             if matches!(classify(&inner_obj), Class::Aws) {
-                read_aws(AwsRecord::new(inner_obj), index, sink);
+                read_aws(AwsRecord::new(inner_obj), place, sink);
             } else {
-                sink.not_read(format!(
-                    "record {index}: envelope holds no CloudTrail record"
-                ));
+                sink.not_read(format!("{place}: envelope holds no CloudTrail record"));
             }
         }
-        Class::Tables => read_query_api(bytes, index, scratch, sink),
-        Class::LookAlike(why) => sink.not_read(format!("record {index}: {why}: not read")),
+        Class::Tables => match place {
+            Place::Record(index) => read_query_api(bytes, index, scratch, sink),
+            _ => sink.not_read(format!("{place}: a query answer inside a table: not read")),
+        },
+        Class::LookAlike(why) => sink.not_read(format!("{place}: {why}: not read")),
         Class::Unknown => {
             let keys: Vec<String> = obj
                 .iter()
@@ -500,7 +549,8 @@ fn read_record(bytes: &[u8], index: u64, scratch: &mut ReadScratch, sink: &mut S
                 .map(|(k, _)| k.decode().into_owned())
                 .collect();
             sink.not_read(format!(
-                "record {index}: not a CloudTrail or Azure Activity Log record (keys: {})",
+                "{place}: not a CloudTrail or Azure (Activity Log, Entra ID sign-in or audit) \
+                 record (keys: {})",
                 keys.join(", ")
             ));
         }
@@ -509,7 +559,7 @@ fn read_record(bytes: &[u8], index: u64, scratch: &mut ReadScratch, sink: &mut S
 
 /// A CloudTrail record that says nowhere when it happened is a problem, not an event of 1970:
 /// reported with its place, and not read.
-fn read_aws(rec: AwsRecord<'_>, index: u64, sink: &mut Sink<'_>) {
+fn read_aws(rec: AwsRecord<'_>, place: Place, sink: &mut Sink<'_>) {
     if rec.time_ms().is_some() {
         sink.stats.aws_records += 1;
         (sink.on_record)(&Record::Aws(rec));
@@ -520,25 +570,76 @@ fn read_aws(rec: AwsRecord<'_>, index: u64, sink: &mut Sink<'_>) {
         .map(|s| format!(" ({s})"))
         .unwrap_or_default();
     sink.not_read(format!(
-        "record {index}{id}: no valid eventTime (nor @timestamp, TimeGenerated or EventTime): not read"
+        "{place}{id}: no valid eventTime (nor @timestamp, TimeGenerated or EventTime): not read"
     ));
 }
 
-/// A Log Analytics query API answer: its `AWSCloudTrail` rows, each as a CloudTrail record.
+/// An Activity Log record without a time: reported with its place, and not read.
+fn read_azure(rec: AzureRecord<'_>, place: Place, sink: &mut Sink<'_>) {
+    if rec.time_ms().is_some() {
+        sink.stats.azure_records += 1;
+        (sink.on_record)(&Record::Azure(rec));
+        return;
+    }
+    sink.not_read(format!(
+        "{place}: Azure Activity Log record without a valid eventTimestamp, time or \
+         TimeGenerated: not read"
+    ));
+}
+
+/// An Entra ID record without a time: reported with its place, and not read.
+fn read_entra(rec: EntraRecord<'_>, place: Place, sink: &mut Sink<'_>) {
+    if rec.time_ms().is_some() {
+        sink.stats.entra_records += 1;
+        (sink.on_record)(&Record::Entra(rec));
+        return;
+    }
+    let id = rec
+        .text("id")
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    let what = if rec.log().is_sign_in() {
+        "sign-in"
+    } else {
+        "audit"
+    };
+    sink.not_read(format!(
+        "{place}{id}: Entra ID {what} record without a valid createdDateTime, \
+         activityDateTime, time or TimeGenerated: not read"
+    ));
+}
+
+/// A Log Analytics query API answer: the rows of each table it holds, read as the records of
+/// that table; a table of no known columns is reported as a whole.
 fn read_query_api(bytes: &[u8], index: u64, scratch: &mut ReadScratch, sink: &mut Sink<'_>) {
     let rows = serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
         .and_then(|doc| crate::sentinel::query_api_records(&doc));
     let Some(rows) = rows else {
         sink.not_read(format!(
-            "record {index}: a Log Analytics query answer without an AWSCloudTrail table: not read"
+            "record {index}: a Log Analytics query answer that is not JSON with a tables array: not read"
         ));
         return;
     };
-    for (row, rec) in rows.into_iter().enumerate() {
-        match rec {
-            Ok(json) => read_record(json.as_bytes(), index, scratch, sink),
-            Err(why) => sink.not_read(format!("record {index}, row {}: {why}: not read", row + 1)),
+    for r in rows {
+        match (r.record, r.row) {
+            (Ok(json), Some(row)) => {
+                let place = Place::TableRow {
+                    record: index,
+                    table: r.table,
+                    row,
+                };
+                read_record(json.as_bytes(), place, scratch, sink);
+            }
+            (Ok(_), None) => {}
+            (Err(why), Some(row)) => sink.not_read(format!(
+                "record {index}, table {}, row {row}: {why}: not read",
+                r.table
+            )),
+            (Err(why), None) => sink.not_read(format!(
+                "record {index}, table {}: {why}: not read",
+                r.table
+            )),
         }
     }
 }

@@ -1,14 +1,22 @@
-//! The Microsoft Sentinel / Log Analytics `AWSCloudTrail` table, as people export it: the
-//! portal's CSV (a header of column names, `TimeGenerated [UTC]` with times such as
-//! `11/30/2026, 10:15:02.123 AM`, dynamic columns as JSON text) and the query API's
-//! `{"tables": [{"columns": [...], "rows": [...]}]}`. Each row is rebuilt as the CloudTrail
-//! record it came from (`EventName` → `eventName`, `UserIdentityArn` → `userIdentity.arn`,
-//! `RequestParameters` parsed back into an object, …), so that every rule, chain and report
-//! reads it as it reads a record from S3.
+//! Log Analytics tables as people export them: the portal's CSV (a header of column names,
+//! `TimeGenerated [UTC]` with times such as `11/30/2026, 10:15:02.123 AM`, dynamic columns as
+//! JSON text) and the query API's `{"tables": [{"columns": [...], "rows": [...]}]}`. One reader
+//! of each serves every table trailwatch knows, told apart by their columns ([`TableLayout`]):
 //!
-//! A row whose time cannot be read is reported with its number and not read; a file whose
-//! times are in local time (the portal's `[Local Time]` header) is refused as a whole, since no
-//! offset says which instant they name.
+//! - the Microsoft Sentinel `AWSCloudTrail` table: each row is rebuilt as the CloudTrail record
+//!   it came from (`EventName` → `eventName`, `UserIdentityArn` → `userIdentity.arn`,
+//!   `RequestParameters` parsed back into an object, …), so that every rule, chain and report
+//!   reads it as it reads a record from S3;
+//! - the Azure tables `AzureActivity`, `SigninLogs` (and `AADNonInteractiveUserSignInLogs`,
+//!   `AADServicePrincipalSignInLogs`, `AADManagedIdentitySignInLogs`) and `AuditLogs`: each row
+//!   becomes a JSON object of its columns (times in RFC 3339, `dynamic` columns that arrive as
+//!   JSON text parsed back into objects, a `Type` column naming the table when the export left
+//!   it out), read as the Log Analytics shape of the Activity Log or Entra ID record.
+//!
+//! A table of other columns is refused with the columns it has. A row whose `TimeGenerated`
+//! cannot be read is reported with its number and not read; a file whose times are in local
+//! time (the portal's `[Local Time]` header) is refused as a whole, since no offset says which
+//! instant they name.
 
 use serde_json::{Map, Value};
 
@@ -338,43 +346,286 @@ pub(crate) fn parse_export_time(s: &str) -> Option<String> {
     Some(crate::time::format_ms(t.and_utc().timestamp_millis()))
 }
 
-/// The rows of a query API answer (`{"tables": [{"columns": [{"name"}], "rows": [[…]]}]}`)
-/// that come from the `AWSCloudTrail` table, as CloudTrail records; `Err` for each row (1-based
-/// over all tables) that cannot be read, and for a table that cannot be read at all.
-pub(crate) fn query_api_records(doc: &Value) -> Option<Vec<Result<String, String>>> {
+/// The Azure tables trailwatch reads, as the `Type` their rows carry.
+pub(crate) const AZURE_ACTIVITY: &str = "AzureActivity";
+
+/// What a table's columns say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TableKind {
+    CloudTrail,
+    AzureActivity,
+    SignIns,
+    AuditLogs,
+}
+
+fn table_kind<S: AsRef<str>>(names: &[S]) -> Option<TableKind> {
+    let has = |want: &str| {
+        names
+            .iter()
+            .any(|n| base_name(n.as_ref()).eq_ignore_ascii_case(want))
+    };
+    let any = |wants: &[&str]| wants.iter().any(|w| has(w));
+    if Layout::is_cloudtrail_table(names) {
+        return Some(TableKind::CloudTrail);
+    }
+    if has("ResultType") && any(&["UserPrincipalName", "AppId", "ServicePrincipalId"]) {
+        return Some(TableKind::SignIns);
+    }
+    if has("ActivityDisplayName")
+        || (has("OperationName") && any(&["InitiatedBy", "TargetResources", "LoggedByService"]))
+    {
+        return Some(TableKind::AuditLogs);
+    }
+    let activity = has("OperationNameValue")
+        || (has("OperationName")
+            && any(&[
+                "ActivityStatusValue",
+                "ActivityStatus",
+                "ResourceProviderValue",
+                "CategoryValue",
+                "Caller",
+            ]));
+    activity.then_some(TableKind::AzureActivity)
+}
+
+/// Whether a header names a table trailwatch reads, or is at least a Log Analytics export
+/// (a `TimeGenerated` column) that [`TableLayout::new`] is to refuse with a reason.
+pub(crate) fn is_table_export<S: AsRef<str>>(names: &[S]) -> bool {
+    table_kind(names).is_some()
+        || names
+            .iter()
+            .any(|n| base_name(n.as_ref()).eq_ignore_ascii_case("TimeGenerated"))
+}
+
+/// How to read one column of an Azure table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AzureColumn {
+    /// A `datetime` column: written back in RFC 3339.
+    Time,
+    /// A `dynamic` column: JSON text parsed back (also any CSV cell that is a JSON object or
+    /// array, since a CSV header has no types).
+    Dynamic,
+    /// Kept as it is.
+    Plain,
+}
+
+/// The columns of an Azure table export, resolved once from its header.
+#[derive(Debug, Clone)]
+pub(crate) struct AzureLayout {
+    kind: TableKind,
+    names: Vec<String>,
+    columns: Vec<AzureColumn>,
+    /// The table, written as `Type` when no column says it.
+    table: Option<&'static str>,
+}
+
+impl AzureLayout {
+    fn new<S: AsRef<str>>(
+        names: &[S],
+        types: Option<&[&str]>,
+        kind: TableKind,
+    ) -> Result<Self, LayoutError> {
+        let mut out = AzureLayout {
+            kind,
+            names: Vec::with_capacity(names.len()),
+            columns: Vec::with_capacity(names.len()),
+            table: None,
+        };
+        for (i, name) in names.iter().enumerate() {
+            let name = name.as_ref().trim();
+            let base = base_name(name);
+            let zone = name[base.len()..].trim();
+            if !zone.is_empty() && !zone.eq_ignore_ascii_case("[UTC]") {
+                return Err(LayoutError(format!(
+                    "column {name:?} holds times without an offset; export with times in UTC"
+                )));
+            }
+            let ty = types.and_then(|t| t.get(i)).copied().unwrap_or("");
+            let column = if !zone.is_empty()
+                || ty.eq_ignore_ascii_case("datetime")
+                || base.eq_ignore_ascii_case("TimeGenerated")
+            {
+                AzureColumn::Time
+            } else if ty.eq_ignore_ascii_case("dynamic") || types.is_none() {
+                AzureColumn::Dynamic
+            } else {
+                AzureColumn::Plain
+            };
+            out.names.push(base.to_string());
+            out.columns.push(column);
+        }
+        let has = |n: &str| out.names.iter().any(|c| c.eq_ignore_ascii_case(n));
+        // A sign-in row's `Category` names its log as well as `Type` does.
+        let named = has("Type") || (kind == TableKind::SignIns && has("Category"));
+        if !named {
+            out.table = Some(match kind {
+                TableKind::AzureActivity => AZURE_ACTIVITY,
+                TableKind::AuditLogs => "AuditLogs",
+                _ if has("UserPrincipalName") => "SigninLogs",
+                _ => "AADServicePrincipalSignInLogs",
+            });
+        }
+        Ok(out)
+    }
+
+    /// The record a row stands for, as JSON text; `Err` says why it cannot be read.
+    fn record<'c>(&self, cells: impl IntoIterator<Item = Cell<'c>>) -> Result<String, String> {
+        let mut rec = Map::new();
+        for ((name, column), cell) in self.names.iter().zip(&self.columns).zip(cells) {
+            if cell.is_empty() {
+                continue;
+            }
+            let value = match column {
+                AzureColumn::Time => match parse_export_time(&cell.text()) {
+                    Some(iso) => Value::String(iso),
+                    None if name.eq_ignore_ascii_case("TimeGenerated") => {
+                        return Err(format!("TimeGenerated {:?} is not a time", cell.text()));
+                    }
+                    None => Value::String(cell.text()),
+                },
+                AzureColumn::Dynamic => dynamic_value(cell),
+                AzureColumn::Plain => match cell {
+                    Cell::Json(v) => v.clone(),
+                    Cell::Text(t) => Value::String(t.to_string()),
+                },
+            };
+            rec.entry(name.clone()).or_insert(value);
+        }
+        if let Some(table) = self.table {
+            rec.insert("Type".into(), Value::String(table.into()));
+        }
+        Ok(Value::Object(rec).to_string())
+    }
+}
+
+/// A `dynamic` cell: its object or array, or the JSON text it holds parsed back; any other
+/// text as it is.
+fn dynamic_value(cell: Cell<'_>) -> Value {
+    let text = match cell {
+        Cell::Json(v @ (Value::Object(_) | Value::Array(_))) => return v.clone(),
+        Cell::Json(Value::String(s)) => s.as_str(),
+        Cell::Json(v) => return v.clone(),
+        Cell::Text(t) => t,
+    };
+    let t = text.trim();
+    let json_like =
+        (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']'));
+    match json_like.then(|| serde_json::from_str::<Value>(t)) {
+        Some(Ok(v)) => v,
+        _ => Value::String(text.to_string()),
+    }
+}
+
+/// A Log Analytics table export, read by its columns.
+#[derive(Debug, Clone)]
+pub(crate) enum TableLayout {
+    CloudTrail(Layout),
+    Azure(AzureLayout),
+}
+
+impl TableLayout {
+    /// The layout of a header (with the query API's column types, when there are any); `Err`
+    /// for local times and for columns of no table trailwatch reads.
+    pub(crate) fn new<S: AsRef<str>>(
+        names: &[S],
+        types: Option<&[&str]>,
+    ) -> Result<TableLayout, LayoutError> {
+        match table_kind(names) {
+            Some(TableKind::CloudTrail) => Layout::new(names).map(TableLayout::CloudTrail),
+            Some(kind) => AzureLayout::new(names, types, kind).map(TableLayout::Azure),
+            None => {
+                let shown: Vec<&str> = names.iter().take(8).map(|n| n.as_ref().trim()).collect();
+                let more = if names.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                };
+                Err(LayoutError(format!(
+                    "columns ({}{more}) are none of the tables AWSCloudTrail, AzureActivity, \
+                     SigninLogs (and the other sign-in tables) or AuditLogs",
+                    shown.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// What the export holds, for messages.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            TableLayout::CloudTrail(_) => "AWSCloudTrail",
+            TableLayout::Azure(a) => match a.kind {
+                TableKind::AzureActivity => AZURE_ACTIVITY,
+                TableKind::AuditLogs => "AuditLogs",
+                _ => a.table.unwrap_or("sign-in table"),
+            },
+        }
+    }
+
+    /// The record a row stands for, as JSON text; `Err` says why it cannot be read.
+    pub(crate) fn record<'c>(
+        &self,
+        cells: impl IntoIterator<Item = Cell<'c>>,
+    ) -> Result<String, String> {
+        match self {
+            TableLayout::CloudTrail(l) => l.record(cells),
+            TableLayout::Azure(l) => l.record(cells),
+        }
+    }
+}
+
+/// One row of a query API answer: where it is (1-based table, and row within it; no row for
+/// a table refused as a whole) and its record or why it cannot be read.
+pub(crate) struct QueryRow {
+    pub table: usize,
+    pub row: Option<usize>,
+    pub record: Result<String, String>,
+}
+
+/// The rows of a query API answer (`{"tables": [{"name", "columns": [{"name", "type"}],
+/// "rows": [[…]]}]}`), as records of the tables they come from; `None` when `doc` has no
+/// `tables` array.
+pub(crate) fn query_api_records(doc: &Value) -> Option<Vec<QueryRow>> {
     let tables = doc.get("tables")?.as_array()?;
     let mut out = Vec::new();
-    let mut matched = false;
-    for table in tables {
-        let names: Vec<&str> = table
-            .get("columns")
-            .and_then(Value::as_array)
-            .map(|c| {
-                c.iter()
-                    .map(|c| c.get("name").and_then(Value::as_str).unwrap_or(""))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !Layout::is_cloudtrail_table(&names) {
-            continue;
+    for (t, table) in tables.iter().enumerate() {
+        let columns = table.get("columns").and_then(Value::as_array);
+        fn field<'v>(c: &'v Value, k: &str) -> &'v str {
+            c.get(k).and_then(Value::as_str).unwrap_or("")
         }
-        matched = true;
-        let layout = match Layout::new(&names) {
+        let names: Vec<&str> = columns
+            .into_iter()
+            .flatten()
+            .map(|c| field(c, "name"))
+            .collect();
+        let types: Vec<&str> = columns
+            .into_iter()
+            .flatten()
+            .map(|c| field(c, "type"))
+            .collect();
+        let layout = match TableLayout::new(&names, Some(&types)) {
             Ok(l) => l,
             Err(e) => {
-                out.push(Err(e.0));
+                out.push(QueryRow {
+                    table: t + 1,
+                    row: None,
+                    record: Err(e.0),
+                });
                 continue;
             }
         };
         let rows = table.get("rows").and_then(Value::as_array);
-        for row in rows.into_iter().flatten() {
-            out.push(match row.as_array() {
-                Some(cells) => layout.record(cells.iter().map(Cell::Json)),
-                None => Err("row is not an array".into()),
+        for (r, row) in rows.into_iter().flatten().enumerate() {
+            out.push(QueryRow {
+                table: t + 1,
+                row: Some(r + 1),
+                record: match row.as_array() {
+                    Some(cells) => layout.record(cells.iter().map(Cell::Json)),
+                    None => Err("row is not an array".into()),
+                },
             });
         }
     }
-    matched.then_some(out)
+    Some(out)
 }
 
 #[cfg(test)]

@@ -514,6 +514,10 @@ fn azure_principals_come_from_the_claims_when_there_is_no_caller() {
         Some("1f2e3d4c-5b6a-4798-8796-a5b4c3d2e1f0")
     );
     assert_eq!(e.principal.kind.as_deref(), Some("User"));
+    assert_eq!(
+        e.principal.app_id.as_deref(),
+        Some("04b07795-8ddb-461a-bbee-02f9e1bf7b46")
+    );
     assert_eq!(e.region.as_deref(), Some("westeurope"));
     assert_eq!(e.action, "Microsoft.KeyVault/vaults/delete");
 }

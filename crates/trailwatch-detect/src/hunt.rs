@@ -223,6 +223,7 @@ pub(crate) struct Worker<'p> {
     pub(crate) grouper: Grouper,
     pub(crate) aws_corr: CorrelationState,
     pub(crate) azure_corr: CorrelationState,
+    pub(crate) entra_corr: CorrelationState,
     pub(crate) facts: FactBook,
     pub(crate) examined: u64,
     /// The latest event time examined.
@@ -253,6 +254,7 @@ impl<'p> Worker<'p> {
             grouper: Grouper::new(opts.group),
             aws_corr: CorrelationState::new(),
             azure_corr: CorrelationState::new(),
+            entra_corr: CorrelationState::new(),
             facts: FactBook::default(),
             examined: 0,
             max_ms: i64::MIN,
@@ -309,6 +311,7 @@ impl<'p> Worker<'p> {
                 let state = match provider {
                     Provider::Aws => &mut self.aws_corr,
                     Provider::Azure => &mut self.azure_corr,
+                    Provider::Entra => &mut self.entra_corr,
                 };
                 let service = is_service();
                 let admit = |c: &trailwatch_sigma::Rule| !service || counts_services(c);

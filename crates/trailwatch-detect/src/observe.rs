@@ -1,6 +1,6 @@
 //! What the baselines keep of each record during a hunt (see `trailwatch_baseline::obs`):
-//! a few borrowed fields of a CloudTrail record, read in place; Azure records are normalized
-//! (they are a small share of any corpus).
+//! a few borrowed fields of a CloudTrail record, read in place; Azure and Entra ID records are
+//! normalized (they are a small share of any corpus).
 
 use std::borrow::Cow;
 use trailwatch_baseline::engine::is_chain_step;
@@ -29,7 +29,7 @@ pub(crate) fn observe(rec: &Record<'_>, out: &mut Collector, chain_steps_only: b
     let keep = |o: &Observation<'_>| !chain_steps_only || is_chain_step(o);
     let r = match rec {
         Record::Aws(r) => r,
-        Record::Azure(_) => {
+        Record::Azure(_) | Record::Entra(_) => {
             let e = rec.normalize();
             let x = observation_of(&e);
             let o = x.as_observation(&e);

@@ -16,6 +16,9 @@ pub struct RulePack {
     pub report: LoadReport,
     pub aws: RuleSet,
     pub azure: RuleSet,
+    /// Microsoft Entra ID: rules of `product: azure` for the services `signinlogs`,
+    /// `auditlogs`, `riskdetection` and `pim`.
+    pub entra: RuleSet,
 }
 
 /// What a site changes in the built-in pack.
@@ -125,7 +128,13 @@ impl RulePack {
         let report = loader.finish();
         let aws = report.ruleset(&RuleSetConfig::aws_cloudtrail(min_level));
         let azure = report.ruleset(&RuleSetConfig::azure_activitylogs(min_level));
-        Ok(RulePack { report, aws, azure })
+        let entra = report.ruleset(&RuleSetConfig::azure_entra(min_level));
+        Ok(RulePack {
+            report,
+            aws,
+            azure,
+            entra,
+        })
     }
 
     /// The rule set for a cloud's events.
@@ -133,6 +142,7 @@ impl RulePack {
         match provider {
             Provider::Aws => &self.aws,
             Provider::Azure => &self.azure,
+            Provider::Entra => &self.entra,
         }
     }
 

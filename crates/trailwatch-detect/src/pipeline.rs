@@ -200,6 +200,7 @@ pub struct Pipeline<P: Deref<Target = RulePack>> {
     grouper: Grouper,
     aws_corr: CorrelationState,
     azure_corr: CorrelationState,
+    entra_corr: CorrelationState,
     facts: FactBook,
     accounts: FxHashSet<Box<str>>,
     replay: Option<Replay>,
@@ -216,6 +217,9 @@ pub struct PipelineSnapshot {
     watermark_ms: i64,
     aws_correlations: CorrelationSnapshot,
     azure_correlations: CorrelationSnapshot,
+    /// Absent from snapshots written before Entra ID was read.
+    #[serde(default)]
+    entra_correlations: CorrelationSnapshot,
     facts: Vec<FactRow>,
     accounts: Vec<String>,
     replay: Option<Replay>,
@@ -235,6 +239,7 @@ impl<P: Deref<Target = RulePack>> Pipeline<P> {
             opts,
             aws_corr: CorrelationState::new(),
             azure_corr: CorrelationState::new(),
+            entra_corr: CorrelationState::new(),
             facts: FactBook::default(),
             accounts: FxHashSet::default(),
             replay,
@@ -314,6 +319,7 @@ impl<P: Deref<Target = RulePack>> Pipeline<P> {
             self.grouper.merge(w.grouper);
             self.aws_corr.merge(w.aws_corr);
             self.azure_corr.merge(w.azure_corr);
+            self.entra_corr.merge(w.entra_corr);
             self.facts.merge(w.facts);
         }
         if let Some(r) = &mut self.replay {
@@ -387,6 +393,7 @@ impl<P: Deref<Target = RulePack>> Pipeline<P> {
             .finish_until(&pack.aws, watermark_ms)
             .into_iter()
             .chain(self.azure_corr.finish_until(&pack.azure, watermark_ms))
+            .chain(self.entra_corr.finish_until(&pack.entra, watermark_ms))
             .filter(|hit| hit.rule.generates_alerts() && hit.rule.level >= min_level)
             .collect();
         let whole: Vec<WholeAlert> = hits
@@ -400,7 +407,11 @@ impl<P: Deref<Target = RulePack>> Pipeline<P> {
         if watermark_ms == i64::MAX {
             self.facts = FactBook::default();
         } else {
-            let held = self.aws_corr.event_ids().chain(self.azure_corr.event_ids());
+            let held = self
+                .aws_corr
+                .event_ids()
+                .chain(self.azure_corr.event_ids())
+                .chain(self.entra_corr.event_ids());
             self.facts.retain(held);
         }
         merge_whole(whole, &self.opts.hunt.group)
@@ -420,6 +431,7 @@ impl<P: Deref<Target = RulePack>> Pipeline<P> {
             watermark_ms: self.watermark_ms,
             aws_correlations: self.aws_corr.snapshot(&self.pack.aws),
             azure_correlations: self.azure_corr.snapshot(&self.pack.azure),
+            entra_correlations: self.entra_corr.snapshot(&self.pack.entra),
             facts: self.facts.rows(),
             accounts,
             replay: self.replay.clone(),
@@ -441,6 +453,7 @@ impl<P: Deref<Target = RulePack>> Pipeline<P> {
         }
         let (aws_corr, a) = CorrelationState::restore(&pack.aws, snap.aws_correlations);
         let (azure_corr, b) = CorrelationState::restore(&pack.azure, snap.azure_correlations);
+        let (entra_corr, c) = CorrelationState::restore(&pack.entra, snap.entra_correlations);
         let replay = match (opts.keeps_events(), snap.replay) {
             (true, Some(r)) => Some(r),
             (true, None) => Some(Replay::new(BaselineState::default())),
@@ -452,6 +465,7 @@ impl<P: Deref<Target = RulePack>> Pipeline<P> {
             opts,
             aws_corr,
             azure_corr,
+            entra_corr,
             facts: FactBook::from_rows(snap.facts),
             accounts: snap.accounts.into_iter().map(Into::into).collect(),
             replay,
@@ -459,7 +473,7 @@ impl<P: Deref<Target = RulePack>> Pipeline<P> {
             watermark_ms: snap.watermark_ms,
             late: snap.late,
         };
-        Ok((pipeline, a + b))
+        Ok((pipeline, a + b + c))
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Summary {
     pub events: u64,
     pub aws_events: u64,
     pub azure_events: u64,
+    /// Microsoft Entra ID sign-in and audit events.
+    pub entra_events: u64,
     pub failures: u64,
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
@@ -40,6 +42,7 @@ struct Counts {
     events: u64,
     aws: u64,
     azure: u64,
+    entra: u64,
     failures: u64,
     first: Option<i64>,
     last: Option<i64>,
@@ -68,6 +71,7 @@ impl Counts {
         match e.provider {
             Provider::Aws => self.aws += 1,
             Provider::Azure => self.azure += 1,
+            Provider::Entra => self.entra += 1,
         }
         if let Some(t) = t {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
@@ -84,7 +88,10 @@ impl Counts {
         bump(&mut self.by[4], e.account.as_deref());
         bump(&mut self.by[5], e.user_agent.as_deref());
         bump(&mut self.by[6], e.error_code.as_deref());
-        if failed && e.action == "ConsoleLogin" {
+        let sign_in = e.action == "ConsoleLogin"
+            || (e.provider == Provider::Entra
+                && e.action == trailwatch_decode::entra::SIGN_IN_OPERATION);
+        if failed && sign_in {
             let who = format!(
                 "{} from {}",
                 e.principal.label(),
@@ -98,6 +105,7 @@ impl Counts {
         self.events += o.events;
         self.aws += o.aws;
         self.azure += o.azure;
+        self.entra += o.entra;
         self.failures += o.failures;
         self.first = [self.first, o.first].into_iter().flatten().min();
         self.last = [self.last, o.last].into_iter().flatten().max();
@@ -134,6 +142,7 @@ pub fn summarize(
         events: all.events,
         aws_events: all.aws,
         azure_events: all.azure,
+        entra_events: all.entra,
         failures: all.failures,
         first_ms: all.first,
         last_ms: all.last,

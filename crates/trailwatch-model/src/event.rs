@@ -1,4 +1,5 @@
-//! The normalized event: one shape for AWS CloudTrail and the Azure Activity Log.
+//! The normalized event: one shape for AWS CloudTrail, the Azure Activity Log and the
+//! Microsoft Entra ID sign-in and audit logs.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -8,7 +9,11 @@ use std::fmt;
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Aws,
+    /// The Azure Activity Log (subscription control plane).
     Azure,
+    /// Microsoft Entra ID (formerly Azure AD) sign-in and audit logs: the tenant's identity
+    /// plane.
+    Entra,
 }
 
 impl Provider {
@@ -16,6 +21,7 @@ impl Provider {
         match self {
             Provider::Aws => "aws",
             Provider::Azure => "azure",
+            Provider::Entra => "entra",
         }
     }
 }
@@ -60,6 +66,10 @@ pub struct Principal {
     /// The role behind an assumed-role session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_issuer: Option<String>,
+    /// The application (client) id acting or signed into (Entra `appId`, Azure `appid`
+    /// claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
 }
 
 impl Principal {
@@ -78,7 +88,7 @@ pub struct Event {
     /// Milliseconds since the Unix epoch, UTC.
     pub time_ms: i64,
     pub provider: Provider,
-    /// AWS account id or Azure subscription id.
+    /// AWS account id, Azure subscription id or Entra tenant id.
     pub account: Option<String>,
     /// AWS region or Azure location.
     pub region: Option<String>,

@@ -6,7 +6,7 @@
 //! [`schema`]; `provider` and `dt` are not in the files but come from the path.
 //!
 //! - [`Query::open`] registers the table `events` (a DataFusion `ListingTable` over the directory,
-//!   partition columns `provider` and `dt`, statistics collected) and the views `aws`, `azure`,
+//!   partition columns `provider` and `dt`, statistics collected) and the views `aws`, `azure`, `entra`,
 //!   `failures` (`outcome = 'failure'`) and `console_logins` (`action = 'ConsoleLogin'`). A
 //!   missing or empty store is an empty `events`, not an error.
 //! - [`Query::sql_limited`] runs one under a time limit and a row cap ([`RunLimits`]); every

@@ -28,9 +28,10 @@ pub const EVENTS_TABLE: &str = "events";
 pub const PARTITION_COLUMNS: [&str; 2] = [PART_PROVIDER, PART_DT];
 
 /// The views registered over `events`: name and the `WHERE` clause that defines it.
-pub const VIEWS: [(&str, &str); 4] = [
+pub const VIEWS: [(&str, &str); 5] = [
     ("aws", "provider = 'aws'"),
     ("azure", "provider = 'azure'"),
+    ("entra", "provider = 'entra'"),
     ("failures", "outcome = 'failure'"),
     ("console_logins", "action = 'ConsoleLogin'"),
 ];

@@ -616,7 +616,14 @@ fn user_sql_is_read_only_and_errors_are_typed() {
 
     // Catalogue statements work.
     let tables = strings(&query.sql("SHOW TABLES").unwrap(), 2);
-    for name in ["events", "aws", "azure", "failures", "console_logins"] {
+    for name in [
+        "events",
+        "aws",
+        "azure",
+        "entra",
+        "failures",
+        "console_logins",
+    ] {
         assert!(tables.iter().any(|t| t == name), "{name}: {tables:?}");
     }
 }

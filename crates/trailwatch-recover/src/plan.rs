@@ -148,9 +148,15 @@ pub fn plan(events: &[Event], inc: &Incident, opts: &PlanOptions) -> Plan {
     steps.extend(contain_sessions(&scoped, &opts.now));
     steps.extend(crate::azure::contain(&scoped));
     for e in scoped.iter().filter(|e| e.outcome == Outcome::Success) {
-        if e.provider == Provider::Azure {
-            steps.extend(crate::azure::undo(e));
-            continue;
+        match e.provider {
+            Provider::Azure => {
+                steps.extend(crate::azure::undo(e));
+                continue;
+            }
+            // Entra ID changes (app credentials, consents, role members) have no undo yet;
+            // they are not CloudTrail records for the AWS undo below.
+            Provider::Entra => continue,
+            Provider::Aws => {}
         }
         let v = raw(e);
         let mut c = Ctx {

@@ -67,4 +67,4 @@ pub use detection::{Detection, Explanation, ItemOutcome, SelectionOutcome};
 pub use error::{LoadFailure, RuleError};
 pub use loader::{load_dir, load_str, LoadReport, Loader, SUPPORTED_SOURCES};
 pub use rule::{LogSource, Rule, RuleBody, RuleTests, DEFAULT_LEVEL};
-pub use ruleset::{RuleRef, RuleSet, RuleSetConfig};
+pub use ruleset::{RuleRef, RuleSet, RuleSetConfig, ENTRA_SERVICES};

@@ -8,8 +8,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use yaml_rust2::{Yaml, YamlLoader};
 
-/// Product/service pairs trailwatch has events for.
-pub const SUPPORTED_SOURCES: [(&str, &str); 2] = [("aws", "cloudtrail"), ("azure", "activitylogs")];
+/// Product/service pairs trailwatch has events for: CloudTrail, the Azure Activity Log and
+/// the Microsoft Entra ID logs ([`crate::ruleset::ENTRA_SERVICES`]).
+pub const SUPPORTED_SOURCES: [(&str, &str); 6] = [
+    ("aws", "cloudtrail"),
+    ("azure", "activitylogs"),
+    ("azure", "signinlogs"),
+    ("azure", "auditlogs"),
+    ("azure", "riskdetection"),
+    ("azure", "pim"),
+];
 
 /// Accumulates rules from several places (a built-in pack, user directories), then links
 /// correlations across all of them in [`Loader::finish`].
@@ -423,18 +431,44 @@ impl LoadReport {
             .filter(move |(i, _)| self.routes(*i, product, service, 0))
     }
 
+    /// [`LoadReport::routed_to`] for a source whose events several services' rules are
+    /// written for: detection rules of any of `services`, correlation rules whose every
+    /// detection rule is one of those.
+    pub fn routed_to_any<'a, S: AsRef<str>>(
+        &'a self,
+        product: &'a str,
+        services: &'a [S],
+    ) -> impl Iterator<Item = (usize, &'a Arc<Rule>)> + 'a {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.routes_any(*i, product, services, 0))
+    }
+
     pub(crate) fn routes(&self, i: usize, product: &str, service: &str, depth: usize) -> bool {
+        self.routes_any(i, product, &[service], depth)
+    }
+
+    fn routes_any<S: AsRef<str>>(
+        &self,
+        i: usize,
+        product: &str,
+        services: &[S],
+        depth: usize,
+    ) -> bool {
         let Some(r) = self.rules.get(i) else {
             return false;
         };
         match &r.body {
-            RuleBody::Detection(_) => r.logsource.applies_to(product, service),
+            RuleBody::Detection(_) => services
+                .iter()
+                .any(|s| r.logsource.applies_to(product, s.as_ref())),
             RuleBody::Correlation(c) => {
                 depth < 64
                     && !c.resolved.is_empty()
                     && c.resolved
                         .iter()
-                        .all(|&j| self.routes(j, product, service, depth + 1))
+                        .all(|&j| self.routes_any(j, product, services, depth + 1))
             }
         }
     }

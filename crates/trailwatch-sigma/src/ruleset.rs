@@ -14,7 +14,9 @@ pub struct RuleRef(pub u32);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleSetConfig {
     pub product: String,
-    pub service: String,
+    /// The `logsource.service` values whose rules the set holds (one log family may be
+    /// written for under several services: Entra ID's `signinlogs`, `auditlogs`, …).
+    pub services: Vec<String>,
     /// Field names whose value the caller passes as `index_value` (compared ASCII
     /// case-insensitively with rule field names). All names must stand for the same value.
     pub index_fields: Vec<String>,
@@ -22,12 +24,16 @@ pub struct RuleSetConfig {
     pub min_level: Severity,
 }
 
+/// The `logsource` services (product `azure`) of Microsoft Entra ID's logs: sign-ins,
+/// directory audits, Identity Protection risk detections and Privileged Identity Management.
+pub const ENTRA_SERVICES: [&str; 4] = ["signinlogs", "auditlogs", "riskdetection", "pim"];
+
 impl RuleSetConfig {
     /// AWS CloudTrail, indexed by `eventName`.
     pub fn aws_cloudtrail(min_level: Severity) -> Self {
         RuleSetConfig {
             product: "aws".into(),
-            service: "cloudtrail".into(),
+            services: vec!["cloudtrail".into()],
             index_fields: vec!["eventName".into()],
             min_level,
         }
@@ -37,8 +43,21 @@ impl RuleSetConfig {
     pub fn azure_activitylogs(min_level: Severity) -> Self {
         RuleSetConfig {
             product: "azure".into(),
-            service: "activitylogs".into(),
+            services: vec!["activitylogs".into()],
             index_fields: vec!["operationName".into(), "OperationNameValue".into()],
+            min_level,
+        }
+    }
+
+    /// Microsoft Entra ID sign-in, audit, risk-detection and PIM logs ([`ENTRA_SERVICES`]).
+    /// Not indexed: their rules name the operation under many fields (`operationName`,
+    /// `ActivityDisplayName`, `properties.message`, …) and the operation of a sign-in is the
+    /// same for every record, so an index would sort nothing out.
+    pub fn azure_entra(min_level: Severity) -> Self {
+        RuleSetConfig {
+            product: "azure".into(),
+            services: ENTRA_SERVICES.iter().map(|s| s.to_string()).collect(),
+            index_fields: Vec::new(),
             min_level,
         }
     }
@@ -95,7 +114,7 @@ impl LoadReport {
 impl RuleSet {
     pub fn new(report: &LoadReport, config: &RuleSetConfig) -> RuleSet {
         let routed: Vec<usize> = report
-            .routed_to(&config.product, &config.service)
+            .routed_to_any(&config.product, &config.services)
             .map(|(i, _)| i)
             .collect();
         // Active: at or above the level; then everything an active correlation needs.

@@ -52,7 +52,7 @@ pub enum Command {
     Retention(RetentionArgs),
     /// Merge the many small files of each past day into one (recorded in the chain).
     Compact(CompactArgs),
-    /// SQL over the store (table `events`; views `aws`, `azure`, `failures`, `console_logins`).
+    /// SQL over the store (table `events`; views `aws`, `azure`, `entra`, `failures`, `console_logins`).
     Sql(SqlArgs),
     /// Stored events of a principal, key, IP, action or resource, in time order.
     Search(SearchArgs),

@@ -66,7 +66,7 @@ fn load_tuned_pack(r: &RuleArgs, min_level: Severity, tuning: &PackTuning) -> Re
     if failed > 0 {
         eprintln!("trailwatch: {failed} rules did not compile and are not used (details: trailwatch rules check)");
     }
-    if pack.aws.is_empty() && pack.azure.is_empty() {
+    if pack.aws.is_empty() && pack.azure.is_empty() && pack.entra.is_empty() {
         bail!("no rules to run (give --rules DIR, or drop --no-builtin)");
     }
     Ok(pack)
@@ -189,12 +189,13 @@ fn finish_run(
         0.0
     };
     eprintln!(
-        "trailwatch: read {} of {} files, {} records (aws {}, azure {}), {} digest files, {:.1} MB in {:.2}s ({:.0} records/s); {} problems{}",
+        "trailwatch: read {} of {} files, {} records (aws {}, azure {}, entra {}), {} digest files, {:.1} MB in {:.2}s ({:.0} records/s); {} problems{}",
         stats.files_read,
         stats.files,
         stats.records(),
         stats.aws_records,
         stats.azure_records,
+        stats.entra_records,
         stats.digests,
         stats.bytes as f64 / 1e6,
         secs,
@@ -319,6 +320,11 @@ fn rules_list(r: &RuleArgs, format: Format) -> Result<ExitCode> {
             "aws"
         } else if rule.logsource.applies_to("azure", "activitylogs") {
             "azure"
+        } else if trailwatch_sigma::ENTRA_SERVICES
+            .iter()
+            .any(|s| rule.logsource.applies_to("azure", s))
+        {
+            "entra"
         } else {
             "-"
         };
@@ -375,11 +381,12 @@ fn rules_list(r: &RuleArgs, format: Format) -> Result<ExitCode> {
                 ));
             }
             out.push_str(&format!(
-                "{} rules: aws {} ({} indexed by eventName), azure {}\n",
+                "{} rules: aws {} ({} indexed by eventName), azure {}, entra {}\n",
                 rows.len(),
                 pack.aws.len(),
                 pack.aws.indexed_count(),
-                pack.azure.len()
+                pack.azure.len(),
+                pack.entra.len()
             ));
             out
         }

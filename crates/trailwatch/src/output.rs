@@ -413,6 +413,7 @@ pub fn summary(sink: &mut Sink, s: &Summary, format: Format) -> Result<()> {
             .collect();
         serde_json::json!({
             "events": s.events, "aws_events": s.aws_events, "azure_events": s.azure_events,
+            "entra_events": s.entra_events,
             "failures": s.failures,
             "first_seen": s.first_ms.map(format_ms), "last_seen": s.last_ms.map(format_ms),
             "distinct": s.distinct.iter().map(|(k, n)| (k.to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
@@ -431,10 +432,11 @@ pub fn summary(sink: &mut Sink, s: &Summary, format: Format) -> Result<()> {
         )?,
         Format::Table => {
             let mut out = format!(
-                "{} events (aws {}, azure {}), {} failed, from {} to {}\n",
+                "{} events (aws {}, azure {}, entra {}), {} failed, from {} to {}\n",
                 s.events,
                 s.aws_events,
                 s.azure_events,
+                s.entra_events,
                 s.failures,
                 s.first_ms.map(format_ms).unwrap_or_else(|| "-".into()),
                 s.last_ms.map(format_ms).unwrap_or_else(|| "-".into()),

@@ -1185,7 +1185,7 @@ fn azure_activity_logs() {
     r.assert_code(0);
     let line = r.summary_line();
     assert!(
-        line.contains("(aws 0, azure 6)"),
+        line.contains("(aws 0, azure 6, entra 0)"),
         "expected the 4 shared + 2 new Azure records: {line}"
     );
     let alerts = r.alerts();

@@ -344,6 +344,7 @@ impl<'a> AzureRecord<'a> {
                 ])
                 .map(|amr| amr.to_ascii_lowercase().contains("mfa")),
             session_issuer: None,
+            app_id: self.first_text(&["claims.appid", "claims.azp"]),
         }
     }
 }

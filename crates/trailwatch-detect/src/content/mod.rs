@@ -137,6 +137,7 @@ pub fn assess(rec: &Record<'_>, opts: &ContentOptions) -> Option<Raise> {
     let r = match rec {
         Record::Aws(r) => r,
         Record::Azure(r) => return azure::assess(r),
+        Record::Entra(_) => return None,
     };
     let name = r.event_name()?;
     if !is_assessed(&name) {
