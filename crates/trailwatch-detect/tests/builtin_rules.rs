@@ -196,3 +196,103 @@ fn the_instance_type_allow_list_replaces_the_default_families() {
     };
     assert_eq!(flagged(&allow), ["u3", "u4", "u5"]);
 }
+
+/// Every activity-log alert recommendation of the CIS Microsoft Azure Foundations Benchmark
+/// (section 5.2 of the v2 releases) has a rule.
+#[test]
+fn builtin_pack_covers_every_cis_azure_activity_log_alert() {
+    let pack = RulePack::load(true, &[], Severity::Informational).unwrap();
+    for n in 1..=10 {
+        let tag = format!("cis.azure.5.2.{n}");
+        assert!(
+            pack.report.rules.iter().any(|r| r.tags.contains(&tag)),
+            "no rule for {tag}"
+        );
+    }
+}
+
+/// Azure Activity Log records as a hunt reads them: one NSG rule opening RDP to the internet
+/// and one role assignment of Owner on the subscription (both with the body as JSON text, in
+/// the diagnostic and REST shapes), beside an administrator's routine twins.
+fn azure_body_records() -> serde_json::Value {
+    let sub = "8f2d3c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";
+    let upn = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
+    let nsg_rule = |name: &str, src: &str, port: &str| {
+        serde_json::json!({"properties": {"protocol": "Tcp", "sourcePortRange": "*",
+            "sourceAddressPrefix": src, "destinationPortRange": port,
+            "destinationAddressPrefix": "*", "access": "Allow", "priority": 100,
+            "direction": "Inbound"}, "name": name})
+        .to_string()
+    };
+    let nsg_write = |who: &str, t: &str, name: &str, body: String| {
+        serde_json::json!({"time": t,
+            "resourceId": format!("/SUBSCRIPTIONS/{sub}/RESOURCEGROUPS/PROD-RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/WEB-NSG/SECURITYRULES/{}", name.to_uppercase()),
+            "operationName": "MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/SECURITYRULES/WRITE",
+            "category": "Administrative", "resultType": "Success",
+            "resultSignature": "Succeeded.Created", "callerIpAddress": "198.51.100.23",
+            "correlationId": format!("c0ffee00-0000-4000-8000-{:012}", t.len() + name.len()),
+            "identity": {"claims": {upn: who}},
+            "properties": {"statusCode": "Created", "responseBody": body}})
+    };
+    let role = |who: &str, t: &str, role_id: &str, scope: &str| {
+        serde_json::json!({"eventTimestamp": t,
+            "eventDataId": format!("e1e1e1e1-0000-4000-8000-{:012}", t.len() + role_id.len() + scope.len()),
+            "operationName": {"value": "Microsoft.Authorization/roleAssignments/write"},
+            "status": {"value": "Succeeded"}, "eventName": {"value": "EndRequest"},
+            "caller": who, "subscriptionId": sub,
+            "resourceId": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/0f1e2d3c-4b5a-4697-8877-6655443322{:02}", t.len() % 100),
+            "properties": {"statusCode": "Created", "responseBody": serde_json::json!({
+                "properties": {"roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"),
+                    "principalId": "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "scope": scope}}).to_string()}})
+    };
+    serde_json::json!({"records": [
+        nsg_write("mallory@contoso.com", "2026-11-20T10:00:00.0000000Z", "allow-rdp", nsg_rule("allow-rdp", "0.0.0.0/0", "3389")),
+        nsg_write("netadmin@contoso.com", "2026-11-20T11:00:00.0000000Z", "allow-pg", nsg_rule("allow-pg", "10.20.0.0/16", "5432")),
+        nsg_write("netadmin@contoso.com", "2026-11-20T11:05:00.0000000Z", "allow-https", nsg_rule("allow-https", "*", "443")),
+        role("mallory@contoso.com", "2026-11-20T10:10:00Z", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", &format!("/subscriptions/{sub}")),
+        role("iam-admin@contoso.com", "2026-11-20T12:00:00Z", "acdd72a7-3385-48ef-bd42-f606fba81ae7", &format!("/subscriptions/{sub}/resourceGroups/prod-rg")),
+    ]})
+}
+
+/// The request body decides the severity, and one event is one alert: the attacker's NSG rule
+/// and Owner assignment are high, each raised once; the administrator's twins stay below
+/// medium (NSG edit) or at the generic medium (a Reader assignment on a resource group).
+#[test]
+fn azure_bodies_raise_the_attack_once_and_leave_the_twins_alone() {
+    use trailwatch_detect::{hunt, HuntOptions};
+    let pack = RulePack::load(true, &[], Severity::Informational).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("PT1H.json");
+    std::fs::write(&p, azure_body_records().to_string()).unwrap();
+    let inputs = trailwatch_decode::expand_inputs(&[p]).0;
+    let report = hunt(&inputs, &pack, &HuntOptions::default(), &|_| {}, &|_| {});
+    let alerts = report.alerts();
+    let of = |who: &str| -> Vec<(Severity, String)> {
+        let mut v: Vec<(Severity, String)> = alerts
+            .iter()
+            .filter(|a| a.principal.contains(who))
+            .map(|a| (a.severity, a.title.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    let mallory = of("mallory");
+    assert_eq!(mallory.len(), 2, "{mallory:?}");
+    assert!(
+        mallory.iter().all(|(s, _)| *s == Severity::High),
+        "{mallory:?}"
+    );
+    assert!(mallory
+        .iter()
+        .any(|(_, t)| t.contains("Inbound Traffic From the Internet")));
+    assert!(mallory.iter().any(|(_, t)| t.contains("Owner")));
+    let netadmin = of("netadmin");
+    assert!(
+        !netadmin.is_empty() && netadmin.iter().all(|(s, _)| *s < Severity::Medium),
+        "{netadmin:?}"
+    );
+    let iam = of("iam-admin");
+    assert_eq!(iam.len(), 1, "{iam:?}");
+    assert_eq!(iam[0].0, Severity::Medium);
+    assert!(iam[0].1.contains("Role Assignment Created"));
+}
