@@ -10,7 +10,7 @@
 //! kept, a monitoring extension instead of a script …).
 
 use crate::azure::{app_caller, rid, user_caller, Caller, Op};
-use crate::org::{Org, Subscription, ORG};
+use crate::org::{office_of, Org, Subscription, OFFICE_NETS, ORG};
 use crate::util::{hex, iso, lower, rng_for, uuid};
 use crate::{AzureLog, BenignTwin, Scenario};
 use fastrand::Rng;
@@ -1514,12 +1514,15 @@ pub(crate) fn admin_users(org: &Org) -> Vec<usize> {
     }
 }
 
-/// Build the family scenarios (when `attack_times` is given) and every twin.
+/// Build the family scenarios (when `attack_times` is given) and every twin. Twins start on
+/// their day in `twin_days` (midnight UTC plus up to 7 hours): administrators from 09:00 of their
+/// office's time, pipelines from 08:00 UTC; never after `limit`.
 pub(crate) fn inject(
     org: &Org,
     seed: u64,
     attack_times: Option<&[i64]>,
-    twin_times: &[i64],
+    twin_days: &[i64],
+    limit: i64,
 ) -> Injected {
     let mut out = Injected {
         ops: Vec::new(),
@@ -1554,12 +1557,17 @@ pub(crate) fn inject(
         .map(|(j, f)| (n_orig + j, f.name, f.families, &f.twin));
     for (tw_i, (k, name, families, twin)) in originals.chain(news).enumerate() {
         let rng = rng_for(seed, &[64, k as u64]);
-        let caller = match twin.actor {
-            Actor::Admin => user_caller(org, admins[tw_i % admins.len()], None),
-            Actor::App(a) => app_caller(org, a),
+        let (caller, hour) = match twin.actor {
+            Actor::Admin => {
+                let c = user_caller(org, admins[tw_i % admins.len()], None);
+                let tz = OFFICE_NETS[office_of(&c.ip)].1;
+                (c, 9 - tz)
+            }
+            Actor::App(a) => (app_caller(org, a), 8),
         };
+        let t = (twin_days[tw_i] + hour * 3600).min(limit);
         let sub_i = k % org.subs.len();
-        let mut s = Script::new(org, sub_i, caller, twin_times[tw_i], rng);
+        let mut s = Script::new(org, sub_i, caller, t, rng);
         (twin.steps)(&mut s);
         let tw = twin_truth(org, k, name, families, twin.description, &s);
         out.ops.append(&mut s.ops);

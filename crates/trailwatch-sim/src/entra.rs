@@ -14,7 +14,7 @@
 //! sign-ins, attacker ranges, role or consent or credential or conditional access changes,
 //! security info registration, guest invitations.
 
-use crate::org::{Org, FIRST, LAST, OFFICE_NETS, ORG};
+use crate::org::{office_of, Org, FIRST, LAST, OFFICE_NETS, ORG};
 use crate::util::{civil, iso7, pick, rng_for, upnum, uuid, weekday, weighted};
 use crate::{BenignTwin, EntraTenant, ProviderStats, Scenario, SimError, SimOptions};
 use fastrand::Rng;
@@ -204,13 +204,6 @@ pub(crate) struct Directory {
     pub sps: Vec<ServicePrincipal>,
     /// Conditional access policies: (display name, id).
     pub ca_policies: Vec<(&'static str, String)>,
-}
-
-fn office_of(ip: &str) -> usize {
-    OFFICE_NETS
-        .iter()
-        .position(|(net, _)| ip.starts_with(&format!("{net}.")))
-        .unwrap_or(0)
 }
 
 impl Directory {
@@ -601,7 +594,7 @@ pub(crate) fn render_signin(dir: &Directory, s: &SignIn<'_>) -> Line {
         "authenticationRequirement": if multi { "multiFactorAuthentication" } else { "singleFactorAuthentication" },
         "userType": "Member", "signInIdentifier": s.who.upn, "servicePrincipalId": "", "flaggedForReview": false,
         "isTenantRestricted": false, "autonomousSystemNumber": s.geo.asn, "crossTenantAccessType": "none",
-        "authenticationProtocol": if s.client_app == "Browser" { "none" } else { "ropc" },
+        "authenticationProtocol": if matches!(s.user_agent.as_str(), "BAV2ROPC") || s.user_agent.starts_with("python-requests") { "ropc" } else { "none" },
         "incomingTokenType": if s.interactive { "none" } else { "primaryRefreshToken" },
         "signInEventTypes": [if s.interactive { "interactiveUser" } else { "nonInteractiveUser" }],
     });
@@ -804,10 +797,9 @@ fn interactive(dir: &Directory, p: &Person, t: i64, ip: &str, rng: &mut Rng, out
             out.push(render_signin(dir, &s));
             s.t += rng.i64(10..45);
             s.error = 0;
-            s.mfa = Mfa::Done(*pick(
-                rng,
-                &["Mobile app notification", "OATH verification code"],
-            ));
+            let methods = ["Mobile app notification", "OATH verification code"];
+            let method = methods[rng.usize(..methods.len())];
+            s.mfa = Mfa::Done(method);
         }
         3 => {
             s.error = 50140;
@@ -1115,7 +1107,7 @@ fn write_day(
             .push(l);
     }
     for ((container, hour), mut ls) in blobs {
-        ls.sort_by(|a, b| (a.t, a.frac).cmp(&(b.t, b.frac)));
+        ls.sort_by_key(|l| (l.t, l.frac));
         let (y, m, d) = civil((hour * 3600).div_euclid(86_400));
         let h = hour.rem_euclid(24);
         let folder = out

@@ -362,16 +362,13 @@ fn simulate_azure(
     let injected = if opts.azure_families {
         let attack_times = scenario_times(opts.seed, 3, azure_families::count(), start, window);
         let n_twins = azure::AZURE_SCENARIOS.len() + azure_families::count();
-        // Azure administrators work European business hours (08:00–15:00 UTC starts).
-        let twin_times: Vec<i64> = twin_days(opts.seed, 3, n_twins, start, opts.days)
-            .into_iter()
-            .map(|t| t + 8 * 3600)
-            .collect();
+        let days = twin_days(opts.seed, 3, n_twins, start, opts.days);
         azure_families::inject(
             org,
             opts.seed,
             opts.attacks.then_some(&attack_times[..]),
-            &twin_times,
+            &days,
+            start + window - 3600,
         )
     } else {
         azure_families::Injected {

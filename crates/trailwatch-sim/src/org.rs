@@ -186,6 +186,17 @@ pub(crate) const OFFICE_NETS: &[(&str, i64)] = &[
     ("49.205.77", 5),  // Bengaluru office
     ("126.78.190", 9), // Tokyo office
 ];
+/// Index in [`OFFICE_NETS`] of the office an address belongs to (0 when none).
+pub(crate) fn office_of(ip: &str) -> usize {
+    OFFICE_NETS
+        .iter()
+        .position(|(net, _)| {
+            ip.strip_prefix(net)
+                .is_some_and(|rest| rest.starts_with('.'))
+        })
+        .unwrap_or(0)
+}
+
 pub(crate) const HOME_NETS: &[&str] = &[
     "86.245", "92.184", "71.190", "24.5", "81.154", "109.190", "176.149", "67.180",
 ];

@@ -197,6 +197,39 @@ fn same_seed_same_bytes_and_background_unchanged_by_the_new_scenarios() {
     assert_ne!(ra.entra_tenant, rd.entra_tenant);
 }
 
+/// The offices' address prefixes and hours east of UTC (the simulator's organisation).
+const OFFICES: &[(&str, i64)] = &[
+    ("84.17.46.", 1),
+    ("62.210.118.", 1),
+    ("73.162.88.", -5),
+    ("98.207.14.", -8),
+    ("49.205.77.", 5),
+    ("126.78.190.", 9),
+];
+
+/// A twin happens on a working day, in working hours: the office's for a person, 08:00–16:00
+/// UTC for a pipeline.
+fn working_hours(t: &BenignTwin) {
+    let start = time(&t.start);
+    let tz = if t.principal.contains('@') {
+        OFFICES
+            .iter()
+            .find(|(p, _)| t.source_ip.starts_with(p))
+            .unwrap_or_else(|| panic!("{}: {} is no office", t.id, t.source_ip))
+            .1
+    } else {
+        // Pipelines run from 08:00 UTC: 09:00 at the Amsterdam head office.
+        1
+    };
+    let local = start + chrono::Duration::hours(tz);
+    assert!(
+        local.weekday().num_days_from_monday() < 5,
+        "{} on {local}",
+        t.id
+    );
+    assert!((9..17).contains(&local.hour()), "{} at {local} local", t.id);
+}
+
 fn check_ground_truth_ids<'a>(
     what: &str,
     ids: impl Iterator<Item = (&'a String, &'a [String], &'a [String], usize)>,
@@ -302,9 +335,7 @@ fn azure_family_scenarios_and_twins_are_in_both_activity_shapes() {
         assert_ne!(t.principal, s.principal, "{}", s.id);
         assert!(is_attack_ip(&s.source_ip), "{}", s.id);
         assert!(!is_attack_ip(&t.source_ip), "{}", t.id);
-        let start = time(&t.start);
-        assert!(start.weekday().num_days_from_monday() < 5, "{}", t.id);
-        assert!((8..16).contains(&start.hour()), "{} at {start}", t.id);
+        working_hours(t);
     }
     check_ground_truth_ids(
         "scenario",
@@ -627,6 +658,7 @@ fn entra_scenarios_and_twins_are_what_their_ground_truth_says() {
             .unwrap();
         assert_eq!(t.twin_of, s.id);
         assert_eq!(Some(t.log), s.log);
+        working_hours(t);
         let container = match s.log {
             Some(AzureLog::Signin) => "insights-logs-signinlogs",
             Some(AzureLog::Audit) => "insights-logs-auditlogs",
