@@ -881,7 +881,113 @@ const GROUPS: &[&str] = &[
     "sg-m365-e5",
 ];
 
-/// Routine directory changes of one day.
+/// What a directory change is: activity, category, logging service, operation type.
+type ChangeKind = (&'static str, &'static str, &'static str, &'static str);
+
+/// A routine change: its kind, who made it and what it touched.
+type Change<'a> = (ChangeKind, Initiator<'a>, Vec<Value>);
+
+fn group_change<'a>(
+    rng: &mut Rng,
+    by: Initiator<'a>,
+    subject: &'a Person,
+    add: bool,
+) -> Change<'a> {
+    let g = *pick(rng, GROUPS);
+    let gid = uuid(rng);
+    let props = vec![
+        modified("Group.ObjectID", None, Some(&format!("\"{gid}\""))),
+        modified("Group.DisplayName", None, Some(&format!("\"{g}\""))),
+    ];
+    let kind = if add {
+        (
+            "Add member to group",
+            "GroupManagement",
+            "Core Directory",
+            "Assign",
+        )
+    } else {
+        (
+            "Remove member from group",
+            "GroupManagement",
+            "Core Directory",
+            "Unassign",
+        )
+    };
+    (
+        kind,
+        by,
+        vec![
+            target_user(subject, props),
+            target("Group", &gid, g, vec![]),
+        ],
+    )
+}
+
+/// One routine change made by `actor` (an administrator or the helpdesk) about `subject`.
+fn routine_change<'a>(rng: &mut Rng, actor: &'a Person, subject: &'a Person) -> Change<'a> {
+    let by = Initiator::User(actor, actor.office_ip.clone());
+    match weighted(rng, &[4.0, 3.0, 1.0, 4.0, 1.0, 1.0]) {
+        0 => {
+            let field = *pick(
+                rng,
+                &["JobTitle", "Department", "Manager", "TelephoneNumber"],
+            );
+            let props = vec![
+                modified(field, Some("[]"), Some("[\"updated\"]")),
+                modified(
+                    "Included Updated Properties",
+                    None,
+                    Some(&format!("\"{field}\"")),
+                ),
+            ];
+            (
+                ("Update user", "UserManagement", "Core Directory", "Update"),
+                by,
+                vec![target_user(subject, props)],
+            )
+        }
+        1 => group_change(rng, by, subject, true),
+        2 => group_change(rng, by, subject, false),
+        3 => {
+            let seen = vec![modified(
+                "ApproximateLastLogonTimestamp",
+                None,
+                Some("\"updated\""),
+            )];
+            let dev = target("Device", &subject.device_id, &subject.device_name, seen);
+            let drs = Initiator::App("Device Registration Service", uuid(rng));
+            (
+                ("Update device", "Device", "Core Directory", "Update"),
+                drs,
+                vec![dev],
+            )
+        }
+        4 => {
+            let own = Initiator::User(subject, subject.office_ip.clone());
+            let kind = (
+                "Change password (self-service)",
+                "UserManagement",
+                "Self-service Password Management",
+                "Update",
+            );
+            (kind, own, vec![target_user(subject, vec![])])
+        }
+        _ => {
+            let role = vec![modified("AppRole.Value", None, Some("\"User\""))];
+            let app = target("ServicePrincipal", &uuid(rng), "Workday", role);
+            let kind = (
+                "Add app role assignment grant to user",
+                "ApplicationManagement",
+                "Core Directory",
+                "Assign",
+            );
+            (kind, by, vec![target_user(subject, vec![]), app])
+        }
+    }
+}
+
+/// Routine directory changes of one day, in the working hours of whoever makes them.
 fn audits_day(dir: &Directory, day: i64, weekend: bool, rng: &mut Rng, out: &mut Vec<Line>) {
     let n = if weekend {
         rng.usize(0..4)
@@ -894,110 +1000,15 @@ fn audits_day(dir: &Directory, day: i64, weekend: bool, rng: &mut Rng, out: &mut
         let t = day + (8 - actor.tz) * 3600 + rng.i64(0..9 * 3600);
         let subject = pick(rng, dir.staff());
         let correlation = uuid(rng);
-        let by = Initiator::User(actor, actor.office_ip.clone());
-        let kind = weighted(rng, &[4.0, 3.0, 1.0, 4.0, 1.0, 1.0]);
-        let (activity, category, service, op, by, targets) = match kind {
-            0 => {
-                let field = *pick(
-                    rng,
-                    &["JobTitle", "Department", "Manager", "TelephoneNumber"],
-                );
-                let props = vec![
-                    modified(field, Some("[]"), Some("[\"updated\"]")),
-                    modified(
-                        "Included Updated Properties",
-                        None,
-                        Some(&format!("\"{field}\"")),
-                    ),
-                ];
-                (
-                    "Update user",
-                    "UserManagement",
-                    "Core Directory",
-                    "Update",
-                    by,
-                    vec![target_user(subject, props)],
-                )
-            }
-            1 | 2 => {
-                let g = *pick(rng, GROUPS);
-                let gid = uuid(rng);
-                let props = vec![
-                    modified("Group.ObjectID", None, Some(&format!("\"{gid}\""))),
-                    modified("Group.DisplayName", None, Some(&format!("\"{g}\""))),
-                ];
-                let (act, ty) = if kind == 1 {
-                    ("Add member to group", "Assign")
-                } else {
-                    ("Remove member from group", "Unassign")
-                };
-                (
-                    act,
-                    "GroupManagement",
-                    "Core Directory",
-                    ty,
-                    by,
-                    vec![
-                        target_user(subject, props),
-                        target("Group", &gid, g, vec![]),
-                    ],
-                )
-            }
-            3 => {
-                let dev = target(
-                    "Device",
-                    &subject.device_id,
-                    &subject.device_name,
-                    vec![modified(
-                        "ApproximateLastLogonTimestamp",
-                        None,
-                        Some("\"updated\""),
-                    )],
-                );
-                (
-                    "Update device",
-                    "Device",
-                    "Core Directory",
-                    "Update",
-                    Initiator::App("Device Registration Service", uuid(rng)),
-                    vec![dev],
-                )
-            }
-            4 => {
-                let own = Initiator::User(subject, subject.office_ip.clone());
-                (
-                    "Change password (self-service)",
-                    "UserManagement",
-                    "Self-service Password Management",
-                    "Update",
-                    own,
-                    vec![target_user(subject, vec![])],
-                )
-            }
-            _ => {
-                let app = target(
-                    "ServicePrincipal",
-                    &uuid(rng),
-                    "Workday",
-                    vec![modified("AppRole.Value", None, Some("\"User\""))],
-                );
-                (
-                    "Add app role assignment grant to user",
-                    "ApplicationManagement",
-                    "Core Directory",
-                    "Assign",
-                    by,
-                    vec![target_user(subject, vec![]), app],
-                )
-            }
-        };
+        let ((activity, category, service, operation_type), by, targets) =
+            routine_change(rng, actor, subject);
         let a = Audit {
             t,
             frac: rng.u32(..10_000_000),
             activity,
             category,
             service,
-            operation_type: op,
+            operation_type,
             by,
             targets,
             details: Vec::new(),

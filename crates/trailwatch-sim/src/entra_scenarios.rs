@@ -265,7 +265,7 @@ fn password_spray(c: &mut Ctx<'_>) {
 }
 
 fn password_spray_twin(c: &mut Ctx<'_>) {
-    // Monday-morning typos behind the office's shared address: a few people, once each.
+    // Morning typos behind the office's shared address: a few people, once each.
     let dir = c.dir;
     let first = c.colleague();
     c.at_work(first);
