@@ -299,6 +299,10 @@ fn file_scenario(a: &Atk<'_>, map: &mut AttackMap, meta: Meta<'_>) -> Scenario {
         event_count: a.recs.len(),
         event_ids,
         api_calls,
+        log: None,
+        families: Vec::new(),
+        twin: None,
+        targets: Vec::new(),
     }
 }
 

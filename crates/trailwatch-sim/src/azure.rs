@@ -14,32 +14,32 @@ use trailwatch_model::Provider;
 /// Who performed an operation.
 #[derive(Clone)]
 pub(crate) struct Caller {
-    caller: String,
-    object_id: String,
-    principal_type: &'static str,
-    role: &'static str,
-    ip: String,
-    claims: Value,
+    pub(crate) caller: String,
+    pub(crate) object_id: String,
+    pub(crate) principal_type: &'static str,
+    pub(crate) role: &'static str,
+    pub(crate) ip: String,
+    pub(crate) claims: Value,
 }
 
 /// One logical operation; rendered as a Start and an end record sharing `correlation`.
 #[derive(Clone)]
 pub(crate) struct Op {
-    t: i64,
-    frac: u32,
-    sub_i: usize,
-    resource_id: String,
-    operation: String,
-    category: &'static str,
-    caller: Caller,
-    correlation: String,
-    location: String,
-    ok: bool,
-    method: &'static str,
-    status_code: &'static str,
-    body: Option<String>,
-    duration_ms: i64,
-    level: &'static str,
+    pub(crate) t: i64,
+    pub(crate) frac: u32,
+    pub(crate) sub_i: usize,
+    pub(crate) resource_id: String,
+    pub(crate) operation: String,
+    pub(crate) category: &'static str,
+    pub(crate) caller: Caller,
+    pub(crate) correlation: String,
+    pub(crate) location: String,
+    pub(crate) ok: bool,
+    pub(crate) method: &'static str,
+    pub(crate) status_code: &'static str,
+    pub(crate) body: Option<String>,
+    pub(crate) duration_ms: i64,
+    pub(crate) level: &'static str,
 }
 
 pub(crate) const AZURE_SCENARIOS: &[(&str, &str, &str)] = &[
@@ -80,7 +80,7 @@ pub(crate) const AZURE_SCENARIOS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn user_caller(org: &Org, i: usize, ip: Option<&str>) -> Caller {
+pub(crate) fn user_caller(org: &Org, i: usize, ip: Option<&str>) -> Caller {
     let u = &org.az_users[i % org.az_users.len()];
     let ip = ip.unwrap_or(&u.ip).to_string();
     Caller {
@@ -109,7 +109,7 @@ fn user_caller(org: &Org, i: usize, ip: Option<&str>) -> Caller {
     }
 }
 
-fn app_caller(org: &Org, i: usize) -> Caller {
+pub(crate) fn app_caller(org: &Org, i: usize) -> Caller {
     let a = &org.az_apps[i % org.az_apps.len()];
     Caller {
         caller: a.object_id.clone(),
@@ -131,7 +131,7 @@ fn app_caller(org: &Org, i: usize) -> Caller {
     }
 }
 
-fn rid(sub: &Subscription, rg: usize, provider_path: &str) -> String {
+pub(crate) fn rid(sub: &Subscription, rg: usize, provider_path: &str) -> String {
     format!(
         "/subscriptions/{}/resourceGroups/{}/providers/{provider_path}",
         sub.id, sub.groups[rg].0
@@ -642,6 +642,10 @@ fn attacks(org: &Org, seed: u64, times: &[i64]) -> (Vec<Op>, Vec<Scenario>) {
             event_count: mine.len() * 2,
             event_ids: mine.iter().map(|o| o.correlation.clone()).collect(),
             api_calls,
+            log: Some(crate::AzureLog::Activity),
+            families: Vec::new(),
+            twin: None,
+            targets: Vec::new(),
         });
         ops.extend(mine);
     }
@@ -655,6 +659,9 @@ pub(crate) struct AzureOut {
 }
 
 /// Generate the Azure side: one `PT1H.json` per subscription and hour, plus the REST export.
+/// `extra_ops` (family scenarios and benign twins) are written like the attacks: in the PT1H
+/// blobs and, whatever their day, in the REST export.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     org: &Org,
     seed: u64,
@@ -662,12 +669,14 @@ pub(crate) fn run(
     days: u32,
     per_day: u64,
     attack_times: Option<&[i64]>,
+    extra_ops: Vec<Op>,
     out: &Path,
 ) -> Result<AzureOut, SimError> {
     let (mut attack_ops, scenarios) = match attack_times {
         Some(times) => attacks(org, seed, times),
         None => (Vec::new(), Vec::new()),
     };
+    attack_ops.extend(extra_ops);
     attack_ops.iter_mut().for_each(clamp_to_hour);
     let mut by_hour: BTreeMap<(usize, i64), Vec<&Op>> = BTreeMap::new();
     for op in &attack_ops {

@@ -10,7 +10,14 @@
 //! * Azure: `insights-activity-logs/resourceId=/SUBSCRIPTIONS/<SUB>/y=…/m=…/d=…/h=…/m=00/PT1H.json`
 //!   (resource-log schema, one JSON object per line) and `azure-activity-rest.json`
 //!   (`{"value":[…]}`, REST shape);
-//! * `scenarios.manifest`: the ground truth of every injected attack.
+//! * with [`SimOptions::entra`], Microsoft Entra ID logs in the tenant diagnostic setting's
+//!   storage layout: `insights-logs-signinlogs`, `insights-logs-noninteractiveusersigninlogs`,
+//!   `insights-logs-serviceprincipalsigninlogs` and `insights-logs-auditlogs`, each
+//!   `tenantId=<tid>/y=…/m=…/d=…/h=…/m=00/PT1H.json`, one JSON object per line;
+//! * `scenarios.manifest`: the ground truth of every injected attack;
+//! * `benign-twins.manifest`: the ground truth of every benign twin (written when
+//!   [`SimOptions::azure_families`] or [`SimOptions::entra`] is on): an administrator's routine
+//!   operation of the same kind as an attack scenario, which detections should leave below medium.
 //!
 //! Output is a pure function of [`SimOptions`]: the same seed and options give byte-identical
 //! files whatever the thread scheduling (every file has its own seeded generator), and no
@@ -21,7 +28,10 @@
 mod aws;
 mod aws_attacks;
 mod azure;
+mod azure_families;
 mod calls;
+mod entra;
+mod entra_scenarios;
 mod org;
 mod record;
 mod util;
@@ -89,6 +99,15 @@ pub struct SimOptions {
     pub detections: bool,
     /// Worker threads for AWS files, default 2.
     pub threads: usize,
+    /// Azure: also inject one Activity Log scenario per detection family of issue 17 (Key
+    /// Vault purges, public storage, Run Command, …) and a benign twin for every Azure scenario
+    /// (the seven original ones included). Twins are written even without attacks. Default
+    /// false, so that the default corpus keeps its seven Azure scenarios.
+    pub azure_families: bool,
+    /// Azure: also write Microsoft Entra ID sign-in and audit logs for the tenant (background of
+    /// the organisation's people and service principals), with the Entra attack scenarios (when
+    /// attacks are on) and their benign twins (always). Default false.
+    pub entra: bool,
 }
 
 impl SimOptions {
@@ -105,6 +124,8 @@ impl SimOptions {
             attacks: true,
             detections: false,
             threads: 2,
+            azure_families: false,
+            entra: false,
         }
     }
 }
@@ -164,6 +185,89 @@ pub struct Scenario {
     pub api_calls: Vec<String>,
     /// Records written for this scenario.
     pub event_count: usize,
+    /// Azure: the log the scenario's records are in (absent for AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<AzureLog>,
+    /// The detection families (see [`AZURE_FAMILIES`] and [`ENTRA_FAMILIES`]) this scenario
+    /// exercises; empty for the scenarios that predate them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<String>,
+    /// Id of this scenario's benign twin, when twins were generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twin: Option<String>,
+    /// Other identities the operations were aimed at or created (the users a spray tried, an
+    /// account promoted to Global Administrator, an invited guest, an application given
+    /// credentials or consent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+/// Which Azure log a scenario or twin is written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AzureLog {
+    /// Azure Activity Log: `insights-activity-logs` PT1H blobs and `azure-activity-rest.json`;
+    /// event ids are the operations' `correlationId`s (start and end record of each).
+    Activity,
+    /// Entra ID sign-in logs (`insights-logs-signinlogs`, interactive); event ids are
+    /// `properties.id`.
+    Signin,
+    /// Entra ID audit logs (`insights-logs-auditlogs`); event ids are `properties.id`.
+    Audit,
+}
+
+/// Ground truth for one benign twin: an administrator's routine operation of the same kind as
+/// the attack scenario `twin_of`, done the usual way (usual principal, network and hours, safe
+/// parameters). Detections should raise nothing at medium or above for `principal` between
+/// `start` and `end`. Twins are generated with and without attacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenignTwin {
+    /// Stable id: the scenario's id followed by `-benign`.
+    pub id: String,
+    pub name: String,
+    /// Id of the attack scenario this is the twin of.
+    pub twin_of: String,
+    pub provider: Provider,
+    pub log: AzureLog,
+    /// The detection families the operations belong to (those of `twin_of`).
+    pub families: Vec<String>,
+    pub description: String,
+    /// Azure subscription id (Activity Log) or tenant id (Entra).
+    pub account: String,
+    pub region: String,
+    /// UPN of the user, or object id of the service principal (Activity Log) / its display
+    /// name (Entra), who performed the routine operations.
+    pub principal: String,
+    pub source_ip: String,
+    pub start: String,
+    pub end: String,
+    /// Same meaning as [`Scenario::event_ids`] for the twin's log.
+    pub event_ids: Vec<String>,
+    pub api_calls: Vec<String>,
+    pub event_count: usize,
+    /// Same meaning as [`Scenario::targets`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+/// The Azure Activity Log detection families the simulator has a scenario for (with
+/// [`SimOptions::azure_families`]); every one appears in some [`Scenario::families`].
+pub const AZURE_FAMILIES: &[&str] = azure_families::FAMILIES;
+
+/// The Entra ID detection families the simulator has a scenario for (with
+/// [`SimOptions::entra`]).
+pub const ENTRA_FAMILIES: &[&str] = entra_scenarios::FAMILIES;
+
+/// Facts about the simulated Entra tenant a detection needs to be configured with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntraTenant {
+    pub tenant_id: String,
+    /// The organisation's own domain (`acmeflux.com`).
+    pub domain: String,
+    /// Emergency-access (break-glass) accounts: never used in the background.
+    pub break_glass_accounts: Vec<String>,
+    /// People in the directory (members).
+    pub users: usize,
 }
 
 /// What [`simulate`] wrote.
@@ -175,11 +279,18 @@ pub struct SimReport {
     /// Records in `azure-activity-rest.json` (0 without Azure).
     pub azure_rest_records: u64,
     pub scenarios: Vec<Scenario>,
+    /// Entra ID PT1H blobs, all four containers together (zero without [`SimOptions::entra`]).
+    pub entra: ProviderStats,
+    /// Entra ID records per container (`insights-logs-signinlogs` → count).
+    pub entra_records: std::collections::BTreeMap<String, u64>,
+    /// The Entra tenant, with [`SimOptions::entra`].
+    pub entra_tenant: Option<EntraTenant>,
+    pub benign_twins: Vec<BenignTwin>,
 }
 
 impl SimReport {
     pub fn total_records(&self) -> u64 {
-        self.aws.records + self.azure.records
+        self.aws.records + self.azure.records + self.entra.records
     }
 }
 
@@ -218,6 +329,87 @@ fn scenario_times(seed: u64, salt: u64, n: usize, start: i64, window: i64) -> Ve
             t.clamp(start + 600, start + window - 3600)
         })
         .collect()
+}
+
+/// Place `n` benign twins on weekdays of the window (spread over them), each at a start of day
+/// plus up to 7 hours; callers add the business-hours offset of the actor's office.
+fn twin_days(seed: u64, salt: u64, n: usize, start: i64, days: u32) -> Vec<i64> {
+    let mut rng = util::rng_for(seed, &[31, salt]);
+    let all: Vec<i64> = (0..days as i64).collect();
+    let weekdays: Vec<i64> = all
+        .iter()
+        .copied()
+        .filter(|d| util::weekday(start + d * 86_400) < 5)
+        .collect();
+    let pool = if weekdays.is_empty() { all } else { weekdays };
+    (0..n)
+        .map(|k| {
+            let day = pool[(k * pool.len()) / n.max(1)];
+            start + day * 86_400 + rng.i64(0..7 * 3600)
+        })
+        .collect()
+}
+
+/// Azure Activity Log and (optionally) Entra ID output, scenarios and twins.
+fn simulate_azure(
+    opts: &SimOptions,
+    org: &org::Org,
+    start: i64,
+    report: &mut SimReport,
+) -> Result<(), SimError> {
+    let window = opts.days as i64 * 86_400;
+    let times = scenario_times(opts.seed, 2, azure::AZURE_SCENARIOS.len(), start, window);
+    let injected = if opts.azure_families {
+        let attack_times = scenario_times(opts.seed, 3, azure_families::count(), start, window);
+        let n_twins = azure::AZURE_SCENARIOS.len() + azure_families::count();
+        let days = twin_days(opts.seed, 3, n_twins, start, opts.days);
+        azure_families::inject(
+            org,
+            opts.seed,
+            opts.attacks.then_some(&attack_times[..]),
+            &days,
+            start + window - 3600,
+        )
+    } else {
+        azure_families::Injected {
+            ops: Vec::new(),
+            scenarios: Vec::new(),
+            twins: Vec::new(),
+        }
+    };
+    let az = azure::run(
+        org,
+        opts.seed,
+        start,
+        opts.days,
+        (opts.events_per_day / 10).max(100),
+        opts.attacks.then_some(&times[..]),
+        injected.ops,
+        &opts.out,
+    )?;
+    report.azure = az.stats;
+    report.azure_rest_records = az.rest_records;
+    for (k, mut s) in az.scenarios.into_iter().enumerate() {
+        s.families = azure_families::ORIGINAL_FAMILIES[k]
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        if opts.azure_families {
+            s.twin = Some(format!("{}-benign", s.id));
+        }
+        report.scenarios.push(s);
+    }
+    report.scenarios.extend(injected.scenarios);
+    report.benign_twins.extend(injected.twins);
+    if opts.entra {
+        let out = entra::run(org, opts, start)?;
+        report.entra = out.stats;
+        report.entra_records = out.records;
+        report.entra_tenant = Some(out.tenant);
+        report.scenarios.extend(out.scenarios);
+        report.benign_twins.extend(out.twins);
+    }
+    Ok(())
 }
 
 /// Generate the corpus described by `opts`.
@@ -283,22 +475,15 @@ pub fn simulate(opts: &SimOptions) -> Result<SimReport, SimError> {
         report.aws = gen.run(opts.threads)?;
     }
     if opts.providers.azure() {
-        let times = scenario_times(opts.seed, 2, azure::AZURE_SCENARIOS.len(), start, window);
-        let az = azure::run(
-            &org,
-            opts.seed,
-            start,
-            opts.days,
-            (opts.events_per_day / 10).max(100),
-            opts.attacks.then_some(&times[..]),
-            &opts.out,
-        )?;
-        report.azure = az.stats;
-        report.azure_rest_records = az.rest_records;
-        report.scenarios.extend(az.scenarios);
+        simulate_azure(opts, &org, start, &mut report)?;
     }
     let path = opts.out.join("scenarios.manifest");
     let json = serde_json::to_vec_pretty(&report.scenarios).map_err(SimError::Json)?;
     std::fs::write(&path, json).map_err(|e| SimError::io(&path, e))?;
+    if opts.providers.azure() && (opts.azure_families || opts.entra) {
+        let path = opts.out.join("benign-twins.manifest");
+        let json = serde_json::to_vec_pretty(&report.benign_twins).map_err(SimError::Json)?;
+        std::fs::write(&path, json).map_err(|e| SimError::io(&path, e))?;
+    }
     Ok(report)
 }

@@ -25,12 +25,12 @@ pub(crate) fn region_index(name: &str) -> usize {
     REGIONS.iter().position(|(r, _)| *r == name).unwrap_or(0)
 }
 
-const FIRST: &[&str] = &[
+pub(crate) const FIRST: &[&str] = &[
     "alice", "bob", "carol", "dmitri", "elena", "farid", "grace", "hiro", "ines", "jonas", "kavya",
     "liam", "maria", "noah", "olga", "pedro", "quinn", "rania", "sven", "tara", "umar", "vera",
     "wei", "ximena", "yusuf", "zoe", "anika", "bruno", "chloe", "diego",
 ];
-const LAST: &[&str] = &[
+pub(crate) const LAST: &[&str] = &[
     "schmidt",
     "okafor",
     "tanaka",
@@ -152,6 +152,8 @@ pub(crate) struct AzUser {
 }
 
 pub(crate) struct AzApp {
+    /// Display name of the application (and of its service principal).
+    pub name: &'static str,
     pub app_id: String,
     pub object_id: String,
     pub ip: String,
@@ -176,7 +178,7 @@ pub(crate) struct Org {
     pub az_apps: Vec<AzApp>,
 }
 
-const OFFICE_NETS: &[(&str, i64)] = &[
+pub(crate) const OFFICE_NETS: &[(&str, i64)] = &[
     ("84.17.46", 1),   // Amsterdam office
     ("62.210.118", 1), // Paris office
     ("73.162.88", -5), // New York office
@@ -184,11 +186,22 @@ const OFFICE_NETS: &[(&str, i64)] = &[
     ("49.205.77", 5),  // Bengaluru office
     ("126.78.190", 9), // Tokyo office
 ];
-const HOME_NETS: &[&str] = &[
+/// Index in [`OFFICE_NETS`] of the office an address belongs to (0 when none).
+pub(crate) fn office_of(ip: &str) -> usize {
+    OFFICE_NETS
+        .iter()
+        .position(|(net, _)| {
+            ip.strip_prefix(net)
+                .is_some_and(|rest| rest.starts_with('.'))
+        })
+        .unwrap_or(0)
+}
+
+pub(crate) const HOME_NETS: &[&str] = &[
     "86.245", "92.184", "71.190", "24.5", "81.154", "109.190", "176.149", "67.180",
 ];
 
-fn ip_in(rng: &mut Rng, prefix: &str) -> String {
+pub(crate) fn ip_in(rng: &mut Rng, prefix: &str) -> String {
     let parts = prefix.split('.').count();
     let mut s = prefix.to_string();
     for _ in parts..4 {
@@ -498,7 +511,8 @@ impl Org {
             "backup-automation",
         ]
         .iter()
-        .map(|_| AzApp {
+        .map(|name| AzApp {
+            name,
             app_id: uuid(&mut rng),
             object_id: uuid(&mut rng),
             ip: {

@@ -390,6 +390,15 @@ pub struct SimulateArgs {
     /// People and workloads spread over the accounts.
     #[arg(long, default_value_t = 50)]
     pub principals: usize,
+    /// Azure: also one Activity Log scenario per detection family (Key Vault purges, public
+    /// storage, Run Command, …) and a benign twin for every Azure scenario
+    /// (benign-twins.manifest; twins are written with --no-attacks too).
+    #[arg(long)]
+    pub azure_families: bool,
+    /// Azure: also Microsoft Entra ID sign-in and audit logs (insights-logs-signinlogs, …),
+    /// with the Entra attack scenarios and their benign twins.
+    #[arg(long)]
+    pub entra: bool,
 }
 
 #[derive(Args, Debug)]

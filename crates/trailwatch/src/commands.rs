@@ -465,6 +465,8 @@ fn sim_options(out: PathBuf, a: &SimulateArgs) -> Result<trailwatch_sim::SimOpti
     o.attacks = !a.no_attacks;
     o.detections = a.detections;
     o.principals = a.principals;
+    o.azure_families = a.azure_families;
+    o.entra = a.entra;
     if let Some(s) = &a.start {
         o.start = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .with_context(|| format!("--start {s:?}: expected YYYY-MM-DD"))?;
@@ -478,13 +480,25 @@ fn simulate(a: SimulateArgs) -> Result<ExitCode> {
     let report = trailwatch_sim::simulate(&opts)
         .with_context(|| format!("simulate into {}", a.out.display()))?;
     let secs = started.elapsed().as_secs_f64();
-    let records = report.aws.records + report.azure.records;
+    let records = report.total_records();
+    let twins = if report.benign_twins.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} benign twins (see benign-twins.manifest)",
+            report.benign_twins.len()
+        )
+    };
     println!(
-        "wrote {} records in {} files ({:.1} MB gzip, {:.1} MB raw) to {} in {:.1}s ({:.0} records/s); {} attack scenarios (see scenarios.manifest)",
+        "wrote {} records in {} files ({:.1} MB gzip, {:.1} MB raw) to {} in {:.1}s ({:.0} records/s); {} attack scenarios (see scenarios.manifest){twins}",
         records,
-        report.aws.files + report.azure.files,
-        (report.aws.bytes_written + report.azure.bytes_written) as f64 / 1e6,
-        (report.aws.bytes_uncompressed + report.azure.bytes_uncompressed) as f64 / 1e6,
+        report.aws.files + report.azure.files + report.entra.files,
+        (report.aws.bytes_written + report.azure.bytes_written + report.entra.bytes_written) as f64
+            / 1e6,
+        (report.aws.bytes_uncompressed
+            + report.azure.bytes_uncompressed
+            + report.entra.bytes_uncompressed) as f64
+            / 1e6,
         a.out.display(),
         secs,
         records as f64 / secs.max(1e-9),
@@ -512,6 +526,8 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         no_attacks: false,
         detections: false,
         principals: 50,
+        azure_families: false,
+        entra: false,
     };
     let opts = sim_options(dir.clone(), &sim)?;
     let report = trailwatch_sim::simulate(&opts).context("simulate the demo organisation")?;
