@@ -1101,7 +1101,7 @@ fn scenario(dir: &Directory, id: &str, r: &Recipe, c: &Ctx<'_>) -> Scenario {
     Scenario {
         id: id.to_string(),
         name: r.name.to_string(),
-        provider: Provider::Azure,
+        provider: Provider::Entra,
         technique: r.technique.to_string(),
         description: r.description.to_string(),
         account: dir.tenant_id.clone(),
@@ -1128,7 +1128,7 @@ fn twin(dir: &Directory, id: &str, r: &Recipe, c: &Ctx<'_>) -> BenignTwin {
         id: format!("{id}-benign"),
         name: format!("{}_benign", r.name),
         twin_of: id.to_string(),
-        provider: Provider::Azure,
+        provider: Provider::Entra,
         log: r.log,
         families: vec![r.family.to_string()],
         description: r.twin_description.to_string(),
