@@ -7,11 +7,12 @@
 //! and the resource id with its original case when the record keeps it.
 
 use crate::cmd::{Cmd, Word};
+use crate::identity::{is_microsoft, object_id};
 use crate::plan::{Phase, Step};
 use crate::scope::{raw, s};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use trailwatch_model::{Event, Outcome, Provider};
+use trailwatch_model::{Event, Outcome};
 
 /// The fields of one Azure record that recovery reads.
 pub(crate) struct AzureOp {
@@ -134,7 +135,7 @@ pub(crate) fn is_persistence_op(action: &str) -> bool {
     .contains(&op.as_str())
 }
 
-fn az(words: &[&'static str]) -> Cmd {
+pub(crate) fn az(words: &[&'static str]) -> Cmd {
     let mut c = Cmd(vec![Word::Lit("az")]);
     c.0.extend(words.iter().copied().map(Word::Lit));
     c
@@ -159,7 +160,7 @@ fn segment_after(resource: &str, kind: &str) -> Option<String> {
 }
 
 /// Percent-encodes a path segment (a UPN may hold `#`, `?` or `/`; Graph ids are path segments).
-fn path_segment(s: &str) -> String {
+pub(crate) fn path_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
@@ -191,56 +192,119 @@ impl Out<'_> {
     }
 }
 
-/// Contain the Azure identities the scope holds: disable sign-in and revoke sessions of users,
-/// disable service principals. Only identities whose own events are in scope.
-pub(crate) fn contain(scoped: &[&Event]) -> Vec<Step> {
-    let mut who: BTreeMap<String, &Event> = BTreeMap::new();
-    for e in scoped.iter().filter(|e| e.provider == Provider::Azure) {
-        if let Some(n) = e.principal.name.as_deref().filter(|n| !n.is_empty()) {
-            who.entry(n.to_string()).or_insert(e);
+/// One Microsoft identity in scope (Activity Log or Entra), as the commands name it.
+struct Who<'a> {
+    /// The first event of it in scope: the steps' evidence.
+    e: &'a Event,
+    /// The name people read (UPN, application name).
+    name: String,
+    /// How commands name it: the object id when the log gives one, else the name.
+    id: String,
+    user: bool,
+}
+
+impl Who<'_> {
+    fn label(&self) -> String {
+        if self.id == self.name {
+            self.name.clone()
+        } else {
+            format!("{} ({})", self.name, self.id)
         }
     }
-    let mut out = Vec::new();
-    for (name, e) in who {
-        let mut o = Out {
+}
+
+/// The Microsoft identities whose own events are in scope, one per object id (else name).
+fn identities<'a>(scoped: &[&'a Event]) -> Vec<Who<'a>> {
+    let mut who: BTreeMap<String, Who<'a>> = BTreeMap::new();
+    for e in scoped.iter().copied().filter(|e| is_microsoft(e)) {
+        let oid = object_id(e);
+        let Some(name) = e
+            .principal
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| oid.clone())
+        else {
+            continue;
+        };
+        let key = oid.clone().unwrap_or_else(|| name.to_lowercase());
+        let kind = e.principal.kind.as_deref().unwrap_or_default();
+        let user = name.contains('@') || kind.eq_ignore_ascii_case("User");
+        let w = who.entry(key).or_insert_with(|| Who {
             e,
+            id: oid.clone().unwrap_or_else(|| name.clone()),
+            name: name.clone(),
+            user,
+        });
+        // A later event may name it better: a UPN over an object id, an object id over none.
+        if w.name == w.id && name != w.id {
+            w.name = name;
+        }
+        w.user |= user;
+    }
+    who.into_values().collect()
+}
+
+/// The Graph URI of a user (`users/<id or UPN>` + `rest`).
+fn graph_user(id: &str, rest: &str) -> String {
+    format!(
+        "https://graph.microsoft.com/v1.0/users/{}{rest}",
+        path_segment(id)
+    )
+}
+
+/// Contain the Microsoft identities the scope holds: disable sign-in, revoke the sessions and
+/// reset the password of users; disable service principals. Only identities whose own events
+/// are in scope (Activity Log and Entra alike: one person once, by object id).
+pub(crate) fn contain(scoped: &[&Event]) -> Vec<Step> {
+    let mut out = Vec::new();
+    for w in identities(scoped) {
+        let mut o = Out {
+            e: w.e,
             steps: Vec::new(),
         };
-        if name.contains('@') {
+        let (id, label) = (w.id.clone(), w.label());
+        if w.user {
+            let state = |fields: &str| {
+                az(&["rest", "--method", "get"]).arg("--uri", graph_user(&id, &format!("?$select={fields}")))
+            };
             o.push(
                 Phase::Contain,
-                format!("Disable sign-in for user {name}"),
-                Some(az(&["ad", "user", "update"]).arg("--id", name.clone()).opt("--account-enabled", "false")),
+                format!("Disable sign-in for user {label}"),
+                Some(az(&["ad", "user", "update"]).arg("--id", id.clone()).opt("--account-enabled", "false")),
                 "the user cannot sign in, legitimately either: re-enable after a password reset and MFA re-registration",
-                Some(az(&["ad", "user", "show"]).arg("--id", name.clone()).opt("--query", "accountEnabled")),
-                &name,
+                Some(state("accountEnabled")),
+                &id,
             );
             o.push(
                 Phase::Contain,
-                format!("Revoke the refresh tokens and sessions of {name}"),
-                Some(az(&["rest", "--method", "post"]).arg(
-                    "--uri",
-                    format!(
-                        "https://graph.microsoft.com/v1.0/users/{}/revokeSignInSessions",
-                        path_segment(&name)
-                    ),
-                )),
-                "every session of the user ends, on every device",
-                Some(
-                    az(&["ad", "user", "show"])
-                        .arg("--id", name.clone())
-                        .opt("--query", "signInSessionsValidFromDateTime"),
-                ),
-                &name,
+                format!("Revoke the refresh tokens and sessions of {label}"),
+                Some(az(&["rest", "--method", "post"]).arg("--uri", graph_user(&id, "/revokeSignInSessions"))),
+                "every session of the user ends, on every device; access tokens already issued live until they expire (about an hour)",
+                Some(state("signInSessionsValidFromDateTime")),
+                &id,
             );
+            let mut reset = Step::answering(
+                w.e,
+                Phase::Contain,
+                format!("Reset the password of {label}"),
+                None,
+                "the intruder may know the password (or have set it): a new one, given to the owner out of band",
+                Some(state("lastPasswordChangeDateTime")),
+                &id,
+            );
+            reset.review = Some(format!(
+                "the plan holds no password: set a new one out of band (az ad user update --id {id} --password <new> --force-change-password-next-sign-in true), then have the owner re-register MFA"
+            ));
+            o.steps.push(reset);
         } else {
             o.push(
                 Phase::Contain,
-                format!("Disable service principal {name}"),
-                Some(az(&["ad", "sp", "update"]).arg("--id", name.clone()).opt("--set", "accountEnabled=false")),
+                format!("Disable service principal {label}"),
+                Some(az(&["ad", "sp", "update"]).arg("--id", id.clone()).opt("--set", "accountEnabled=false")),
                 "the application stops authenticating; list and remove credentials added during the incident before re-enabling",
-                Some(az(&["ad", "sp", "credential", "list"]).arg("--id", name.clone())),
-                &name,
+                Some(az(&["ad", "sp", "credential", "list"]).arg("--id", id.clone())),
+                &id,
             );
         }
         out.extend(o.steps);
@@ -464,32 +528,51 @@ fn vault_policy(o: &mut Out<'_>, op: &AzureOp) {
     }
 }
 
-/// Verify steps for Azure identities in scope.
+/// Verify steps for the Microsoft identities in scope: no Azure role assignment, no directory
+/// role, and (users) disabled with sessions revoked.
 pub(crate) fn verify(scoped: &[&Event]) -> Vec<Step> {
-    let mut names: Vec<String> = scoped
-        .iter()
-        .filter(|e| e.provider == Provider::Azure)
-        .filter_map(|e| e.principal.name.clone())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-        .into_iter()
-        .map(|n| Step {
-            phase: Phase::Verify,
-            title: format!("Confirm {n} holds no role assignment it should not"),
-            evidence: None,
-            command: Some(
-                az(&["role", "assignment", "list"])
-                    .arg("--assignee", n.clone())
-                    .flag("--all"),
-            ),
-            risk: "none".into(),
-            check: None,
-            target: n,
-            refused: None,
-        })
-        .collect()
+    let mut out = Vec::new();
+    let step = |title: String, command: Cmd, target: &str| Step {
+        phase: Phase::Verify,
+        title,
+        evidence: None,
+        command: Some(command),
+        risk: "none".into(),
+        check: None,
+        target: target.to_string(),
+        refused: None,
+        review: None,
+    };
+    for w in identities(scoped) {
+        let (id, label) = (w.id.clone(), w.label());
+        out.push(step(
+            format!("Confirm {label} holds no role assignment it should not"),
+            az(&["role", "assignment", "list"]).arg("--assignee", id.clone()).flag("--all"),
+            &id,
+        ));
+        let set = if w.user { "users" } else { "servicePrincipals" };
+        out.push(step(
+            format!("Confirm {label} holds no directory role or group it should not"),
+            az(&["rest", "--method", "get"])
+                .arg(
+                    "--uri",
+                    format!("https://graph.microsoft.com/v1.0/{set}/{}/memberOf", path_segment(&id)),
+                )
+                .arg("--query", "value[].[\"@odata.type\", displayName, id]"),
+            &id,
+        ));
+        if w.user {
+            out.push(step(
+                format!("Confirm {label} is disabled, its sessions revoked and its password changed after the incident"),
+                az(&["rest", "--method", "get"]).arg(
+                    "--uri",
+                    graph_user(&id, "?$select=accountEnabled,signInSessionsValidFromDateTime,lastPasswordChangeDateTime"),
+                ),
+                &id,
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

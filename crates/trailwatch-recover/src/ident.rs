@@ -62,7 +62,10 @@ pub enum Grammar {
     /// A name of a resource (trail, rule, vault, secret, diagnostic setting): letters, digits,
     /// `.`, `_`, `-`, 1 to 260; or an ARN (CloudTrail names a trail by either).
     ResourceName,
-    /// A URI of ours around an Azure resource id or an Entra user.
+    /// A URI of ours: the management API around an Azure resource id, or Microsoft Graph v1.0
+    /// around directory object ids (path segments without `/`, `?`, `#`, quotes or spaces; `.`
+    /// and `..` never a segment; the only queries `$select` of property names and `$filter` on
+    /// `clientId` or `principalId` equal to a GUID).
     AzureUri,
     /// A value trailwatch wrote itself (a JSON document, a query, a keyword, a time, an S3
     /// prefix, the analyst's own input paths): any text without hidden characters.
@@ -101,7 +104,7 @@ impl Grammar {
             "--rule-number" => RuleNumber,
             "--ids" | "--resource-id" => AzureResourceId,
             "--id" | "--assignee" => EntraPrincipal,
-            "--object-id" => Guid,
+            "--object-id" | "--member-id" | "--group" => Guid,
             "--name" | "--vault-name" => ResourceName,
             "--uri" => AzureUri,
             "--policy-document"
@@ -158,7 +161,7 @@ impl Grammar {
             EntraPrincipal => re(&GUID) || re(&UPN) || re(&APP_NAME),
             Guid => re(&GUID),
             ResourceName => re(&RESOURCE_NAME) || re(&ARN),
-            AzureUri => re(&AZURE_MANAGEMENT_URI) || re(&GRAPH_USER_URI),
+            AzureUri => re(&AZURE_MANAGEMENT_URI) || re(&GRAPH_URI),
             Text => !v.chars().any(trailwatch_escape::is_hidden),
         }
     }
@@ -190,7 +193,7 @@ impl Grammar {
             EntraPrincipal => "an Entra object id, user principal name or application name",
             Guid => "a GUID",
             ResourceName => "a resource name ([A-Za-z0-9._-], 1 to 260) or ARN",
-            AzureUri => "a management or Graph URI of an Azure resource id",
+            AzureUri => "a management URI of an Azure resource id or a Graph URI of directory object ids",
             Text => "text without control or bidirectional characters",
         };
         words.to_string()
@@ -271,10 +274,12 @@ static AZURE_MANAGEMENT_URI: LazyLock<Regex> = LazyLock::new(|| {
         *AZURE_RESOURCE_ID_RE
     ))
 });
-static GRAPH_USER_URI: LazyLock<Regex> = LazyLock::new(|| {
-    regex(
-        r"^https://graph\.microsoft\.com/v1\.0/users/[A-Za-z0-9%._~@-]{1,400}/revokeSignInSessions$",
-    )
+/// A Graph v1.0 path segment: no `/`, `?`, `#`, quote or space, and never `.` or `..`.
+const GRAPH_SEGMENT: &str = r"[A-Za-z0-9%._~@-]*[A-Za-z0-9%_~@-][A-Za-z0-9%._~@-]*";
+static GRAPH_URI: LazyLock<Regex> = LazyLock::new(|| {
+    regex(&format!(
+        r"^https://graph\.microsoft\.com/v1\.0(?:/(?:{GRAPH_SEGMENT}|\$ref|directoryRoles\(roleTemplateId='{GUID_RE}'\)))+(?:\?(?:\$filter=(?:clientId|principalId)%20eq%20'{GUID_RE}'|\$select=[A-Za-z]+(?:,[A-Za-z]+)*))?$"
+    ))
 });
 
 /// The first value of `cmd` that does not fit its flag's grammar, with the reason.

@@ -11,6 +11,8 @@ use trailwatch_model::{Event, Outcome};
 pub struct Row {
     pub time_ms: i64,
     pub event_id: String,
+    /// The log it came from: `CloudTrail`, `Activity Log`, `Entra sign-in`, `Entra audit`, …
+    pub log: String,
     pub principal: String,
     pub source_ip: Option<String>,
     pub region: Option<String>,
@@ -54,6 +56,8 @@ pub struct Persistence {
 pub struct Group {
     pub first_ms: i64,
     pub last_ms: i64,
+    /// The log its events came from (see [`Row::log`]).
+    pub log: String,
     /// Operations merged (an Azure start/end pair counts once).
     pub count: usize,
     pub principal: String,
@@ -111,10 +115,14 @@ const PERSISTENCE: &[&str] = &[
     "CreateFunctionUrlConfig",
 ];
 
-/// Whether `action` (CloudTrail eventName, Lambda's dated suffixes ignored) creates persistence.
+/// Whether `action` (CloudTrail eventName, Lambda's dated suffixes ignored; an Azure operation;
+/// an Entra audit activity) creates persistence.
 pub fn is_persistence(action: &str) -> bool {
     if action.contains('/') {
         return crate::azure::is_persistence_op(action);
+    }
+    if action.contains(' ') {
+        return crate::entra::is_persistence(action);
     }
     let base = base_action(action);
     PERSISTENCE.contains(&base) || base == "AddPermission" || base == "CreateFunction"
@@ -170,6 +178,7 @@ fn group(scoped: &[&Event], rows: &[Row]) -> Vec<Group> {
         let touched = names(e, &req);
         let joins = out.last().is_some_and(|g| {
             g.principal == r.principal
+                && g.log == r.log
                 && g.source_ip == r.source_ip
                 && g.action == r.action
                 && r.time_ms - g.last_ms <= GROUP_GAP_MS
@@ -182,6 +191,7 @@ fn group(scoped: &[&Event], rows: &[Row]) -> Vec<Group> {
             out.push(Group {
                 first_ms: r.time_ms,
                 last_ms: r.time_ms,
+                log: r.log.clone(),
                 count: 0,
                 principal: r.principal.clone(),
                 source_ip: r.source_ip.clone(),
@@ -236,6 +246,7 @@ fn row(e: &Event, alerts: &HashMap<String, Vec<String>>) -> Row {
     Row {
         time_ms: e.time_ms,
         event_id: e.event_id.clone(),
+        log: crate::entra::log_name(e).to_string(),
         principal: e.principal.label().to_string(),
         source_ip: e.source_ip.clone(),
         region: e.region.clone(),
@@ -248,8 +259,10 @@ fn row(e: &Event, alerts: &HashMap<String, Vec<String>>) -> Row {
 
 /// What an action did to its resources.
 pub fn verb(e: &Event, req: &serde_json::Value) -> &'static str {
-    if e.provider == trailwatch_model::Provider::Azure {
-        return crate::azure::verb(e);
+    match e.provider {
+        trailwatch_model::Provider::Azure => return crate::azure::verb(e),
+        trailwatch_model::Provider::Entra => return crate::entra::verb(&e.action),
+        trailwatch_model::Provider::Aws => {}
     }
     let a = base_action(&e.action);
     let shares = req.pointer("/createVolumePermission/add").is_some()
@@ -344,10 +357,10 @@ fn settings(
     if !matches!(verb, "created" | "modified" | "shared") {
         return None;
     }
-    let body = if e.provider == trailwatch_model::Provider::Azure {
-        crate::azure::request_body(v)
-    } else {
-        req.clone()
+    let body = match e.provider {
+        trailwatch_model::Provider::Azure => crate::azure::request_body(v),
+        trailwatch_model::Provider::Entra => crate::entra::settings(e),
+        trailwatch_model::Provider::Aws => req.clone(),
     };
     if body.is_null() || body.as_object().is_some_and(|m| m.is_empty()) {
         return None;
@@ -365,8 +378,8 @@ fn persistence(scoped: &[&Event]) -> Vec<Persistence> {
         .filter(|e| e.outcome == Outcome::Success && is_persistence(&e.action))
         .map(|e| {
             let v = raw(e);
-            let what = v
-                .get("requestParameters")
+            let what = crate::entra::what(e)
+                .or_else(|| v.get("requestParameters").cloned())
                 .filter(|r| !r.is_null())
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| e.resources.join(", "));

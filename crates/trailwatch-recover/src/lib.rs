@@ -18,7 +18,9 @@
 pub(crate) mod azure;
 pub mod cmd;
 pub(crate) mod data;
+pub(crate) mod entra;
 pub mod ident;
+pub mod identity;
 pub mod incident;
 pub mod load;
 pub mod plan;

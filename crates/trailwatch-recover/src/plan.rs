@@ -48,6 +48,10 @@ pub struct Step {
     /// flag ([`crate::ident`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// Why a person must decide before the command runs (the log cannot make it exact, or it
+    /// destroys what may still be evidence): the script prints it and never runs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
 }
 
 impl Step {
@@ -70,6 +74,7 @@ impl Step {
             check,
             target: target.to_string(),
             refused: None,
+            review: None,
         }
     }
 
@@ -142,7 +147,7 @@ pub fn plan(events: &[Event], inc: &Incident, opts: &PlanOptions) -> Plan {
         .events
         .iter()
         .map(|i| &events[*i])
-        .filter(|e| opts.cloud.is_none_or(|c| e.provider == c))
+        .filter(|e| opts.cloud.is_none_or(|c| same_cloud(c, e.provider)))
         .collect();
     let mut steps = contain_keys(&scoped, inc);
     steps.extend(contain_sessions(&scoped, &opts.now));
@@ -153,9 +158,10 @@ pub fn plan(events: &[Event], inc: &Incident, opts: &PlanOptions) -> Plan {
                 steps.extend(crate::azure::undo(e));
                 continue;
             }
-            // Entra ID changes (app credentials, consents, role members) have no undo yet;
-            // they are not CloudTrail records for the AWS undo below.
-            Provider::Entra => continue,
+            Provider::Entra => {
+                steps.extend(crate::entra::undo(e));
+                continue;
+            }
             Provider::Aws => {}
         }
         let v = raw(e);
@@ -182,18 +188,35 @@ pub fn plan(events: &[Event], inc: &Incident, opts: &PlanOptions) -> Plan {
     }
 }
 
-/// Within eradicate, deletions of users and roles come last (their keys, profiles and policies
-/// must go first).
+/// Whether an event of `provider` belongs to the plan of `cloud`: Entra ID is Azure's
+/// directory, so an Azure plan holds it.
+fn same_cloud(cloud: Provider, provider: Provider) -> bool {
+    cloud == provider || (cloud == Provider::Azure && provider == Provider::Entra)
+}
+
+/// Within eradicate, deletions of users and roles come last (their keys, profiles, policies,
+/// memberships and credentials must go first).
 fn order(s: &Step) -> u8 {
-    match s.command.as_ref().and_then(|c| c.0.get(2)) {
-        Some(Word::Lit("delete-user")) | Some(Word::Lit("delete-role")) => 1,
+    let words = s.command.as_ref().map(|c| c.0.as_slice()).unwrap_or_default();
+    match words {
+        [_, _, Word::Lit("delete-user" | "delete-role"), ..] => 1,
+        [Word::Lit("az"), Word::Lit("ad"), Word::Lit("user"), Word::Lit("delete"), ..] => 1,
         _ => 0,
     }
 }
 
+/// One step per phase and title, and one per phase and command: the same command answering
+/// two events (the user disabled as the intruder and as an account they created) runs once.
 fn dedup(steps: &mut Vec<Step>) {
     let mut seen = BTreeSet::new();
-    steps.retain(|s| seen.insert((s.phase, s.command.as_ref().map(Cmd::shell), s.title.clone())));
+    let mut commands = BTreeSet::new();
+    steps.retain(|s| {
+        let command = s.command.as_ref().map(Cmd::shell);
+        let again = command
+            .clone()
+            .is_some_and(|c| !commands.insert((s.phase, c)));
+        seen.insert((s.phase, command, s.title.clone())) && !again
+    });
 }
 
 /// The IAM user a long-term key belongs to.
@@ -255,6 +278,7 @@ fn contain_keys(scoped: &[&Event], inc: &Incident) -> Vec<Step> {
             check: Some(check),
             target: key.clone(),
             refused: None,
+            review: None,
         });
     }
     out
@@ -303,6 +327,7 @@ fn contain_sessions(scoped: &[&Event], now: &str) -> Vec<Step> {
             check: Some(Cmd::aws("iam", "get-role-policy").arg("--role-name", role.clone()).arg("--policy-name", "AWSRevokeOlderSessions")),
             target: role,
             refused: None,
+            review: None,
         })
         .collect()
 }
@@ -962,6 +987,7 @@ fn restore_objects(scoped: &[&Event], versions: &crate::data::Versioning) -> Vec
                 check: Some(Cmd::aws("s3api", "get-bucket-versioning").arg("--bucket", b.clone()).region(region.as_deref())),
                 target: b,
                 refused: None,
+                review: None,
             }
         })
         .collect()
@@ -993,9 +1019,10 @@ fn verify(scoped: &[&Event], inc: &Incident, opts: &PlanOptions) -> Vec<Step> {
             check: None,
             target: "hunt".into(),
             refused: None,
+            review: None,
         });
     }
-    if opts.cloud == Some(Provider::Azure) {
+    if opts.cloud == Some(Provider::Azure) || opts.cloud == Some(Provider::Entra) {
         return out;
     }
     let mut by_user: BTreeMap<Option<String>, Vec<&str>> = BTreeMap::new();
@@ -1025,6 +1052,7 @@ fn verify(scoped: &[&Event], inc: &Incident, opts: &PlanOptions) -> Vec<Step> {
             check: None,
             target: user.unwrap_or_else(|| keys.join(",")),
             refused: None,
+            review: None,
         });
     }
     out

@@ -108,14 +108,15 @@ pub fn incident_markdown(inc: &Incident) -> String {
             md(&f.event_id)
         );
     }
-    o.push_str("\n## Timeline\n\nConsecutive events of one principal, IP, action and result are one line.\n\n| from | to | n | principal | ip | action | result | resources | alerts |\n|---|---|---|---|---|---|---|---|---|\n");
+    o.push_str("\n## Timeline\n\nEvery log in time order; consecutive events of one log, principal, IP, action and result are one line.\n\n| from | to | n | log | principal | ip | action | result | resources | alerts |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for g in &inc.timeline {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             iso(g.first_ms),
             iso(g.last_ms),
             g.count,
+            md(&g.log),
             md(&g.principal),
             md(g.source_ip.as_deref().unwrap_or("")),
             md(&g.action),
@@ -167,6 +168,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
             if let Some(why) = &s.refused {
                 let _ = writeln!(o, "   - {}", md(why));
             }
+            if let Some(why) = &s.review {
+                let _ = writeln!(o, "   - review before running: {}", md(why));
+            }
             if let Some(c) = &s.command {
                 o.push_str(&fence(&c.shell()));
             }
@@ -214,7 +218,13 @@ pub fn plan_script(plan: &Plan) -> String {
             if let Some(why) = &s.refused {
                 let _ = writeln!(o, "# {}", comment(why));
             }
-            if let Some(c) = &s.command {
+            if let Some(why) = &s.review {
+                let _ = writeln!(o, "# review before running: {}", comment(why));
+            }
+            if let (Some(c), Some(_)) = (&s.command, &s.review) {
+                // Never run, even with --execute: a person runs it after review.
+                let _ = writeln!(o, "# after review, by hand: {}", comment(&c.shell()));
+            } else if let Some(c) = &s.command {
                 let verb = if phase == Phase::Verify {
                     "check"
                 } else {
@@ -298,7 +308,7 @@ pub fn incident_html(inc: &Incident) -> String {
             html(&r.settings.join("; "))
         );
     }
-    o.push_str("</table><h2>Timeline</h2><table><tr><th>from</th><th>to</th><th>n</th><th>principal</th><th>ip</th><th>action</th><th>result</th><th>resources</th><th>alerts</th></tr>");
+    o.push_str("</table><h2>Timeline</h2><table><tr><th>from</th><th>to</th><th>n</th><th>log</th><th>principal</th><th>ip</th><th>action</th><th>result</th><th>resources</th><th>alerts</th></tr>");
     for g in &inc.timeline {
         let cls = if g.outcome == trailwatch_model::Outcome::Failure {
             " class=\"fail\""
@@ -309,10 +319,11 @@ pub fn incident_html(inc: &Incident) -> String {
         };
         let _ = write!(
             o,
-            "<tr{cls}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr{cls}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             iso(g.first_ms),
             iso(g.last_ms),
             g.count,
+            html(&g.log),
             html(&g.principal),
             html(g.source_ip.as_deref().unwrap_or("")),
             html(&g.action),

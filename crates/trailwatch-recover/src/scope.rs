@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use trailwatch_model::Event;
 
+use crate::identity::{canonical_guid, is_microsoft, CloudIdentity, Keys};
+
 /// Where the investigation starts.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Selector {
@@ -86,6 +88,13 @@ pub struct Scope {
     /// With an IP and another selector, the seed's events count only from this IP.
     pub restrict_ip: Option<String>,
     pub expansions: Vec<Expansion>,
+    /// The selector's person in the Microsoft logs (Activity Log and Entra), joined by object
+    /// id, else by user principal name ([`crate::identity`]).
+    pub identity: CloudIdentity,
+    /// Directory objects the intruder created (users, guests, applications, service
+    /// principals, groups; canonical object ids): their own events and the audits that target
+    /// them are in scope.
+    pub entra_objects: BTreeSet<String>,
     /// Indexes into the loaded events of the scoped ones, in time order.
     #[serde(skip)]
     pub events: Vec<usize>,
@@ -118,17 +127,23 @@ fn principal_matches(e: &Event, p: &str) -> bool {
 }
 
 impl Scope {
-    /// Whether `e` is the intruder's: made with a credential or session derived from the seed,
-    /// from an IP followed, or by the seed itself (from the selected IP when one is given).
-    fn holds(&self, e: &Event) -> bool {
+    /// Whether `e` (with its identity keys `k`) is the intruder's: made with a credential or
+    /// session derived from the seed, from an IP followed, by or on a directory object the
+    /// intruder created, or by the seed itself (from the selected IP when one is given).
+    fn holds(&self, e: &Event, k: &Keys) -> bool {
         let key = e.principal.access_key.as_deref();
         let name = e.principal.name.as_deref();
         let ip = e.source_ip.as_deref();
         let (sk, sp) = (self.seed_key.as_deref(), self.seed_principal.as_deref());
-        let seed = (key.is_some() && key == sk) || (name.is_some() && name == sp);
+        let seed = (key.is_some() && key == sk)
+            || (name.is_some() && name == sp)
+            || self.identity.holds(k);
+        let created = &self.entra_objects;
         let derived = key.is_some_and(|k| Some(k) != sk && self.access_keys.contains(k))
             || name.is_some_and(|n| Some(n) != sp && self.principals.contains(n))
-            || ip.is_some_and(|i| self.ips.contains(i));
+            || ip.is_some_and(|i| self.ips.contains(i))
+            || k.oid.as_ref().is_some_and(|o| created.contains(o))
+            || k.targets.iter().any(|t| created.contains(t));
         derived || (seed && self.restrict_ip.as_deref().is_none_or(|r| ip == Some(r)))
     }
 
@@ -178,26 +193,34 @@ pub fn scope(events: &[Event], selector: &Selector) -> Scope {
         selector: selector.clone(),
         ..Scope::default()
     };
-    seed(events, selector, &mut sc);
+    let keys: Vec<Keys> = events.iter().map(Keys::of).collect();
+    seed(events, &keys, selector, &mut sc);
     loop {
-        let before = sc.access_keys.len() + sc.principals.len() + sc.ips.len();
+        let before = sc.size();
         let idx: Vec<usize> = (0..events.len())
-            .filter(|i| sc.holds(&events[*i]))
+            .filter(|i| sc.holds(&events[*i], &keys[*i]))
             .collect();
         for &i in &idx {
             pivot_event(&events[i], &mut sc);
         }
         pivot_ips(events, &idx, &mut sc);
         sc.events = idx;
-        if sc.access_keys.len() + sc.principals.len() + sc.ips.len() == before {
+        if sc.size() == before {
             break;
         }
     }
-    describe(events, &mut sc);
+    describe(events, &keys, &mut sc);
     sc
 }
 
-fn seed(events: &[Event], sel: &Selector, sc: &mut Scope) {
+impl Scope {
+    /// How much the scope holds: the pivots stop when it no longer grows.
+    fn size(&self) -> usize {
+        self.access_keys.len() + self.principals.len() + self.ips.len() + self.entra_objects.len()
+    }
+}
+
+fn seed(events: &[Event], keys: &[Keys], sel: &Selector, sc: &mut Scope) {
     if let Some(k) = &sel.access_key {
         sc.add("access_key", k, "the selector".into(), None);
         sc.seed_key = Some(k.clone());
@@ -209,6 +232,7 @@ fn seed(events: &[Event], sel: &Selector, sc: &mut Scope) {
             .unwrap_or_else(|| p.clone());
         sc.add("principal", &name, "the selector".into(), None);
         sc.seed_principal = Some(name);
+        seed_identity(events, keys, p, sc);
     }
     if let Some(ip) = &sel.ip {
         let why = if sc.seed_key.is_some() || sc.seed_principal.is_some() {
@@ -221,12 +245,71 @@ fn seed(events: &[Event], sel: &Selector, sc: &mut Scope) {
     }
 }
 
-/// What one scoped event adds: the key it used, the sessions and keys it created.
+/// The selector's identity in the Microsoft logs, and an expansion for each object id and
+/// other user principal name it brought in.
+fn seed_identity(events: &[Event], keys: &[Keys], p: &str, sc: &mut Scope) {
+    sc.identity = CloudIdentity::of_selector(events, keys, p, |e| principal_matches(e, p));
+    let first = |pred: &dyn Fn(&Keys) -> bool| {
+        events
+            .iter()
+            .zip(keys)
+            .find(|(e, k)| is_microsoft(e) && pred(k))
+            .map(|(e, _)| e.event_id.clone())
+    };
+    for oid in sc.identity.object_ids.clone() {
+        if canonical_guid(p).as_deref() == Some(oid.as_str()) {
+            continue;
+        }
+        let ev = first(&|k| k.oid.as_deref() == Some(oid.as_str()));
+        sc.expansions.push(Expansion {
+            kind: "object_id".into(),
+            value: oid,
+            reason: "directory object id of the selector: joins its Activity Log operations, sign-ins and the directory audits it initiated".into(),
+            evidence: ev,
+            followed: true,
+            events: 0,
+        });
+    }
+    let seed = sc.seed_principal.clone().unwrap_or_default();
+    for upn in sc.identity.upns.clone() {
+        if upn.eq_ignore_ascii_case(&seed) {
+            continue;
+        }
+        let ev = first(&|k| k.upn.as_deref() == Some(upn.as_str()));
+        sc.expansions.push(Expansion {
+            kind: "upn".into(),
+            value: upn,
+            reason: "user principal name of the same object id".into(),
+            evidence: ev,
+            followed: true,
+            events: 0,
+        });
+    }
+}
+
+/// What one scoped event adds: the key it used, the sessions and keys it created, the
+/// directory objects it created.
 fn pivot_event(e: &Event, sc: &mut Scope) {
     if e.outcome != trailwatch_model::Outcome::Success {
         return;
     }
     let id = e.event_id.as_str();
+    for (oid, what) in crate::entra::created_objects(e) {
+        if sc.entra_objects.insert(oid.clone()) {
+            sc.expansions.push(Expansion {
+                kind: "entra_object".into(),
+                value: oid,
+                reason: format!(
+                    "{what}, created by {} ({}): its activity and the audits that target it are followed",
+                    e.principal.label(),
+                    e.action
+                ),
+                evidence: Some(id.to_string()),
+                followed: true,
+                events: 0,
+            });
+        }
+    }
     if let Some(k) = e.principal.access_key.as_deref() {
         let who = e.principal.label().to_string();
         if k.starts_with("ASIA") {
@@ -352,23 +435,30 @@ fn pivot_ips(events: &[Event], idx: &[usize], sc: &mut Scope) {
 }
 
 /// Context: user agents, and the IAM user behind each long-term key.
-fn describe(events: &[Event], sc: &mut Scope) {
-    let scoped: Vec<&Event> = sc.events.iter().map(|i| &events[*i]).collect();
+fn describe(events: &[Event], keys: &[Keys], sc: &mut Scope) {
+    let scoped: Vec<(&Event, &Keys)> = sc.events.iter().map(|i| (&events[*i], &keys[*i])).collect();
     for x in &mut sc.expansions {
         let v = Some(x.value.as_str());
         x.events = scoped
             .iter()
-            .filter(|e| match x.kind.as_str() {
+            .filter(|(e, k)| match x.kind.as_str() {
                 "access_key" => e.principal.access_key.as_deref() == v,
-                "principal" | "session" | "user" => e.principal.name.as_deref() == v,
+                "principal" | "session" | "user" => {
+                    e.principal.name.as_deref() == v
+                        || (is_microsoft(e) && eq_ci(e.principal.name.as_deref(), &x.value))
+                }
+                "object_id" => k.oid.as_deref() == v,
+                "upn" => k.upn.as_deref() == v,
+                "entra_object" => {
+                    k.oid.as_deref() == v || k.targets.iter().any(|t| Some(t.as_str()) == v)
+                }
                 "ip" => e.source_ip.as_deref() == v,
                 "user_agent" => e.user_agent.as_deref() == v,
                 _ => false,
             })
             .count();
     }
-    for &i in &sc.events {
-        let e = &events[i];
+    for &(e, _) in &scoped {
         if let Some(ua) = &e.user_agent {
             sc.user_agents.insert(ua.clone());
         }

@@ -482,11 +482,16 @@ fn simulated_azure_attacks_are_each_undone_and_nothing_else() {
             for w in *wanted {
                 assert!(text.contains(w), "{shape} {}: no `{w}` in\n{text}", sc.id);
             }
+            // Named by object id (the simulator writes the `oid` claim): a UPN can be renamed.
+            let oid = evs
+                .iter()
+                .filter(|e| e.principal.name.as_deref() == Some(sc.principal.as_str()))
+                .find_map(trailwatch_recover::identity::object_id)
+                .unwrap_or_else(|| panic!("{shape} {}: no object id", sc.id));
             assert!(
                 text.contains(&format!(
-                    "az ad user update --id '{}' --account-enabled false",
-                    sc.principal
-                )),
+                    "az ad user update --id '{oid}' --account-enabled false"
+                )) && text.contains(&format!("user {} ({oid})", sc.principal)),
                 "{shape} {}: the user is not disabled\n{text}",
                 sc.id
             );

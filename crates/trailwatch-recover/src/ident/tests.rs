@@ -68,9 +68,10 @@ fn aws_identifiers_follow_their_grammar() {
 }
 
 /// Flags that only ever carry a fixed value of ours (`Cmd::opt`, `Cmd::flag`, `az(&[…])`).
-const LITERAL_ONLY: [&str; 13] = [
+const LITERAL_ONLY: [&str; 14] = [
     "--account-enabled",
     "--all",
+    "--cert",
     "--egress",
     "--enable",
     "--ingress",
@@ -91,6 +92,7 @@ fn every_flag_in_the_sources_has_a_grammar() {
     let sources = [
         include_str!("../plan.rs"),
         include_str!("../azure.rs"),
+        include_str!("../entra.rs"),
         include_str!("../data.rs"),
         include_str!("../cmd.rs"),
     ];
@@ -127,4 +129,33 @@ fn the_first_unfit_value_is_named() {
     assert_eq!(first_unfit(&ok), None);
     let hidden = Cmd::aws("iam", "delete-user").arg("--user-name", "a\x1b[2Jb");
     assert!(first_unfit(&hidden).expect("refused").contains("\\x1b"));
+}
+
+#[test]
+fn graph_uris_of_object_ids_fit_and_crafted_ones_do_not() {
+    let g = Grammar::AzureUri;
+    let role = "0f1e2d3c-0000-4000-8000-0000000000ff";
+    let member = "a1b2c3d4-0000-4000-8000-000000000006";
+    for ok in [
+        format!("https://graph.microsoft.com/v1.0/directoryRoles/{role}/members/{member}/$ref"),
+        format!("https://graph.microsoft.com/v1.0/directoryRoles(roleTemplateId='{role}')/members/{member}/$ref"),
+        format!("https://graph.microsoft.com/v1.0/oauth2PermissionGrants?$filter=clientId%20eq%20'{member}'"),
+        "https://graph.microsoft.com/v1.0/oauth2PermissionGrants/l5eW7x0ga0-WDOntXzHateQDNpSH5-lPk9HjD3Sarjk".to_string(),
+        format!("https://graph.microsoft.com/v1.0/users/{member}?$select=accountEnabled,lastPasswordChangeDateTime"),
+        format!("https://graph.microsoft.com/v1.0/identity/conditionalAccess/policies/{role}"),
+    ] {
+        assert!(g.fits(&ok), "{ok}");
+    }
+    for bad in [
+        format!("https://graph.microsoft.com/v1.0/directoryRoles/{role}/members/x'$(id)/$ref"),
+        format!("https://graph.microsoft.com/v1.0/directoryRoles/{role}/members/../../users/{member}"),
+        format!("https://graph.microsoft.com/v1.0/users/{member}?$select=x&$top=1"),
+        format!("https://graph.microsoft.com/v1.0/oauth2PermissionGrants?$filter=clientId%20eq%20'x'%20or%20true"),
+        format!("https://graph.microsoft.com/v1.0/users/{member}#frag"),
+        format!("https://graph.microsoft.com/v1.0/users/a b"),
+        "https://graph.microsoft.com.evil/v1.0/users/x".to_string(),
+        "https://graph.microsoft.com/v1.0/users/x\n".to_string(),
+    ] {
+        assert!(!g.fits(&bad), "{bad}");
+    }
 }
