@@ -266,7 +266,8 @@ pub(crate) fn contain(scoped: &[&Event]) -> Vec<Step> {
         let (id, label) = (w.id.clone(), w.label());
         if w.user {
             let state = |fields: &str| {
-                az(&["rest", "--method", "get"]).arg("--uri", graph_user(&id, &format!("?$select={fields}")))
+                az(&["rest", "--method", "get"])
+                    .arg("--uri", graph_user(&id, &format!("?$select={fields}")))
             };
             o.push(
                 Phase::Contain,
@@ -547,7 +548,9 @@ pub(crate) fn verify(scoped: &[&Event]) -> Vec<Step> {
         let (id, label) = (w.id.clone(), w.label());
         out.push(step(
             format!("Confirm {label} holds no role assignment it should not"),
-            az(&["role", "assignment", "list"]).arg("--assignee", id.clone()).flag("--all"),
+            az(&["role", "assignment", "list"])
+                .arg("--assignee", id.clone())
+                .flag("--all"),
             &id,
         ));
         let set = if w.user { "users" } else { "servicePrincipals" };
@@ -556,7 +559,10 @@ pub(crate) fn verify(scoped: &[&Event]) -> Vec<Step> {
             az(&["rest", "--method", "get"])
                 .arg(
                     "--uri",
-                    format!("https://graph.microsoft.com/v1.0/{set}/{}/memberOf", path_segment(&id)),
+                    format!(
+                        "https://graph.microsoft.com/v1.0/{set}/{}/memberOf",
+                        path_segment(&id)
+                    ),
                 )
                 .arg("--query", "value[].[\"@odata.type\", displayName, id]"),
             &id,
