@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use trailwatch_decode::{read_bytes, ReadScratch};
-use trailwatch_model::{FieldPath, FieldSource};
+use trailwatch_model::FieldPath;
 
 /// The body an NSG rule write carries, as JSON text.
 fn nsg_body() -> String {
