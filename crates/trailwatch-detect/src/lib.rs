@@ -10,6 +10,7 @@
 
 pub mod builtin;
 pub mod content;
+pub mod entra_tuning;
 pub mod group;
 mod hunt;
 mod intern;
@@ -21,6 +22,7 @@ mod scan;
 pub mod summary;
 pub mod timeline;
 
+pub use entra_tuning::EntraTuning;
 pub use hunt::{hunt, HuntOptions, HuntReport, TimeRange, SERVICE_PRINCIPALS_TAG};
 pub use pack::{PackError, PackTuning, RulePack};
 pub use pipeline::{
