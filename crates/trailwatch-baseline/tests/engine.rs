@@ -873,7 +873,10 @@ fn the_example_configuration_is_valid_and_shows_the_defaults() {
     assert_eq!(cfg.baselines, BaselineConfig::default());
     assert_eq!(cfg.severity, trailwatch_baseline::SeverityConfig::default());
     assert_eq!(cfg.suppressions.len(), 1);
-    assert_eq!(cfg.detection, trailwatch_baseline::DetectionConfig::default());
+    assert_eq!(
+        cfg.detection,
+        trailwatch_baseline::DetectionConfig::default()
+    );
 }
 
 /// `[detection]`'s Entra keys: break-glass accounts and the sign-in thresholds, each checked.
@@ -916,33 +919,39 @@ mfa_fatigue_minutes = 15
     assert_eq!(cfg.detection.mfa_fatigue_denials, 5, "default kept");
     assert_eq!(cfg.detection.mfa_fatigue_minutes, 15);
     for (bad, says) in [
-        ("[detection]
-password_spray_users = 1
-", "password_spray_users"),
-        ("[detection]
-brute_force_failures = 0
-", "brute_force_failures"),
-        ("[detection]
-mfa_fatigue_minutes = 0
-", "mfa_fatigue_minutes"),
-        ("[detection]
-password_spray_minutes = 1441
-", "password_spray_minutes"),
-        ("[detection]
-break_glass_accounts = [""]
-", "break_glass_accounts"),
-        ("[detection]
-break_glass_accounts = ["a b@x"]
-", "break_glass_accounts"),
-        ("[detection]
-break_glass_accounts = "bg@x"
-", "break_glass_accounts"),
-        ("[detection]
-brute_force_failures = -3
-", "brute_force_failures"),
-        ("[detection]
-spray_users = 5
-", "spray_users"),
+        (
+            "[detection]\npassword_spray_users = 1\n",
+            "password_spray_users",
+        ),
+        (
+            "[detection]\nbrute_force_failures = 0\n",
+            "brute_force_failures",
+        ),
+        (
+            "[detection]\nmfa_fatigue_minutes = 0\n",
+            "mfa_fatigue_minutes",
+        ),
+        (
+            "[detection]\npassword_spray_minutes = 1441\n",
+            "password_spray_minutes",
+        ),
+        (
+            "[detection]\nbreak_glass_accounts = [\"\"]\n",
+            "break_glass_accounts",
+        ),
+        (
+            "[detection]\nbreak_glass_accounts = [\"a b@x\"]\n",
+            "break_glass_accounts",
+        ),
+        (
+            "[detection]\nbreak_glass_accounts = \"bg@x\"\n",
+            "break_glass_accounts",
+        ),
+        (
+            "[detection]\nbrute_force_failures = -3\n",
+            "brute_force_failures",
+        ),
+        ("[detection]\nspray_users = 5\n", "spray_users"),
     ] {
         let e = check_config(bad).expect_err(bad).to_string();
         assert!(e.contains(says), "{bad}: {e}");
