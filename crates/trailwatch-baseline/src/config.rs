@@ -15,6 +15,8 @@ pub enum ConfigError {
     Toml(#[from] toml::de::Error),
     #[error("[organization] {0}")]
     Organization(String),
+    #[error("[detection] {0}")]
+    Detection(String),
     #[error("[baselines] {0}")]
     Baselines(String),
     #[error("[[suppressions]] entry {index}: {reason}")]
@@ -101,6 +103,23 @@ pub struct DetectionConfig {
     /// wildcards): a launch of any other type is flagged. Unset: GPU, accelerated, metal and
     /// bulk launches are.
     pub instance_types: Option<Vec<String>>,
+    /// Microsoft Entra ID emergency-access (break-glass) accounts, by UPN or object id: any
+    /// sign-in by one, any directory change it makes or undergoes, is a high alert. Empty: no
+    /// such rule.
+    pub break_glass_accounts: Vec<String>,
+    /// Entra password spraying: this many distinct users failing their password from one
+    /// address …
+    pub password_spray_users: u32,
+    /// … within this many minutes.
+    pub password_spray_minutes: u32,
+    /// Entra brute force: this many failed passwords for one user …
+    pub brute_force_failures: u32,
+    /// … within this many minutes.
+    pub brute_force_minutes: u32,
+    /// Entra MFA fatigue: this many MFA denials or failures for one user …
+    pub mfa_fatigue_denials: u32,
+    /// … within this many minutes.
+    pub mfa_fatigue_minutes: u32,
 }
 
 impl Default for DetectionConfig {
@@ -109,7 +128,56 @@ impl Default for DetectionConfig {
             include_service_principals: false,
             chains: true,
             instance_types: None,
+            break_glass_accounts: Vec::new(),
+            password_spray_users: 10,
+            password_spray_minutes: 30,
+            brute_force_failures: 20,
+            brute_force_minutes: 30,
+            mfa_fatigue_denials: 5,
+            mfa_fatigue_minutes: 10,
         }
+    }
+}
+
+/// The longest window a `[detection]` threshold may span, minutes (one day).
+pub const MAX_DETECTION_MINUTES: u32 = 24 * 60;
+
+impl DetectionConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError::Detection(m));
+        let counts = [
+            ("password_spray_users", self.password_spray_users, 2),
+            ("brute_force_failures", self.brute_force_failures, 2),
+            ("mfa_fatigue_denials", self.mfa_fatigue_denials, 2),
+        ];
+        for (name, v, least) in counts {
+            if v < least {
+                return err(format!("{name} must be at least {least}, not {v}"));
+            }
+        }
+        let minutes = [
+            ("password_spray_minutes", self.password_spray_minutes),
+            ("brute_force_minutes", self.brute_force_minutes),
+            ("mfa_fatigue_minutes", self.mfa_fatigue_minutes),
+        ];
+        for (name, v) in minutes {
+            if v == 0 || v > MAX_DETECTION_MINUTES {
+                return err(format!(
+                    "{name} must be between 1 and {MAX_DETECTION_MINUTES}, not {v}"
+                ));
+            }
+        }
+        for a in &self.break_glass_accounts {
+            let bad = a.trim().is_empty()
+                || a.trim() != a
+                || a.chars().any(|c| c.is_control() || c.is_whitespace());
+            if bad {
+                return err(format!(
+                    "break_glass_accounts: {a:?} is not a user principal name or object id"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -511,6 +579,7 @@ impl Config {
                 "accounts: {bad:?} is not a 12-digit AWS account id"
             )));
         }
+        self.detection.validate()?;
         self.baselines.validate()?;
         for (i, s) in self.suppressions.iter().enumerate() {
             s.validate(i + 1)?;

@@ -873,4 +873,87 @@ fn the_example_configuration_is_valid_and_shows_the_defaults() {
     assert_eq!(cfg.baselines, BaselineConfig::default());
     assert_eq!(cfg.severity, trailwatch_baseline::SeverityConfig::default());
     assert_eq!(cfg.suppressions.len(), 1);
+    assert_eq!(
+        cfg.detection,
+        trailwatch_baseline::DetectionConfig::default()
+    );
+}
+
+/// `[detection]`'s Entra keys: break-glass accounts and the sign-in thresholds, each checked.
+#[test]
+fn detection_reads_break_glass_accounts_and_entra_thresholds() {
+    use trailwatch_baseline::DetectionConfig;
+    let defaults = DetectionConfig::default();
+    assert!(defaults.break_glass_accounts.is_empty());
+    assert_eq!(
+        (
+            defaults.password_spray_users,
+            defaults.password_spray_minutes,
+            defaults.brute_force_failures,
+            defaults.brute_force_minutes,
+            defaults.mfa_fatigue_denials,
+            defaults.mfa_fatigue_minutes
+        ),
+        (10, 30, 20, 30, 5, 10)
+    );
+    let text = r#"
+[detection]
+break_glass_accounts = ["bg-01@contoso.example", "0f1e2d3c-0000-4000-8000-0000000000aa"]
+password_spray_users = 6
+password_spray_minutes = 60
+brute_force_failures = 12
+mfa_fatigue_minutes = 15
+"#;
+    let cfg = check_config(text).expect("valid");
+    assert_eq!(
+        cfg.detection.break_glass_accounts,
+        [
+            "bg-01@contoso.example",
+            "0f1e2d3c-0000-4000-8000-0000000000aa"
+        ]
+    );
+    assert_eq!(cfg.detection.password_spray_users, 6);
+    assert_eq!(cfg.detection.password_spray_minutes, 60);
+    assert_eq!(cfg.detection.brute_force_failures, 12);
+    assert_eq!(cfg.detection.brute_force_minutes, 30, "default kept");
+    assert_eq!(cfg.detection.mfa_fatigue_denials, 5, "default kept");
+    assert_eq!(cfg.detection.mfa_fatigue_minutes, 15);
+    for (bad, says) in [
+        (
+            "[detection]\npassword_spray_users = 1\n",
+            "password_spray_users",
+        ),
+        (
+            "[detection]\nbrute_force_failures = 0\n",
+            "brute_force_failures",
+        ),
+        (
+            "[detection]\nmfa_fatigue_minutes = 0\n",
+            "mfa_fatigue_minutes",
+        ),
+        (
+            "[detection]\npassword_spray_minutes = 1441\n",
+            "password_spray_minutes",
+        ),
+        (
+            "[detection]\nbreak_glass_accounts = [\"\"]\n",
+            "break_glass_accounts",
+        ),
+        (
+            "[detection]\nbreak_glass_accounts = [\"a b@x\"]\n",
+            "break_glass_accounts",
+        ),
+        (
+            "[detection]\nbreak_glass_accounts = \"bg@x\"\n",
+            "break_glass_accounts",
+        ),
+        (
+            "[detection]\nbrute_force_failures = -3\n",
+            "brute_force_failures",
+        ),
+        ("[detection]\nspray_users = 5\n", "spray_users"),
+    ] {
+        let e = check_config(bad).expect_err(bad).to_string();
+        assert!(e.contains(says), "{bad}: {e}");
+    }
 }

@@ -1,6 +1,8 @@
 //! [`RulePack`]: the rules a run uses, loaded and routed to each cloud.
 
+use crate::entra_tuning::{EntraTuning, BREAK_GLASS_RULE_FILE};
 use std::path::{Path, PathBuf};
+use trailwatch_baseline::DetectionConfig;
 use trailwatch_model::{Provider, Severity};
 use trailwatch_sigma::{LoadFailure, LoadReport, Loader, RuleSet, RuleSetConfig};
 
@@ -106,17 +108,51 @@ impl RulePack {
         Self::load_tuned(builtin, dirs, min_level, &PackTuning::default())
     }
 
-    /// [`RulePack::load`] with the site's changes to the built-in pack.
+    /// [`RulePack::load`] with the site's changes to the built-in pack (the Entra ID rules
+    /// as built in).
     pub fn load_tuned(
         builtin: bool,
         dirs: &[PathBuf],
         min_level: Severity,
         tuning: &PackTuning,
     ) -> Result<RulePack, PackError> {
+        Self::load_site(builtin, dirs, min_level, tuning, &EntraTuning::default())
+    }
+
+    /// [`RulePack::load`] with everything `[detection]` changes in the built-in pack: the
+    /// instance-type allow-list, the Entra ID thresholds and the break-glass accounts.
+    pub fn load_configured(
+        builtin: bool,
+        dirs: &[PathBuf],
+        min_level: Severity,
+        detection: &DetectionConfig,
+    ) -> Result<RulePack, PackError> {
+        let tuning = PackTuning {
+            instance_types: detection.instance_types.clone(),
+        };
+        let entra = EntraTuning::from(detection);
+        Self::load_site(builtin, dirs, min_level, &tuning, &entra)
+    }
+
+    /// [`RulePack::load`] with the site's changes to the built-in AWS and Entra ID rules.
+    pub fn load_site(
+        builtin: bool,
+        dirs: &[PathBuf],
+        min_level: Severity,
+        tuning: &PackTuning,
+        entra: &EntraTuning,
+    ) -> Result<RulePack, PackError> {
         let mut loader = Loader::new();
         if builtin {
             for (name, text) in crate::builtin::files() {
-                loader.load_str(&tuning.builtin_text(&name, text), &name);
+                let text = match entra.retuned(text) {
+                    Some(retuned) => retuned.into(),
+                    None => tuning.builtin_text(&name, text),
+                };
+                loader.load_str(&text, &name);
+            }
+            if let Some(rule) = entra.break_glass_rule() {
+                loader.load_str(&rule, BREAK_GLASS_RULE_FILE);
             }
         }
         for d in dirs {

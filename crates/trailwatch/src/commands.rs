@@ -12,10 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+use trailwatch_baseline::DetectionConfig;
 use trailwatch_decode::{expand_inputs, expand_inputs_counted, DecodeError, FileStats, Input};
 use trailwatch_detect::group::{GroupOptions, PendingAlert};
 use trailwatch_detect::timeline::TimelineFilter;
-use trailwatch_detect::{HuntOptions, PackTuning, Pipeline, PipelineOptions, RulePack, TimeRange};
+use trailwatch_detect::{HuntOptions, Pipeline, PipelineOptions, RulePack, TimeRange};
 use trailwatch_escape as escape;
 use trailwatch_model::Severity;
 
@@ -56,12 +57,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn load_pack(r: &RuleArgs, min_level: Severity) -> Result<RulePack> {
-    load_tuned_pack(r, min_level, &PackTuning::default())
+    load_tuned_pack(r, min_level, &DetectionConfig::default())
 }
 
-/// [`load_pack`] with the configuration's changes to the built-in pack.
-fn load_tuned_pack(r: &RuleArgs, min_level: Severity, tuning: &PackTuning) -> Result<RulePack> {
-    let pack = RulePack::load_tuned(!r.no_builtin, &r.rules, min_level, tuning)?;
+/// [`load_pack`] with the configuration's changes to the built-in pack (`[detection]`).
+fn load_tuned_pack(
+    r: &RuleArgs,
+    min_level: Severity,
+    detection: &DetectionConfig,
+) -> Result<RulePack> {
+    let pack = RulePack::load_configured(!r.no_builtin, &r.rules, min_level, detection)?;
     let failed = pack.failures().len();
     if failed > 0 {
         eprintln!("trailwatch: {failed} rules did not compile and are not used (details: trailwatch rules check)");
@@ -229,15 +234,12 @@ fn hunt(a: HuntArgs, clock: Clock) -> Result<ExitCode> {
     let window_ms = trailwatch_model::duration::parse_duration_ms(&a.group_window)
         .with_context(|| format!("--group-window {:?}", a.group_window))?;
     let plan = crate::baseline_cmd::Plan::new(&a, clock)?;
-    let tuning = PackTuning {
-        instance_types: plan.cfg.detection.instance_types.clone(),
-    };
     let min_level: Severity = a.min_level.into();
     let rule_level = plan
         .engine
         .as_ref()
         .map_or(min_level, |e| e.rule_level(min_level));
-    let pack = load_tuned_pack(&a.rules, rule_level, &tuning)?;
+    let pack = load_tuned_pack(&a.rules, rule_level, &plan.cfg.detection)?;
     let mut run = Run::start(&a.input, clock, a.output.output.as_deref())?;
     let range = run.range;
     let hunt_opts = HuntOptions {
