@@ -7,12 +7,12 @@
 //! and the resource id with its original case when the record keeps it.
 
 use crate::cmd::{Cmd, Word};
-use crate::identity::{is_microsoft, object_id};
+use crate::identity::{is_microsoft, object_id, upn};
 use crate::plan::{Phase, Step};
 use crate::scope::{raw, s};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use trailwatch_model::{Event, Outcome};
+use trailwatch_model::{Event, Outcome, Provider};
 
 /// The fields of one Azure record that recovery reads.
 pub(crate) struct AzureOp {
@@ -213,11 +213,27 @@ impl Who<'_> {
     }
 }
 
-/// The Microsoft identities whose own events are in scope, one per object id (else name).
+/// The Microsoft identities whose own events are in scope, one per object id (else name). A
+/// failed sign-in is no sign of a compromise (a spray fails against many users): it counts
+/// only when it is not a sign-in; an interrupted one (`Pending`: the password was right, MFA
+/// was asked) counts.
 fn identities<'a>(scoped: &[&'a Event]) -> Vec<Who<'a>> {
     let mut who: BTreeMap<String, Who<'a>> = BTreeMap::new();
-    for e in scoped.iter().copied().filter(|e| is_microsoft(e)) {
-        let oid = object_id(e);
+    let counts = |e: &Event| {
+        is_microsoft(e)
+            && !(e.provider == Provider::Entra
+                && !crate::entra::is_audit(e)
+                && e.outcome == Outcome::Failure)
+    };
+    // A record without an object id joins the identity its UPN has elsewhere.
+    let mut oid_of_upn: BTreeMap<String, String> = BTreeMap::new();
+    for e in scoped.iter().copied().filter(|e| counts(e)) {
+        if let (Some(o), Some(u)) = (object_id(e), upn(e)) {
+            oid_of_upn.entry(u).or_insert(o);
+        }
+    }
+    for e in scoped.iter().copied().filter(|e| counts(e)) {
+        let oid = object_id(e).or_else(|| upn(e).and_then(|u| oid_of_upn.get(&u).cloned()));
         let Some(name) = e
             .principal
             .name
@@ -266,7 +282,8 @@ pub(crate) fn contain(scoped: &[&Event]) -> Vec<Step> {
         let (id, label) = (w.id.clone(), w.label());
         if w.user {
             let state = |fields: &str| {
-                az(&["rest", "--method", "get"]).arg("--uri", graph_user(&id, &format!("?$select={fields}")))
+                az(&["rest", "--method", "get"])
+                    .arg("--uri", graph_user(&id, &format!("?$select={fields}")))
             };
             o.push(
                 Phase::Contain,
@@ -547,7 +564,9 @@ pub(crate) fn verify(scoped: &[&Event]) -> Vec<Step> {
         let (id, label) = (w.id.clone(), w.label());
         out.push(step(
             format!("Confirm {label} holds no role assignment it should not"),
-            az(&["role", "assignment", "list"]).arg("--assignee", id.clone()).flag("--all"),
+            az(&["role", "assignment", "list"])
+                .arg("--assignee", id.clone())
+                .flag("--all"),
             &id,
         ));
         let set = if w.user { "users" } else { "servicePrincipals" };
@@ -556,7 +575,10 @@ pub(crate) fn verify(scoped: &[&Event]) -> Vec<Step> {
             az(&["rest", "--method", "get"])
                 .arg(
                     "--uri",
-                    format!("https://graph.microsoft.com/v1.0/{set}/{}/memberOf", path_segment(&id)),
+                    format!(
+                        "https://graph.microsoft.com/v1.0/{set}/{}/memberOf",
+                        path_segment(&id)
+                    ),
                 )
                 .arg("--query", "value[].[\"@odata.type\", displayName, id]"),
             &id,

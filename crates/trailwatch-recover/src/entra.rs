@@ -60,20 +60,27 @@ impl Target {
     }
 
     pub fn prop(&self, name: &str) -> Option<&Prop> {
-        self.props.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+        self.props
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     fn is(&self, kind: &str) -> bool {
         self.kind.eq_ignore_ascii_case(kind)
     }
 
-    /// How a person reads it: `User eve@contoso.example (id)`.
+    /// How a person reads it: `eve@contoso.example (id)`.
     pub fn label(&self) -> String {
         let name = self.upn.as_deref().or(self.name.as_deref()).unwrap_or("?");
         match &self.id {
-            Some(id) if id != name => format!("{} {name} ({id})", self.kind),
-            _ => format!("{} {name}", self.kind),
+            Some(id) if id != name => format!("{name} ({id})"),
+            _ => name.to_string(),
         }
+    }
+
+    /// The label with the kind: `User eve@contoso.example (id)`.
+    pub fn described(&self) -> String {
+        format!("{} {}", self.kind, self.label())
     }
 }
 
@@ -146,9 +153,7 @@ impl Audit {
 
     /// The first target of one of `kinds`.
     fn target_of(&self, kinds: &[&str]) -> Option<&Target> {
-        self.targets
-            .iter()
-            .find(|t| kinds.iter().any(|k| t.is(k)))
+        self.targets.iter().find(|t| kinds.iter().any(|k| t.is(k)))
     }
 }
 
@@ -223,7 +228,7 @@ pub(crate) fn created_objects(e: &Event) -> Vec<(String, String)> {
         .filter(|t| kinds.iter().any(|k| t.is(k)))
         .filter_map(|t| {
             let id = t.id.as_deref().and_then(canonical_guid)?;
-            Some((id, t.label()))
+            Some((id, t.described()))
         })
         .collect()
 }
@@ -285,7 +290,7 @@ pub(crate) fn settings(e: &Event) -> Value {
             .filter_map(|p| Some((p.name.clone(), Value::String(p.new.clone()?))))
             .collect();
         if !props.is_empty() {
-            out.insert(t.label(), Value::Object(props));
+            out.insert(t.described(), Value::Object(props));
         }
     }
     Value::Object(out)
@@ -299,7 +304,11 @@ pub(crate) fn what(e: &Event) -> Option<Value> {
     if s.as_object().is_some_and(|m| !m.is_empty()) {
         return Some(s);
     }
-    let labels: Vec<Value> = a.targets.iter().map(|t| Value::String(t.label())).collect();
+    let labels: Vec<Value> = a
+        .targets
+        .iter()
+        .map(|t| Value::String(t.described()))
+        .collect();
     Some(Value::Array(labels))
 }
 
@@ -369,8 +378,7 @@ pub(crate) fn undo(e: &Event) -> Vec<Step> {
         consent(&mut o, &a);
     } else if a.is("Add delegated permission grant") || a.is("Add OAuth2PermissionGrant") {
         delegated_grant(&mut o, &a);
-    } else if a.has("app role assignment") && a.activity.to_ascii_lowercase().starts_with("add")
-    {
+    } else if a.has("app role assignment") && a.activity.to_ascii_lowercase().starts_with("add") {
         app_role_assignment(&mut o, &a);
     } else if a.is("Add member to role") {
         role_member(&mut o, &a);
@@ -499,7 +507,11 @@ fn remove_credential(o: &mut Out<'_>, t: &Target, k: &KeyEntry) {
         review: None,
     });
     o.verify(
-        format!("Confirm {kind} {} of {what} {} is gone (empty list)", k.key_id, t.label()),
+        format!(
+            "Confirm {kind} {} of {what} {} is gone (empty list)",
+            k.key_id,
+            t.label()
+        ),
         read,
         &id,
     );
@@ -548,7 +560,13 @@ pub(crate) fn grant_ids(v: &str) -> Vec<String> {
 fn scopes(v: &str) -> String {
     v.split("Scope:")
         .nth(1)
-        .map(|s| s.split([',', ']']).next().unwrap_or_default().trim().to_string())
+        .map(|s| {
+            s.split([',', ']'])
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -565,9 +583,17 @@ fn consent(o: &mut Out<'_>, a: &Audit) {
     let admin = client
         .new_value("ConsentContext.IsAdminConsent")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let who = if admin { "for every user (admin consent)" } else { "for the consenting user" };
+    let who = if admin {
+        "for every user (admin consent)"
+    } else {
+        "for the consenting user"
+    };
     if app_only {
-        list_app_role_assignments(o, client, &format!("application permissions consented {who}"));
+        list_app_role_assignments(
+            o,
+            client,
+            &format!("application permissions consented {who}"),
+        );
         return;
     }
     let grants = grant_ids(&perms);
@@ -602,7 +628,9 @@ fn list_grants(o: &mut Out<'_>, client: &Target, scopes: &str, who: &str) {
     let id = client.id.clone().unwrap_or_default();
     let list = rest(
         "get",
-        graph(format!("oauth2PermissionGrants?$filter=clientId%20eq%20'{id}'")),
+        graph(format!(
+            "oauth2PermissionGrants?$filter=clientId%20eq%20'{id}'"
+        )),
     );
     o.push(Plan1 {
         phase: Phase::Eradicate,
@@ -631,7 +659,11 @@ fn delegated_grant(o: &mut Out<'_>, a: &Audit) {
 
 fn list_app_role_assignments(o: &mut Out<'_>, client: &Target, what: &str) {
     let id = client.id.clone().unwrap_or_default();
-    let base = if client.is("User") { "users" } else { "servicePrincipals" };
+    let base = if client.is("User") {
+        "users"
+    } else {
+        "servicePrincipals"
+    };
     let list = rest("get", graph(format!("{base}/{id}/appRoleAssignments")));
     o.push(Plan1 {
         phase: Phase::Eradicate,
@@ -703,7 +735,10 @@ fn role_member(o: &mut Out<'_>, a: &Audit) {
         let members = rest("get", graph(format!("{role_path}/members")))
             .arg("--query", format!("value[?id=='{mid}'].id"));
         (
-            Some(rest("delete", graph(format!("{role_path}/members/{mid}/$ref")))),
+            Some(rest(
+                "delete",
+                graph(format!("{role_path}/members/{mid}/$ref")),
+            )),
             Some(members),
         )
     };
@@ -720,7 +755,10 @@ fn role_member(o: &mut Out<'_>, a: &Audit) {
     });
     if let Some(read) = check {
         o.verify(
-            format!("Confirm {} is no longer in directory role {role} (empty list)", member.label()),
+            format!(
+                "Confirm {} is no longer in directory role {role} (empty list)",
+                member.label()
+            ),
             read,
             &mid,
         );
@@ -801,7 +839,10 @@ fn group_member(o: &mut Out<'_>, a: &Audit) {
         review: None,
     });
     o.verify(
-        format!("Confirm {} is no longer in group {gname} (value false)", member.label()),
+        format!(
+            "Confirm {} is no longer in group {gname} (value false)",
+            member.label()
+        ),
         check,
         &mid,
     );
@@ -820,22 +861,34 @@ fn owner(o: &mut Out<'_>, a: &Audit) {
         .find_map(|t| t.new_value(prop))
         .or_else(|| a.target_of(&[kind]).and_then(|t| t.id.clone()))
         .unwrap_or_default();
-    let Some(new_owner) = a
-        .targets
-        .iter()
-        .find(|t| t.id.as_deref() != Some(owned_id.as_str()) && (t.is("User") || t.is("ServicePrincipal")))
-    else {
+    let Some(new_owner) = a.targets.iter().find(|t| {
+        t.id.as_deref() != Some(owned_id.as_str()) && (t.is("User") || t.is("ServicePrincipal"))
+    }) else {
         return;
     };
     let oid = new_owner.id.clone().unwrap_or_default();
-    let set = if app { "applications" } else { "servicePrincipals" };
-    let command = rest("delete", graph(format!("{set}/{owned_id}/owners/{oid}/$ref")));
+    let set = if app {
+        "applications"
+    } else {
+        "servicePrincipals"
+    };
+    let command = rest(
+        "delete",
+        graph(format!("{set}/{owned_id}/owners/{oid}/$ref")),
+    );
     let list = rest("get", graph(format!("{set}/{owned_id}/owners")))
         .arg("--query", format!("value[?id=='{oid}'].id"));
-    let what = if app { "application" } else { "service principal" };
+    let what = if app {
+        "application"
+    } else {
+        "service principal"
+    };
     o.push(Plan1 {
         phase: Phase::Eradicate,
-        title: format!("Remove owner {} they added to {what} {owned_id}", new_owner.label()),
+        title: format!(
+            "Remove owner {} they added to {what} {owned_id}",
+            new_owner.label()
+        ),
         command: Some(command),
         risk: "the owner can no longer manage the application's credentials",
         check: Some(list.clone()),
@@ -843,7 +896,10 @@ fn owner(o: &mut Out<'_>, a: &Audit) {
         review: None,
     });
     o.verify(
-        format!("Confirm {} no longer owns {what} {owned_id} (empty list)", new_owner.label()),
+        format!(
+            "Confirm {} no longer owns {what} {owned_id} (empty list)",
+            new_owner.label()
+        ),
         list,
         &owned_id,
     );
@@ -855,7 +911,11 @@ fn user_created(o: &mut Out<'_>, a: &Audit) {
     };
     let id = u.id.clone().or_else(|| u.upn.clone()).unwrap_or_default();
     let guest = a.is("Invite external user");
-    let what = if guest { "guest they invited" } else { "user they created" };
+    let what = if guest {
+        "guest they invited"
+    } else {
+        "user they created"
+    };
     o.push(Plan1 {
         phase: Phase::Contain,
         title: format!("Disable the {what}: {}", u.label()),
@@ -908,7 +968,8 @@ fn ca_policy(o: &mut Out<'_>, a: &Audit) {
             None,
             format!(
                 "re-create it from the audit's old value, after review: {}",
-                old.as_deref().unwrap_or("(the audit holds no old value: take it from your baseline)")
+                old.as_deref()
+                    .unwrap_or("(the audit holds no old value: take it from your baseline)")
             ),
         )
     } else {
@@ -938,8 +999,17 @@ fn auth_method(o: &mut Out<'_>, a: &Audit) {
         return;
     };
     let label = user.map(Target::label).unwrap_or_else(|| id.clone());
-    let list = rest("get", graph(format!("users/{}/authentication/methods", path_segment(&id))));
-    let what = a.result_reason.clone().unwrap_or_else(|| a.activity.clone());
+    let list = rest(
+        "get",
+        graph(format!(
+            "users/{}/authentication/methods",
+            path_segment(&id)
+        )),
+    );
+    let what = a
+        .result_reason
+        .clone()
+        .unwrap_or_else(|| a.activity.clone());
     o.push(Plan1 {
         phase: Phase::Eradicate,
         title: format!("Remove the authentication method registered for {label} ({what})"),

@@ -197,7 +197,11 @@ fn same_cloud(cloud: Provider, provider: Provider) -> bool {
 /// Within eradicate, deletions of users and roles come last (their keys, profiles, policies,
 /// memberships and credentials must go first).
 fn order(s: &Step) -> u8 {
-    let words = s.command.as_ref().map(|c| c.0.as_slice()).unwrap_or_default();
+    let words = s
+        .command
+        .as_ref()
+        .map(|c| c.0.as_slice())
+        .unwrap_or_default();
     match words {
         [_, _, Word::Lit("delete-user" | "delete-role"), ..] => 1,
         [Word::Lit("az"), Word::Lit("ad"), Word::Lit("user"), Word::Lit("delete"), ..] => 1,

@@ -32,7 +32,11 @@ fn shell(s: &Step) -> String {
 
 /// The URI a step's command calls, unquoted.
 fn uri(s: &Step) -> String {
-    let words = s.command.as_ref().map(|c| c.0.as_slice()).unwrap_or_default();
+    let words = s
+        .command
+        .as_ref()
+        .map(|c| c.0.as_slice())
+        .unwrap_or_default();
     words
         .windows(2)
         .find_map(|w| match w {
@@ -86,7 +90,11 @@ fn graph_directory_audits_are_each_undone() {
         shell(&role[0]),
         "az rest --method delete --uri 'https://graph.microsoft.com/v1.0/directoryRoles/0f1e2d3c-0000-4000-8000-0000000000ff/members/a1b2c3d4-0000-4000-8000-000000000007/$ref'"
     );
-    assert!(role[0].title.contains("Global Administrator"), "{:?}", role[0]);
+    assert!(
+        role[0].title.contains("Global Administrator"),
+        "{:?}",
+        role[0]
+    );
     assert!(role[0].risk.contains("break-glass"));
     assert!(
         role.iter().any(|s| s.phase == Phase::Verify
@@ -113,16 +121,21 @@ fn graph_directory_audits_are_each_undone() {
         shell(&consent[0])
     );
     assert!(consent[0].review.is_some() && consent[0].title.contains("Mail.Read offline_access"));
-    assert!(by[INVITE_AUDIT].is_empty(), "a failed invitation created nothing");
+    assert!(
+        by[INVITE_AUDIT].is_empty(),
+        "a failed invitation created nothing"
+    );
     // A conditional access change: its old value to restore, never a command.
     let ca = &by[CA_AUDIT];
     assert!(ca[0].command.is_none(), "{ca:?}");
     let review = ca[0].review.as_deref().unwrap_or_default();
     assert!(review.contains(r#"{"state":"enabled"}"#), "{review}");
-    assert!(shell_of_check(&ca[0]).contains("identity/conditionalAccess/policies/aa11bb22-0000-4000-8000-0000000000f1"));
+    assert!(shell_of_check(&ca[0])
+        .contains("identity/conditionalAccess/policies/aa11bb22-0000-4000-8000-0000000000f1"));
     let method = &by[METHOD_AUDIT];
     assert!(
-        shell(&method[0]).ends_with("users/a1b2c3d4-0000-4000-8000-000000000007/authentication/methods'")
+        shell(&method[0])
+            .ends_with("users/a1b2c3d4-0000-4000-8000-000000000007/authentication/methods'")
             && method[0].review.is_some(),
         "{method:?}"
     );
@@ -159,7 +172,9 @@ fn every_export_shape_gives_the_same_undo() {
     }
     assert!(compared >= 6, "only {compared} audits compared");
     // The certificate added to a service principal is only in the diagnostic example.
-    let diag = undo_by_event(&load(&[data("diagnostic/insights-logs-auditlogs/PT1H.json")]));
+    let diag = undo_by_event(&load(&[data(
+        "diagnostic/insights-logs-auditlogs/PT1H.json",
+    )]));
     assert_eq!(
         shell(&diag[CERT_AUDIT][0]),
         "az ad sp credential delete --id 'e5f6a7b8-0000-4000-8000-0000000000a1' --key-id '9f8e7d6c-0000-4000-8000-000000000002' --cert"
@@ -198,11 +213,15 @@ fn consent_with_grant_ids_deletes_each_grant() {
     );
     let steps = undo(&e);
     let uri = "https://graph.microsoft.com/v1.0/oauth2PermissionGrants/l5eW7x0ga0-WDOntXzHateQDNpSH5-lPk9HjD3Sarjk";
-    assert_eq!(shell(&steps[0]), format!("az rest --method delete --uri '{uri}'"));
+    assert_eq!(
+        shell(&steps[0]),
+        format!("az rest --method delete --uri '{uri}'")
+    );
     assert!(steps[0].title.contains("admin consent") && steps[0].review.is_none());
     assert!(steps
         .iter()
-        .any(|s| s.phase == Phase::Verify && shell(s) == format!("az rest --method get --uri '{uri}'")));
+        .any(|s| s.phase == Phase::Verify
+            && shell(s) == format!("az rest --method get --uri '{uri}'")));
     // Application permissions: app role assignments, listed for review.
     let e = audit(
         "Consent to application",
@@ -211,8 +230,9 @@ fn consent_with_grant_ids_deletes_each_grant() {
     );
     let steps = undo(&e);
     assert!(
-        shell(&steps[0]).ends_with("servicePrincipals/b7c8d9e0-0000-4000-8000-0000000000c1/appRoleAssignments'")
-            && steps[0].review.is_some(),
+        shell(&steps[0]).ends_with(
+            "servicePrincipals/b7c8d9e0-0000-4000-8000-0000000000c1/appRoleAssignments'"
+        ) && steps[0].review.is_some(),
         "{steps:?}"
     );
 }
@@ -228,7 +248,8 @@ fn created_users_are_disabled_then_deleted_after_review() {
         created_objects(&e),
         [(
             "f1f2f3f4-0000-4000-8000-0000000000e1".to_string(),
-            "User x_evil.example#EXT#@contoso.example (f1f2f3f4-0000-4000-8000-0000000000e1)".to_string()
+            "User x_evil.example#EXT#@contoso.example (f1f2f3f4-0000-4000-8000-0000000000e1)"
+                .to_string()
         )]
     );
     let steps = undo(&e);
@@ -238,7 +259,10 @@ fn created_users_are_disabled_then_deleted_after_review() {
         "az ad user update --id 'f1f2f3f4-0000-4000-8000-0000000000e1' --account-enabled false"
     );
     let delete = steps.iter().find(|s| s.phase == Phase::Eradicate).unwrap();
-    assert_eq!(shell(delete), "az ad user delete --id 'f1f2f3f4-0000-4000-8000-0000000000e1'");
+    assert_eq!(
+        shell(delete),
+        "az ad user delete --id 'f1f2f3f4-0000-4000-8000-0000000000e1'"
+    );
     assert!(delete.review.is_some(), "deletion waits for review");
 }
 
@@ -285,7 +309,10 @@ fn group_owner_and_pim_memberships_are_removed() {
         format!("https://graph.microsoft.com/v1.0/roleManagement/directory/roleEligibilitySchedules?$filter=principalId%20eq%20'{member}'")
     );
     let review = steps[0].review.as_deref().unwrap_or_default();
-    assert!(review.contains("adminRemove") && review.contains(GLOBAL_ADMIN_TEMPLATE), "{review}");
+    assert!(
+        review.contains("adminRemove") && review.contains(GLOBAL_ADMIN_TEMPLATE),
+        "{review}"
+    );
 }
 
 /// A crafted target id cannot bend a Graph URI: the step stays, without a command.
@@ -301,7 +328,10 @@ fn a_crafted_member_id_is_refused() {
     steps.iter_mut().for_each(Step::refuse_unfit_values);
     let s = &steps[0];
     assert!(s.command.is_none() && s.check.is_none(), "{s:?}");
-    assert!(s.refused.as_deref().unwrap_or_default().contains("--uri"), "{s:?}");
+    assert!(
+        s.refused.as_deref().unwrap_or_default().contains("--uri"),
+        "{s:?}"
+    );
 }
 
 #[test]
@@ -314,6 +344,10 @@ fn the_timeline_names_each_log() {
     let logs: std::collections::BTreeSet<&str> = evs.iter().map(log_name).collect();
     assert_eq!(
         logs.into_iter().collect::<Vec<_>>(),
-        ["Entra audit", "Entra sign-in", "Entra sign-in (non-interactive)"]
+        [
+            "Entra audit",
+            "Entra sign-in",
+            "Entra sign-in (non-interactive)"
+        ]
     );
 }
