@@ -7,12 +7,12 @@
 //! and the resource id with its original case when the record keeps it.
 
 use crate::cmd::{Cmd, Word};
-use crate::identity::{is_microsoft, object_id};
+use crate::identity::{is_microsoft, object_id, upn};
 use crate::plan::{Phase, Step};
 use crate::scope::{raw, s};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use trailwatch_model::{Event, Outcome};
+use trailwatch_model::{Event, Outcome, Provider};
 
 /// The fields of one Azure record that recovery reads.
 pub(crate) struct AzureOp {
@@ -213,11 +213,27 @@ impl Who<'_> {
     }
 }
 
-/// The Microsoft identities whose own events are in scope, one per object id (else name).
+/// The Microsoft identities whose own events are in scope, one per object id (else name). A
+/// failed sign-in is no sign of a compromise (a spray fails against many users): it counts
+/// only when it is not a sign-in; an interrupted one (`Pending`: the password was right, MFA
+/// was asked) counts.
 fn identities<'a>(scoped: &[&'a Event]) -> Vec<Who<'a>> {
     let mut who: BTreeMap<String, Who<'a>> = BTreeMap::new();
-    for e in scoped.iter().copied().filter(|e| is_microsoft(e)) {
-        let oid = object_id(e);
+    let counts = |e: &Event| {
+        is_microsoft(e)
+            && !(e.provider == Provider::Entra
+                && !crate::entra::is_audit(e)
+                && e.outcome == Outcome::Failure)
+    };
+    // A record without an object id joins the identity its UPN has elsewhere.
+    let mut oid_of_upn: BTreeMap<String, String> = BTreeMap::new();
+    for e in scoped.iter().copied().filter(|e| counts(e)) {
+        if let (Some(o), Some(u)) = (object_id(e), upn(e)) {
+            oid_of_upn.entry(u).or_insert(o);
+        }
+    }
+    for e in scoped.iter().copied().filter(|e| counts(e)) {
+        let oid = object_id(e).or_else(|| upn(e).and_then(|u| oid_of_upn.get(&u).cloned()));
         let Some(name) = e
             .principal
             .name

@@ -69,13 +69,18 @@ impl Target {
         self.kind.eq_ignore_ascii_case(kind)
     }
 
-    /// How a person reads it: `User eve@contoso.example (id)`.
+    /// How a person reads it: `eve@contoso.example (id)`.
     pub fn label(&self) -> String {
         let name = self.upn.as_deref().or(self.name.as_deref()).unwrap_or("?");
         match &self.id {
-            Some(id) if id != name => format!("{} {name} ({id})", self.kind),
-            _ => format!("{} {name}", self.kind),
+            Some(id) if id != name => format!("{name} ({id})"),
+            _ => name.to_string(),
         }
+    }
+
+    /// The label with the kind: `User eve@contoso.example (id)`.
+    pub fn described(&self) -> String {
+        format!("{} {}", self.kind, self.label())
     }
 }
 
@@ -223,7 +228,7 @@ pub(crate) fn created_objects(e: &Event) -> Vec<(String, String)> {
         .filter(|t| kinds.iter().any(|k| t.is(k)))
         .filter_map(|t| {
             let id = t.id.as_deref().and_then(canonical_guid)?;
-            Some((id, t.label()))
+            Some((id, t.described()))
         })
         .collect()
 }
@@ -285,7 +290,7 @@ pub(crate) fn settings(e: &Event) -> Value {
             .filter_map(|p| Some((p.name.clone(), Value::String(p.new.clone()?))))
             .collect();
         if !props.is_empty() {
-            out.insert(t.label(), Value::Object(props));
+            out.insert(t.described(), Value::Object(props));
         }
     }
     Value::Object(out)
@@ -299,7 +304,11 @@ pub(crate) fn what(e: &Event) -> Option<Value> {
     if s.as_object().is_some_and(|m| !m.is_empty()) {
         return Some(s);
     }
-    let labels: Vec<Value> = a.targets.iter().map(|t| Value::String(t.label())).collect();
+    let labels: Vec<Value> = a
+        .targets
+        .iter()
+        .map(|t| Value::String(t.described()))
+        .collect();
     Some(Value::Array(labels))
 }
 

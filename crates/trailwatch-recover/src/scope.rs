@@ -11,7 +11,9 @@ use crate::identity::{canonical_guid, is_microsoft, CloudIdentity, Keys};
 /// Where the investigation starts.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Selector {
-    /// An ARN, principal id or user name (exact, case-insensitive).
+    /// An ARN, principal id or user name (exact, case-insensitive); for Azure and Entra ID a
+    /// user principal name or directory object id (either GUID form), which joins the person's
+    /// Activity Log operations, sign-ins and directory audits ([`crate::identity`]).
     pub principal: Option<String>,
     pub access_key: Option<String>,
     pub ip: Option<String>,

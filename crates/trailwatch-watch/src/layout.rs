@@ -4,7 +4,10 @@
 //! and, for an organization trail, `[prefix/]AWSLogs/<o-id>/<account>/CloudTrail/<region>/…`;
 //! digests go to `…/CloudTrail-Digest/…` and Insights events to `…/CloudTrail-Insight/…`.
 //! Azure diagnostic settings write
-//! `insights-activity-logs/resourceId=/SUBSCRIPTIONS/<SUB>/y=…/m=…/d=…/h=…/m=00/PT1H.json`.
+//! `insights-activity-logs/resourceId=/SUBSCRIPTIONS/<SUB>/y=…/m=…/d=…/h=…/m=00/PT1H.json`;
+//! Microsoft Entra ID's (tenant-level) write `insights-logs-<category>/tenantId=<tenant>/y=…/…/
+//! PT1H.json` (`insights-logs-signinlogs`, `insights-logs-auditlogs`, …; older exports
+//! `resourceId=/tenants/<tenant>/providers/Microsoft.aadiam/y=…`): the tenant is the account.
 
 /// Where an object's events come from, as far as its key tells.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,7 +60,32 @@ pub fn classify(key: &str) -> Kind {
             region: None,
         });
     }
+    // Entra ID: …/tenantId=<tenant>/… or …/TENANTS/<tenant>/…
+    let dirs = &parts[..parts.len() - 1];
+    let tenant = dirs
+        .iter()
+        .find_map(|p| strip_prefix_ci(p, "tenantId="))
+        .or_else(|| {
+            let i = dirs
+                .iter()
+                .position(|p| p.eq_ignore_ascii_case("tenants"))?;
+            dirs.get(i + 1).copied()
+        })
+        .filter(|t| !t.is_empty());
+    if let Some(t) = tenant {
+        return Kind::Log(Origin {
+            account: Some(t.to_ascii_lowercase()),
+            region: None,
+        });
+    }
     Kind::Log(Origin::default())
+}
+
+/// `s` without `prefix`, the prefix compared without regard to ASCII case.
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// The time an object's key names, in ms since the epoch: the delivery time in a CloudTrail
@@ -163,6 +191,46 @@ mod tests {
         assert_eq!(classify("notes.txt"), Kind::Ignore);
         assert_eq!(classify("a/b.json.tmp"), Kind::Ignore);
         assert_eq!(classify(""), Kind::Ignore);
+    }
+
+    #[test]
+    fn entra_containers_name_the_tenant_as_the_account() {
+        let tenant = "c0ffee00-1111-4222-8333-444455556666";
+        for container in [
+            "insights-logs-signinlogs",
+            "insights-logs-noninteractiveusersigninlogs",
+            "insights-logs-serviceprincipalsigninlogs",
+            "insights-logs-managedidentitysigninlogs",
+            "insights-logs-auditlogs",
+        ] {
+            let key = format!(
+                "{container}/tenantId={}/y=2026/m=03/d=02/h=09/m=00/PT1H.json",
+                tenant.to_ascii_uppercase()
+            );
+            assert_eq!(classify(&key), origin(Some(tenant), None), "{key}");
+            assert_eq!(named_time_ms(&key), Some(1_772_442_000_000), "{key}");
+        }
+        // Relative to a source rooted at the container, and the older resourceId layout.
+        assert_eq!(
+            classify(&format!(
+                "tenantId={tenant}/y=2026/m=03/d=02/h=09/m=00/PT1H.json"
+            )),
+            origin(Some(tenant), None)
+        );
+        assert_eq!(
+            classify(&format!("resourceId=/tenants/{tenant}/providers/Microsoft.aadiam/y=2026/m=03/d=02/h=09/m=00/PT1H.json")),
+            origin(Some(tenant), None)
+        );
+        // A file named like a segment says nothing; an empty tenant is none.
+        assert_eq!(classify("x/tenants/PT1H.json"), origin(None, None));
+        assert_eq!(classify("tenantId=/y=2026/PT1H.json"), origin(None, None));
+        // A subscription's Activity Log under a tenant-named folder stays the subscription's.
+        assert_eq!(
+            classify(
+                "tenantId=t1/resourceId=/SUBSCRIPTIONS/AB-CD/y=2026/m=11/d=23/h=10/m=00/PT1H.json"
+            ),
+            origin(Some("ab-cd"), None)
+        );
     }
 
     #[test]

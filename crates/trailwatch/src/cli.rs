@@ -431,7 +431,9 @@ pub struct EventFilterArgs {
 /// Where an investigation starts (at least one).
 #[derive(Args, Debug, Clone)]
 pub struct SelectorArgs {
-    /// Principal: ARN, principal id or user name (exact).
+    /// Principal: ARN, principal id or user name (exact); in Azure and Entra ID a user
+    /// principal name or object id (case-insensitive), which follows the person across the
+    /// Activity Log, sign-ins and directory audits.
     #[arg(long)]
     pub principal: Option<String>,
     #[arg(long)]
@@ -493,7 +495,8 @@ pub struct RecoverArgs {
     pub scope: ScopeArgs,
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: RecoverFormat,
-    /// Only this cloud's steps (default: every cloud the incident touched).
+    /// Only this cloud's steps (default: every cloud the incident touched); `azure` includes
+    /// Entra ID, its directory.
     #[arg(long, value_enum)]
     pub cloud: Option<CloudArg>,
 }
