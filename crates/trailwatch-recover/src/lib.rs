@@ -4,12 +4,14 @@
 //! - [`load`]: reading the events (with their raw records) once into memory;
 //! - [`scope`]: pivoting from a selector (principal, access key, IP) to everything the intruder
 //!   used — keys, the user behind a key, role sessions opened, keys created, IPs and user agents,
-//!   other principals seen from the same IPs — each expansion with the event that justifies it;
+//!   other principals seen from the same IPs, the one person behind an Azure / Entra ID object
+//!   id or UPN ([`identity`]), the directory objects they created — each expansion with the
+//!   event that justifies it;
 //! - [`incident`]: what the scoped events did — first/last activity, regions and accounts,
 //!   denied attempts, every resource with what was done to it, persistence created;
 //! - [`plan`]: a four-phase recovery plan (contain, eradicate, restore, verify) where every
 //!   step names its evidence event, the exact AWS CLI or Azure CLI command, its risk and a
-//!   check (Azure's operations are read in `azure`);
+//!   check (Azure's operations are read in `azure`, Entra ID's directory audits in `entra`);
 //! - [`render`]: Markdown, JSON, HTML and a dry-run-by-default shell script in which every value
 //!   taken from the log is single-quoted (log fields are attacker-controlled).
 //!

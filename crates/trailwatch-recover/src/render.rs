@@ -188,7 +188,8 @@ fn comment(s: &str) -> std::borrow::Cow<'_, str> {
     trailwatch_escape::one_line(s)
 }
 
-/// The plan as a bash script: dry run unless given `--execute`; every log value single-quoted.
+/// The plan as a bash script: dry run unless given `--execute`; every log value single-quoted;
+/// a step marked for review is a comment (its command for a person to run), never run.
 pub fn plan_script(plan: &Plan) -> String {
     let mut o = String::from(
         "#!/usr/bin/env bash\n# Recovery plan by trailwatch. Review every step before running with --execute.\n",

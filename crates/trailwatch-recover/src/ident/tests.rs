@@ -150,9 +150,9 @@ fn graph_uris_of_object_ids_fit_and_crafted_ones_do_not() {
         format!("https://graph.microsoft.com/v1.0/directoryRoles/{role}/members/x'$(id)/$ref"),
         format!("https://graph.microsoft.com/v1.0/directoryRoles/{role}/members/../../users/{member}"),
         format!("https://graph.microsoft.com/v1.0/users/{member}?$select=x&$top=1"),
-        format!("https://graph.microsoft.com/v1.0/oauth2PermissionGrants?$filter=clientId%20eq%20'x'%20or%20true"),
+        "https://graph.microsoft.com/v1.0/oauth2PermissionGrants?$filter=clientId%20eq%20'x'%20or%20true".to_string(),
         format!("https://graph.microsoft.com/v1.0/users/{member}#frag"),
-        format!("https://graph.microsoft.com/v1.0/users/a b"),
+        "https://graph.microsoft.com/v1.0/users/a b".to_string(),
         "https://graph.microsoft.com.evil/v1.0/users/x".to_string(),
         "https://graph.microsoft.com/v1.0/users/x\n".to_string(),
     ] {
