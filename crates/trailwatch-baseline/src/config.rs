@@ -87,6 +87,32 @@ pub struct Config {
 pub struct OrganizationConfig {
     /// 12-digit AWS account ids.
     pub accounts: Vec<String>,
+    /// Azure subscription ids (GUIDs): a VNet peered to, or a packet capture stored in, any
+    /// other subscription leaves the organisation.
+    pub subscriptions: Vec<String>,
+    /// Name parts that mark an Azure resource group as non-production (alerts about such
+    /// groups only are a level lower). Unset: trailwatch's list (`dev`, `test`, `sandbox`, …);
+    /// `[]`: none.
+    pub non_production: Option<Vec<String>>,
+}
+
+impl OrganizationConfig {
+    /// The accounts and subscriptions that are the organisation's (subscriptions in lower
+    /// case, as the hunt notes them).
+    pub fn inside(&self) -> Vec<String> {
+        let subs = self.subscriptions.iter().map(|s| s.to_ascii_lowercase());
+        self.accounts.iter().cloned().chain(subs).collect()
+    }
+}
+
+/// Whether `s` is a GUID (`8-4-4-4-12` hex digits).
+fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 /// `[detection]`: who counts as a suspect and which stateful detections run in every hunt.
@@ -577,6 +603,11 @@ impl Config {
         {
             return Err(ConfigError::Organization(format!(
                 "accounts: {bad:?} is not a 12-digit AWS account id"
+            )));
+        }
+        if let Some(bad) = self.organization.subscriptions.iter().find(|s| !is_guid(s)) {
+            return Err(ConfigError::Organization(format!(
+                "subscriptions: {bad:?} is not an Azure subscription id (a GUID)"
             )));
         }
         self.detection.validate()?;

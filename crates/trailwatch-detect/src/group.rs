@@ -205,14 +205,23 @@ struct Session {
     /// Raises that hold only if an account they grant to is not one of the input's, decided
     /// when the hunt ends ([`Raise::outside`]).
     conditional: Vec<(i64, Raise)>,
+    /// Whether some firing acted outside a non-production environment (or on nothing that
+    /// tells) …
+    production: bool,
+    /// … and the non-production resource groups the others acted in
+    /// ([`crate::environment`]).
+    environments: Earliest,
 }
 
 /// One rule firing on one event, about to join a session.
-struct Firing<'f, 'a> {
-    facts: &'f Facts<'a>,
-    /// The raise its content deserves, when above the rule's level.
-    raise: Option<&'f Raise>,
-    resources: &'f dyn Fn() -> Vec<String>,
+pub struct Firing<'f, 'a> {
+    pub facts: &'f Facts<'a>,
+    /// The raise its content deserves, if any.
+    pub raise: Option<&'f Raise>,
+    /// The non-production resource group every resource of the event is in, if so.
+    pub environment: Option<&'f str>,
+    /// The event's resources; asked for only when the firing is new.
+    pub resources: &'f dyn Fn() -> Vec<String>,
 }
 
 impl Firing<'_, '_> {
@@ -227,6 +236,10 @@ impl Firing<'_, '_> {
                 session.raised = session.raised.max(Some(r.severity));
                 session.reasons.offer(t, &r.reason, cap);
             }
+        }
+        match self.environment {
+            Some(g) => session.environments.offer(t, g, cap),
+            None => session.production = true,
         }
         session.first = session.first.min(t);
         session.last = session.last.max(t);
@@ -263,6 +276,8 @@ impl Session {
             raised: None,
             reasons: Earliest::default(),
             conditional: Vec::new(),
+            production: false,
+            environments: Earliest::default(),
         }
     }
 
@@ -329,6 +344,7 @@ impl Group {
 
 fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions) {
     s.raised = s.raised.max(o.raised);
+    s.production |= o.production;
     for (t, r) in o.conditional {
         s.hold_conditional(t, r, opts.max_values);
     }
@@ -344,6 +360,7 @@ fn merge_into(s: &mut Session, o: Session, opts: &GroupOptions) {
         (&mut s.regions, o.regions),
         (&mut s.resources, o.resources),
         (&mut s.reasons, o.reasons),
+        (&mut s.environments, o.environments),
     ] {
         for (t, v) in theirs.0 {
             mine.offer(t, &v, opts.max_values);
@@ -386,16 +403,9 @@ impl Grouper {
         }
     }
 
-    /// Records that `rule` fired on the event `facts` describe, with the raise its content
-    /// deserves; `resources` is asked for only when the firing is new.
-    pub fn add(
-        &mut self,
-        rule: &Arc<Rule>,
-        provider: Provider,
-        facts: &Facts<'_>,
-        raise: Option<&Raise>,
-        resources: &dyn Fn() -> Vec<String>,
-    ) {
+    /// Records that `rule` fired on the event the firing describes.
+    pub fn add(&mut self, rule: &Arc<Rule>, provider: Provider, firing: Firing<'_, '_>) {
+        let facts = firing.facts;
         let account = facts.account.as_deref().unwrap_or("");
         group_key(
             &mut self.key_buf,
@@ -435,9 +445,8 @@ impl Grouper {
         let (first_near, second_near) = (near.next(), near.next());
         let level = group.rule.level;
         let firing = Firing {
-            facts,
-            raise: raise.filter(|r| r.severity > level),
-            resources,
+            raise: firing.raise.filter(|r| r.severity > level),
+            ..firing
         };
         let mut session = match (first_near, second_near) {
             // The usual case: the firing falls inside or after the one session near it, which
@@ -661,9 +670,22 @@ pub(crate) fn rule_description(rule: &Rule) -> String {
         .to_string()
 }
 
-/// The rule's level, or what the content of the session's calls raised it to.
+/// The rule's level, or what the content of the session's calls raised it to, or one level
+/// lower when every call acted in a non-production environment (from medium or high, and
+/// not below low; see [`crate::environment`]).
 fn session_severity(g: &GroupData, s: &Session) -> Severity {
-    s.raised.map_or(g.rule.level, |r| r.max(g.rule.level))
+    let level = g.rule.level;
+    match s.raised {
+        Some(r) if r > level => r,
+        _ if is_lowered(level, s) => level.lowered(),
+        _ => level,
+    }
+}
+
+fn is_lowered(level: Severity, s: &Session) -> bool {
+    !s.production
+        && !s.environments.0.is_empty()
+        && (Severity::Medium..=Severity::High).contains(&level)
 }
 
 fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {
@@ -674,6 +696,13 @@ fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {
             " Raised from {} to {severity}: {}.",
             g.rule.level,
             s.reasons.values().join("; ")
+        ));
+    } else if severity < g.rule.level {
+        description.push_str(&format!(
+            " Lowered from {} to {severity}: every resource is in a non-production resource \
+             group ({}).",
+            g.rule.level,
+            s.environments.values().join(", ")
         ));
     }
     let ids = s.ids.strings();

@@ -266,13 +266,7 @@ impl<'p> Worker<'p> {
     }
 
     pub(crate) fn on_record(&mut self, rec: &Record<'_>) {
-        if let Record::Aws(r) = rec {
-            if let Some(a) = r.str("recipientAccountId") {
-                if !self.accounts.contains(a.as_ref()) {
-                    self.accounts.insert(a.into());
-                }
-            }
-        }
+        self.note_account(rec);
         if !self.range.contains(rec.time_ms()) {
             return;
         }
@@ -306,6 +300,12 @@ impl<'p> Worker<'p> {
         }
         let facts = rec.facts();
         let raise = crate::content::assess(rec, self.content);
+        // Azure: the resources are needed now, to tell a non-production environment.
+        let resources = matches!(rec, Record::Azure(_)).then(|| rec.resources());
+        let environment = resources
+            .as_deref()
+            .and_then(|r| self.content.environments.all_non_production(r));
+        let resources_of = || resources.clone().unwrap_or_else(|| rec.resources());
         for &r in &self.hits {
             if let (true, Some(t)) = (set.feeds_correlation(r), rec.time_ms()) {
                 let state = match provider {
@@ -321,9 +321,32 @@ impl<'p> Worker<'p> {
             }
             if set.alerts(r) {
                 if let Some(rule) = set.rule(r) {
-                    self.grouper
-                        .add(rule, provider, &facts, raise.as_ref(), &|| rec.resources());
+                    let firing = crate::group::Firing {
+                        facts: &facts,
+                        raise: raise.as_ref(),
+                        environment,
+                        resources: &resources_of,
+                    };
+                    self.grouper.add(rule, provider, firing);
                 }
+            }
+        }
+    }
+}
+
+impl Worker<'_> {
+    /// Notes the account a record belongs to: the input's own accounts (AWS
+    /// `recipientAccountId`, Azure subscription, in lower case) are inside when no organisation
+    /// is configured.
+    fn note_account(&mut self, rec: &Record<'_>) {
+        let account = match rec {
+            Record::Aws(r) => r.str("recipientAccountId").map(|a| a.into_owned()),
+            Record::Azure(r) => r.subscription_id().map(|s| s.to_ascii_lowercase()),
+            Record::Entra(_) => None,
+        };
+        if let Some(a) = account {
+            if !self.accounts.contains(a.as_str()) {
+                self.accounts.insert(a.into());
             }
         }
     }

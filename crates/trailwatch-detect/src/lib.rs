@@ -11,6 +11,7 @@
 pub mod builtin;
 pub mod content;
 pub mod entra_tuning;
+pub mod environment;
 pub mod group;
 mod hunt;
 mod intern;
@@ -23,6 +24,7 @@ pub mod summary;
 pub mod timeline;
 
 pub use entra_tuning::EntraTuning;
+pub use environment::Environments;
 pub use hunt::{hunt, HuntOptions, HuntReport, TimeRange, SERVICE_PRINCIPALS_TAG};
 pub use pack::{PackError, PackTuning, RulePack};
 pub use pipeline::{

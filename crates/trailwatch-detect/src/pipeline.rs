@@ -128,8 +128,13 @@ impl PipelineOptions {
     ) -> PipelineOptions {
         if let Some(e) = &engine {
             hunt.include_service_principals = e.cfg.detection.include_service_principals;
+            let org = &e.cfg.organization;
             hunt.content = crate::content::ContentOptions {
-                organization: e.cfg.organization.accounts.clone(),
+                organization: org.inside(),
+                environments: org
+                    .non_production
+                    .as_ref()
+                    .map_or_else(Default::default, crate::Environments::new),
             };
             hunt.observe_chain_steps_only = !e.baselines && !e.context;
         }
@@ -374,6 +379,9 @@ impl<P: Deref<Target = RulePack>> Pipeline<P> {
                 &mut out,
             )?;
         }
+        // A level lowered for a non-production environment may fall below the one asked for.
+        let min_level = self.opts.min_level;
+        alerts.retain(|a| a.severity() >= min_level);
         sort_pending(&mut alerts);
         out.alerts = alerts;
         if watermark_ms == i64::MAX {

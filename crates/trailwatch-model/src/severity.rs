@@ -45,6 +45,16 @@ impl Severity {
             Severity::High | Severity::Critical => Severity::Critical,
         }
     }
+
+    /// One level down, saturating at informational.
+    pub fn lowered(self) -> Severity {
+        match self {
+            Severity::Informational | Severity::Low => Severity::Informational,
+            Severity::Medium => Severity::Low,
+            Severity::High => Severity::Medium,
+            Severity::Critical => Severity::High,
+        }
+    }
 }
 
 impl fmt::Display for Severity {

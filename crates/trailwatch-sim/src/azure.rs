@@ -138,14 +138,34 @@ pub(crate) fn rid(sub: &Subscription, rg: usize, provider_path: &str) -> String 
     )
 }
 
-/// A background operation.
-fn background_op(org: &Org, rng: &mut Rng, sub_i: usize, t: i64, business: bool) -> Op {
+/// Whether user `i` is at work at `t`: a weekday, 08:00–18:00 at their office.
+fn at_work(org: &Org, i: usize, t: i64) -> bool {
+    let u = &org.az_users[i];
+    let tz = crate::org::OFFICE_NETS[crate::org::office_of(&u.ip)].1;
+    let local = t + tz * 3600;
+    crate::util::weekday(local) < 5 && (8..18).contains(&local.rem_euclid(86_400).div_euclid(3600))
+}
+
+/// A user at work at `t` (a few draws), if one is found.
+fn user_at_work(org: &Org, rng: &mut Rng, t: i64) -> Option<usize> {
+    (0..4)
+        .map(|_| rng.usize(..org.az_users.len()))
+        .find(|&i| at_work(org, i, t))
+}
+
+/// A background operation: by a person at work in their office's time zone (45% of the time
+/// when one is), else by one of the automation service principals.
+fn background_op(org: &Org, rng: &mut Rng, sub_i: usize, t: i64) -> Op {
     let sub = &org.subs[sub_i];
-    let by_user = business && rng.f64() < 0.45;
-    let caller = if by_user {
-        user_caller(org, rng.usize(..org.az_users.len()), None)
+    let by_user = rng.f64() < 0.45;
+    let user = if by_user {
+        user_at_work(org, rng, t)
     } else {
-        app_caller(org, rng.usize(..org.az_apps.len()))
+        None
+    };
+    let caller = match user {
+        Some(i) => user_caller(org, i, None),
+        None => app_caller(org, rng.usize(..org.az_apps.len())),
     };
     let kind = weighted(
         rng,
@@ -706,11 +726,10 @@ pub(crate) fn run(
             };
             let x = per_day as f64 * hours_w[hod] / hsum * share * if weekend { 0.4 } else { 1.0 };
             let n = x.floor() as u64 + u64::from(rng.f64() < x.fract());
-            let business = !weekend && (7..19).contains(&hod);
             let mut ops: Vec<Op> = (0..n)
                 .map(|_| {
                     let t = hour_start + rng.i64(0..3600);
-                    background_op(org, &mut rng, sub_i, t, business)
+                    background_op(org, &mut rng, sub_i, t)
                 })
                 .collect();
             ops.iter_mut().for_each(clamp_to_hour);

@@ -281,12 +281,21 @@ impl<'a> AzureRecord<'a> {
     }
 
     /// The normalized event.
+    /// The subscription the record is about: its `subscriptionId`, else the one its resource
+    /// id names (diagnostic-setting records have no `subscriptionId`).
+    pub fn subscription_id(&self) -> Option<String> {
+        self.first_text(&["subscriptionId", "SubscriptionId"])
+            .or_else(|| {
+                self.first_text(&["resourceId", "_ResourceId"])
+                    .as_deref()
+                    .and_then(subscription_of)
+            })
+    }
+
     pub fn normalize(&self) -> Event {
         let operation = self.operation();
         let resource_id = self.first_text(&["resourceId", "_ResourceId"]);
-        let account = self
-            .first_text(&["subscriptionId", "SubscriptionId"])
-            .or_else(|| resource_id.as_deref().and_then(subscription_of));
+        let account = self.subscription_id();
         let outcome = self.outcome();
         let error_code = (outcome == Outcome::Failure)
             .then(|| {
@@ -331,10 +340,17 @@ impl<'a> AzureRecord<'a> {
         }
     }
 
+    /// The caller's object id (the `oid` claim, or the role-assignment evidence), in the
+    /// form Entra ID logs write it ([`canonical_object_id`]).
+    pub fn caller_object_id(&self) -> Option<String> {
+        self.first_text(PRINCIPAL_ID_PATHS)
+            .map(|id| canonical_object_id(&id))
+    }
+
     fn principal(&self) -> Principal {
         Principal {
             kind: self.first_text(&["authorization.evidence.principalType", "claims.idtyp"]),
-            id: self.first_text(PRINCIPAL_ID_PATHS).map(|id| object_id(&id)),
+            id: self.caller_object_id(),
             name: self.first_text(PRINCIPAL_NAME_PATHS),
             access_key: None,
             mfa: self
@@ -352,7 +368,7 @@ impl<'a> AzureRecord<'a> {
 /// An object id as Entra ID logs write it (lower case, with dashes), so that one person has
 /// one id in the Activity Log and in sign-ins: `1F2E…F0` (32 hex digits, as role-assignment
 /// evidence gives it) becomes `1f2e…-…`. Anything else is kept as it is.
-fn object_id(id: &str) -> String {
+pub fn canonical_object_id(id: &str) -> String {
     match guid(id) {
         Some(u) => trailwatch_model::uuid::format_uuid(&u),
         None => id.to_string(),
@@ -380,8 +396,9 @@ fn is_service_name(caller: &str) -> bool {
     !caller.contains('@') && guid(caller).is_none()
 }
 
-/// `/subscriptions/<id>/…` → `<id>`.
-fn subscription_of(resource_id: &str) -> Option<String> {
+/// The subscription an Azure resource id names, in lower case: `/subscriptions/<id>/…` →
+/// `<id>`.
+pub fn subscription_of(resource_id: &str) -> Option<String> {
     let lower = resource_id.to_ascii_lowercase();
     let start = lower.find("/subscriptions/")? + "/subscriptions/".len();
     let rest = &resource_id[start..];

@@ -4,43 +4,418 @@
 //! the resource as it now is) or `properties.requestbody` (on the record of the started one);
 //! the response is preferred when a record has both. Keys are compared without regard to case,
 //! as Azure's services write them in either casing.
+//!
+//! Read: NSG rules, Azure Firewall rules and SQL firewall rules opened to the internet (high); a VNet peered with,
+//! or a packet capture stored in, a subscription outside the organisation (high: traffic or
+//! its copy leaves; without `[organization] subscriptions`, outside the subscriptions of the
+//! input, decided when the hunt ends); a capture of whole packets for more than an hour
+//! (medium); a role assignment or Key Vault access policy granting to the caller itself
+//! (high), a privileged role or a vault's secrets wholesale (medium); a Defender for Cloud
+//! alert suppression rule for every entity (high) or without an end (medium); a SAS token
+//! valid for more than 30 days (high), or for more than a day or allowing writes, and a user
+//! delegation key valid for more than a day (medium); a policy waiver without an end (medium;
+//! for a whole subscription or management group, high).
 
-use super::{Raise, ADMIN_PORTS};
+use super::{ContentOptions, Raise, ADMIN_PORTS};
 use serde_json::Value;
-use trailwatch_decode::azure::AzureRecord;
+use trailwatch_decode::azure::{canonical_object_id, subscription_of, AzureRecord};
+use trailwatch_decode::time::parse_ms;
 use trailwatch_model::{Outcome, Severity};
 
 const NSG_RULE_WRITE: &str = "Microsoft.Network/networkSecurityGroups/securityRules/write";
 const NSG_WRITE: &str = "Microsoft.Network/networkSecurityGroups/write";
 const SQL_FIREWALL_WRITE: &str = "Microsoft.Sql/servers/firewallRules/write";
+const PEERING_WRITE: &str = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write";
+const PACKET_CAPTURE_WRITE: &str = "Microsoft.Network/networkWatchers/packetCaptures/write";
+const ROLE_ASSIGNMENT_WRITE: &str = "Microsoft.Authorization/roleAssignments/write";
+const VAULT_POLICY_WRITE: &str = "Microsoft.KeyVault/vaults/accessPolicies/write";
+const SUPPRESSION_WRITE: &str = "Microsoft.Security/alertsSuppressionRules/write";
+const ACCOUNT_SAS: &str = "Microsoft.Storage/storageAccounts/listAccountSas/action";
+const SERVICE_SAS: &str = "Microsoft.Storage/storageAccounts/listServiceSas/action";
+const FIREWALL_WRITES: &[&str] = &[
+    "Microsoft.Network/azureFirewalls/write",
+    "Microsoft.Network/firewallPolicies/write",
+    "Microsoft.Network/firewallPolicies/ruleCollectionGroups/write",
+];
+const EXEMPTION_WRITE: &str = "Microsoft.Authorization/policyExemptions/write";
+const DELEGATION_KEY: &str =
+    "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action";
+
+const ASSESSED: &[&str] = &[
+    NSG_RULE_WRITE,
+    NSG_WRITE,
+    SQL_FIREWALL_WRITE,
+    PEERING_WRITE,
+    PACKET_CAPTURE_WRITE,
+    ROLE_ASSIGNMENT_WRITE,
+    VAULT_POLICY_WRITE,
+    SUPPRESSION_WRITE,
+    ACCOUNT_SAS,
+    SERVICE_SAS,
+    DELEGATION_KEY,
+    EXEMPTION_WRITE,
+];
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Built-in roles that hand out control (by role definition id, the last path segment).
+const PRIVILEGED_ROLES: &[(&str, &str)] = &[
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
+    (
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        "User Access Administrator",
+    ),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
+    (
+        "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+        "Role Based Access Control Administrator",
+    ),
+    (
+        "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+        "Key Vault Administrator",
+    ),
+    (
+        "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+        "Key Vault Secrets Officer",
+    ),
+    (
+        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+        "Storage Blob Data Owner",
+    ),
+];
 
 /// Source prefixes that mean "anyone on the internet".
 const WORLD: &[&str] = &["*", "internet", "any", "0.0.0.0/0", "0.0.0.0", "::/0"];
 
+/// A capture longer than this, of whole packets, is more than troubleshooting.
+const LONG_CAPTURE_SECONDS: u64 = 3_600;
+
 /// The raise a successful Azure operation's body deserves, if any.
-pub(super) fn assess(rec: &AzureRecord<'_>) -> Option<Raise> {
+pub(super) fn assess(
+    rec: &AzureRecord<'_>,
+    time_ms: Option<i64>,
+    opts: &ContentOptions,
+) -> Option<Raise> {
     let op = rec.operation()?;
-    let assessed = [NSG_RULE_WRITE, NSG_WRITE, SQL_FIREWALL_WRITE]
+    let op = *ASSESSED
         .iter()
-        .any(|o| o.eq_ignore_ascii_case(&op));
-    if !assessed || rec.outcome() == Outcome::Failure {
+        .chain(FIREWALL_WRITES)
+        .find(|o| o.eq_ignore_ascii_case(&op))?;
+    if rec.outcome() == Outcome::Failure {
         return None;
+    }
+    if [ACCOUNT_SAS, SERVICE_SAS, DELEGATION_KEY].contains(&op) {
+        return sas_raise(rec, time_ms?);
     }
     let (field, text) = ["properties.responseBody", "properties.requestbody"]
         .into_iter()
         .find_map(|f| rec.text(f).map(|t| (f, t)))?;
     let body: Value = serde_json::from_str(&text).ok()?;
-    let reason = if op.eq_ignore_ascii_case(NSG_RULE_WRITE) {
-        get(&body, "properties").and_then(|p| nsg_rule_open(p, get_str(&body, "name")))
-    } else if op.eq_ignore_ascii_case(NSG_WRITE) {
-        nsg_rules(&body).find_map(|(name, p)| nsg_rule_open(p, name))
-    } else {
-        get(&body, "properties").and_then(sql_firewall_open)
-    }?;
-    Some(Raise {
+    let props = get(&body, "properties");
+    let high = |reason: String| Raise {
         severity: Severity::High,
         reason: format!("{field} {reason}"),
         outside: Vec::new(),
+    };
+    match op {
+        NSG_RULE_WRITE => props
+            .and_then(|p| nsg_rule_open(p, get_str(&body, "name")))
+            .map(high),
+        NSG_WRITE => nsg_rules(&body)
+            .find_map(|(name, p)| nsg_rule_open(p, name))
+            .map(high),
+        SQL_FIREWALL_WRITE => props.and_then(sql_firewall_open).map(high),
+        PEERING_WRITE => {
+            let remote = props
+                .and_then(|p| get(p, "remoteVirtualNetwork"))
+                .and_then(|r| get_str(r, "id"))?;
+            let what = format!("peers with virtual network {remote}");
+            outside_raise(rec, opts, field, remote, &what)
+        }
+        PACKET_CAPTURE_WRITE => props.and_then(|p| capture_raise(rec, opts, field, p)),
+        ROLE_ASSIGNMENT_WRITE => props.and_then(|p| role_assignment_raise(rec, field, p)),
+        VAULT_POLICY_WRITE => props.and_then(|p| vault_policy_raise(rec, field, p)),
+        EXEMPTION_WRITE => props.and_then(|p| exemption_raise(rec, field, p)),
+        _ if FIREWALL_WRITES.contains(&op) => props.and_then(firewall_open).map(high),
+        _ => props.and_then(|p| suppression_raise(field, p)),
+    }
+}
+
+/// A SAS token or user delegation key asked for with a long life or write rights. The
+/// parameters are in the request (the response holds the token itself), or in the one body
+/// an export kept.
+fn sas_raise(rec: &AzureRecord<'_>, time_ms: i64) -> Option<Raise> {
+    let (field, body) = ["properties.requestbody", "properties.responseBody"]
+        .into_iter()
+        .filter_map(|f| Some((f, serde_json::from_str::<Value>(&rec.text(f)?).ok()?)))
+        .find(|(_, b)| {
+            get(b, "signedExpiry")
+                .or_else(|| get(b, "expiry"))
+                .is_some()
+        })?;
+    let expiry = get_str(&body, "signedExpiry").or_else(|| get_str(&body, "expiry"))?;
+    let expiry_ms = parse_ms(expiry.trim())?;
+    let start_ms = get_str(&body, "start")
+        .and_then(|s| parse_ms(s.trim()))
+        .unwrap_or(time_ms);
+    let days = (expiry_ms - start_ms) as f64 / DAY_MS as f64;
+    let perms = get_str(&body, "signedPermission").unwrap_or_default();
+    let writes: String = perms.chars().filter(|c| "wdacuxy".contains(*c)).collect();
+    let (severity, what) = if days > 30.0 {
+        (Severity::High, format!("is valid for {days:.0} days"))
+    } else if days > 1.0 {
+        (Severity::Medium, format!("is valid for {days:.1} days"))
+    } else if !writes.is_empty() {
+        (Severity::Medium, format!("allows writing ({perms:?})"))
+    } else {
+        return None;
+    };
+    Some(Raise {
+        severity,
+        reason: format!("{field}: the token or key asked for {what}"),
+        outside: Vec::new(),
+    })
+}
+
+/// An Azure Firewall rule (policy rule collections, or a classic firewall's network and NAT
+/// rule collections) that lets the internet reach an administrative port or every port.
+fn firewall_open(p: &Value) -> Option<String> {
+    let action_of = |c: &Value| {
+        get(c, "action")
+            .and_then(|a| get_str(a, "type"))
+            .unwrap_or("Allow")
+            .to_string()
+    };
+    let mut collections: Vec<(String, &Value)> = Vec::new();
+    for c in get(p, "ruleCollections")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        collections.push((action_of(c), c));
+    }
+    for key in ["networkRuleCollections", "natRuleCollections"] {
+        for c in get(p, key).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(cp) = get(c, "properties") {
+                collections.push((action_of(cp), cp));
+            }
+        }
+    }
+    collections
+        .into_iter()
+        .filter(|(action, _)| !action.eq_ignore_ascii_case("Deny"))
+        .flat_map(|(_, c)| {
+            get(c, "rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .find_map(|r| {
+            let strings = |key: &str| -> Vec<&str> {
+                get(r, key)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect()
+            };
+            let world = strings("sourceAddresses")
+                .into_iter()
+                .find(|s| WORLD.iter().any(|w| w.eq_ignore_ascii_case(s.trim())))?;
+            let door = strings("destinationPorts")
+                .into_iter()
+                .find_map(open_door)?;
+            let name = get_str(r, "name")
+                .map(|n| format!(" (rule {n:?})"))
+                .unwrap_or_default();
+            Some(format!("allows {door} from {world}{name}"))
+        })
+}
+
+/// A policy waiver without an end: medium, high when it covers a whole subscription or
+/// management group (its id has no resource group). A mitigated exemption, or one with an
+/// end, is governance work.
+fn exemption_raise(rec: &AzureRecord<'_>, field: &str, p: &Value) -> Option<Raise> {
+    let waiver = get_str(p, "exemptionCategory").is_some_and(|c| c.eq_ignore_ascii_case("Waiver"));
+    let ends = get(p, "expiresOn").is_some_and(|e| !e.is_null());
+    if !waiver || ends {
+        return None;
+    }
+    let id = rec
+        .text("resourceId")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let whole = !id.contains("/resourcegroups/");
+    Some(Raise {
+        severity: if whole {
+            Severity::High
+        } else {
+            Severity::Medium
+        },
+        reason: format!(
+            "{field} waives the policy without an end{}",
+            if whole {
+                ", for a whole subscription or management group"
+            } else {
+                ""
+            }
+        ),
+        outside: Vec::new(),
+    })
+}
+
+/// A Defender alert suppression rule that hides an alert type for every entity (high) or
+/// for ever (medium). A rule scoped to some entities, with an end, is SOC tuning.
+fn suppression_raise(field: &str, p: &Value) -> Option<Raise> {
+    let alert = get_str(p, "alertType").unwrap_or("every alert type");
+    let scoped = get(p, "suppressionAlertsScope")
+        .and_then(|s| get(s, "allOf"))
+        .and_then(Value::as_array)
+        .is_some_and(|conditions| !conditions.is_empty());
+    let ends = get(p, "expirationDateUtc").is_some_and(|e| !e.is_null());
+    let (severity, what) = match (scoped, ends) {
+        (false, _) => (Severity::High, "for every entity"),
+        (true, false) => (Severity::Medium, "without an end"),
+        (true, true) => return None,
+    };
+    Some(Raise {
+        severity,
+        reason: format!("{field} suppresses {alert} {what}"),
+        outside: Vec::new(),
+    })
+}
+
+/// Whether the object id `id` (any form) is the caller's own.
+fn is_caller(rec: &AzureRecord<'_>, id: &str) -> bool {
+    rec.caller_object_id()
+        .is_some_and(|me| me == canonical_object_id(id.trim()))
+}
+
+/// A role assigned to the caller itself (high) or a privileged role (medium).
+fn role_assignment_raise(rec: &AzureRecord<'_>, field: &str, p: &Value) -> Option<Raise> {
+    let role_id = get_str(p, "roleDefinitionId").unwrap_or_default();
+    let guid = role_id.rsplit('/').next().unwrap_or_default();
+    let role = PRIVILEGED_ROLES
+        .iter()
+        .find(|(g, _)| g.eq_ignore_ascii_case(guid))
+        .map(|(_, name)| *name);
+    let label = role.unwrap_or(guid);
+    if get_str(p, "principalId").is_some_and(|id| is_caller(rec, id)) {
+        return Some(Raise {
+            severity: Severity::High,
+            reason: format!("{field} assigns the role {label} to the caller itself"),
+            outside: Vec::new(),
+        });
+    }
+    role.map(|name| Raise {
+        severity: Severity::Medium,
+        reason: format!("{field} assigns the privileged role {name}"),
+        outside: Vec::new(),
+    })
+}
+
+/// A Key Vault access policy granting to the caller itself (high), or every permission, purge,
+/// or listing and reading all secrets (medium).
+fn vault_policy_raise(rec: &AzureRecord<'_>, field: &str, p: &Value) -> Option<Raise> {
+    let policies = get(p, "accessPolicies").and_then(Value::as_array)?;
+    let mut found: Option<Raise> = None;
+    for policy in policies {
+        let perms = get(policy, "permissions");
+        let of = |kind: &str| -> Vec<String> {
+            perms
+                .and_then(|ps| get(ps, kind))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .collect()
+        };
+        let secrets = of("secrets");
+        let all: Vec<String> = ["keys", "secrets", "certificates", "storage"]
+            .iter()
+            .flat_map(|k| of(k))
+            .collect();
+        let wholesale = all.iter().any(|x| x == "all" || x == "purge")
+            || (secrets.iter().any(|x| x == "get") && secrets.iter().any(|x| x == "list"));
+        let to_self = get_str(policy, "objectId").is_some_and(|id| is_caller(rec, id));
+        let raise = if to_self {
+            Raise {
+                severity: Severity::High,
+                reason: format!("{field} grants the caller itself {}", all.join(", ")),
+                outside: Vec::new(),
+            }
+        } else if wholesale {
+            Raise {
+                severity: Severity::Medium,
+                reason: format!("{field} grants {}", all.join(", ")),
+                outside: Vec::new(),
+            }
+        } else {
+            continue;
+        };
+        if found.as_ref().is_none_or(|f| raise.severity > f.severity) {
+            found = Some(raise);
+        }
+    }
+    found
+}
+
+/// A packet capture stored outside the organisation (high), or of whole packets for long
+/// (medium).
+fn capture_raise(
+    rec: &AzureRecord<'_>,
+    opts: &ContentOptions,
+    field: &str,
+    p: &Value,
+) -> Option<Raise> {
+    let storage = get(p, "storageLocation").and_then(|s| get_str(s, "storageId"));
+    if let Some(outside) = storage.and_then(|s| {
+        let what = format!("stores the capture in storage account {s}");
+        outside_raise(rec, opts, field, s, &what)
+    }) {
+        return Some(outside);
+    }
+    let number = |key: &str| {
+        get(p, key).and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()))
+    };
+    let whole_packets = number("bytesToCapturePerPacket").unwrap_or(0) == 0;
+    let seconds = number("timeLimitInSeconds").unwrap_or(18_000);
+    (whole_packets && seconds > LONG_CAPTURE_SECONDS).then(|| Raise {
+        severity: Severity::Medium,
+        reason: format!(
+            "{field} captures whole packets for {} minutes",
+            seconds / 60
+        ),
+        outside: Vec::new(),
+    })
+}
+
+/// High when the resource `target` (an Azure resource id) is in a subscription that is not
+/// the record's own nor the organisation's; when no organisation is configured, the raise
+/// holds only if that subscription is none of the input's either ([`Raise::outside`]).
+fn outside_raise(
+    rec: &AzureRecord<'_>,
+    opts: &ContentOptions,
+    field: &str,
+    target: &str,
+    what: &str,
+) -> Option<Raise> {
+    let theirs = subscription_of(target)?;
+    let own = rec.subscription_id().map(|s| s.to_ascii_lowercase());
+    let configured = !opts.organization.is_empty();
+    if own.as_deref() == Some(theirs.as_str())
+        || opts
+            .organization
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(&theirs))
+    {
+        return None;
+    }
+    Some(Raise {
+        severity: Severity::High,
+        reason: format!("{field} {what}, in subscription {theirs} outside the organisation"),
+        outside: if configured { Vec::new() } else { vec![theirs] },
     })
 }
 

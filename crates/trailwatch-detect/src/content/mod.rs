@@ -69,10 +69,14 @@ impl Raise {
 /// What the assessment knows beyond the record.
 #[derive(Debug, Clone, Default)]
 pub struct ContentOptions {
-    /// The organisation's accounts (`[organization] accounts`); a grant to any other account
-    /// is a grant outside. Empty: the accounts of the input are inside (every
-    /// `recipientAccountId` the hunt reads; see [`Raise::outside`]).
+    /// The organisation's accounts and subscriptions (`[organization] accounts`); a grant to
+    /// any other account is a grant outside. Empty: the accounts of the input are inside
+    /// (every `recipientAccountId` and Azure subscription the hunt reads; see
+    /// [`Raise::outside`]).
     pub organization: Vec<String>,
+    /// Which Azure resource groups are non-production (`[organization] non_production`):
+    /// alerts about them only are a level lower.
+    pub environments: crate::environment::Environments,
 }
 
 /// Calls whose request is read. Anything else is not looked at (a cheap name check first).
@@ -136,7 +140,7 @@ pub fn is_assessed(event_name: &str) -> bool {
 pub fn assess(rec: &Record<'_>, opts: &ContentOptions) -> Option<Raise> {
     let r = match rec {
         Record::Aws(r) => r,
-        Record::Azure(r) => return azure::assess(r),
+        Record::Azure(r) => return azure::assess(r, rec.time_ms(), opts),
         Record::Entra(_) => return None,
     };
     let name = r.event_name()?;
@@ -676,6 +680,7 @@ mod tests {
         );
         assert_eq!(raise(own), None);
         let org = ContentOptions {
+            environments: Default::default(),
             organization: vec!["999988887777".into()],
         };
         assert_eq!(assess_value(&foreign, &org), None);
