@@ -51,12 +51,40 @@ pub struct Config {
     pub severity: Option<toml::Value>,
 }
 
-/// `[store]`: where events, checkpoints and the alert outbox live.
+/// `[store]`: where events, checkpoints and the alert outbox live, and what about the store
+/// must live outside it (its signing key, the public key an auditor pinned).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
     /// The store directory; default `$TRAILWATCH_STORE` or `./trailwatch-data`.
     pub dir: Option<PathBuf>,
+    /// The signing key file, created with the store when missing (mode 0600); default
+    /// `$XDG_CONFIG_HOME/trailwatch/keys/<store-id>.key` (`~/.config/…`). Never in the store.
+    pub signing_key: Option<PathBuf>,
+    /// The environment variable holding the signing key (hex of its seed) instead of a file.
+    pub signing_key_env: Option<String>,
+    /// The store's public key, pinned: hex, or a file holding it. `verify` fails on any other.
+    pub public_key: Option<String>,
+    /// The append-only file outside the store where the writer publishes each operation's
+    /// signed head, and that `verify` checks the store against; default next to the key
+    /// (`<key file>.anchors.jsonl`, `…/keys/<store-id>.anchors.jsonl`), not read by verify
+    /// unless given.
+    pub anchors: Option<PathBuf>,
+    /// `[[sinks]]` (by name) each published head is also sent through, as an informational
+    /// alert `trailwatch-store-anchor` whose description is the signed anchor line (recorded
+    /// resolved: a record, not an incident).
+    #[serde(default)]
+    pub anchor_sinks: Vec<String>,
+}
+
+impl StoreSection {
+    /// Where the store's signing key is ([`trailwatch_store::KeySource::resolve`]).
+    pub fn keys(&self) -> Result<trailwatch_store::KeySource, trailwatch_store::StoreError> {
+        trailwatch_store::KeySource::resolve(
+            self.signing_key.as_deref(),
+            self.signing_key_env.as_deref(),
+        )
+    }
 }
 
 /// `[watch]`: the loop.
@@ -232,6 +260,16 @@ impl Config {
                 return Err(format!("two [[sinks]] are named {:?}", s.name));
             }
             // Each kind's own checks ran when the entry was read (trailwatch-sink).
+        }
+        for a in &self.store.anchor_sinks {
+            if !sinks.contains(a.as_str()) {
+                return Err(format!(
+                    "[store] anchor_sinks names {a:?}, which no [[sinks]] is"
+                ));
+            }
+        }
+        if self.store.signing_key.is_some() && self.store.signing_key_env.is_some() {
+            return Err("[store] gives both signing_key and signing_key_env: one key".to_string());
         }
         if self.watch.batch_objects == 0 {
             return Err("[watch] batch_objects must be at least 1".to_string());
