@@ -204,7 +204,7 @@ fn key_file_name(public: &VerifyingKey) -> String {
 
 /// Whether `path` (which may not exist yet) is `dir` or under it, compared as absolute,
 /// symlink-resolved paths of their nearest existing ancestors.
-fn is_inside(path: &Path, dir: &Path) -> bool {
+pub(crate) fn is_inside(path: &Path, dir: &Path) -> bool {
     let resolve = |p: &Path| -> PathBuf {
         let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         let mut existing = abs.as_path();

@@ -70,6 +70,8 @@ pub enum StoreError {
     KeyInStore(PathBuf),
     #[error("retention refused, nothing deleted: {0}")]
     RetentionRefused(String),
+    #[error("anchor file {0}")]
+    Anchors(String),
 }
 
 impl StoreError {
@@ -379,9 +381,19 @@ impl Store {
     }
 
     /// Publishes the writer's signed heads to the anchor file `path` instead of the default
-    /// next to the key ([`KeySource::default_anchors`]).
-    pub fn publish_to(&mut self, path: PathBuf) {
+    /// next to the key ([`KeySource::default_anchors`]). A file inside the store is refused:
+    /// whoever writes the store could take its heads back.
+    pub fn publish_to(&mut self, path: PathBuf) -> Result<(), StoreError> {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if crate::keys::is_inside(&dir, &self.dir) {
+            return Err(StoreError::Anchors(format!(
+                "{}: inside the store {}: anchors must be where the store's writer cannot take them back",
+                path.display(),
+                self.dir.display()
+            )));
+        }
         self.anchors = Some(path);
+        Ok(())
     }
 
     /// Where the writer publishes its signed heads.

@@ -164,7 +164,7 @@ impl Watcher {
         let dir = store_dir(config);
         let mut store = Store::open_or_create(&dir, &config.store.keys()?)?;
         if let Some(anchors) = &config.store.anchors {
-            store.publish_to(anchors.clone());
+            store.publish_to(anchors.clone())?;
         }
         let engine = crate::hygiene::engine(config, "configuration")?;
         let rule_level = engine.as_ref().map_or(config.watch.min_level, |e| {

@@ -89,7 +89,7 @@ fn open_writer(a: &StoreConfigArgs, create: bool) -> Result<Store> {
         open_dir(&dir, Some(&keys))?
     };
     if let Some(anchors) = section.anchors {
-        store.publish_to(anchors);
+        store.publish_to(anchors).context("[store] anchors")?;
     }
     Ok(store)
 }

@@ -447,6 +447,19 @@ fn anchors_catch_a_rollback_to_an_older_copy() {
     copy_dir(&backup, &store);
     let out = home.run(0, &store, &["verify"]);
     assert!(out.stdout.starts_with("ok:"), "{}", out.stdout);
+    // Anchors the writer could take back (inside the store) are refused.
+    let inside = home.path("inside.toml");
+    let in_store = store.join("anchors.jsonl");
+    fs::write(&inside, format!("[store]\nanchors = {in_store:?}\n")).unwrap();
+    let input = stratus("impact");
+    let ins = inside.to_str().unwrap();
+    let out = home.run(
+        1,
+        &store,
+        &["ingest", input.to_str().unwrap(), "--config", ins],
+    );
+    assert!(out.stderr.contains("inside the store"), "{}", out.stderr);
+    assert!(!in_store.exists());
     let out = home.run(1, &store, &["verify", "--config", c]);
     assert!(
         out.stdout.contains("rolled back: the store is at link 1")
