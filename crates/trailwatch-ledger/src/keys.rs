@@ -10,7 +10,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use trailwatch_model::hex;
 
-use crate::ledger::{io_err, sync_dir, LedgerError};
+use crate::ledger::{io_err, parse_public_key, sync_dir, LedgerError};
 
 /// A fresh signing key from the operating system's randomness.
 pub fn generate_signing_key() -> Result<SigningKey, LedgerError> {
@@ -97,4 +97,26 @@ pub fn fingerprint(key: &VerifyingKey) -> String {
 /// The default key file and anchor file of a store are named after it.
 pub fn store_id(key: &VerifyingKey) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..8])
+}
+
+/// Whether `value` is written as a public key (64 hex digits) rather than a file's path.
+pub fn looks_like_public_key(value: &str) -> bool {
+    let v = value.trim();
+    v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A public key pinned outside the store, given as hex or as a file holding it (a copy of
+/// `signing.pub`): its lower-case hex, checked to be a key. `Err` says why not.
+pub fn read_pinned_key(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    let hex = if looks_like_public_key(v) {
+        v.to_string()
+    } else {
+        fs::read_to_string(v)
+            .map_err(|e| format!("{v:?}: neither 64 hex digits nor a readable file ({e})"))?
+            .trim()
+            .to_string()
+    };
+    parse_public_key(&hex).map_err(|e| format!("{v}: {e}"))?;
+    Ok(hex.to_ascii_lowercase())
 }

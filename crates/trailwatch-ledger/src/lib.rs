@@ -57,7 +57,8 @@ pub use anchor::{append_anchor, read_anchors, Anchor, AnchorLine};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use ids::IdDigest;
 pub use keys::{
-    fingerprint, generate_signing_key, parse_signing_key, read_key_file, store_id, write_key_file,
+    fingerprint, generate_signing_key, looks_like_public_key, parse_signing_key, read_key_file,
+    read_pinned_key, store_id, write_key_file,
 };
 pub use ledger::{
     hash_file, parse_public_key, read_public_key, FileDigest, Ledger, LedgerError, TornTail,

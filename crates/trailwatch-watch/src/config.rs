@@ -268,6 +268,13 @@ impl Config {
                 ));
             }
         }
+        if let Some(k) = self.store.public_key.as_deref() {
+            // A file is read where verify runs; a key written here is checked now.
+            if trailwatch_ledger::looks_like_public_key(k) {
+                trailwatch_ledger::parse_public_key(k.trim())
+                    .map_err(|e| format!("[store] public_key {k:?}: {e}"))?;
+            }
+        }
         if self.store.signing_key.is_some() && self.store.signing_key_env.is_some() {
             return Err("[store] gives both signing_key and signing_key_env: one key".to_string());
         }
@@ -360,6 +367,33 @@ path = "/tmp/x"
         let in_sink = "[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"http://x\"\nsecret = \"inline\"\n";
         let e = Config::parse(in_sink).expect_err("secrets are not written inline");
         assert!(e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn the_store_section_keeps_its_key_and_pins_outside_the_store() {
+        let ok = "[store]\ndir = \"/srv/audit\"\nsigning_key = \"/etc/tw/audit.key\"\npublic_key = \"ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c\"\nanchors = \"/var/log/tw/anchors.jsonl\"\n";
+        let c = Config::parse(ok).expect("valid");
+        assert_eq!(
+            c.store.signing_key.as_deref(),
+            Some(Path::new("/etc/tw/audit.key"))
+        );
+        assert!(matches!(
+            c.store.keys().expect("keys"),
+            trailwatch_store::KeySource::File(p) if p == Path::new("/etc/tw/audit.key")
+        ));
+        let both = "[store]\nsigning_key = \"/k\"\nsigning_key_env = \"K\"\n";
+        assert!(Config::parse(both)
+            .expect_err("two keys")
+            .contains("one key"));
+        // 64 hex digits that are no Ed25519 point (y = 2 is not on the curve).
+        let bad = format!("[store]\npublic_key = \"02{}\"\n", "0".repeat(62));
+        let e = Config::parse(&bad).expect_err("not a key");
+        assert!(e.contains("public_key"), "{e}");
+        let file = "[store]\npublic_key = \"/etc/tw/pinned.pub\"\n";
+        assert!(
+            Config::parse(file).is_ok(),
+            "a file is read where verify runs"
+        );
     }
 
     #[test]

@@ -272,17 +272,9 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A public key given as hex, or as a file holding it (a copy of `signing.pub`).
+/// A pinned public key given as hex, or as a file holding it.
 fn pinned_key(value: &str, what: &str) -> Result<String> {
-    let v = value.trim();
-    if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(v.to_ascii_lowercase());
-    }
-    let text = std::fs::read_to_string(v)
-        .with_context(|| format!("{what} {v:?}: neither 64 hex digits nor a readable file"))?;
-    trailwatch_ledger::parse_public_key(&text)
-        .map_err(|e| anyhow::anyhow!("{what} file {v}: {e}"))?;
-    Ok(text.trim().to_ascii_lowercase())
+    trailwatch_ledger::read_pinned_key(value).map_err(|e| anyhow::anyhow!("{what} {e}"))
 }
 
 pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
