@@ -46,7 +46,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// What the store holds: events, bytes, time range, per provider/account/region/day.
     Stats(StoreFormatArgs),
-    /// Check the store's integrity chain and files; names every modified, missing or inserted file.
+    /// Check the store's integrity chain and files; names every modified, missing or inserted
+    /// file, and with a pinned public key and anchors a re-signed, truncated, rolled back or
+    /// forked store; lists every retention deletion.
     Verify(VerifyArgs),
     /// Delete whole days older than the limit (recorded in the chain).
     Retention(RetentionArgs),
@@ -90,8 +92,8 @@ pub struct StoreConfigArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// The configuration (TOML) whose [store] section to use: dir, signing_key,
-    /// signing_key_env, public_key. Without one: the signing key is
-    /// $XDG_CONFIG_HOME/trailwatch/keys/<store-id>.key (~/.config/…).
+    /// signing_key_env, public_key, anchors. Without one: the signing key is
+    /// $XDG_CONFIG_HOME/trailwatch/keys/<store-id>.key (~/.config/…), the anchors beside it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

@@ -454,6 +454,10 @@ pub fn compact(a: CompactArgs, clock: Clock) -> Result<ExitCode> {
         )?;
     }
     emit(&o)?;
+    let head = published(&store, None);
+    if !head.is_empty() {
+        eprintln!("trailwatch: {}", head.trim_start_matches("; "));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
