@@ -10,15 +10,21 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use trailwatch_model::hex;
 
-use crate::link::{line_hash, Head, Link, LinkKind, Quarantined, Removed, Replaced, Written};
+use crate::anchor::{append_anchor, Anchor};
+use crate::link::{
+    line_hash, Head, Link, LinkKind, Quarantined, Removed, Replaced, Written,
+    DEFAULT_RETENTION_FLOOR_DAYS,
+};
 use crate::IdDigest;
 
 /// The ledger's folder inside the store directory.
 pub const LEDGER_DIR: &str = "_ledger";
 /// The chain, one JSON link per line, append-only.
 pub const LEDGER_FILE: &str = "ledger.jsonl";
-/// The Ed25519 secret key (hex of the 32-byte seed), mode 0600.
-pub const SECRET_KEY_FILE: &str = "signing.key";
+/// Where stores written before the key moved out kept their Ed25519 secret key. Never written
+/// now: a store holding it is refused by its writer and failed by verify until the key is moved
+/// out (whoever can write the store could re-sign it with that key).
+pub const LEGACY_SECRET_KEY_FILE: &str = "signing.key";
 /// The Ed25519 public key (hex of 32 bytes).
 pub const PUBLIC_KEY_FILE: &str = "signing.pub";
 
@@ -31,8 +37,10 @@ pub enum LedgerError {
     AlreadyExists(PathBuf),
     #[error("{}: {reason}", path.display())]
     BadKey { path: PathBuf, reason: String },
-    #[error("{}: the secret key does not match signing.pub", .0.display())]
+    #[error("{}: the signing key given is not this store's key (not the one of signing.pub)", .0.display())]
     KeyMismatch(PathBuf),
+    #[error("{}: opened without its signing key: it can be read and verified, not appended to", .0.display())]
+    NoSigningKey(PathBuf),
     #[error("ledger line {line}: {reason} (tampering or corruption; run verify)")]
     Corrupt { line: usize, reason: String },
     #[error(
@@ -131,8 +139,8 @@ pub(crate) fn read_raw(path: &Path) -> Result<RawLedger, LedgerError> {
     Ok(RawLedger { lines, torn })
 }
 
-/// Reads `signing.pub`.
-pub(crate) fn read_public_key(store: &Path) -> Result<VerifyingKey, LedgerError> {
+/// Reads the store's public key, `_ledger/signing.pub`.
+pub fn read_public_key(store: &Path) -> Result<VerifyingKey, LedgerError> {
     let path = store.join(LEDGER_DIR).join(PUBLIC_KEY_FILE);
     let text = fs::read_to_string(&path).map_err(io_err(&path))?;
     parse_public_key(text.trim()).map_err(|reason| LedgerError::BadKey { path, reason })
@@ -144,7 +152,7 @@ pub fn parse_public_key(hex_key: &str) -> Result<VerifyingKey, String> {
     VerifyingKey::from_bytes(&bytes).map_err(|e| e.to_string())
 }
 
-fn sync_dir(dir: &Path) -> Result<(), LedgerError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), LedgerError> {
     // Directories cannot be opened for fsync on every platform; where they can, a failure is real.
     #[cfg(unix)]
     File::open(dir)
@@ -155,17 +163,12 @@ fn sync_dir(dir: &Path) -> Result<(), LedgerError> {
     Ok(())
 }
 
-fn write_new(path: &Path, contents: &[u8], secret: bool) -> Result<(), LedgerError> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    let mut file = opts.open(path).map_err(io_err(path))?;
+fn write_new(path: &Path, contents: &[u8]) -> Result<(), LedgerError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io_err(path))?;
     file.write_all(contents).map_err(io_err(path))?;
     file.sync_all().map_err(io_err(path))
 }
@@ -193,16 +196,22 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// An open ledger, ready to append.
+/// An open ledger: with the store's signing key ([`Ledger::open_signing`]) it appends, without
+/// it ([`Ledger::open`]) it is read only.
 pub struct Ledger {
     store: PathBuf,
-    key: SigningKey,
+    /// The key of `signing.pub`.
+    public: VerifyingKey,
+    /// The secret key, held outside the store; `None`: appends fail.
+    key: Option<SigningKey>,
     head: Head,
     /// Live files: path → its commit link.
     live: HashMap<String, Link>,
     /// The last link of the chain.
     last: Option<Link>,
     torn: Option<TornTail>,
+    /// The retention floor the last floor link set (none: the default).
+    floor: Option<u32>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -210,6 +219,7 @@ impl std::fmt::Debug for Ledger {
         f.debug_struct("Ledger")
             .field("store", &self.store)
             .field("public_key", &self.public_key_hex())
+            .field("signing", &self.key.is_some())
             .field("head", &self.head)
             .field("torn", &self.torn)
             .finish_non_exhaustive()
@@ -217,64 +227,50 @@ impl std::fmt::Debug for Ledger {
 }
 
 impl Ledger {
-    /// Creates the ledger of a new store in `store` (created if needed): a fresh key pair and an
-    /// empty chain, every file and directory fsynced.
-    pub fn create(store: &Path) -> Result<Ledger, LedgerError> {
-        let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed).map_err(|e| LedgerError::BadKey {
-            path: store.to_path_buf(),
-            reason: format!("no randomness for a key: {e}"),
-        })?;
-        Self::create_with_key(store, SigningKey::from_bytes(&seed))
-    }
-
-    pub(crate) fn create_with_key(store: &Path, key: SigningKey) -> Result<Ledger, LedgerError> {
+    /// Creates the ledger of a new store in `store` (created if needed), signed by `key`: its
+    /// public key (`signing.pub`) and an empty chain, every file and directory fsynced. The
+    /// secret key is the caller's to keep, outside the store ([`crate::write_key_file`]).
+    pub fn create(store: &Path, key: SigningKey) -> Result<Ledger, LedgerError> {
         let dir = store.join(LEDGER_DIR);
         if dir.join(LEDGER_FILE).exists() {
             return Err(LedgerError::AlreadyExists(store.to_path_buf()));
         }
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let secret = format!("{}\n", hex::encode(key.as_bytes()));
-        write_new(&dir.join(SECRET_KEY_FILE), secret.as_bytes(), true)?;
         let public = format!("{}\n", hex::encode(key.verifying_key().as_bytes()));
-        write_new(&dir.join(PUBLIC_KEY_FILE), public.as_bytes(), false)?;
-        write_new(&dir.join(LEDGER_FILE), b"", false)?;
+        write_new(&dir.join(PUBLIC_KEY_FILE), public.as_bytes())?;
+        write_new(&dir.join(LEDGER_FILE), b"")?;
         sync_dir(&dir)?;
         sync_dir(store)?;
         Ok(Ledger {
             store: store.to_path_buf(),
-            key,
+            public: key.verifying_key(),
+            key: Some(key),
             head: Head::empty(),
             live: HashMap::new(),
             last: None,
             torn: None,
+            floor: None,
         })
     }
 
-    /// Opens the ledger of an existing store. A torn last line (a crash mid-append) does not
-    /// fail the open: see [`Ledger::torn_tail`] and [`Ledger::repair`]. A complete line that
-    /// does not parse does: that is not a crash but tampering or corruption.
+    /// Opens the ledger of an existing store to read it (no signing key: appends fail). A torn
+    /// last line (a crash mid-append) does not fail the open: see [`Ledger::torn_tail`] and
+    /// [`Ledger::repair`]. A complete line that does not parse does: that is not a crash but
+    /// tampering or corruption.
     pub fn open(store: &Path) -> Result<Ledger, LedgerError> {
         let dir = store.join(LEDGER_DIR);
-        let key_path = dir.join(SECRET_KEY_FILE);
-        let text = fs::read_to_string(&key_path).map_err(io_err(&key_path))?;
-        let seed = hex::decode_array::<32>(text.trim()).ok_or_else(|| LedgerError::BadKey {
-            path: key_path.clone(),
-            reason: "not 64 hex digits".into(),
-        })?;
-        let key = SigningKey::from_bytes(&seed);
-        if read_public_key(store)? != key.verifying_key() {
-            return Err(LedgerError::KeyMismatch(dir));
-        }
+        let public = read_public_key(store)?;
         let raw = read_raw(&dir.join(LEDGER_FILE))?;
         let mut head = Head::empty();
         let mut live = HashMap::new();
+        let mut floor = None;
         for (i, (_, line)) in raw.lines.iter().enumerate() {
             let link = parse_line(i, line)?;
             head = Head {
                 seq: link.seq,
                 hash: line_hash(line),
             };
+            floor = link.floor_days.or(floor);
             apply(&mut live, link);
         }
         // The lines all parsed above.
@@ -284,12 +280,35 @@ impl Ledger {
             .and_then(|(_, line)| Link::parse(std::str::from_utf8(line).ok()?).ok());
         Ok(Ledger {
             store: store.to_path_buf(),
-            key,
+            public,
+            key: None,
             head,
             live,
             last,
             torn: raw.torn,
+            floor,
         })
+    }
+
+    /// Opens the ledger of an existing store to append to it, signed by `key`, which must be
+    /// the store's (the key of `signing.pub`).
+    pub fn open_signing(store: &Path, key: SigningKey) -> Result<Ledger, LedgerError> {
+        let mut ledger = Self::open(store)?;
+        if key.verifying_key() != ledger.public {
+            return Err(LedgerError::KeyMismatch(store.join(LEDGER_DIR)));
+        }
+        ledger.key = Some(key);
+        Ok(ledger)
+    }
+
+    /// Whether appends can be signed (the ledger was opened with its key).
+    pub fn can_sign(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// The store's public key.
+    pub fn public_key(&self) -> VerifyingKey {
+        self.public
     }
 
     /// The store directory.
@@ -299,12 +318,43 @@ impl Ledger {
 
     /// The hex Ed25519 public key (the contents of `signing.pub`).
     pub fn public_key_hex(&self) -> String {
-        hex::encode(self.key.verifying_key().as_bytes())
+        hex::encode(self.public.as_bytes())
     }
 
     /// The last link's seq and line hash; record it elsewhere for [`crate::verify_against`].
     pub fn head(&self) -> Head {
         self.head.clone()
+    }
+
+    /// The retention floor in force, in days: the last floor link's, else
+    /// [`DEFAULT_RETENTION_FLOOR_DAYS`].
+    pub fn retention_floor(&self) -> u32 {
+        self.floor.unwrap_or(DEFAULT_RETENTION_FLOOR_DAYS)
+    }
+
+    /// The head, signed now with the store's key: an [`Anchor`] to publish outside the store.
+    pub fn sign_head(&self) -> Result<Anchor, LedgerError> {
+        match &self.key {
+            Some(key) => Ok(Anchor::sign(&self.head, key)),
+            None => Err(LedgerError::NoSigningKey(self.store.clone())),
+        }
+    }
+
+    /// Signs the head and appends it to the anchor file at `path` (see [`append_anchor`]).
+    pub fn publish_head(&self, path: &Path) -> Result<Anchor, LedgerError> {
+        let anchor = self.sign_head()?;
+        append_anchor(path, &anchor)?;
+        Ok(anchor)
+    }
+
+    /// Appends a floor link: retention may not keep less than `days` from now on. Lowering the
+    /// floor, like every append, needs the store's key; the link records it (and `reason`).
+    pub fn append_floor(&mut self, days: u32, reason: &str) -> Result<Link, LedgerError> {
+        let link = Link {
+            floor_days: Some(days),
+            ..self.next_link(LinkKind::Floor, reason)
+        };
+        self.append(link)
     }
 
     /// The partial last line a crash left, if any.
@@ -396,6 +446,7 @@ impl Ledger {
             quarantined: Vec::new(),
             replaced: Vec::new(),
             written: Vec::new(),
+            floor_days: None,
             reason: Some(reason.to_string()),
             prev: self.head.hash.clone(),
             at: rfc3339(Utc::now()),
@@ -533,7 +584,10 @@ impl Ledger {
                 bytes: t.bytes,
             });
         }
-        link.sign(&self.key);
+        let Some(key) = &self.key else {
+            return Err(LedgerError::NoSigningKey(self.store.clone()));
+        };
+        link.sign(key);
         let line = link.to_line();
         let path = self.ledger_path();
         let mut file = OpenOptions::new()
@@ -549,6 +603,7 @@ impl Ledger {
             seq: link.seq,
             hash: line_hash(line.as_bytes()),
         };
+        self.floor = link.floor_days.or(self.floor);
         apply(&mut self.live, link.clone());
         self.last = Some(link.clone());
         Ok(link)
@@ -579,7 +634,7 @@ fn apply(live: &mut HashMap<String, Link>, link: Link) {
                 live.remove(&r.path);
             }
         }
-        LinkKind::Quarantine => {}
+        LinkKind::Quarantine | LinkKind::Floor => {}
         LinkKind::Compaction => {
             for r in &link.replaced {
                 live.remove(&r.path);

@@ -29,7 +29,13 @@ pub enum LinkKind {
     Quarantine,
     /// The store's writer replaced files by one or a few holding the same rows (compaction).
     Compaction,
+    /// The store's retention floor was set: retention may not keep less than `floor_days`.
+    Floor,
 }
+
+/// The retention floor of a store whose ledger has no floor link: 365 days (PCI DSS
+/// requirement 10.5.1 keeps audit trails at least twelve months).
+pub const DEFAULT_RETENTION_FLOOR_DAYS: u32 = 365;
 
 /// One file deleted by retention, as named in a retention link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +94,7 @@ pub struct Written {
 /// Commit links carry `path`, `sha256`, `bytes`, `records`, `first_time` and `last_time`;
 /// retention links carry `removed` and `reason`; quarantine links `quarantined` and `reason`;
 /// compaction links `records` and `ids_digest` (of the rows of the files replaced), `replaced`,
-/// `written` and `reason`.
+/// `written` and `reason`; floor links `floor_days` and `reason`.
 /// Fields are written in declaration order, which makes the serialization canonical; a field
 /// left out when empty keeps the lines (and signatures) of ledgers written before it existed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +129,9 @@ pub struct Link {
     pub replaced: Vec<Replaced>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub written: Vec<Written>,
+    /// The retention floor a floor link sets, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Hex SHA-256 of the previous link's line (without its newline), [`GENESIS`] for the first.
@@ -156,8 +165,22 @@ impl Link {
         let removed = !self.removed.is_empty();
         let quarantined = !self.quarantined.is_empty();
         let compaction = !self.replaced.is_empty() || !self.written.is_empty();
-        let other = compaction || self.ids_digest.is_some();
+        let other = compaction || self.ids_digest.is_some() || self.floor_days.is_some();
+        let file_fields = self.path.is_some() || self.sha256.is_some() || self.bytes.is_some();
         match self.kind {
+            LinkKind::Floor
+                if file_fields
+                    || self.records.is_some()
+                    || removed
+                    || quarantined
+                    || compaction
+                    || self.ids_digest.is_some()
+                    || self.floor_days.is_none()
+                    || self.reason.is_none() =>
+            {
+                Err("floor link without its days or a reason, or with files".into())
+            }
+            LinkKind::Floor => Ok(()),
             LinkKind::Commit if !commit_fields || removed || quarantined || other => {
                 Err("commit link without its file fields".into())
             }
@@ -180,6 +203,7 @@ impl Link {
                     || self.sha256.is_some()
                     || removed
                     || quarantined
+                    || self.floor_days.is_some()
                     || self.replaced.is_empty()
                     || self.written.is_empty()
                     || self.records.is_none()
@@ -210,6 +234,7 @@ impl Link {
             quarantined: Vec::new(),
             replaced: Vec::new(),
             written: Vec::new(),
+            floor_days: None,
             reason: self.reason.clone(),
             prev: self.prev.clone(),
             at: self.at.clone(),

@@ -7,6 +7,11 @@ use ed25519_dalek::SigningKey;
 use crate::*;
 use trailwatch_model::hex;
 
+/// The key the tests' stores are signed with (held outside the store, as every key is).
+fn test_key() -> SigningKey {
+    SigningKey::from_bytes(&[42u8; 32])
+}
+
 fn data_file(store: &Path, rel: &str, contents: &[u8]) {
     let path = store.join(rel);
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -37,7 +42,7 @@ fn rel(i: usize) -> String {
 /// A store with `n` committed files.
 fn store(n: usize) -> (tempfile::TempDir, Ledger) {
     let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::create(dir.path()).unwrap();
+    let mut ledger = Ledger::create(dir.path(), test_key()).unwrap();
     for i in 0..n {
         commit(&mut ledger, &rel(i), format!("file {i} bytes").as_bytes());
     }
@@ -81,7 +86,7 @@ fn create_commit_reopen_verify() {
     let key = ledger.public_key_hex();
     drop(ledger);
 
-    let mut ledger = Ledger::open(dir.path()).unwrap();
+    let mut ledger = Ledger::open_signing(dir.path(), test_key()).unwrap();
     assert_eq!(ledger.public_key_hex(), key);
     assert_eq!(ledger.head().seq, 5);
     assert!(ledger.live(&rel(2)).is_some());
@@ -89,7 +94,7 @@ fn create_commit_reopen_verify() {
         commit(&mut ledger, &rel(i), b"more");
     }
     assert!(
-        Ledger::create(dir.path()).is_err(),
+        Ledger::create(dir.path(), test_key()).is_err(),
         "create over an existing ledger"
     );
     let report = verify(dir.path()).unwrap();
@@ -102,8 +107,33 @@ fn create_commit_reopen_verify() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let m = fs::metadata(dir.path().join(LEDGER_DIR).join(SECRET_KEY_FILE)).unwrap();
+        // The store holds the public key only; a key file written for it is the owner's alone.
+        let names: Vec<_> = fs::read_dir(dir.path().join(LEDGER_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            !names.contains(&LEGACY_SECRET_KEY_FILE.to_string()),
+            "{names:?}"
+        );
+        let keys = tempfile::tempdir().unwrap();
+        let key_file = keys.path().join("keys").join("k.key");
+        write_key_file(&key_file, &test_key()).unwrap();
+        let m = fs::metadata(&key_file).unwrap();
         assert_eq!(m.permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            read_key_file(&key_file).unwrap().as_bytes(),
+            test_key().as_bytes()
+        );
+        assert!(
+            write_key_file(&key_file, &test_key()).is_err(),
+            "never replaced"
+        );
+        fs::set_permissions(&key_file, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            read_key_file(&key_file),
+            Err(LedgerError::BadKey { .. })
+        ));
     }
     assert!(matches!(
         ledger.append_commit("../x.parquet", &[0; 32], 1, 1, Utc::now(), Utc::now()),
@@ -187,7 +217,7 @@ fn deletion_vs_retention() {
         Err(LedgerError::NotLive(_))
     ));
     // Still OK after reopening (the live set is rebuilt from the ledger).
-    let ledger = Ledger::open(dir.path()).unwrap();
+    let ledger = Ledger::open_signing(dir.path(), test_key()).unwrap();
     assert!(ledger.live(&rel(0)).is_none());
     assert_eq!(ledger.live_files().count(), 4);
 }
@@ -297,9 +327,8 @@ fn forged_key_fails() {
     let key_dir = dir.path().join(LEDGER_DIR);
 
     // A new secret key, signing.pub untouched: every re-signed link fails.
-    fs::write(key_dir.join(SECRET_KEY_FILE), "07".repeat(32)).unwrap();
     assert!(matches!(
-        Ledger::open(dir.path()),
+        Ledger::open_signing(dir.path(), forger.clone()),
         Err(LedgerError::KeyMismatch(_))
     ));
     forge_all(dir.path(), &forger, |l| {
@@ -343,7 +372,7 @@ fn torn_tail_vs_garbage_line() {
 
     let p = problems(dir.path());
     assert!(matches!(&p[..], [Problem::TornTail { .. }]), "{p:?}");
-    let mut ledger = Ledger::open(dir.path()).unwrap();
+    let mut ledger = Ledger::open_signing(dir.path(), test_key()).unwrap();
     let torn = ledger.torn_tail().unwrap();
     assert_eq!(torn.bytes, (last.len() / 2) as u64);
     assert_eq!(ledger.head(), head);
@@ -367,7 +396,7 @@ fn torn_tail_vs_garbage_line() {
         "{p:?}"
     );
     assert!(matches!(
-        Ledger::open(dir.path()),
+        Ledger::open_signing(dir.path(), test_key()),
         Err(LedgerError::Corrupt { line: 2, .. })
     ));
 }
@@ -443,7 +472,7 @@ fn quarantined_files_are_named_and_checked() {
     );
     assert!(report.to_string().contains("1 in quarantine"), "{report}");
     // Reopened: the same last link, the same live files.
-    let reopened = Ledger::open(dir.path()).unwrap();
+    let reopened = Ledger::open_signing(dir.path(), test_key()).unwrap();
     assert_eq!(reopened.last_link(), Some(&link));
     assert_eq!(reopened.live_files().count(), 3);
     assert_eq!(reopened.head(), ledger.head());
@@ -525,8 +554,7 @@ fn a_forged_quarantine_of_a_committed_file_is_named() {
     let head = ledger.head();
     drop(ledger);
     // A forger holding the store's key signs a link "moving" a committed file aside.
-    let seed = fs::read_to_string(dir.path().join(LEDGER_DIR).join(SECRET_KEY_FILE)).unwrap();
-    let key = SigningKey::from_bytes(&hex::decode_array::<32>(seed.trim()).unwrap());
+    let key = test_key();
     let to = "_quarantine/z/part.parquet";
     let mut link = Link {
         seq: 3,
@@ -547,6 +575,7 @@ fn a_forged_quarantine_of_a_committed_file_is_named() {
         }],
         replaced: Vec::new(),
         written: Vec::new(),
+        floor_days: None,
         reason: Some("interrupted write".into()),
         prev: head.hash,
         at: "2024-05-02T00:00:00Z".into(),
@@ -601,7 +630,7 @@ fn torn_tail_bytes_are_what_a_repair_cuts() {
         .unwrap();
     std::io::Write::write_all(&mut f, b"{\"seq\":3,\"ki").unwrap();
     drop(f);
-    let mut ledger = Ledger::open(dir.path()).unwrap();
+    let mut ledger = Ledger::open_signing(dir.path(), test_key()).unwrap();
     assert_eq!(
         ledger.torn_tail_bytes().unwrap().as_deref(),
         Some(&b"{\"seq\":3,\"ki"[..])
@@ -622,7 +651,7 @@ const LEDGER_BEFORE_QUARANTINE: [&str; 3] = [
 #[test]
 fn a_ledger_written_before_quarantine_links_still_verifies_and_grows() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::create_with_key(dir.path(), SigningKey::from_bytes(&[7u8; 32])).unwrap();
+    let ledger = Ledger::create(dir.path(), SigningKey::from_bytes(&[7u8; 32])).unwrap();
     assert_eq!(
         ledger.public_key_hex(),
         "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
@@ -654,7 +683,7 @@ fn a_ledger_written_before_quarantine_links_still_verifies_and_grows() {
         assert_eq!(&Link::parse(line).unwrap().to_line(), line);
     }
     // Today's code appends a quarantine link after them; everything verifies.
-    let mut ledger = Ledger::open(dir.path()).unwrap();
+    let mut ledger = Ledger::open_signing(dir.path(), SigningKey::from_bytes(&[7u8; 32])).unwrap();
     data_file(
         dir.path(),
         "provider=aws/dt=2024-05-03/part-3.parquet",
@@ -778,7 +807,10 @@ fn a_compaction_replaces_files_and_verifies_across_reopen() {
     assert_eq!((report.compactions, report.replaced_by_compaction), (1, 2));
     assert_eq!(report.files_checked, 5);
     assert!(report.summary().contains("1 compaction), "), "{report}");
-    for l in [&ledger, &Ledger::open(dir.path()).unwrap()] {
+    for l in [
+        &ledger,
+        &Ledger::open_signing(dir.path(), test_key()).unwrap(),
+    ] {
         let view = l.live(COMPACTED).unwrap();
         assert_eq!(
             (view.kind, view.seq, view.records),
@@ -795,7 +827,7 @@ fn a_compaction_replaces_files_and_verifies_across_reopen() {
     assert_eq!(ledger.read_link(7).unwrap(), Some(link));
     assert_eq!(ledger.read_link(8).unwrap(), None);
     // The compacted file can itself be compacted, with more; then modified: named.
-    let mut ledger = Ledger::open(dir.path()).unwrap();
+    let mut ledger = Ledger::open_signing(dir.path(), test_key()).unwrap();
     let second = "provider=aws/dt=2024-05-01/part-d.parquet";
     let (mut replaced, mut written2) = compaction_of(&ledger, &[1], second);
     replaced.push(Replaced {
@@ -888,8 +920,7 @@ fn a_forged_compaction_link_is_named() {
     fs::remove_file(dir.path().join(rel(0))).unwrap();
     fs::remove_file(dir.path().join(rel(3))).unwrap();
     drop(ledger);
-    let seed = fs::read_to_string(dir.path().join(LEDGER_DIR).join(SECRET_KEY_FILE)).unwrap();
-    let key = SigningKey::from_bytes(&hex::decode_array::<32>(seed.trim()).unwrap());
+    let key = test_key();
     let original = lines(dir.path());
     // Without the key: any edit of the replaced list breaks the signature.
     let mut edited = original.clone();
@@ -996,4 +1027,236 @@ fn a_compaction_link_needs_its_fields_and_other_kinds_refuse_them() {
     let link = Link::parse(&good).unwrap();
     assert_eq!((link.replaced.len(), link.written.len()), (1, 1));
     assert_eq!(link.to_line(), good, "canonical");
+}
+
+#[test]
+fn a_reader_needs_no_key_and_cannot_append() {
+    let (dir, ledger) = store(2);
+    let key = ledger.public_key_hex();
+    drop(ledger);
+    let mut reader = Ledger::open(dir.path()).unwrap();
+    assert!(!reader.can_sign());
+    assert_eq!(reader.public_key_hex(), key);
+    assert_eq!(reader.head().seq, 2);
+    data_file(dir.path(), &rel(5), b"x");
+    let d = hash_file(&dir.path().join(rel(5))).unwrap();
+    assert!(matches!(
+        reader.append_commit(&rel(5), &d.sha256, d.bytes, 1, Utc::now(), Utc::now()),
+        Err(LedgerError::NoSigningKey(_))
+    ));
+    fs::remove_file(dir.path().join(rel(5))).unwrap();
+    assert_eq!(lines(dir.path()).len(), 2, "nothing appended");
+    assert!(verify_with_public_key(dir.path(), &key).unwrap().is_ok());
+}
+
+#[test]
+fn a_secret_key_left_in_the_store_fails_verify() {
+    let (dir, _ledger) = store(1);
+    let legacy = dir.path().join(LEDGER_DIR).join(LEGACY_SECRET_KEY_FILE);
+    fs::write(&legacy, format!("{}\n", hex::encode(test_key().as_bytes()))).unwrap();
+    let p = problems(dir.path());
+    assert_eq!(p, vec![Problem::SecretKeyInStore]);
+    assert!(p[0].to_string().contains("trailwatch key migrate"));
+    fs::remove_file(&legacy).unwrap();
+    assert!(problems(dir.path()).is_empty());
+}
+
+#[test]
+fn fingerprints_and_store_ids_name_a_key() {
+    let k = test_key().verifying_key();
+    let f = fingerprint(&k);
+    assert!(f.starts_with("SHA256:") && f.len() == 7 + 64, "{f}");
+    assert_eq!(store_id(&k).len(), 16);
+    assert!(f[7..].starts_with(&store_id(&k)));
+    let other = SigningKey::from_bytes(&[1u8; 32]).verifying_key();
+    assert_ne!(fingerprint(&other), f);
+}
+
+/// Commits a file of day `day` (for retention tests) and returns its Removed entry.
+fn commit_day(ledger: &mut Ledger, day: &str, i: usize) -> Removed {
+    let rel = format!("provider=aws/dt={day}/part-{i}.parquet");
+    let link = commit(ledger, &rel, format!("day {day} {i}").as_bytes());
+    Removed {
+        path: rel,
+        sha256: link.sha256.unwrap(),
+        day: day.to_string(),
+    }
+}
+
+#[test]
+fn verify_lists_retention_and_flags_a_deletion_that_broke_the_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(dir.path(), test_key()).unwrap();
+    assert_eq!(ledger.retention_floor(), DEFAULT_RETENTION_FLOOR_DAYS);
+    let old = commit_day(&mut ledger, "2020-01-01", 0);
+    let today = Utc::now().date_naive();
+    let recent_day = (today - chrono::Days::new(10))
+        .format("%Y-%m-%d")
+        .to_string();
+    let recent = commit_day(&mut ledger, &recent_day, 1);
+    // Within the floor: a day six years old.
+    ledger
+        .append_retention(vec![old.clone()], "keep 400d")
+        .unwrap();
+    fs::remove_file(dir.path().join(&old.path)).unwrap();
+    let report = verify(dir.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.retention_log.len(), 1);
+    assert!(report.retention_log[0].broke.is_empty());
+    assert!(
+        report
+            .to_string()
+            .contains("removed 1 days (2020-01-01), 1 files; floor 365 days: within the floor"),
+        "{report}"
+    );
+    // Someone holding the key deletes a ten-day-old day past the command's check: named.
+    ledger
+        .append_retention(vec![recent.clone()], "keep 1d")
+        .unwrap();
+    fs::remove_file(dir.path().join(&recent.path)).unwrap();
+    let report = verify(dir.path()).unwrap();
+    assert_eq!(
+        report.problems,
+        vec![Problem::FloorBroken {
+            seq: 4,
+            at: report.retention_log[1].at.clone(),
+            floor_days: 365,
+            days: vec![recent_day.clone()],
+        }]
+    );
+    assert!(report.to_string().contains("broke the floor"), "{report}");
+    // A lowered floor is a signed link, listed; the same deletion under it is within it.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut l2 = Ledger::create(dir2.path(), test_key()).unwrap();
+    let r = commit_day(&mut l2, &recent_day, 0);
+    l2.append_floor(7, "test: a week").unwrap();
+    assert_eq!(l2.retention_floor(), 7);
+    l2.append_retention(vec![r.clone()], "keep 7d").unwrap();
+    fs::remove_file(dir2.path().join(&r.path)).unwrap();
+    let report = verify(dir2.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.floor_days, 7);
+    let text = report.to_string();
+    assert!(text.contains("retention floor: link 2 at"), "{text}");
+    assert!(
+        text.contains("lowered from 365 to 7 days (test: a week)"),
+        "{text}"
+    );
+    assert_eq!(Ledger::open(dir2.path()).unwrap().retention_floor(), 7);
+    // A floor link's days cannot be edited without the key.
+    let mut lines = lines(dir2.path());
+    lines[1] = lines[1].replace("\"floor_days\":7", "\"floor_days\":1");
+    write_lines(dir2.path(), &lines);
+    assert!(problems(dir2.path())
+        .iter()
+        .any(|p| matches!(p, Problem::BadSignature { seq: 2, .. })));
+}
+
+fn verify_anchored(store: &Path, anchors: &Path) -> VerifyReport {
+    verify_with(
+        store,
+        &VerifyOptions {
+            anchors: Some(anchors.to_path_buf()),
+            ..VerifyOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn anchors_name_truncation_rollback_forks_and_forgeries() {
+    let (dir, mut ledger) = store(2);
+    let outside = tempfile::tempdir().unwrap();
+    let anchors = outside.path().join("anchors.jsonl");
+    let first = ledger.publish_head(&anchors).unwrap();
+    assert!(first.signature_ok(&ledger.public_key()));
+    let backup = lines(dir.path());
+    commit(&mut ledger, &rel(2), b"two");
+    commit(&mut ledger, &rel(3), b"three");
+    ledger.publish_head(&anchors).unwrap();
+    let report = verify_anchored(dir.path(), &anchors);
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.anchors_checked, Some(2));
+
+    // The tail cut: link 4 and its file gone; link 3 was never a published head.
+    let full = lines(dir.path());
+    write_lines(dir.path(), &full[..3]);
+    fs::remove_file(dir.path().join(rel(3))).unwrap();
+    assert!(
+        problems(dir.path()).is_empty(),
+        "nothing inside the store shows it"
+    );
+    let p = verify_anchored(dir.path(), &anchors).problems;
+    assert!(
+        matches!(
+            p.as_slice(),
+            [Problem::AnchorTruncated {
+                last_seq: 3,
+                newest_seq: 4,
+                ..
+            }]
+        ),
+        "{p:?}"
+    );
+    // Back to the state of the first published head: a rollback.
+    write_lines(dir.path(), &backup);
+    fs::remove_file(dir.path().join(rel(2))).unwrap();
+    let p = verify_anchored(dir.path(), &anchors).problems;
+    assert!(
+        matches!(
+            p.as_slice(),
+            [Problem::RolledBack {
+                seq: 2,
+                newest_seq: 4,
+                ..
+            }]
+        ),
+        "{p:?}"
+    );
+    assert!(p[0].to_string().starts_with("rolled back"));
+    // The older copy goes on differently: two heads for link 4.
+    drop(ledger);
+    let mut ledger = Ledger::open_signing(dir.path(), test_key()).unwrap();
+    commit(&mut ledger, &rel(5), b"other two");
+    commit(&mut ledger, &rel(6), b"other three");
+    ledger.publish_head(&anchors).unwrap();
+    let p = verify_anchored(dir.path(), &anchors).problems;
+    assert!(
+        p.iter().any(|p| matches!(
+            p,
+            Problem::AnchorFork {
+                seq: 4,
+                lines: (2, 3),
+                ..
+            }
+        )),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|p| matches!(
+            p,
+            Problem::AnchorDiverged {
+                seq: 4,
+                line: 2,
+                ..
+            }
+        )),
+        "{p:?}"
+    );
+    // An anchor line forged by another key, and a line that is no anchor.
+    let forged = Anchor::sign(&ledger.head(), &SigningKey::from_bytes(&[3u8; 32]));
+    append_anchor(&anchors, &forged).unwrap();
+    let mut f = fs::OpenOptions::new().append(true).open(&anchors).unwrap();
+    std::io::Write::write_all(&mut f, b"{\"seq\":1}\n").unwrap();
+    let p = verify_anchored(dir.path(), &anchors).problems;
+    assert!(
+        p.iter()
+            .any(|p| matches!(p, Problem::AnchorBadSignature { line: 4, .. })),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|p| matches!(p, Problem::AnchorUnreadable { line: 5, .. })),
+        "{p:?}"
+    );
 }

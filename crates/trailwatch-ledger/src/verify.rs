@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::VerifyingKey;
 
+use crate::anchor::{check_anchors, read_anchors};
 use crate::ledger::{
     hash_file, io_err, parse_public_key, read_public_key, read_raw, LedgerError, TornTail,
-    LEDGER_DIR, LEDGER_FILE, PUBLIC_KEY_FILE,
+    LEDGER_DIR, LEDGER_FILE, LEGACY_SECRET_KEY_FILE, PUBLIC_KEY_FILE,
 };
-use crate::link::{line_hash, Head, Link, LinkKind, Quarantined, GENESIS};
+use crate::link::{
+    line_hash, Head, Link, LinkKind, Quarantined, DEFAULT_RETENTION_FLOOR_DAYS, GENESIS,
+};
 
 /// What [`verify_with`] checks against.
 #[derive(Debug, Clone)]
@@ -25,6 +28,9 @@ pub struct VerifyOptions {
     pub data_pattern: String,
     /// A head recorded outside the store: the ledger must reach it, with the same hash.
     pub head: Option<Head>,
+    /// An anchor file (signed heads the writer published, [`crate::Anchor`]): the ledger must
+    /// continue every one of them.
+    pub anchors: Option<PathBuf>,
 }
 
 impl Default for VerifyOptions {
@@ -33,6 +39,7 @@ impl Default for VerifyOptions {
             public_key: None,
             data_pattern: "*.parquet".to_string(),
             head: None,
+            anchors: None,
         }
     }
 }
@@ -44,6 +51,10 @@ pub enum Problem {
     LedgerMissing,
     /// `signing.pub` differs from (or, `found: None`, is missing next to) the pinned key.
     PublicKeyMismatch { found: Option<String> },
+    /// The store holds a secret signing key (`_ledger/signing.key`, where stores kept it before
+    /// it moved out): whoever can write the store can re-sign it, so its signatures prove
+    /// nothing until the key is moved out.
+    SecretKeyInStore,
     /// A partial last line: a crash during an append, not tampering; `repair` removes it.
     TornTail { offset: u64, bytes: u64 },
     /// A complete line that is not a link: tampering or corruption.
@@ -109,6 +120,47 @@ pub enum Problem {
     /// A data file a compaction link replaced, present again (or still: a compaction
     /// interrupted before it removed it, which the next writer finishes).
     ReplacedButPresent { path: String, seq: u64 },
+    /// A line of the anchor file that is not an anchor.
+    AnchorUnreadable { line: usize, reason: String },
+    /// An anchor the store's key did not sign: forged, or another store's.
+    AnchorBadSignature { line: usize, seq: u64 },
+    /// Two different heads were published for one seq (anchor lines, times): the store was
+    /// rewritten, or a copy of it continued, after it published the first.
+    AnchorFork {
+        seq: u64,
+        lines: (usize, usize),
+        at: (String, String),
+    },
+    /// The ledger's link at a published head's seq is another link: the store forked from what
+    /// it showed. `later`: how many more published heads diverge too.
+    AnchorDiverged {
+        seq: u64,
+        line: usize,
+        at: String,
+        later: usize,
+    },
+    /// The ledger ends at a head it published earlier (`seq`, published `at`), but it had gone
+    /// on to `newest_seq`: the store was rolled back to an older copy.
+    RolledBack {
+        seq: u64,
+        at: String,
+        newest_seq: u64,
+        newest_at: String,
+    },
+    /// The ledger ends at `last_seq`, never a published head, before the newest one: links cut
+    /// off its end.
+    AnchorTruncated {
+        last_seq: u64,
+        newest_seq: u64,
+        newest_at: String,
+    },
+    /// A retention link deleted days the retention floor in force kept.
+    FloorBroken {
+        seq: u64,
+        at: String,
+        floor_days: u32,
+        days: Vec<String>,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -122,6 +174,10 @@ impl fmt::Display for Problem {
             PublicKeyMismatch { found: None } => {
                 write!(f, "ledger: {PUBLIC_KEY_FILE} is missing or unreadable")
             }
+            SecretKeyInStore => write!(
+                f,
+                "ledger: {LEDGER_DIR}/{LEGACY_SECRET_KEY_FILE} is a private signing key inside the store: whoever can write the store can re-sign it, so its signatures are not trusted (move it out: trailwatch key migrate)"
+            ),
             TornTail { offset, bytes } => write!(
                 f,
                 "ledger: torn last line ({bytes} bytes at offset {offset}), a crash mid-append; the next writer keeps it in quarantine and cuts it"
@@ -207,12 +263,69 @@ impl fmt::Display for Problem {
             CompactionUnbalanced { seq, reason } => {
                 write!(f, "link {seq}: compaction does not add up ({reason}): forged")
             }
+            AnchorUnreadable { line, reason } => {
+                write!(f, "anchors line {line}: not an anchor ({reason})")
+            }
+            AnchorBadSignature { line, seq } => write!(
+                f,
+                "anchors line {line} (head {seq}): not signed by this store's key: forged, or another store's"
+            ),
+            AnchorFork { seq, lines, at } => write!(
+                f,
+                "fork at link {seq}: two different heads were published for it (anchors lines {} at {} and {} at {}): the store was rewritten, or a copy of it went on, after it showed the first",
+                lines.0, at.0, lines.1, at.1
+            ),
+            AnchorDiverged { seq, line, at, later } => write!(
+                f,
+                "fork: link {seq} is not the head published at {at} (anchors line {line}){}: the store is not the one that published it",
+                if *later > 0 { format!(", nor are {later} later published heads") } else { String::new() }
+            ),
+            RolledBack { seq, at, newest_seq, newest_at } => write!(
+                f,
+                "rolled back: the store is at link {seq}, the head it published at {at}, but it had gone on to link {newest_seq} (published at {newest_at}): an older copy of the store"
+            ),
+            AnchorTruncated { last_seq, newest_seq, newest_at } => write!(
+                f,
+                "truncated: the ledger ends at link {last_seq}, but link {newest_seq} was published as its head at {newest_at}: links {}..={newest_seq} cut off its end",
+                last_seq + 1
+            ),
+            FloorBroken { seq, at, floor_days, days } => write!(
+                f,
+                "link {seq}: retention at {at} deleted {} ({}), which the retention floor in force ({floor_days} days) kept: broke the floor",
+                if days.len() == 1 { "a day" } else { "days" },
+                days.join(", ")
+            ),
             ReplacedButPresent { path, seq } => write!(
                 f,
                 "{path}: present, but replaced by compaction at link {seq} (left by an interrupted compaction, the next writer removes it; queries count its rows twice until then)"
             ),
         }
     }
+}
+
+/// One deletion by retention, as verify lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionEntry {
+    pub seq: u64,
+    /// When the retention link was written.
+    pub at: String,
+    pub reason: String,
+    /// The days removed, each with how many files.
+    pub days: BTreeMap<String, usize>,
+    /// The retention floor in force then, in days.
+    pub floor_days: u32,
+    /// The days removed that the floor kept (none: within the floor).
+    pub broke: Vec<String>,
+}
+
+/// A change of the retention floor, as verify lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FloorChange {
+    pub seq: u64,
+    pub at: String,
+    pub from_days: u32,
+    pub to_days: u32,
+    pub reason: String,
 }
 
 /// What [`verify`] found.
@@ -235,6 +348,14 @@ pub struct VerifyReport {
     pub replaced_by_compaction: usize,
     /// The ledger's head (highest seq in the chain).
     pub head: Head,
+    /// Every deletion by retention, oldest first.
+    pub retention_log: Vec<RetentionEntry>,
+    /// Every change of the retention floor, oldest first.
+    pub floor_changes: Vec<FloorChange>,
+    /// The retention floor in force, in days.
+    pub floor_days: u32,
+    /// Anchors checked (`None`: no anchor file was given).
+    pub anchors_checked: Option<usize>,
     pub problems: Vec<Problem>,
 }
 
@@ -254,8 +375,12 @@ impl VerifyReport {
         } else {
             (String::new(), String::new())
         };
+        let anchors = self
+            .anchors_checked
+            .map(|n| format!(", continues {n} published heads"))
+            .unwrap_or_default();
         format!(
-            "{} links ({} commits, {} retention, {} quarantine{compactions}), {} files ({} bytes) checked, {} removed by retention{replaced}, {} in quarantine, head {}",
+            "{} links ({} commits, {} retention, {} quarantine{compactions}), {} files ({} bytes) checked, {} removed by retention{replaced}, {} in quarantine, head {}{anchors}",
             self.links,
             self.commits,
             self.retentions,
@@ -279,7 +404,64 @@ impl fmt::Display for VerifyReport {
         } else {
             write!(f, "FAILED: {} problems; ", self.problems.len())?;
         }
-        write!(f, "{}", self.summary())
+        write!(f, "{}", self.summary())?;
+        for line in self.history() {
+            write!(f, "\n{line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl VerifyReport {
+    /// The floor changes and the retention deletions, one line each, oldest first.
+    pub fn history(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut floors = self.floor_changes.iter().peekable();
+        for r in &self.retention_log {
+            while let Some(c) = floors.next_if(|c| c.seq < r.seq) {
+                out.push(floor_line(c));
+            }
+            let days: Vec<&str> = r.days.keys().map(String::as_str).collect();
+            let files: usize = r.days.values().sum();
+            let verdict = if r.broke.is_empty() {
+                "within the floor".to_string()
+            } else {
+                format!("BROKE THE FLOOR ({})", r.broke.join(", "))
+            };
+            out.push(format!(
+                "retention: link {} at {} ({}): removed {} days ({}), {files} files; floor {} days: {verdict}",
+                r.seq,
+                r.at,
+                r.reason,
+                days.len(),
+                span(&days),
+                r.floor_days
+            ));
+        }
+        out.extend(floors.map(floor_line));
+        out
+    }
+}
+
+fn floor_line(c: &FloorChange) -> String {
+    let how = if c.to_days < c.from_days {
+        "lowered"
+    } else {
+        "set"
+    };
+    format!(
+        "retention floor: link {} at {}: {how} from {} to {} days ({})",
+        c.seq, c.at, c.from_days, c.to_days, c.reason
+    )
+}
+
+/// `a`, `a, b` or `a … z` of sorted days.
+fn span(days: &[&str]) -> String {
+    match days {
+        [] => String::new(),
+        [d] => d.to_string(),
+        [a, b] => format!("{a}, {b}"),
+        [a, .., z] => format!("{a} … {z}"),
     }
 }
 
@@ -334,6 +516,9 @@ struct ChainState<'a> {
     compactions: usize,
     removed_by_retention: usize,
     replaced_by_compaction: usize,
+    floor: Option<u32>,
+    retention_log: Vec<RetentionEntry>,
+    floor_changes: Vec<FloorChange>,
 }
 
 /// Verifies a store. `Err` only when verification cannot run (the key to check with is
@@ -341,21 +526,13 @@ struct ChainState<'a> {
 pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, LedgerError> {
     let mut problems = Vec::new();
     let key = verifying_key(store, opts, &mut problems)?;
+    if store.join(LEDGER_DIR).join(LEGACY_SECRET_KEY_FILE).exists() {
+        problems.push(Problem::SecretKeyInStore);
+    }
     let entries = read_entries(store, &key, &mut problems)?;
     let by_seq = index_by_seq(&entries, &mut problems);
     let head = check_chain(&entries, &by_seq, &mut problems);
-    if let Some(want) = &opts.head {
-        if want.seq > head.seq {
-            problems.push(Problem::LedgerTruncated {
-                head_seq: want.seq,
-                last_seq: head.seq,
-            });
-        } else if let Some(&idx) = by_seq.get(&want.seq) {
-            if !entries[idx].hash.eq_ignore_ascii_case(&want.hash) {
-                problems.push(Problem::HeadMismatch { seq: want.seq });
-            }
-        }
-    }
+    let anchors_checked = check_external(opts, &entries, &by_seq, &head, &key, &mut problems)?;
     let state = chain_state(&entries, &by_seq, &mut problems);
     let (files_checked, bytes_checked) = check_files(store, &state.live, &mut problems);
     check_quarantined(store, &state.quarantined, &mut problems);
@@ -372,8 +549,45 @@ pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, L
         files_quarantined: state.quarantined.len(),
         replaced_by_compaction: state.replaced_by_compaction,
         head,
+        floor_days: state.floor.unwrap_or(DEFAULT_RETENTION_FLOOR_DAYS),
+        retention_log: state.retention_log,
+        floor_changes: state.floor_changes,
+        anchors_checked,
         problems,
     })
+}
+
+/// What was recorded outside the store: a head the ledger must reach, anchors it must continue
+/// (returns how many anchors were checked, `None` without an anchor file).
+fn check_external(
+    opts: &VerifyOptions,
+    entries: &[Entry],
+    by_seq: &BTreeMap<u64, usize>,
+    head: &Head,
+    key: &VerifyingKey,
+    problems: &mut Vec<Problem>,
+) -> Result<Option<usize>, LedgerError> {
+    if let Some(want) = &opts.head {
+        if want.seq > head.seq {
+            problems.push(Problem::LedgerTruncated {
+                head_seq: want.seq,
+                last_seq: head.seq,
+            });
+        } else if let Some(&idx) = by_seq.get(&want.seq) {
+            if !entries[idx].hash.eq_ignore_ascii_case(&want.hash) {
+                problems.push(Problem::HeadMismatch { seq: want.seq });
+            }
+        }
+    }
+    let Some(path) = &opts.anchors else {
+        return Ok(None);
+    };
+    let hashes = by_seq
+        .iter()
+        .map(|(&seq, &idx)| (seq, entries[idx].hash.as_str()))
+        .collect();
+    let anchors = read_anchors(path)?;
+    Ok(Some(check_anchors(&anchors, key, &hashes, head, problems)))
 }
 
 /// The key to verify with: the pinned one (checked against `signing.pub`), else `signing.pub`.
@@ -526,8 +740,30 @@ fn chain_state<'a>(
                     s.live.insert(path, Cow::Borrowed(link));
                 }
             }
+            LinkKind::Floor => {
+                let from_days = s.floor.unwrap_or(DEFAULT_RETENTION_FLOOR_DAYS);
+                let to_days = link.floor_days.unwrap_or(from_days);
+                s.floor = Some(to_days);
+                s.floor_changes.push(FloorChange {
+                    seq: link.seq,
+                    at: link.at.clone(),
+                    from_days,
+                    to_days,
+                    reason: link.reason.clone().unwrap_or_default(),
+                });
+            }
             LinkKind::Retention => {
                 s.retentions += 1;
+                let entry = retention_entry(link, s.floor.unwrap_or(DEFAULT_RETENTION_FLOOR_DAYS));
+                if !entry.broke.is_empty() {
+                    problems.push(Problem::FloorBroken {
+                        seq: link.seq,
+                        at: link.at.clone(),
+                        floor_days: entry.floor_days,
+                        days: entry.broke.clone(),
+                    });
+                }
+                s.retention_log.push(entry);
                 for r in &link.removed {
                     match s.live.get(r.path.as_str()) {
                         Some(c) if c.sha256.as_deref() == Some(r.sha256.as_str()) => {
@@ -558,6 +794,37 @@ fn chain_state<'a>(
         }
     }
     s
+}
+
+/// A retention link as verify lists it: a day removed broke the floor when it was less than
+/// `floor_days` old at the link's time (a time that does not parse proves nothing: every day).
+fn retention_entry(link: &Link, floor_days: u32) -> RetentionEntry {
+    let mut days: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &link.removed {
+        *days.entry(r.day.clone()).or_default() += 1;
+    }
+    let kept_from = chrono::DateTime::parse_from_rfc3339(&link.at)
+        .ok()
+        .map(|t| t.date_naive() - chrono::Days::new(u64::from(floor_days)));
+    let broke = days
+        .keys()
+        .filter(|d| {
+            let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+            match (day, kept_from) {
+                (Some(day), Some(from)) => day >= from,
+                _ => true,
+            }
+        })
+        .cloned()
+        .collect();
+    RetentionEntry {
+        seq: link.seq,
+        at: link.at.clone(),
+        reason: link.reason.clone().unwrap_or_default(),
+        days,
+        floor_days,
+        broke,
+    }
 }
 
 /// A compaction link: its replaced files must be live with the hashes it names, its written

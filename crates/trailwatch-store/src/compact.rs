@@ -208,7 +208,14 @@ impl Store {
             ..CompactReport::default()
         };
         for due in self.due(opts) {
-            let done = self.compact_partition(due, opts)?;
+            let done = match self.compact_partition(due, opts) {
+                Ok(done) => done,
+                Err(e) => {
+                    // The partitions compacted before are published all the same.
+                    self.publish_head()?;
+                    return Err(e);
+                }
+            };
             tracing::info!(
                 "compacted {}: {} files ({} bytes) into {} ({} bytes)",
                 done.partition,
@@ -219,6 +226,7 @@ impl Store {
             );
             report.partitions.push(done);
         }
+        self.publish_head()?;
         report.elapsed_secs = started.elapsed().as_secs_f64();
         Ok(report)
     }

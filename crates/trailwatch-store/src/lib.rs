@@ -5,7 +5,10 @@
 //!   partitioned by cloud and UTC day, zstd Parquet sorted by action, principal and time, columns in [`schema()`];
 //! - `_ledger/`: the signed hash chain of every committed file, every deletion by retention,
 //!   every move into quarantine and every compaction ([`trailwatch_ledger`]); a data file exists
-//!   for the store only once its commit line (or the compaction link that wrote it) is there;
+//!   for the store only once its commit line (or the compaction link that wrote it) is there.
+//!   It holds the public key only: the signing key lives outside the store ([`KeySource`]: by
+//!   default `$XDG_CONFIG_HOME/trailwatch/keys/<store-id>.key`, created with the store, mode
+//!   0600), only the writer ([`Store::open`]) needs it, readers and verify work without it;
 //! - `_tmp/`: files being written;
 //! - `_pending/`: write-ahead records, one per commit in progress: the exact files it is about to
 //!   leave (its temporary file, then where that goes and its SHA-256), fsynced first;
@@ -44,11 +47,20 @@
 //!   written file with its hash and the count and [`trailwatch_ledger::IdDigest`] of its event
 //!   ids) is the commit point, then the replaced files are deleted. Verify accepts the
 //!   replacement and checks the written files' event ids against the link.
+//! - Anchors: every writing operation ([`Store::ingest`], [`Store::retention`],
+//!   [`Store::compact`], [`Store::set_retention_floor`]) ends by publishing the ledger's signed
+//!   head to an anchor file outside the store ([`Store::publish_head`]; next to the key unless
+//!   [`Store::publish_to`] says otherwise), which verify can check the store against.
+//! - Retention floor: [`Store::retention`] refuses, deleting nothing, to keep less than the
+//!   floor in force (365 days, or what the last signed floor link says), also measured on the
+//!   clock the retention link carries; [`Store::set_retention_floor`] changes it with a signed
+//!   link.
 //! - Fault injection for tests: [`CRASH_ENV`] = `<step>:<n>` aborts at the n-th pass through
 //!   one of [`CRASH_STEPS`] (or [`COMPACTION_CRASH_STEPS`], [`RECOVERY_CRASH_STEPS`]).
 
 mod compact;
 mod crash;
+mod keys;
 mod merge;
 mod ops;
 mod pending;
@@ -66,6 +78,7 @@ pub use compact::{
     DEFAULT_MIN_FILES,
 };
 pub use crash::{COMPACTION_CRASH_STEPS, CRASH_ENV, CRASH_STEPS, RECOVERY_CRASH_STEPS};
+pub use keys::{default_key_dir, user_config_dir, KeySource, MigratedKey, CONFIG_SUBDIR};
 pub use ops::{DayStats, RetentionReport, Stats};
 pub use pending::PENDING_DIR;
 pub use recover::QUARANTINE_DIR;
@@ -74,5 +87,6 @@ pub use store::{
     resolve_dir, IngestOptions, IngestReport, Recovery, Store, StoreError, DEFAULT_STORE_DIR,
     LOCK_FILE, SOURCES_FILE, STORE_ENV, TMP_DIR,
 };
+pub use trailwatch_ledger::VerifyOptions;
 pub use verify::{FileProblem, Uncommitted, VerifyReport};
 pub use write::{read_event_ids, WRITE_ROW_GROUP_ROWS, ZSTD_LEVEL};

@@ -39,8 +39,12 @@ pub struct Stats {
     pub per_day: BTreeMap<(String, String), DayStats>,
     /// The ledger's Ed25519 public key (hex): pin it elsewhere to verify against.
     pub public_key: String,
+    /// Its fingerprint (`SHA256:<hex>`).
+    pub fingerprint: String,
     /// Ledger links.
     pub ledger_seq: u64,
+    /// The retention floor in force (days): retention never keeps less.
+    pub retention_floor_days: u32,
 }
 
 /// What retention removed (or would remove, on a dry run).
@@ -78,7 +82,9 @@ impl Store {
     pub fn stats(&self) -> Result<Stats, StoreError> {
         let mut s = Stats {
             public_key: self.ledger.public_key_hex(),
+            fingerprint: trailwatch_ledger::fingerprint(&self.ledger.public_key()),
             ledger_seq: self.ledger.head().seq,
+            retention_floor_days: self.ledger.retention_floor(),
             ..Stats::default()
         };
         let cols = [
@@ -130,10 +136,45 @@ impl Store {
         Ok(s)
     }
 
+    /// Sets the retention floor to `days` (lowering it too): a floor link, signed with the
+    /// store's key (the writer's), then published. Returns the floor it replaced and the link.
+    pub fn set_retention_floor(
+        &mut self,
+        days: u32,
+        reason: &str,
+    ) -> Result<(u32, trailwatch_ledger::Link), StoreError> {
+        self.check_writable()?;
+        let before = self.ledger.retention_floor();
+        let link = self.ledger.append_floor(days, reason)?;
+        self.publish_head()?;
+        Ok((before, link))
+    }
+
+    /// `Err` unless deleting the days before `cutoff` keeps the retention floor: `keep_days` is
+    /// at least the floor, and, on the clock the retention link will carry (the time verify
+    /// judges it by), no day younger than the floor goes (a reference day in the future does
+    /// not walk around it).
+    fn check_floor(&self, keep_days: u32, cutoff: NaiveDate) -> Result<(), StoreError> {
+        let floor = self.ledger.retention_floor();
+        if keep_days < floor {
+            return Err(StoreError::RetentionRefused(format!(
+                "keeping {keep_days} days is below the store's retention floor of {floor} days (lowering the floor is a signed, reported event: trailwatch retention --set-floor)"
+            )));
+        }
+        let kept_from = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(floor));
+        if cutoff > kept_from {
+            return Err(StoreError::RetentionRefused(format!(
+                "the cut-off {cutoff} is after {kept_from}, today's limit of the {floor}-day floor (a reference time in the future?)"
+            )));
+        }
+        Ok(())
+    }
+
     /// Deletes whole days (UTC) before `today - keep_days`: the retention link first, then the
-    /// files. A dry run deletes nothing and writes nothing. `today` is the caller's reference
-    /// day (the command line resolves it once, from the clock or `--now`), so that the store
-    /// itself never reads the clock.
+    /// files, then the head is published. Refused, deleting nothing, below the retention floor
+    /// (see `check_floor`). A dry run deletes nothing and writes nothing. `today` is the
+    /// caller's reference day (the command line resolves it once, from the clock or `--now`);
+    /// the floor is also checked against the clock the retention link carries.
     pub fn retention(
         &mut self,
         keep_days: u32,
@@ -144,6 +185,7 @@ impl Store {
             self.check_writable()?;
         }
         let cutoff = today - chrono::Days::new(u64::from(keep_days));
+        self.check_floor(keep_days, cutoff)?;
         let cutoff_s = cutoff.format("%Y-%m-%d").to_string();
         let mut report = RetentionReport {
             cutoff: cutoff_s.clone(),
@@ -196,6 +238,7 @@ impl Store {
                 }
             }
         }
+        self.publish_head()?;
         Ok(report)
     }
 }

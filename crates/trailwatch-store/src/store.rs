@@ -9,10 +9,14 @@ use std::time::Instant;
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
 use trailwatch_decode::{DecodeError, FileStats, Input};
-use trailwatch_ledger::{hash_file, FileDigest, Ledger, LedgerError, LEDGER_DIR, LEDGER_FILE};
+use trailwatch_ledger::{
+    hash_file, read_public_key, FileDigest, Ledger, LedgerError, LEDGER_DIR, LEDGER_FILE,
+    LEGACY_SECRET_KEY_FILE,
+};
 use trailwatch_model::{Event, Provider};
 
 use crate::crash;
+use crate::keys::KeySource;
 use crate::pending::Pending;
 use crate::sources::{sources_path, SourceKey, Sources};
 use crate::write::{read_event_ids, write_file};
@@ -57,6 +61,17 @@ pub enum StoreError {
     Corrupt(PathBuf, String),
     #[error("{}: opened for reading; writing needs Store::open", .0.display())]
     ReadOnly(PathBuf),
+    #[error("signing key {location}: {reason}")]
+    Key { location: String, reason: String },
+    #[error(
+        "{}: this store holds its private signing key ({LEDGER_DIR}/{LEGACY_SECRET_KEY_FILE}): whoever can write the store can re-sign it, so it is not trusted and not written to; move the key out with `trailwatch key migrate` (it then lives in your configuration directory, or where [store] signing_key says)",
+        .0.display()
+    )]
+    KeyInStore(PathBuf),
+    #[error("retention refused, nothing deleted: {0}")]
+    RetentionRefused(String),
+    #[error("anchor file {0}")]
+    Anchors(String),
 }
 
 impl StoreError {
@@ -163,6 +178,13 @@ pub struct Store {
     recovery: Recovery,
     /// The writer's lock, held while the store is open for writing (`None`: read-only).
     lock: Option<File>,
+    /// Where the writer publishes its signed heads (anchors).
+    anchors: Option<PathBuf>,
+    /// The last head published by this writer (none yet: the head it opened at counts as
+    /// already published, and any link after it is published at the end of the next
+    /// operation).
+    published_seq: u64,
+    last_anchor: Option<trailwatch_ledger::Anchor>,
 }
 
 impl std::fmt::Debug for Store {
@@ -237,7 +259,7 @@ pub(crate) fn partition_dir(provider: Provider, day: NaiveDate) -> String {
 }
 
 /// Opens (creating) the writer's lock file of the store in `dir`.
-fn lock_file(dir: &Path) -> Result<File, StoreError> {
+pub(crate) fn lock_file(dir: &Path) -> Result<File, StoreError> {
     let path = dir.join(LOCK_FILE);
     fs::OpenOptions::new()
         .create(true)
@@ -254,27 +276,42 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// Creates a new store in `dir` (created if needed; it must hold no store yet).
-    pub fn create(dir: &Path) -> Result<Store, StoreError> {
+    /// Creates a new store in `dir` (created if needed; it must hold no store yet), signed by
+    /// the key `keys` gives (a new one, written there, unless it names an existing key). The
+    /// store holds only the public key.
+    pub fn create(dir: &Path, keys: &KeySource) -> Result<Store, StoreError> {
         if dir.join(LEDGER_DIR).join(LEDGER_FILE).exists() {
             return Err(StoreError::AlreadyExists(dir.to_path_buf()));
         }
+        keys.check_outside(dir)?;
+        let key = keys.load_or_create()?;
         fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
-        Ledger::create(dir)?;
-        Self::open(dir)
+        Ledger::create(dir, key)?;
+        Self::open(dir, keys)
     }
 
-    /// Opens the store in `dir` for writing: waits for the writer's lock (one writer at a time;
-    /// another `ingest` or a `watch` may hold it), then recovers from a crash (see [`Recovery`]).
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    /// Opens the store in `dir` for writing, with its signing key from `keys`: waits for the
+    /// writer's lock (one writer at a time; another `ingest` or a `watch` may hold it), then
+    /// recovers from a crash (see [`Recovery`]). A store still holding its secret key is
+    /// refused ([`StoreError::KeyInStore`]).
+    pub fn open(dir: &Path, keys: &KeySource) -> Result<Store, StoreError> {
         Self::check_is_store(dir)?;
+        if dir.join(LEDGER_DIR).join(LEGACY_SECRET_KEY_FILE).exists() {
+            return Err(StoreError::KeyInStore(dir.to_path_buf()));
+        }
+        keys.check_outside(dir)?;
+        let key = keys.load(&read_public_key(dir)?)?;
         let lock = lock_file(dir)?;
         if let Err(fs::TryLockError::WouldBlock) = lock.try_lock() {
             tracing::info!("{}: waiting for the writer's lock", dir.display());
             lock.lock().map_err(StoreError::io(&dir.join(LOCK_FILE)))?;
         }
-        let mut store = Self::open_unlocked(dir, true)?;
+        let ledger = Ledger::open_signing(dir, key)?;
+        let (public, opened_at) = (ledger.public_key(), ledger.head().seq);
+        let mut store = Self::open_unlocked(dir, ledger, true)?;
         store.lock = Some(lock);
+        store.anchors = keys.default_anchors(&public);
+        store.published_seq = opened_at;
         Ok(store)
     }
 
@@ -283,7 +320,7 @@ impl Store {
     /// report and for the next writer to deal with.
     pub fn open_read(dir: &Path) -> Result<Store, StoreError> {
         Self::check_is_store(dir)?;
-        Self::open_unlocked(dir, false)
+        Self::open_unlocked(dir, Ledger::open(dir)?, false)
     }
 
     /// Whether another process holds the writer's lock (a commit may be in flight). Opens the
@@ -298,15 +335,14 @@ impl Store {
         }
     }
 
-    fn check_is_store(dir: &Path) -> Result<(), StoreError> {
+    pub(crate) fn check_is_store(dir: &Path) -> Result<(), StoreError> {
         if !dir.join(LEDGER_DIR).join(LEDGER_FILE).exists() {
             return Err(StoreError::NotAStore(dir.to_path_buf()));
         }
         Ok(())
     }
 
-    fn open_unlocked(dir: &Path, write: bool) -> Result<Store, StoreError> {
-        let mut ledger = Ledger::open(dir)?;
+    fn open_unlocked(dir: &Path, mut ledger: Ledger, write: bool) -> Result<Store, StoreError> {
         let mut recovery = if write {
             crate::recover::recover(dir, &mut ledger)?
         } else {
@@ -321,15 +357,18 @@ impl Store {
             sources,
             recovery,
             lock: None,
+            anchors: None,
+            published_seq: 0,
+            last_anchor: None,
         })
     }
 
-    /// Opens the store in `dir`, creating it if there is none.
-    pub fn open_or_create(dir: &Path) -> Result<Store, StoreError> {
+    /// Opens the store in `dir` for writing, creating it if there is none.
+    pub fn open_or_create(dir: &Path, keys: &KeySource) -> Result<Store, StoreError> {
         if dir.join(LEDGER_DIR).join(LEDGER_FILE).exists() {
-            Self::open(dir)
+            Self::open(dir, keys)
         } else {
-            Self::create(dir)
+            Self::create(dir, keys)
         }
     }
 
@@ -339,6 +378,53 @@ impl Store {
             Some(_) => Ok(()),
             None => Err(StoreError::ReadOnly(self.dir.clone())),
         }
+    }
+
+    /// Publishes the writer's signed heads to the anchor file `path` instead of the default
+    /// next to the key ([`KeySource::default_anchors`]). A file inside the store is refused:
+    /// whoever writes the store could take its heads back.
+    pub fn publish_to(&mut self, path: PathBuf) -> Result<(), StoreError> {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if crate::keys::is_inside(&dir, &self.dir) {
+            return Err(StoreError::Anchors(format!(
+                "{}: inside the store {}: anchors must be where the store's writer cannot take them back",
+                path.display(),
+                self.dir.display()
+            )));
+        }
+        self.anchors = Some(path);
+        Ok(())
+    }
+
+    /// Where the writer publishes its signed heads.
+    pub fn anchor_file(&self) -> Option<&Path> {
+        self.anchors.as_deref()
+    }
+
+    /// Signs the ledger's head and appends it to the anchor file, unless it was published
+    /// already; every writing operation ends with it. `Some` with the anchor when one was
+    /// published.
+    pub fn publish_head(&mut self) -> Result<Option<trailwatch_ledger::Anchor>, StoreError> {
+        let head = self.ledger.head();
+        if head.seq <= self.published_seq || self.lock.is_none() {
+            return Ok(None);
+        }
+        let Some(path) = &self.anchors else {
+            tracing::warn!(
+                "{}: no anchor file (set [store] anchors): head {head} not published",
+                self.dir.display()
+            );
+            return Ok(None);
+        };
+        let anchor = self.ledger.publish_head(path)?;
+        self.published_seq = head.seq;
+        self.last_anchor = Some(anchor.clone());
+        Ok(Some(anchor))
+    }
+
+    /// The last head this writer published.
+    pub fn last_anchor(&self) -> Option<&trailwatch_ledger::Anchor> {
+        self.last_anchor.as_ref()
     }
 
     /// The store directory.
@@ -410,7 +496,10 @@ impl Store {
             // Ids of events not committed may be in the set: rebuild it from the files.
             self.ids = None;
         }
+        // What was committed before an error is published too.
+        let published = self.publish_head();
         result?;
+        published?;
         report.elapsed_secs = started.elapsed().as_secs_f64();
         Ok(report)
     }

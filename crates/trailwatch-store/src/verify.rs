@@ -128,16 +128,26 @@ impl fmt::Display for VerifyReport {
                 self.in_flight.len()
             )?;
         }
+        // Every floor change and every deletion by retention, with the floor then in force.
+        for line in self.ledger.history() {
+            write!(f, "\n{line}")?;
+        }
         Ok(())
     }
 }
 
 impl Store {
-    /// Verifies the store (see the module doc). Changes nothing on disk. A file no ledger link
-    /// names is planted unless a write-ahead record names it (then it is uncommitted, or in
-    /// flight while another process holds the writer's lock).
+    /// Verifies the store against its own `signing.pub` (see [`Store::verify_with`]).
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
-        let ledger = trailwatch_ledger::verify_with(&self.dir, &VerifyOptions::default())?;
+        self.verify_with(&VerifyOptions::default())
+    }
+
+    /// Verifies the store (see the module doc), with the ledger's options (a public key pinned
+    /// outside the store). Changes nothing on disk and needs no secret key. A file no ledger
+    /// link names is planted unless a write-ahead record names it (then it is uncommitted, or
+    /// in flight while another process holds the writer's lock).
+    pub fn verify_with(&self, opts: &VerifyOptions) -> Result<VerifyReport, StoreError> {
+        let ledger = trailwatch_ledger::verify_with(&self.dir, opts)?;
         let mut report = VerifyReport {
             ledger,
             parquet_checked: 0,

@@ -73,7 +73,7 @@ fn write_logs(logs: &Path) -> Vec<PathBuf> {
 /// A store made of many small commits: each log file ingested on its own (one file per day
 /// each time: 40 files in each of the 3 day partitions).
 fn small_commits_store(dir: &Path, logs: &Path) -> Store {
-    let mut store = Store::create(dir).unwrap();
+    let mut store = Store::create(dir, &common::keys()).unwrap();
     for path in write_logs(logs) {
         let (inputs, errors) = trailwatch_decode::expand_inputs(&[path]);
         assert!(errors.is_empty(), "{errors:?}");
@@ -213,7 +213,7 @@ fn many_small_commits_compact_into_one_sorted_file_per_day() {
     assert!(!store.compaction_due(&all_days()));
     assert!(store.compact(&all_days()).unwrap().partitions.is_empty());
     drop(store);
-    let mut store = Store::open(&dir).unwrap();
+    let mut store = Store::open(&dir, &common::keys()).unwrap();
     assert!(store.recovery().is_empty(), "{:?}", store.recovery());
     let (inputs, _) = trailwatch_decode::expand_inputs(&[tmp.path().join("logs")]);
     let opts = IngestOptions {
@@ -435,7 +435,7 @@ fn a_file_modified_before_compaction_is_not_laundered() {
 
 /// The child's side of the crash test: compact, with a crash injected (the env says where).
 fn child_compact(dir: &str) {
-    let mut store = Store::open(Path::new(dir)).unwrap();
+    let mut store = Store::open(Path::new(dir), &common::keys()).unwrap();
     store.compact(&all_days()).unwrap();
 }
 
@@ -507,7 +507,7 @@ fn a_crash_at_every_compaction_step_is_finished_or_undone_by_the_next_writer() {
             check_after_crash(&dir, step, &what);
             // The next writer: every event once, a store that verifies, before compacting
             // again and after.
-            let mut store = Store::open(&dir).unwrap();
+            let mut store = Store::open(&dir, &common::keys()).unwrap();
             let r = store.recovery().clone();
             let after_link = matches!(step, "compact_linked" | "compact_removed_one");
             assert_eq!(
@@ -526,7 +526,13 @@ fn a_crash_at_every_compaction_step_is_finished_or_undone_by_the_next_writer() {
             assert_eq!(count_entries(&dir.join(TMP_DIR)), 0, "{what}");
             assert_eq!(count_entries(&dir.join(PENDING_DIR)), 0, "{what}");
             drop(store);
-            assert!(Store::open(&dir).unwrap().recovery().is_empty(), "{what}");
+            assert!(
+                Store::open(&dir, &common::keys())
+                    .unwrap()
+                    .recovery()
+                    .is_empty(),
+                "{what}"
+            );
         }
     }
     assert_eq!(crashes, COMPACTION_CRASH_STEPS.len() * 2);

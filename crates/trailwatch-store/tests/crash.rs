@@ -27,7 +27,7 @@ fn opts() -> IngestOptions {
 /// The child's side: when the test binary is re-executed with `DIR_ENV` set, the test below
 /// only runs the ingest that is meant to crash, then exits.
 fn child_ingest(dir: &str) {
-    let mut store = Store::open_or_create(Path::new(dir)).unwrap();
+    let mut store = Store::open_or_create(Path::new(dir), &common::keys()).unwrap();
     store.ingest(&dataset(), &opts()).unwrap();
 }
 
@@ -64,7 +64,7 @@ fn crash_at_every_step_then_rerun_gives_the_uninterrupted_result() {
 
     // The uninterrupted run.
     let base = tmp.path().join("base");
-    let mut store = Store::create(&base).unwrap();
+    let mut store = Store::create(&base, &common::keys()).unwrap();
     let r = store.ingest(&inputs, &opts()).unwrap();
     assert!(r.files_written >= 8, "want many commits: {r:?}");
     let expected = sorted_ids(&store);
@@ -99,7 +99,7 @@ fn crash_at_every_step_then_rerun_gives_the_uninterrupted_result() {
                     if second { "crash" } else { "done" }
                 ));
             }
-            let mut store = Store::open_or_create(&dir).unwrap();
+            let mut store = Store::open_or_create(&dir, &common::keys()).unwrap();
             let what = format!("crash at {step}:{n} (crashed: {crashed})");
             store.ingest(&inputs, &opts()).unwrap();
             check_clean(&dir, &store, &expected, &what);
@@ -107,7 +107,7 @@ fn crash_at_every_step_then_rerun_gives_the_uninterrupted_result() {
             let r = store.ingest(&inputs, &opts()).unwrap();
             assert_eq!((r.added, r.skipped), (0, inputs.len() as u64), "{what}");
             drop(store);
-            let store = Store::open(&dir).unwrap();
+            let store = Store::open(&dir, &common::keys()).unwrap();
             assert!(store.recovery().is_empty(), "{what}");
             check_clean(&dir, &store, &expected, &what);
         }

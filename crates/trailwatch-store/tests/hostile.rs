@@ -22,7 +22,7 @@ fn stratus() -> Vec<trailwatch_decode::Input> {
 
 /// A store with the Stratus events committed (several day partitions, several files).
 fn committed_store(dir: &Path) -> Store {
-    let mut store = Store::create(dir).unwrap();
+    let mut store = Store::create(dir, &common::keys()).unwrap();
     store.ingest(&stratus(), &IngestOptions::default()).unwrap();
     assert!(store.files().len() >= 3, "{:?}", store.files());
     store
@@ -99,7 +99,7 @@ fn a_planted_file_is_named_by_verify_and_left_by_readers_and_the_writer() {
     assert_eq!(snapshot(&dir), before, "a reader changed the store");
 
     // The writer has no write-ahead record naming them: it leaves them too, and ingests on.
-    let mut writer = Store::open(&dir).unwrap();
+    let mut writer = Store::open(&dir, &common::keys()).unwrap();
     assert!(writer.recovery().is_empty(), "{:?}", writer.recovery());
     for rel in &rels {
         assert_eq!(fs::read(dir.join(rel)).unwrap(), before[Path::new(rel)]);
@@ -141,7 +141,7 @@ fn a_ledger_cut_short_deletes_nothing_and_its_file_is_reported() {
     assert_eq!(snapshot(&dir), before, "a reader changed the store");
 
     // No write-ahead record names it: the writer leaves it as well.
-    let writer = Store::open(&dir).unwrap();
+    let writer = Store::open(&dir, &common::keys()).unwrap();
     assert!(writer.recovery().is_empty(), "{:?}", writer.recovery());
     assert_eq!(writer.verify().unwrap().planted(), [orphan.as_str()]);
     assert_eq!(
@@ -170,7 +170,7 @@ fn a_torn_ledger_line_is_kept_in_quarantine_by_the_writer_and_left_by_readers() 
     drop(reader);
     assert_eq!(snapshot(&dir), before, "a reader changed the store");
 
-    let writer = Store::open(&dir).unwrap();
+    let writer = Store::open(&dir, &common::keys()).unwrap();
     let r = writer.recovery().clone();
     assert_eq!(r.ledger_bytes_cut, torn.len() as u64);
     assert_eq!(r.quarantined, [format!("{LEDGER_DIR}/{LEDGER_FILE}")]);
@@ -189,7 +189,7 @@ fn a_torn_ledger_line_is_kept_in_quarantine_by_the_writer_and_left_by_readers() 
 
 /// The child's side of the crash test: ingest with a crash injected (the env says where).
 fn child_ingest(dir: &str) {
-    let mut store = Store::open_or_create(Path::new(dir)).unwrap();
+    let mut store = Store::open_or_create(Path::new(dir), &common::keys()).unwrap();
     let opts = IngestOptions {
         batch_events: 100,
         ..IngestOptions::default()
@@ -241,7 +241,7 @@ fn an_interrupted_commit_is_quarantined_by_the_next_writer_only() {
     fs::write(&stray_tmp, b"not the writer's").unwrap();
     let orphan_bytes = fs::read(dir.join(&orphan)).unwrap();
 
-    let mut writer = Store::open(&dir).unwrap();
+    let mut writer = Store::open(&dir, &common::keys()).unwrap();
     let r = writer.recovery().clone();
     assert!(r.quarantined.contains(&orphan), "{r:?}");
     assert_eq!(r.quarantined.len(), 2, "the file and its record: {r:?}");
@@ -278,7 +278,7 @@ fn an_interrupted_commit_is_quarantined_by_the_next_writer_only() {
         .unwrap();
     assert_eq!(writer.stats().unwrap().events, 250);
     drop(writer);
-    let writer = Store::open(&dir).unwrap();
+    let writer = Store::open(&dir, &common::keys()).unwrap();
     assert!(writer.recovery().is_empty(), "{:?}", writer.recovery());
     assert!(writer.verify().unwrap().is_ok());
 }
@@ -312,7 +312,7 @@ fn a_crash_during_the_clean_up_is_finished_by_the_next_writer() {
         assert!(v.planted().is_empty(), "{step}: {v}");
         assert_eq!(snapshot(&dir), before, "{step}: a reader changed the store");
 
-        let writer = Store::open(&dir).unwrap();
+        let writer = Store::open(&dir, &common::keys()).unwrap();
         assert!(writer.recovery().quarantine_seq.is_some(), "{step}");
         let v = writer.verify().unwrap();
         assert!(v.is_ok(), "{step}: {v}");
@@ -385,7 +385,7 @@ fn a_forged_write_ahead_record_moves_only_what_the_writer_wrote() {
     drop(reader);
     let before = snapshot(&dir);
 
-    let writer = Store::open(&dir).unwrap();
+    let writer = Store::open(&dir, &common::keys()).unwrap();
     let r = writer.recovery().clone();
     assert_eq!(r.left_alone, std::slice::from_ref(&other_rel), "{r:?}");
     assert!(root.join("outside.parquet").exists());

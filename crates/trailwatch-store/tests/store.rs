@@ -20,7 +20,7 @@ fn all_inputs() -> Vec<Input> {
 fn ingest_counts_match_the_datasets_and_twice_adds_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
-    let mut store = Store::open_or_create(&dir).unwrap();
+    let mut store = Store::open_or_create(&dir, &common::keys()).unwrap();
     let inputs = all_inputs();
     let r = store.ingest(&inputs, &IngestOptions::default()).unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
@@ -68,7 +68,7 @@ fn ingest_counts_match_the_datasets_and_twice_adds_nothing() {
     assert_eq!((r2.added, r2.files_written, r2.read.files), (0, 0, 0));
     // Again after reopening, even hashing the sources.
     drop(store);
-    let mut store = Store::open(&dir).unwrap();
+    let mut store = Store::open(&dir, &common::keys()).unwrap();
     assert!(store.recovery().is_empty());
     let opts = IngestOptions {
         check_source_hash: true,
@@ -108,7 +108,7 @@ fn a_record_in_two_files_is_stored_once_and_copies_are_skipped() {
         serde_json::to_vec(&serde_json::json!({ "Records": rb })).unwrap(),
     )
     .unwrap();
-    let mut store = Store::create(&tmp.path().join("store")).unwrap();
+    let mut store = Store::create(&tmp.path().join("store"), &common::keys()).unwrap();
     let (inputs, _) = trailwatch_decode::expand_inputs(std::slice::from_ref(&logs));
     let r = store.ingest(&inputs, &IngestOptions::default()).unwrap();
     assert_eq!(r.added as usize, ra.len() + rb.len() - 1);
@@ -140,7 +140,7 @@ fn a_record_in_two_files_is_stored_once_and_copies_are_skipped() {
 fn parquet_files_read_back_as_the_normalized_events() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
-    let mut store = Store::create(&dir).unwrap();
+    let mut store = Store::create(&dir, &common::keys()).unwrap();
     let inputs = all_inputs();
     store.ingest(&inputs, &IngestOptions::default()).unwrap();
     let expected: HashMap<String, trailwatch_model::Event> = normalized(&inputs)
@@ -234,7 +234,10 @@ fn parquet_files_read_back_as_the_normalized_events() {
 fn retention_removes_only_old_days_and_verify_stays_ok() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
-    let mut store = Store::create(&dir).unwrap();
+    let mut store = Store::create(&dir, &common::keys()).unwrap();
+    // Ten days are below the default floor (365 days): lowered first, a signed link.
+    let (was, floor_link) = store.set_retention_floor(10, "test: ten days").unwrap();
+    assert_eq!((was, floor_link.floor_days), (365, Some(10)));
     // Stratus: 2024-07-30 … 2024-08-02 and 2024-10-17.
     store
         .ingest(
@@ -277,7 +280,7 @@ fn retention_removes_only_old_days_and_verify_stays_ok() {
     assert_eq!(v.ledger.removed_by_retention as u64, r.files);
     // Reopening sees the same; nothing more to remove.
     drop(store);
-    let mut store = Store::open(&dir).unwrap();
+    let mut store = Store::open(&dir, &common::keys()).unwrap();
     assert!(store.recovery().is_empty());
     assert_eq!(store.stats().unwrap().events, after.events);
     assert_eq!(store.retention(10, false, today).unwrap().files, 0);
@@ -288,7 +291,7 @@ fn retention_removes_only_old_days_and_verify_stays_ok() {
 fn verify_finds_a_tampered_parquet_file() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
-    let mut store = Store::create(&dir).unwrap();
+    let mut store = Store::create(&dir, &common::keys()).unwrap();
     store
         .ingest(
             &inputs(&["aws/stratus-red-team"]),
@@ -336,7 +339,7 @@ fn errors_per_file_go_to_the_report_and_the_rest_is_ingested() {
     .unwrap();
     let good = common::datasets().join("azure/activity_array_format.json");
     fs::copy(&good, logs.join("good.json")).unwrap();
-    let mut store = Store::create(&tmp.path().join("store")).unwrap();
+    let mut store = Store::create(&tmp.path().join("store"), &common::keys()).unwrap();
     let (inputs, _) = trailwatch_decode::expand_inputs(&[logs]);
     let r = store.ingest(&inputs, &IngestOptions::default()).unwrap();
     assert!(!r.errors.is_empty());
@@ -352,7 +355,7 @@ fn errors_per_file_go_to_the_report_and_the_rest_is_ingested() {
 #[test]
 fn ingest_speed_on_invictus() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut store = Store::create(&tmp.path().join("store")).unwrap();
+    let mut store = Store::create(&tmp.path().join("store"), &common::keys()).unwrap();
     let inputs = inputs(&["aws/invictus-ir"]);
     let r = store.ingest(&inputs, &IngestOptions::default()).unwrap();
     assert_eq!(r.added, 2_900);
@@ -373,7 +376,7 @@ fn ingest_speed_on_invictus() {
 fn readers_leave_a_live_writers_files_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
-    let mut writer = Store::create(&dir).unwrap();
+    let mut writer = Store::create(&dir, &common::keys()).unwrap();
     writer
         .ingest(&inputs(&["aws/invictus-ir"]), &IngestOptions::default())
         .unwrap();
@@ -403,7 +406,7 @@ fn readers_leave_a_live_writers_files_alone() {
     assert!(reader.recovery().is_empty());
     assert!(tmp_file.exists() && renamed.exists());
     // No write-ahead record names them: not the writer's to move.
-    let writer = Store::open(&dir).unwrap();
+    let writer = Store::open(&dir, &common::keys()).unwrap();
     assert!(writer.recovery().is_empty(), "{:?}", writer.recovery());
     assert!(tmp_file.exists() && renamed.exists());
 }

@@ -51,12 +51,40 @@ pub struct Config {
     pub severity: Option<toml::Value>,
 }
 
-/// `[store]`: where events, checkpoints and the alert outbox live.
+/// `[store]`: where events, checkpoints and the alert outbox live, and what about the store
+/// must live outside it (its signing key, the public key an auditor pinned).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
     /// The store directory; default `$TRAILWATCH_STORE` or `./trailwatch-data`.
     pub dir: Option<PathBuf>,
+    /// The signing key file, created with the store when missing (mode 0600); default
+    /// `$XDG_CONFIG_HOME/trailwatch/keys/<store-id>.key` (`~/.config/…`). Never in the store.
+    pub signing_key: Option<PathBuf>,
+    /// The environment variable holding the signing key (hex of its seed) instead of a file.
+    pub signing_key_env: Option<String>,
+    /// The store's public key, pinned: hex, or a file holding it. `verify` fails on any other.
+    pub public_key: Option<String>,
+    /// The append-only file outside the store where the writer publishes each operation's
+    /// signed head, and that `verify` checks the store against; default next to the key
+    /// (`<key file>.anchors.jsonl`, `…/keys/<store-id>.anchors.jsonl`), not read by verify
+    /// unless given.
+    pub anchors: Option<PathBuf>,
+    /// `[[sinks]]` (by name) each published head is also sent through, as an informational
+    /// alert `trailwatch-store-anchor` whose description is the signed anchor line (recorded
+    /// resolved: a record, not an incident).
+    #[serde(default)]
+    pub anchor_sinks: Vec<String>,
+}
+
+impl StoreSection {
+    /// Where the store's signing key is ([`trailwatch_store::KeySource::resolve`]).
+    pub fn keys(&self) -> Result<trailwatch_store::KeySource, trailwatch_store::StoreError> {
+        trailwatch_store::KeySource::resolve(
+            self.signing_key.as_deref(),
+            self.signing_key_env.as_deref(),
+        )
+    }
 }
 
 /// `[watch]`: the loop.
@@ -233,6 +261,23 @@ impl Config {
             }
             // Each kind's own checks ran when the entry was read (trailwatch-sink).
         }
+        for a in &self.store.anchor_sinks {
+            if !sinks.contains(a.as_str()) {
+                return Err(format!(
+                    "[store] anchor_sinks names {a:?}, which no [[sinks]] is"
+                ));
+            }
+        }
+        if let Some(k) = self.store.public_key.as_deref() {
+            // A file is read where verify runs; a key written here is checked now.
+            if trailwatch_ledger::looks_like_public_key(k) {
+                trailwatch_ledger::parse_public_key(k.trim())
+                    .map_err(|e| format!("[store] public_key {k:?}: {e}"))?;
+            }
+        }
+        if self.store.signing_key.is_some() && self.store.signing_key_env.is_some() {
+            return Err("[store] gives both signing_key and signing_key_env: one key".to_string());
+        }
         if self.watch.batch_objects == 0 {
             return Err("[watch] batch_objects must be at least 1".to_string());
         }
@@ -322,6 +367,33 @@ path = "/tmp/x"
         let in_sink = "[[sinks]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"http://x\"\nsecret = \"inline\"\n";
         let e = Config::parse(in_sink).expect_err("secrets are not written inline");
         assert!(e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn the_store_section_keeps_its_key_and_pins_outside_the_store() {
+        let ok = "[store]\ndir = \"/srv/audit\"\nsigning_key = \"/etc/tw/audit.key\"\npublic_key = \"ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c\"\nanchors = \"/var/log/tw/anchors.jsonl\"\n";
+        let c = Config::parse(ok).expect("valid");
+        assert_eq!(
+            c.store.signing_key.as_deref(),
+            Some(Path::new("/etc/tw/audit.key"))
+        );
+        assert!(matches!(
+            c.store.keys().expect("keys"),
+            trailwatch_store::KeySource::File(p) if p == Path::new("/etc/tw/audit.key")
+        ));
+        let both = "[store]\nsigning_key = \"/k\"\nsigning_key_env = \"K\"\n";
+        assert!(Config::parse(both)
+            .expect_err("two keys")
+            .contains("one key"));
+        // 64 hex digits that are no Ed25519 point (y = 2 is not on the curve).
+        let bad = format!("[store]\npublic_key = \"02{}\"\n", "0".repeat(62));
+        let e = Config::parse(&bad).expect_err("not a key");
+        assert!(e.contains("public_key"), "{e}");
+        let file = "[store]\npublic_key = \"/etc/tw/pinned.pub\"\n";
+        assert!(
+            Config::parse(file).is_ok(),
+            "a file is read where verify runs"
+        );
     }
 
     #[test]

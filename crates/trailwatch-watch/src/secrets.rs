@@ -18,10 +18,11 @@ const CREDENTIAL_VARS: &[&str] = &[
 ];
 
 /// The names of the variables holding `config`'s secrets: every `*_env` key (sources, sinks,
-/// the metrics endpoint's token) and the cloud clients' own credential variables.
+/// the metrics endpoint's token, the store's signing key) and the cloud clients' own credential variables.
 pub fn secret_vars(config: &Config) -> Vec<String> {
     let mut vars: Vec<String> = CREDENTIAL_VARS.iter().map(|v| v.to_string()).collect();
     vars.extend(config.metrics.token_env.iter().cloned());
+    vars.extend(config.store.signing_key_env.iter().cloned());
     for s in &config.sources {
         vars.extend(s.kind.config().secret_vars().into_iter().map(String::from));
     }

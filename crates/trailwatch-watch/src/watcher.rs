@@ -11,6 +11,7 @@ use crate::state::{OriginSeen, State};
 pub use detection::incident_key;
 use detection::restore_pipeline;
 
+mod anchors;
 mod coverage;
 mod detection;
 use std::path::{Path, PathBuf};
@@ -123,6 +124,10 @@ pub struct Watcher {
     metrics: Metrics,
     opts: WatchSection,
     started_ms: i64,
+    /// The sinks each published head is sent through (`[store] anchor_sinks`).
+    anchor_sinks: Vec<String>,
+    /// The seq of the last head sent through them.
+    anchor_sent: Option<u64>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -157,7 +162,10 @@ impl Watcher {
         // First: nothing below (clients, errors, the outbox) may print a secret.
         crate::secrets::register_secrets(config);
         let dir = store_dir(config);
-        let store = Store::open_or_create(&dir)?;
+        let mut store = Store::open_or_create(&dir, &config.store.keys()?)?;
+        if let Some(anchors) = &config.store.anchors {
+            store.publish_to(anchors.clone())?;
+        }
         let engine = crate::hygiene::engine(config, "configuration")?;
         let rule_level = engine.as_ref().map_or(config.watch.min_level, |e| {
             e.rule_level(config.watch.min_level)
@@ -207,6 +215,7 @@ impl Watcher {
             config.watch.clone(),
         )?;
         w.delivery = delivery;
+        w.anchor_sinks.clone_from(&config.store.anchor_sinks);
         Ok(w)
     }
 
@@ -255,6 +264,8 @@ impl Watcher {
             metrics: Metrics::default(),
             opts,
             started_ms: now_ms(),
+            anchor_sinks: Vec::new(),
+            anchor_sent: None,
         })
     }
 
@@ -330,6 +341,7 @@ impl Watcher {
             self.check_coverage(i, &mut report, last_pass)?;
         }
         self.compact_if_due(&mut report);
+        self.send_anchor()?;
         report.delivery.add(self.dispatch()?);
         Ok(report)
     }
@@ -586,6 +598,7 @@ impl Watcher {
         self.hand_out(done, report)?;
         let snapshot = self.snapshot()?;
         self.state.commit(&checkpoints, Some(&snapshot))?;
+        self.send_anchor()?;
         if newest_modified > i64::MIN {
             let lag = (now_ms() - newest_modified).max(0) as f64 / 1000.0;
             self.metrics.set(names::LAG, &[("source", &name)], lag);

@@ -79,10 +79,12 @@ fn appended_azure_blobs_are_read_incrementally_and_alerted_once() {
 
     let store = tmp.path().join("store");
     let jsonl = tmp.path().join("alerts.jsonl");
+    let store_key = store.with_extension("key");
     let text = format!(
         r#"
 [store]
 dir = {store:?}
+signing_key = {store_key:?}
 [[sources]]
 name = "activity"
 kind = "azure"

@@ -44,7 +44,8 @@ fn sent(jsonl: &Path) -> Vec<Alert> {
 }
 
 fn s3_config(store: &Path, jsonl: &Path, url: &str, buckets: &[(&str, &str)]) -> Config {
-    let mut text = format!("[store]\ndir = {store:?}\n");
+    let store_key = store.with_extension("key");
+    let mut text = format!("[store]\ndir = {store:?}\nsigning_key = {store_key:?}\n");
     for (name, bucket) in buckets {
         text.push_str(&format!(
             "[[sources]]\nname = \"{name}\"\nkind = \"s3\"\nbucket = \"{bucket}\"\nregion = \"us-east-1\"\nendpoint = \"{url}\"\nallow_http = true\naccess_key_id = \"testing\"\nsecret_access_key_env = \"TW_TEST_S3_SECRET\"\n"
@@ -288,8 +289,9 @@ fn azure_blobs_named_with_dot_segments_are_read_like_the_others() {
         endpoint = az.endpoint
     ));
     let store = tmp.path().join("store");
+    let store_key = store.with_extension("key");
     let text = format!(
-        "[store]\ndir = {store:?}\n[[sources]]\nname = \"activity\"\nkind = \"azure\"\naccount = \"devstoreaccount1\"\ncontainer = \"logs\"\nendpoint = \"{}\"\nallow_http = true\naccess_key_env = \"TW_TEST_AZURITE_KEY\"\n",
+        "[store]\ndir = {store:?}\nsigning_key = {store_key:?}\n[[sources]]\nname = \"activity\"\nkind = \"azure\"\naccount = \"devstoreaccount1\"\ncontainer = \"logs\"\nendpoint = \"{}\"\nallow_http = true\naccess_key_env = \"TW_TEST_AZURITE_KEY\"\n",
         az.endpoint
     );
     let cfg = Config::parse(&text).expect("config");

@@ -24,10 +24,12 @@ fn copy_into(files: &[PathBuf], from: &Path, to: &Path) {
 }
 
 fn config(store: &Path, inbox: &Path, jsonl: &Path, extra: &str) -> Config {
+    let store_key = store.with_extension("key");
     let text = format!(
         r#"
 [store]
 dir = {store:?}
+signing_key = {store_key:?}
 [watch]
 poll_interval = "1s"
 batch_objects = 7
@@ -596,10 +598,12 @@ fn a_receiver_that_hangs_never_delays_the_next_poll() {
     let store = tmp.path().join("store");
     let inbox = tmp.path().join("inbox");
     fs::create_dir_all(&inbox).expect("inbox");
+    let store_key = store.with_extension("key");
     let text = format!(
         r#"
 [store]
 dir = {store:?}
+signing_key = {store_key:?}
 [watch]
 poll_interval = "200ms"
 min_level = "low"

@@ -88,10 +88,12 @@ fn an_s3_bucket_with_both_layouts_is_followed_and_alerted_once() {
 
     let store = tmp.path().join("store");
     let jsonl = tmp.path().join("alerts.jsonl");
+    let store_key = store.with_extension("key");
     let text = format!(
         r#"
 [store]
 dir = {store:?}
+signing_key = {store_key:?}
 [watch]
 batch_objects = 16
 [[sources]]

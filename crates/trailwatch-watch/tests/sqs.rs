@@ -70,10 +70,12 @@ fn a_bucket_announced_by_sqs_is_followed_without_listing_and_loses_nothing() {
 
     let store = tmp.path().join("store");
     let jsonl = tmp.path().join("alerts.jsonl");
+    let store_key = store.with_extension("key");
     let text = format!(
         r#"
 [store]
 dir = {store:?}
+signing_key = {store_key:?}
 [[sources]]
 name = "trail"
 kind = "s3"

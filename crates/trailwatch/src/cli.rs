@@ -46,8 +46,10 @@ pub enum Command {
     Ingest(IngestArgs),
     /// What the store holds: events, bytes, time range, per provider/account/region/day.
     Stats(StoreFormatArgs),
-    /// Check the store's integrity chain and files; names every modified, missing or inserted file.
-    Verify(StoreArgs),
+    /// Check the store's integrity chain and files; names every modified, missing or inserted
+    /// file, and with a pinned public key and anchors a re-signed, truncated, rolled back or
+    /// forked store; lists every retention deletion.
+    Verify(VerifyArgs),
     /// Delete whole days older than the limit (recorded in the chain).
     Retention(RetentionArgs),
     /// Merge the many small files of each past day into one (recorded in the chain).
@@ -70,6 +72,45 @@ pub enum Command {
     /// Check a watch configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The store's signing key, which lives outside the store.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Move the signing key a store written by an older trailwatch keeps inside it
+    /// (_ledger/signing.key) to where the configuration says (default: your configuration
+    /// directory), then remove it from the store.
+    Migrate(StoreConfigArgs),
+}
+
+/// A store command that reads the `[store]` section of a configuration: where the store, its
+/// signing key and the pinned public key are.
+#[derive(Args, Debug, Clone)]
+pub struct StoreConfigArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The configuration (TOML) whose [store] section to use: dir, signing_key,
+    /// signing_key_env, public_key, anchors. Without one: the signing key is
+    /// $XDG_CONFIG_HOME/trailwatch/keys/<store-id>.key (~/.config/…), the anchors beside it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub at: StoreConfigArgs,
+    /// The store's public key as pinned elsewhere (hex, or a file holding it; default the
+    /// configuration's [store] public_key): verify fails on any other key.
+    #[arg(long, value_name = "HEX|FILE")]
+    pub public_key: Option<String>,
+    /// The anchor file (the signed heads the writer published outside the store; default the
+    /// configuration's [store] anchors): verify fails unless the store continues every one
+    /// (truncation, rollback to an older copy and forks are named).
+    #[arg(long, value_name = "FILE")]
+    pub anchors: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -132,7 +173,7 @@ pub struct IngestArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub store: StoreConfigArgs,
     /// Also compare content hashes before skipping a file seen before (slower, stricter).
     #[arg(long)]
     pub check_hashes: bool,
@@ -152,14 +193,22 @@ pub struct StoreFormatArgs {
 
 #[derive(Args, Debug)]
 pub struct RetentionArgs {
-    /// Keep this much: a whole number of days (400d) or weeks (60w).
-    #[arg(long)]
-    pub keep: String,
+    /// Keep this much: a whole number of days (400d) or weeks (60w); never less than the
+    /// store's retention floor (default 365 days).
+    #[arg(long, required_unless_present = "set_floor")]
+    pub keep: Option<String>,
+    /// Set the store's retention floor (lowering it too) instead: a signed ledger link, which
+    /// needs the signing key and which verify lists.
+    #[arg(long, value_name = "DAYS", conflicts_with_all = ["keep", "dry_run"])]
+    pub set_floor: Option<String>,
+    /// Why the floor changes (recorded in the signed link).
+    #[arg(long, requires = "set_floor")]
+    pub reason: Option<String>,
     /// Say what would be removed, remove nothing.
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub store: StoreConfigArgs,
 }
 
 #[derive(Args, Debug)]
@@ -172,7 +221,7 @@ pub struct CompactArgs {
     #[arg(long, default_value_t = trailwatch_store::DEFAULT_MAX_ROWS, value_name = "N")]
     pub max_rows: u64,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub store: StoreConfigArgs,
 }
 
 #[derive(Args, Debug)]

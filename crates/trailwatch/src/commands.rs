@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::watch_cmd::alerts(a)
         }
         Command::Config(a) => crate::watch_cmd::config(a),
+        Command::Key(crate::cli::KeyCommand::Migrate(a)) => crate::store_cmd::migrate_key(a),
     }
 }
 
@@ -152,7 +153,7 @@ pub(crate) fn inputs(
             &crate::cli::StoreArgs {
                 store: Some(dir.clone()),
             },
-            false,
+            None,
         )?;
         let inputs = store.replay_inputs(range.since_ms, range.until_ms);
         if inputs.is_empty() {

@@ -1,16 +1,21 @@
 //! The store commands: ingest, stats, verify, retention, compact, search.
 
-use crate::cli::{CompactArgs, IngestArgs, RetentionArgs, SearchArgs, StoreArgs, StoreFormatArgs};
+use crate::cli::{
+    CompactArgs, IngestArgs, RetentionArgs, SearchArgs, StoreArgs, StoreConfigArgs,
+    StoreFormatArgs, VerifyArgs,
+};
 use crate::output::Format;
 use crate::when::Clock;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trailwatch_decode::expand_inputs;
 use trailwatch_escape as escape;
 use trailwatch_model::duration::parse_duration_ms;
-use trailwatch_store::{CompactOptions, IngestOptions, Store};
+use trailwatch_store::{CompactOptions, IngestOptions, KeySource, Store, VerifyOptions};
+use trailwatch_watch::config::StoreSection;
 
 /// Writes to stdout; a closed pipe comes back as an error (handled quietly by main).
 pub(crate) fn emit(text: &str) -> Result<()> {
@@ -21,25 +26,82 @@ pub(crate) fn emit(text: &str) -> Result<()> {
 }
 
 /// Opens the store: for writing (waits for any other writer; cleans up after an interrupted
-/// write) or for reading (changes nothing on disk).
-pub(crate) fn open(s: &StoreArgs, write: bool) -> Result<Store> {
-    let dir = s.dir();
+/// write; needs the signing key `keys` gives) or for reading (changes nothing on disk, needs no
+/// key).
+pub(crate) fn open(s: &StoreArgs, write: Option<&KeySource>) -> Result<Store> {
+    open_dir(&s.dir(), write)
+}
+
+fn open_dir(dir: &Path, write: Option<&KeySource>) -> Result<Store> {
     if !dir.join("_ledger").is_dir() {
         bail!(
             "{}: no store here (create one with trailwatch ingest)",
             dir.display()
         );
     }
-    let opened = if write {
-        Store::open(&dir)
-    } else {
-        Store::open_read(&dir)
+    let opened = match write {
+        Some(keys) => Store::open(dir, keys),
+        None => Store::open_read(dir),
     };
     let store = opened.with_context(|| format!("store {}", dir.display()))?;
-    if write {
+    if write.is_some() {
         report_recovery(&store);
     }
     Ok(store)
+}
+
+/// The `[store]` section a store command runs with: the configuration's (the whole file is
+/// checked, and its secrets registered for redaction), else the defaults; `--store` overrides
+/// its dir.
+fn store_section(a: &StoreConfigArgs) -> Result<StoreSection> {
+    let mut section = match &a.config {
+        Some(f) => {
+            let config = trailwatch_watch::Config::load(f)?;
+            trailwatch_watch::register_secrets(&config);
+            config.store
+        }
+        None => StoreSection::default(),
+    };
+    if let Some(dir) = &a.store.store {
+        section.dir = Some(dir.clone());
+    }
+    Ok(section)
+}
+
+/// The store directory and its signing key's source, as `a` says.
+fn store_and_keys(a: &StoreConfigArgs) -> Result<(StoreSection, PathBuf, KeySource)> {
+    let section = store_section(a)?;
+    let dir = trailwatch_store::resolve_dir(section.dir.as_deref());
+    let keys = section.keys().context("[store] signing key")?;
+    Ok((section, dir, keys))
+}
+
+/// Opens the store `a` names for writing, with its signing key (creating the store, and a key,
+/// with `create`), publishing its heads where the configuration says.
+fn open_writer(a: &StoreConfigArgs, create: bool) -> Result<Store> {
+    let (section, dir, keys) = store_and_keys(a)?;
+    let mut store = if create {
+        let s = Store::open_or_create(&dir, &keys)
+            .with_context(|| format!("store {}", dir.display()))?;
+        report_recovery(&s);
+        s
+    } else {
+        open_dir(&dir, Some(&keys))?
+    };
+    if let Some(anchors) = section.anchors {
+        store.publish_to(anchors).context("[store] anchors")?;
+    }
+    Ok(store)
+}
+
+/// `; head N published to FILE` when the operation published one.
+fn published(store: &Store, before: Option<u64>) -> String {
+    match (store.last_anchor(), store.anchor_file()) {
+        (Some(a), Some(f)) if Some(a.seq) != before => {
+            format!("; signed head {} published to {}", a.seq, f.display())
+        }
+        _ => String::new(),
+    }
 }
 
 /// Says what opening the store for writing cleaned up after an interrupted write, if anything.
@@ -100,7 +162,6 @@ fn report_recovery(store: &Store) {
 }
 
 pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
-    let dir = a.store.dir();
     let (inputs, input_errors) = expand_inputs(&a.paths);
     for e in &input_errors {
         eprintln!("trailwatch: {}", escape::terminal(&e.to_string()));
@@ -108,9 +169,8 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
     if inputs.is_empty() {
         bail!("no input to read");
     }
-    let mut store =
-        Store::open_or_create(&dir).with_context(|| format!("store {}", dir.display()))?;
-    report_recovery(&store);
+    let mut store = open_writer(&a.store, true)?;
+    let dir = store.dir().to_path_buf();
     let opts = IngestOptions {
         check_source_hash: a.check_hashes,
         batch_events: a.batch_events.max(1),
@@ -124,7 +184,7 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
     }
     let records = r.read.records();
     eprintln!(
-        "trailwatch: {} inputs ({} already ingested, skipped); {} records read, {} new events stored, {} duplicates; {} files, {:.1} MB written to {} in {:.2}s ({:.0} records/s); {} problems",
+        "trailwatch: {} inputs ({} already ingested, skipped); {} records read, {} new events stored, {} duplicates; {} files, {:.1} MB written to {} in {:.2}s ({:.0} records/s); {} problems{}",
         r.inputs,
         r.skipped,
         records,
@@ -135,7 +195,8 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
         dir.display(),
         r.elapsed_secs,
         records as f64 / r.elapsed_secs.max(1e-9),
-        r.errors.len() + input_errors.len()
+        r.errors.len() + input_errors.len(),
+        published(&store, None)
     );
     let nothing_read = r.read.files_read == 0 && r.skipped == 0;
     Ok(if nothing_read {
@@ -149,7 +210,7 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
     if a.format == Format::Csv {
         anyhow::bail!("stats has no CSV form (its figures are nested): use --format json or table");
     }
-    let store = open(&a.store, false)?;
+    let store = open(&a.store, None)?;
     let s = store.stats().context("stats")?;
     let mut o = String::new();
     if matches!(a.format, Format::Json | Format::Jsonl) {
@@ -165,7 +226,8 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
             "per_account": s.per_account.iter().map(|((p, a), n)| serde_json::json!({"provider": p, "account": a, "events": n})).collect::<Vec<_>>(),
             "per_region": s.per_region.iter().map(|((p, r), n)| serde_json::json!({"provider": p, "region": r, "events": n})).collect::<Vec<_>>(),
             "per_day": per_day,
-            "public_key": s.public_key, "ledger_seq": s.ledger_seq,
+            "public_key": s.public_key, "fingerprint": s.fingerprint, "ledger_seq": s.ledger_seq,
+            "retention_floor_days": s.retention_floor_days,
         });
         emit(&(serde_json::to_string_pretty(&v)? + "\n"))?;
         return Ok(ExitCode::SUCCESS);
@@ -181,8 +243,8 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
     )?;
     writeln!(
         o,
-        "ledger: {} links; public key {}",
-        s.ledger_seq, s.public_key
+        "ledger: {} links; public key {} (fingerprint {}); retention floor {} days",
+        s.ledger_seq, s.public_key, s.fingerprint, s.retention_floor_days
     )?;
     writeln!(o, "\nPER PROVIDER")?;
     for (p, n) in &s.per_provider {
@@ -210,9 +272,26 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify(a: StoreArgs) -> Result<ExitCode> {
-    let store = open(&a, false)?;
-    let r = store.verify().context("verify")?;
+/// A pinned public key given as hex, or as a file holding it.
+fn pinned_key(value: &str, what: &str) -> Result<String> {
+    trailwatch_ledger::read_pinned_key(value).map_err(|e| anyhow::anyhow!("{what} {e}"))
+}
+
+pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
+    let section = store_section(&a.at)?;
+    let dir = trailwatch_store::resolve_dir(section.dir.as_deref());
+    let store = open_dir(&dir, None)?;
+    let public_key = match (&a.public_key, &section.public_key) {
+        (Some(k), _) => Some(pinned_key(k, "--public-key")?),
+        (None, Some(k)) => Some(pinned_key(k, "[store] public_key")?),
+        (None, None) => None,
+    };
+    let opts = VerifyOptions {
+        public_key,
+        anchors: a.anchors.or(section.anchors),
+        ..VerifyOptions::default()
+    };
+    let r = store.verify_with(&opts).context("verify")?;
     emit(&(escape::terminal(&r.to_string()).replace("\\n", "\n") + "\n"))?;
     Ok(if r.is_ok() {
         ExitCode::SUCCESS
@@ -221,21 +300,32 @@ pub fn verify(a: StoreArgs) -> Result<ExitCode> {
     })
 }
 
-/// `--keep` as whole days: a span in the shared grammar ([`trailwatch_model::duration`]) that is
-/// a whole number of days, such as `400d` or `60w`.
-fn keep_days(keep: &str) -> Result<u32> {
+/// `--keep` (or `--set-floor`, `flag`) as whole days: a span in the shared grammar
+/// ([`trailwatch_model::duration`]) that is a whole number of days, such as `400d` or `60w`.
+fn keep_days(keep: &str, flag: &str) -> Result<u32> {
     const DAY_MS: i64 = 86_400_000;
-    let expected = || format!("--keep {keep:?}: expected whole days (400d) or weeks (60w)");
+    let expected = || format!("{flag} {keep:?}: expected whole days (400d) or weeks (60w)");
     let ms = parse_duration_ms(keep).with_context(expected)?;
     if ms % DAY_MS != 0 {
         bail!(expected());
     }
-    u32::try_from(ms / DAY_MS).with_context(|| format!("--keep {keep:?}: too long"))
+    u32::try_from(ms / DAY_MS).with_context(|| format!("{flag} {keep:?}: too long"))
 }
 
 pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
-    let days = keep_days(&a.keep)?;
-    let mut store = open(&a.store, !a.dry_run)?;
+    if let Some(floor) = &a.set_floor {
+        return set_floor(&a, floor);
+    }
+    let Some(keep) = &a.keep else {
+        bail!("retention needs --keep (or --set-floor)");
+    };
+    let days = keep_days(keep, "--keep")?;
+    let mut store = if a.dry_run {
+        let section = store_section(&a.store)?;
+        open_dir(&trailwatch_store::resolve_dir(section.dir.as_deref()), None)?
+    } else {
+        open_writer(&a.store, false)?
+    };
     let r = store
         .retention(days, a.dry_run, clock.today())
         .context("retention")?;
@@ -246,7 +336,7 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
     }
     writeln!(
         o,
-        "{verb} {} days, {} files, {} events, {:.1} MB (keeping days from {}){}",
+        "{verb} {} days, {} files, {} events, {:.1} MB (keeping days from {}){}{}",
         r.days.len(),
         r.files,
         r.events,
@@ -254,9 +344,56 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
         r.cutoff,
         r.ledger_seq
             .map(|s| format!("; recorded as ledger link {s}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        published(&store, None)
     )?;
     emit(&o)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `retention --set-floor`: a signed floor link, reported.
+fn set_floor(a: &RetentionArgs, floor: &str) -> Result<ExitCode> {
+    let days = keep_days(floor, "--set-floor")?;
+    let mut store = open_writer(&a.store, false)?;
+    let reason = a
+        .reason
+        .as_deref()
+        .unwrap_or("set with trailwatch retention --set-floor");
+    let (before, link) = store
+        .set_retention_floor(days, reason)
+        .context("retention floor")?;
+    let how = match days.cmp(&before) {
+        std::cmp::Ordering::Less => "lowered",
+        std::cmp::Ordering::Greater => "raised",
+        std::cmp::Ordering::Equal => "kept",
+    };
+    emit(&format!(
+        "retention floor {how} from {before} to {days} days ({}); signed as ledger link {} at {}{}\n",
+        escape::terminal(reason),
+        link.seq,
+        link.at,
+        published(&store, None)
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Moves the signing key out of a store written by an older trailwatch.
+pub fn migrate_key(a: StoreConfigArgs) -> Result<ExitCode> {
+    let (_, dir, keys) = store_and_keys(&a)?;
+    let m = Store::migrate_key(&dir, &keys)
+        .with_context(|| format!("moving the signing key out of {}", dir.display()))?;
+    let how = if m.written {
+        "written to"
+    } else {
+        "already held by"
+    };
+    emit(&format!(
+        "moved the signing key out of {}: {how} {}, removed from the store\npublic key {} (fingerprint {})\nthe key was readable by whoever could read the store until now: pin this public key where the store's writer cannot change it ([store] public_key, verify --public-key)\n",
+        dir.display(),
+        m.to,
+        m.public_key,
+        m.fingerprint
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -267,7 +404,7 @@ fn mb(bytes: u64) -> String {
 
 /// Merges the small files of the days before today (the reference day: `--now` or the clock).
 pub fn compact(a: CompactArgs, clock: Clock) -> Result<ExitCode> {
-    let mut store = open(&a.store, true)?;
+    let mut store = open_writer(&a.store, false)?;
     let opts = CompactOptions {
         min_files: a.min_files,
         max_rows: a.max_rows,
@@ -317,6 +454,10 @@ pub fn compact(a: CompactArgs, clock: Clock) -> Result<ExitCode> {
         )?;
     }
     emit(&o)?;
+    let head = published(&store, None);
+    if !head.is_empty() {
+        eprintln!("trailwatch: {}", head.trim_start_matches("; "));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -362,11 +503,11 @@ mod tests {
 
     #[test]
     fn keep_is_a_whole_number_of_days() {
-        assert_eq!(keep_days("400d").unwrap(), 400);
-        assert_eq!(keep_days(" 60w ").unwrap(), 420);
-        assert_eq!(keep_days("48h").unwrap(), 2);
+        assert_eq!(keep_days("400d", "--keep").unwrap(), 400);
+        assert_eq!(keep_days(" 60w ", "--keep").unwrap(), 420);
+        assert_eq!(keep_days("48h", "--keep").unwrap(), 2);
         for bad in ["400", "36h", "5y", "days", "700000000w"] {
-            let e = format!("{:#}", keep_days(bad).unwrap_err());
+            let e = format!("{:#}", keep_days(bad, "--keep").unwrap_err());
             assert!(e.contains(&format!("--keep {bad:?}")), "{bad}: {e}");
         }
     }

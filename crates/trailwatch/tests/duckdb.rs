@@ -13,6 +13,10 @@ fn shared(rel: &str) -> PathBuf {
 
 fn tw(args: &[&std::ffi::OsStr]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+        .env(
+            "XDG_CONFIG_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+        )
         .args(args)
         .output()
         .expect("run trailwatch");

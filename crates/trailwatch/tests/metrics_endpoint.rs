@@ -28,6 +28,11 @@ fn config(dir: &Path, metrics: &str) -> std::path::PathBuf {
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
+    // Signing keys go to the build's temporary folder, never the real configuration.
+    cmd.env(
+        "XDG_CONFIG_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+    );
     cmd.args(args).env_remove("TW_TEST_METRICS_TOKEN");
     for (k, v) in env {
         cmd.env(k, v);
@@ -111,6 +116,10 @@ fn with_a_token_only_requests_carrying_it_get_metrics_and_the_token_is_never_log
     );
     let log = dir.path().join("watch.log");
     let child = Command::new(BIN)
+        .env(
+            "XDG_CONFIG_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+        )
         .args(["watch", "--config"])
         .arg(&path)
         .env("TW_TEST_METRICS_TOKEN", TOKEN)

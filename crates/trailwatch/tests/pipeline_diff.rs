@@ -32,7 +32,14 @@ impl Rng {
 }
 
 fn run(args: &[&str]) -> Output {
-    let out = Command::new(BIN).args(args).output().expect("trailwatch");
+    let out = Command::new(BIN)
+        .env(
+            "XDG_CONFIG_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+        )
+        .args(args)
+        .output()
+        .expect("trailwatch");
     assert!(
         out.status.success(),
         "trailwatch {args:?}: {}",
@@ -177,6 +184,10 @@ fn watch_once(config: &Path, kill_after: Option<Duration>, drain: bool) {
     let c = config.to_string_lossy();
     if let Some(after) = kill_after {
         let mut child = Command::new(BIN)
+            .env(
+                "XDG_CONFIG_HOME",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+            )
             .args(["watch", "--once", "--config", &c])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

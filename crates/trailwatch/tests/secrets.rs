@@ -52,6 +52,11 @@ fn setup() -> Setup {
 
 fn trailwatch(args: &[&str], config: &Path, env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(BIN);
+    // Signing keys go to the build's temporary folder, never the real configuration.
+    c.env(
+        "XDG_CONFIG_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+    );
     c.args(args).arg("--config").arg(config);
     c.env_remove("TRAILWATCH_LOG").env_remove(URL_ENV);
     for (k, v) in env {

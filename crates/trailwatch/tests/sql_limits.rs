@@ -30,6 +30,11 @@ fn tw(args: &[&str]) -> Run {
 fn tw_with_tmp(args: &[&str], tmp: Option<&Path>) -> Run {
     let started = Instant::now();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailwatch"));
+    // Signing keys go to the build's temporary folder, never the real configuration.
+    cmd.env(
+        "XDG_CONFIG_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+    );
     cmd.args(args);
     if let Some(tmp) = tmp {
         cmd.env("TMPDIR", tmp);

@@ -13,6 +13,10 @@ fn shared(rel: &str) -> PathBuf {
 
 fn tw(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+        .env(
+            "XDG_CONFIG_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+        )
         .args(args)
         .output()
         .unwrap();
@@ -196,6 +200,11 @@ fn stored_ids(store: &Path) -> Vec<String> {
 
 fn ingest_cmd(input: &Path, store: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_trailwatch"));
+    // Signing keys go to the build's temporary folder, never the real configuration.
+    c.env(
+        "XDG_CONFIG_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+    );
     c.arg("ingest")
         .arg(input)
         .arg("--store")

@@ -17,6 +17,11 @@ fn shared(rel: &str) -> PathBuf {
 
 fn tw_env(args: &[&OsStr], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_trailwatch"));
+    // Signing keys go to the build's temporary folder, never the real configuration.
+    c.env(
+        "XDG_CONFIG_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+    );
     c.args(args);
     for (k, v) in env {
         c.env(k, v);

@@ -217,6 +217,10 @@ fn spawn_watch(config: &Path, log: &Path) -> Child {
         .open(log)
         .expect("log");
     Command::new(BIN)
+        .env(
+            "XDG_CONFIG_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+        )
         .args(["watch", "--config"])
         .arg(config)
         .env("TW_TEST_HOOK_SECRET", SECRET)
@@ -230,6 +234,11 @@ fn spawn_watch(config: &Path, log: &Path) -> Child {
 
 fn run(args: &[&str], cwd: Option<&Path>) -> Output {
     let mut c = Command::new(BIN);
+    // Signing keys go to the build's temporary folder, never the real configuration.
+    c.env(
+        "XDG_CONFIG_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+    );
     c.args(args);
     if let Some(d) = cwd {
         c.current_dir(d);
@@ -324,6 +333,10 @@ timeout = "5s"
     )
     .expect("config");
     let check = Command::new(BIN)
+        .env(
+            "XDG_CONFIG_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+        )
         .args(["config", "check"])
         .arg(&config)
         .env("TW_TEST_HOOK_SECRET", SECRET)
@@ -544,6 +557,11 @@ fn config_check_accepts_the_documented_example_and_names_what_is_wrong() {
         "TRAILWATCH_SMTP_PASSWORD",
     ];
     let mut c = Command::new(BIN);
+    // Signing keys go to the build's temporary folder, never the real configuration.
+    c.env(
+        "XDG_CONFIG_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+    );
     c.args(["config", "check"]).arg(&example);
     for v in env {
         c.env(v, "aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=");
@@ -557,6 +575,11 @@ fn config_check_accepts_the_documented_example_and_names_what_is_wrong() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 sources, 5 sinks"));
     // Without the secrets: each missing variable is named.
     let mut c = Command::new(BIN);
+    // Signing keys go to the build's temporary folder, never the real configuration.
+    c.env(
+        "XDG_CONFIG_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+    );
     c.args(["config", "check"]).arg(&example);
     for v in env {
         c.env_remove(v);
@@ -632,6 +655,10 @@ fn watch_once_reads_objects_under_hostile_keys_and_fails_when_a_bucket_cannot_be
     let watch_once = |text: &str| {
         fs::write(&config, text).expect("config");
         Command::new(BIN)
+            .env(
+                "XDG_CONFIG_HOME",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+            )
             .args(["watch", "--once", "--config"])
             .arg(&config)
             .env("TW_TEST_S3_SECRET", "testing")

@@ -48,3 +48,11 @@ pub fn crash_child(test: &str, dir_env: &str, dir: &Path, at: &str) -> bool {
         .unwrap();
     !status.success()
 }
+
+/// Where the tests' stores keep their signing keys: a folder of the build's temporary
+/// directory (each store's key named by its store id), never the user's configuration.
+pub fn keys() -> trailwatch_store::KeySource {
+    trailwatch_store::KeySource::Dir(
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trailwatch-test-keys"),
+    )
+}

@@ -124,6 +124,10 @@ pub fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: Option<Vec<u
         .map(|a| a.as_ref().to_string_lossy().into_owned())
         .collect();
     let mut child = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+        .env(
+            "XDG_CONFIG_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-config"),
+        )
         .args(args)
         .env_remove("TRAILWATCH_LOG")
         .env("NO_COLOR", "1")
