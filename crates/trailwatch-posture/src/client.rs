@@ -184,6 +184,33 @@ impl Aws {
         }
     }
 
+    /// `GET {path}` of a REST-JSON service (GuardDuty) in `region`.
+    pub fn rest_json(
+        &self,
+        service: &str,
+        region: &str,
+        path: &str,
+        operation: &str,
+    ) -> Result<Value, CallError> {
+        let url = format!("{}{path}", self.base(service, region));
+        let reply = self.send(
+            operation,
+            service,
+            region,
+            Method::GET,
+            &url,
+            &[],
+            Bytes::new(),
+        )?;
+        let reply = success(reply, operation)?;
+        serde_json::from_slice(&reply.body).map_err(|e| CallError {
+            operation: operation.to_string(),
+            status: None,
+            code: None,
+            message: format!("the answer is not JSON: {e}"),
+        })
+    }
+
     /// The account the credentials belong to (STS `GetCallerIdentity`).
     pub fn account(&self, region: &str) -> Result<String, CallError> {
         let operation = "sts:GetCallerIdentity".to_string();

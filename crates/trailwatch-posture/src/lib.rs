@@ -11,6 +11,7 @@
 //!   client): CloudTrail's JSON protocol, S3's REST/XML, STS's query protocol;
 //! - [`cloudtrail`] and [`s3`]: what each trail and each trail's bucket is, and the checks on
 //!   it ([`selectors`] reads event selectors, [`lifecycle`] a bucket's lifecycle rules);
+//! - [`guardduty`]: an enabled GuardDuty detector in every region asked for;
 //! - [`render`]: JSON lines, JSON, Markdown and a dry-run shell script of the fixes.
 //!
 //! Every check ends `pass`, `fail` or `unknown`: a call that is denied or fails makes the
@@ -23,6 +24,7 @@
 pub mod client;
 pub mod cloudtrail;
 pub mod creds;
+pub mod guardduty;
 pub mod lifecycle;
 pub mod render;
 pub mod s3;
@@ -192,15 +194,18 @@ impl AwsOptions {
             }
         }
         let aws = client::Aws::new(resolved.credentials, self.endpoint.as_deref())?;
-        // The account of region-wide checks; trails name their own in their ARNs.
-        let account = match aws.account(&regions[0]) {
-            Ok(a) => a,
-            Err(e) => format!("unknown ({e})"),
-        };
-        let (trails, mut checks) = cloudtrail::gather(&aws, &regions, &account);
+        // The account of region-wide checks (trails name their own in their ARNs): the
+        // caller's, else the first trail's.
+        let caller = aws.account(&regions[0]).ok();
+        let (trails, mut checks) =
+            cloudtrail::gather(&aws, &regions, caller.as_deref().unwrap_or("unknown"));
+        let account = caller
+            .or_else(|| trails.first().map(|t| t.account.clone()))
+            .unwrap_or_else(|| "unknown".to_string());
         let now_ms = chrono::Utc::now().timestamp_millis();
         checks.extend(cloudtrail::checks(&trails, &regions, &account, now_ms));
         checks.extend(s3::checks(&aws, &trails));
+        checks.extend(guardduty::checks(&aws, &regions, &account));
         Ok(checks)
     }
 }

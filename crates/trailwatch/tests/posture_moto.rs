@@ -57,6 +57,7 @@ ct.put_event_selectors(TrailName='good', EventSelectors=[
     {'ReadWriteType': 'All', 'IncludeManagementEvents': True,
      'DataResources': [{'Type': 'AWS::S3::Object', 'Values': ['arn:aws:s3']}]}])
 ct.start_logging(Name='good')
+client('guardduty').create_detector(Enable=True)
 
 # Bad: public bucket without versioning, logs expiring after 30 days, anyone may write;
 # a single-region trail with nothing on, never started.
@@ -191,8 +192,32 @@ fn posture_reads_a_good_and_a_bad_set_up_and_its_fixes_repair_the_bad_one() {
     assert_statuses(&m, "acme-good-logs", &BUCKET_IDS, "pass", &ctx);
     assert_statuses(&m, BAD_TRAIL, &TRAIL_IDS, "fail", &ctx);
     assert_statuses(&m, "acme-bad-logs", &BUCKET_IDS, "fail", &ctx);
+    // GuardDuty: a detector in us-east-1 only.
+    let detectors = |r: &str| format!("arn:aws:guardduty:{r}:{ACCOUNT}:detector/*");
+    assert_statuses(
+        &m,
+        &detectors("us-east-1"),
+        &["aws.guardduty.enabled"],
+        "pass",
+        &ctx,
+    );
+    assert_statuses(
+        &m,
+        &detectors("eu-west-1"),
+        &["aws.guardduty.enabled"],
+        "fail",
+        &ctx,
+    );
+    assert_eq!(
+        m[&("aws.guardduty.enabled".to_string(), detectors("eu-west-1"))]["fix"],
+        "aws guardduty create-detector --enable --region 'eu-west-1'"
+    );
     // Both regions are covered by the good multi-region trail: nothing else is reported.
-    assert_eq!(m.len(), 2 * (TRAIL_IDS.len() + BUCKET_IDS.len()), "{ctx}");
+    assert_eq!(
+        m.len(),
+        2 * (TRAIL_IDS.len() + BUCKET_IDS.len() + 1),
+        "{ctx}"
+    );
     let bad = |id: &str, r: &str| m[&(id.to_string(), r.to_string())].clone();
     assert_eq!(
         bad("aws.s3.log_bucket_versioning", "acme-bad-logs")["region"],
@@ -430,6 +455,15 @@ fn denied_and_failed_calls_are_unknown_never_a_pass() {
         "aws.cloudtrail.multi_region".to_string(),
         "arn:aws:cloudtrail:eu-west-1:123456789012:trail/*".to_string()
     )));
+    // GuardDuty is not granted to the auditor.
+    for r in ["us-east-1", "eu-west-1"] {
+        let resource = format!("arn:aws:guardduty:{r}:{ACCOUNT}:detector/*");
+        assert_eq!(
+            status("aws.guardduty.enabled", &resource),
+            "unknown",
+            "{ctx}"
+        );
+    }
     // A missing profile is an error naming it.
     let out = posture(&moto, &env, &["--profile", "nobody"]);
     assert_eq!(out.code, Some(1));
