@@ -124,16 +124,34 @@ impl Aws {
 
     /// A CloudTrail action (JSON 1.1 protocol) in `region`.
     pub fn cloudtrail(&self, region: &str, action: &str, body: &Value) -> Result<Value, CallError> {
-        let operation = format!("cloudtrail:{action}");
-        let url = format!("{}/", self.base("cloudtrail", region));
-        let target = format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{action}");
+        self.json_call(
+            "cloudtrail",
+            region,
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
+            action,
+            body,
+        )
+    }
+
+    /// An action of a JSON 1.1 protocol service (`X-Amz-Target: {prefix}.{action}`).
+    pub fn json_call(
+        &self,
+        service: &str,
+        region: &str,
+        prefix: &str,
+        action: &str,
+        body: &Value,
+    ) -> Result<Value, CallError> {
+        let operation = format!("{service}:{action}");
+        let url = format!("{}/", self.base(service, region));
+        let target = format!("{prefix}.{action}");
         let headers = [
             ("content-type", "application/x-amz-json-1.1"),
             ("x-amz-target", target.as_str()),
         ];
         let reply = self.send(
             &operation,
-            "cloudtrail",
+            service,
             region,
             Method::POST,
             &url,
@@ -150,6 +168,38 @@ impl Aws {
             code: None,
             message: format!("the answer is not JSON: {e}"),
         })
+    }
+
+    /// An action of a query-protocol service (form-encoded `params`); the XML answer.
+    pub fn query_call(
+        &self,
+        service: &str,
+        region: &str,
+        operation: &str,
+        params: &[(&str, &str)],
+    ) -> Result<String, CallError> {
+        let url = format!("{}/", self.base(service, region));
+        let body: Vec<String> = params
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, STRICT),
+                    utf8_percent_encode(v, STRICT)
+                )
+            })
+            .collect();
+        let reply = self.send(
+            operation,
+            service,
+            region,
+            Method::POST,
+            &url,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Bytes::from(body.join("&")),
+        )?;
+        let reply = success(reply, operation)?;
+        Ok(String::from_utf8_lossy(&reply.body).into_owned())
     }
 
     /// `GET /{bucket}?{sub}` on S3 in `region` (path-style); `Ok(None)` when the service
@@ -213,23 +263,13 @@ impl Aws {
 
     /// The account the credentials belong to (STS `GetCallerIdentity`).
     pub fn account(&self, region: &str) -> Result<String, CallError> {
-        let operation = "sts:GetCallerIdentity".to_string();
-        let url = format!("{}/", self.base("sts", region));
-        let reply = self.send(
-            &operation,
-            "sts",
-            region,
-            Method::POST,
-            &url,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            Bytes::from_static(b"Action=GetCallerIdentity&Version=2011-06-15"),
-        )?;
-        let reply = success(reply, &operation)?;
-        let text = String::from_utf8_lossy(&reply.body);
+        let operation = "sts:GetCallerIdentity";
+        let params = [("Action", "GetCallerIdentity"), ("Version", "2011-06-15")];
+        let text = self.query_call("sts", region, operation, &params)?;
         element_text(&text, "Account")
             .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
             .ok_or(CallError {
-                operation,
+                operation: operation.to_string(),
                 status: None,
                 code: None,
                 message: "the answer names no 12-digit account".into(),

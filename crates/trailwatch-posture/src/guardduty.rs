@@ -20,24 +20,32 @@ pub fn checks(aws: &Aws, regions: &[String], account: &str) -> Vec<Check> {
         .collect()
 }
 
+/// The detector ids of the region (`ListDetectors`).
+fn detector_ids(aws: &Aws, region: &str) -> Result<Vec<String>, String> {
+    let answer = aws
+        .rest_json("guardduty", region, "/detector", "guardduty:ListDetectors")
+        .map_err(|e| e.to_string())?;
+    Ok(answer
+        .get("detectorIds")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 fn region_check(aws: &Aws, region: &str, account: &str) -> Check {
     let p = Place {
         account: account.to_string(),
         region: region.to_string(),
         resource: format!("arn:aws:guardduty:{region}:{account}:detector/*"),
     };
-    let ids = match aws.rest_json("guardduty", region, "/detector", "guardduty:ListDetectors") {
-        Ok(v) => v
-            .get("detectorIds")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default(),
-        Err(e) => return p.unknown(ID, Severity::High, TITLE, &e.to_string()),
+    let ids = match detector_ids(aws, region) {
+        Ok(ids) => ids,
+        Err(e) => return p.unknown(ID, Severity::High, TITLE, &e),
     };
     if ids.is_empty() {
         return p

@@ -8,10 +8,12 @@
 //! - [`creds`]: AWS credentials and region from the usual places (environment, shared
 //!   `credentials`/`config` files and their profiles, instance and container roles);
 //! - [`client`]: plain signed API calls (SigV4 by `object_store`'s signer, sent with its HTTP
-//!   client): CloudTrail's JSON protocol, S3's REST/XML, STS's query protocol;
+//!   client): the JSON protocol (CloudTrail, CloudWatch Logs), REST (S3's XML, GuardDuty's
+//!   JSON) and the query protocol (STS, CloudWatch);
 //! - [`cloudtrail`] and [`s3`]: what each trail and each trail's bucket is, and the checks on
 //!   it ([`selectors`] reads event selectors, [`lifecycle`] a bucket's lifecycle rules);
 //! - [`guardduty`]: an enabled GuardDuty detector in every region asked for;
+//! - [`cloudwatch`]: the CIS section 4 metric filters and alarms on each trail's log group;
 //! - [`render`]: JSON lines, JSON, Markdown and a dry-run shell script of the fixes.
 //!
 //! Every check ends `pass`, `fail` or `unknown`: a call that is denied or fails makes the
@@ -23,6 +25,7 @@
 
 pub mod client;
 pub mod cloudtrail;
+pub mod cloudwatch;
 pub mod creds;
 pub mod guardduty;
 pub mod lifecycle;
@@ -206,6 +209,7 @@ impl AwsOptions {
         checks.extend(cloudtrail::checks(&trails, &regions, &account, now_ms));
         checks.extend(s3::checks(&aws, &trails));
         checks.extend(guardduty::checks(&aws, &regions, &account));
+        checks.extend(cloudwatch::checks(&aws, &trails));
         Ok(checks)
     }
 }

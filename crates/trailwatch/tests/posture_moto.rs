@@ -59,6 +59,46 @@ ct.put_event_selectors(TrailName='good', EventSelectors=[
 ct.start_logging(Name='good')
 client('guardduty').create_detector(Enable=True)
 
+# The CIS AWS Foundations v3 section 4 metric filters, as the benchmark writes them, each with
+# an alarm notifying a topic; the partial trail's group lacks 4.15 and 4.3's alarm has no action.
+def ev(*names):
+    return '{ ' + ' || '.join(f'($.eventName = {n})' for n in names) + ' }'
+CIS = {
+ '4.1': '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }',
+ '4.2': '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") }',
+ '4.3': '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }',
+ '4.4': ev('DeleteGroupPolicy', 'DeleteRolePolicy', 'DeleteUserPolicy', 'PutGroupPolicy', 'PutRolePolicy', 'PutUserPolicy', 'CreatePolicy', 'DeletePolicy', 'CreatePolicyVersion', 'DeletePolicyVersion', 'AttachRolePolicy', 'DetachRolePolicy', 'AttachUserPolicy', 'DetachUserPolicy', 'AttachGroupPolicy', 'DetachGroupPolicy'),
+ '4.5': ev('CreateTrail', 'UpdateTrail', 'DeleteTrail', 'StartLogging', 'StopLogging'),
+ '4.6': '{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }',
+ '4.7': '{ ($.eventSource = kms.amazonaws.com) && (($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion)) }',
+ '4.8': '{ ($.eventSource = s3.amazonaws.com) && ' + ev('PutBucketAcl', 'PutBucketPolicy', 'PutBucketCors', 'PutBucketLifecycle', 'PutBucketReplication', 'DeleteBucketPolicy', 'DeleteBucketCors', 'DeleteBucketLifecycle', 'DeleteBucketReplication') + ' }',
+ '4.9': '{ ($.eventSource = config.amazonaws.com) && ' + ev('StopConfigurationRecorder', 'DeleteDeliveryChannel', 'PutDeliveryChannel', 'PutConfigurationRecorder') + ' }',
+ '4.10': ev('AuthorizeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress', 'RevokeSecurityGroupIngress', 'RevokeSecurityGroupEgress', 'CreateSecurityGroup', 'DeleteSecurityGroup'),
+ '4.11': ev('CreateNetworkAcl', 'CreateNetworkAclEntry', 'DeleteNetworkAcl', 'DeleteNetworkAclEntry', 'ReplaceNetworkAclEntry', 'ReplaceNetworkAclAssociation'),
+ '4.12': ev('CreateCustomerGateway', 'DeleteCustomerGateway', 'AttachInternetGateway', 'CreateInternetGateway', 'DeleteInternetGateway', 'DetachInternetGateway'),
+ '4.13': ev('CreateRoute', 'CreateRouteTable', 'ReplaceRoute', 'ReplaceRouteTableAssociation', 'DeleteRouteTable', 'DeleteRoute', 'DisassociateRouteTable'),
+ '4.14': ev('CreateVpc', 'DeleteVpc', 'ModifyVpcAttribute', 'AcceptVpcPeeringConnection', 'CreateVpcPeeringConnection', 'DeleteVpcPeeringConnection', 'RejectVpcPeeringConnection', 'AttachClassicLinkVpc', 'DetachClassicLinkVpc', 'DisableVpcClassicLink', 'EnableVpcClassicLink'),
+ '4.15': '{ ($.eventSource = organizations.amazonaws.com) && ' + ev('AcceptHandshake', 'AttachPolicy', 'CreateAccount', 'CreateOrganizationalUnit', 'CreatePolicy', 'DeclineHandshake', 'DeleteOrganization', 'DeleteOrganizationalUnit', 'DeletePolicy', 'DetachPolicy', 'DisablePolicyType', 'EnablePolicyType', 'InviteAccountToOrganization', 'LeaveOrganization', 'MoveAccount', 'RemoveAccountFromOrganization', 'UpdatePolicy', 'UpdateOrganizationalUnit') + ' }',
+}
+topic = client('sns').create_topic(Name='security-alarms')['TopicArn']
+cw = client('cloudwatch')
+logs.create_log_group(logGroupName='partial')
+for group in ['cloudtrail', 'partial']:
+    for control, pattern in CIS.items():
+        if group == 'partial' and control == '4.15':
+            continue
+        metric = f'{group}-cis-{control}'
+        logs.put_metric_filter(logGroupName=group, filterName=metric, filterPattern=pattern,
+            metricTransformations=[{'metricName': metric, 'metricNamespace': 'CISBenchmark', 'metricValue': '1'}])
+        actions = [] if group == 'partial' and control == '4.3' else [topic]
+        cw.put_metric_alarm(AlarmName=metric, MetricName=metric, Namespace='CISBenchmark', Statistic='Sum',
+            Period=300, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanOrEqualToThreshold',
+            AlarmActions=actions)
+ct.create_trail(Name='partial', S3BucketName='acme-good-logs', IsMultiRegionTrail=True,
+    IncludeGlobalServiceEvents=True, EnableLogFileValidation=True, KmsKeyId=key,
+    CloudWatchLogsLogGroupArn='arn:aws:logs:us-east-1:123456789012:log-group:partial:*', CloudWatchLogsRoleArn=role)
+ct.start_logging(Name='partial')
+
 # Bad: public bucket without versioning, logs expiring after 30 days, anyone may write;
 # a single-region trail with nothing on, never started.
 s3_eu.create_bucket(Bucket='acme-bad-logs', CreateBucketConfiguration={'LocationConstraint': 'eu-west-1'})
@@ -75,6 +115,7 @@ ct_eu.put_event_selectors(TrailName='bad', EventSelectors=[{'ReadWriteType': 'Re
 
 const GOOD_TRAIL: &str = "arn:aws:cloudtrail:us-east-1:123456789012:trail/good";
 const BAD_TRAIL: &str = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/bad";
+const PARTIAL_TRAIL: &str = "arn:aws:cloudtrail:us-east-1:123456789012:trail/partial";
 
 const TRAIL_IDS: [&str; 9] = [
     "aws.cloudtrail.multi_region",
@@ -189,6 +230,7 @@ fn posture_reads_a_good_and_a_bad_set_up_and_its_fixes_repair_the_bad_one() {
     assert_eq!(out.code, Some(1), "failures exit 1\n{ctx}");
     let m = by_check(&out);
     assert_statuses(&m, GOOD_TRAIL, &TRAIL_IDS, "pass", &ctx);
+    assert_statuses(&m, PARTIAL_TRAIL, &TRAIL_IDS[..6], "pass", &ctx);
     assert_statuses(&m, "acme-good-logs", &BUCKET_IDS, "pass", &ctx);
     assert_statuses(&m, BAD_TRAIL, &TRAIL_IDS, "fail", &ctx);
     assert_statuses(&m, "acme-bad-logs", &BUCKET_IDS, "fail", &ctx);
@@ -212,10 +254,30 @@ fn posture_reads_a_good_and_a_bad_set_up_and_its_fixes_repair_the_bad_one() {
         m[&("aws.guardduty.enabled".to_string(), detectors("eu-west-1"))]["fix"],
         "aws guardduty create-detector --enable --region 'eu-west-1'"
     );
-    // Both regions are covered by the good multi-region trail: nothing else is reported.
+    // CIS metric filters: all fifteen with alarms on the good trail's group; the partial
+    // trail's lacks 4.15, and its 4.3 alarm has no action; the bad trail has no group.
+    let cis = "aws.cloudwatch.cis_metric_filters";
+    assert_statuses(&m, GOOD_TRAIL, &[cis], "pass", &ctx);
+    assert_statuses(&m, PARTIAL_TRAIL, &[cis], "fail", &ctx);
+    assert_statuses(&m, BAD_TRAIL, &[cis], "fail", &ctx);
+    let partial = m[&(cis.to_string(), PARTIAL_TRAIL.to_string())]["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        partial.contains("4.15 AWS Organizations changes: no metric filter"),
+        "{partial}"
+    );
+    assert!(
+        partial.contains("4.3 root user usage: filter partial-cis-4.3 has no alarm with an action"),
+        "{partial}"
+    );
+    assert!(!partial.contains("4.4"), "{partial}");
+    // Both regions are covered by the multi-region trails: nothing else is reported. The
+    // partial trail delivers to the good bucket, which is read once.
     assert_eq!(
         m.len(),
-        2 * (TRAIL_IDS.len() + BUCKET_IDS.len() + 1),
+        3 * (TRAIL_IDS.len() + 1) + 2 * (BUCKET_IDS.len() + 1),
         "{ctx}"
     );
     let bad = |id: &str, r: &str| m[&(id.to_string(), r.to_string())].clone();
@@ -343,7 +405,10 @@ def client(name, region='us-east-1'):
 ct_eu, s3_eu, iam = client('cloudtrail', 'eu-west-1'), client('s3', 'eu-west-1'), client('iam')
 s3_eu.create_bucket(Bucket='solo-logs', CreateBucketConfiguration={'LocationConstraint': 'eu-west-1'})
 s3_eu.put_bucket_versioning(Bucket='solo-logs', VersioningConfiguration={'Status': 'Enabled'})
-ct_eu.create_trail(Name='solo', S3BucketName='solo-logs')
+client('logs', 'eu-west-1').create_log_group(logGroupName='solo')
+ct_eu.create_trail(Name='solo', S3BucketName='solo-logs',
+    CloudWatchLogsLogGroupArn='arn:aws:logs:eu-west-1:123456789012:log-group:solo:*',
+    CloudWatchLogsRoleArn='arn:aws:iam::123456789012:role/x')
 ct_eu.start_logging(Name='solo')
 s3_eu.create_bucket(Bucket='gone-logs', CreateBucketConfiguration={'LocationConstraint': 'eu-west-1'})
 ct_eu.create_trail(Name='orphan', S3BucketName='gone-logs')
@@ -455,6 +520,14 @@ fn denied_and_failed_calls_are_unknown_never_a_pass() {
         "aws.cloudtrail.multi_region".to_string(),
         "arn:aws:cloudtrail:eu-west-1:123456789012:trail/*".to_string()
     )));
+    // Metric filters are not granted to the auditor either.
+    let cis = (
+        "aws.cloudwatch.cis_metric_filters".to_string(),
+        solo.to_string(),
+    );
+    assert_eq!(m[&cis]["status"], "unknown", "{ctx}");
+    let e = m[&cis]["evidence"].to_string();
+    assert!(e.contains("logs:DescribeMetricFilters"), "{e}");
     // GuardDuty is not granted to the auditor.
     for r in ["us-east-1", "eu-west-1"] {
         let resource = format!("arn:aws:guardduty:{r}:{ACCOUNT}:detector/*");
