@@ -261,6 +261,40 @@ impl Aws {
         })
     }
 
+    /// Temporary credentials of `role` (STS `AssumeRole`).
+    pub fn assume_role(
+        &self,
+        region: &str,
+        role: &crate::creds::AssumeRole,
+    ) -> Result<object_store::aws::AwsCredential, CallError> {
+        let operation = "sts:AssumeRole";
+        let mut params = vec![
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", role.role_arn.as_str()),
+            ("RoleSessionName", role.session_name.as_str()),
+        ];
+        if let Some(x) = &role.external_id {
+            params.push(("ExternalId", x.as_str()));
+        }
+        let text = self.query_call("sts", region, operation, &params)?;
+        let field = |name: &str| {
+            element_text(&text, name)
+                .filter(|v| !v.is_empty())
+                .ok_or(CallError {
+                    operation: operation.to_string(),
+                    status: None,
+                    code: None,
+                    message: format!("the answer has no {name}"),
+                })
+        };
+        Ok(object_store::aws::AwsCredential {
+            key_id: field("AccessKeyId")?,
+            secret_key: field("SecretAccessKey")?,
+            token: Some(field("SessionToken")?),
+        })
+    }
+
     /// The account the credentials belong to (STS `GetCallerIdentity`).
     pub fn account(&self, region: &str) -> Result<String, CallError> {
         let operation = "sts:GetCallerIdentity";

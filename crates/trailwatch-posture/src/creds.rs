@@ -9,8 +9,10 @@
 //! (default `~/.aws/config`, sections `[profile NAME]` and `[default]`). The region is
 //! `AWS_REGION`, `AWS_DEFAULT_REGION`, or the profile's `region`.
 //!
-//! Not read: `role_arn`/`source_profile` profiles (role assumption), `credential_process`
-//! and SSO profiles; a profile made only of those is refused with that reason.
+//! A profile with `role_arn` assumes that role (STS `AssumeRole`, with its `external_id` and
+//! `role_session_name`) with the credentials of its `source_profile` (itself possibly a role,
+//! up to five links) or, with `credential_source = Environment`, of the environment.
+//! Not read: `credential_process` and SSO profiles, refused with that reason.
 
 use crate::PostureError;
 use object_store::aws::{AmazonS3Builder, AwsCredential, AwsCredentialProvider};
@@ -25,6 +27,16 @@ pub struct Resolved {
     pub region: Option<String>,
     /// Where they came from (`profile audit`, `environment`, `instance or container role`).
     pub source: String,
+    /// Roles to assume, in order, starting from `credentials` (profiles with `role_arn`).
+    pub assume: Vec<AssumeRole>,
+}
+
+/// A role a profile assumes (`role_arn`, `external_id`, `role_session_name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub session_name: String,
 }
 
 /// The settings of one profile, the credentials file's over the config file's.
@@ -42,7 +54,7 @@ pub fn resolve(
                 "no profile {name:?} in the shared config or credentials file"
             ))
         })?;
-        return from_profile(name, &p, env_region);
+        return from_profile(name, &p, env_region, env, 0);
     }
     if let (Some(key_id), Some(secret_key)) =
         (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
@@ -56,12 +68,13 @@ pub fn resolve(
             credentials: Arc::new(StaticCredentialProvider::new(credential)),
             region: env_region,
             source: "environment".into(),
+            assume: Vec::new(),
         });
     }
     let name = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
     if let Some(p) = load_profile(&name, env)? {
         if p.contains_key("aws_access_key_id") {
-            return from_profile(&name, &p, env_region);
+            return from_profile(&name, &p, env_region, env, 0);
         }
     }
     // Web identity, container credentials, instance metadata: object_store's own chain.
@@ -74,25 +87,29 @@ pub fn resolve(
         credentials: Arc::clone(store.credentials()),
         region: env_region,
         source: "instance or container role".into(),
+        assume: Vec::new(),
     })
 }
+
+/// Profiles followed through `source_profile` at most.
+const MAX_CHAIN: usize = 5;
 
 fn from_profile(
     name: &str,
     p: &Profile,
     env_region: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
 ) -> Result<Resolved, PostureError> {
     let key = |k: &str| p.get(k).filter(|v| !v.is_empty()).cloned();
+    if let Some(role_arn) = key("role_arn") {
+        return assumed(name, p, role_arn, env_region, env, depth);
+    }
     let (Some(key_id), Some(secret_key)) = (key("aws_access_key_id"), key("aws_secret_access_key"))
     else {
-        let how = [
-            "role_arn",
-            "credential_process",
-            "sso_session",
-            "sso_start_url",
-        ]
-        .into_iter()
-        .find(|k| p.contains_key(*k));
+        let how = ["credential_process", "sso_session", "sso_start_url"]
+            .into_iter()
+            .find(|k| p.contains_key(*k));
         return Err(PostureError::Credentials(match how {
             Some(k) => format!(
                 "profile {name:?} uses {k}, which trailwatch does not read: export the credentials it gives (aws configure export-credentials --profile {name} --format env)"
@@ -109,6 +126,64 @@ fn from_profile(
         credentials: Arc::new(StaticCredentialProvider::new(credential)),
         region: env_region.or_else(|| key("region")),
         source: format!("profile {name}"),
+        assume: Vec::new(),
+    })
+}
+
+/// A profile assuming `role_arn` with its `source_profile`'s credentials (or, with
+/// `credential_source = Environment`, the environment's keys).
+fn assumed(
+    name: &str,
+    p: &Profile,
+    role_arn: String,
+    env_region: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
+) -> Result<Resolved, PostureError> {
+    let key = |k: &str| p.get(k).filter(|v| !v.is_empty()).cloned();
+    let mut base = match (key("source_profile"), key("credential_source").as_deref()) {
+        (Some(_), _) if depth >= MAX_CHAIN => {
+            return Err(PostureError::Credentials(format!(
+                "profile {name:?}: more than {MAX_CHAIN} source_profile links"
+            )))
+        }
+        (Some(source), _) => {
+            let sp = load_profile(&source, env)?.ok_or_else(|| {
+                PostureError::Credentials(format!(
+                    "profile {name:?}: no source_profile {source:?}"
+                ))
+            })?;
+            // The source's own role, if any, is assumed first.
+            let mut sp = sp;
+            if source == name {
+                sp.remove("role_arn");
+            }
+            from_profile(&source, &sp, None, env, depth + 1)?
+        }
+        (None, Some("Environment")) => resolve(None, &|k: &str| {
+            matches!(k, "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN")
+                .then(|| env(k))
+                .flatten()
+        })?,
+        (None, other) => {
+            return Err(PostureError::Credentials(format!(
+                "profile {name:?} has role_arn but {}: give it a source_profile (or credential_source = Environment)",
+                match other {
+                    Some(o) => format!("credential_source = {o}, which trailwatch does not read"),
+                    None => "no source_profile".to_string(),
+                }
+            )))
+        }
+    };
+    base.assume.push(AssumeRole {
+        role_arn,
+        external_id: key("external_id"),
+        session_name: key("role_session_name").unwrap_or_else(|| "trailwatch-posture".into()),
+    });
+    Ok(Resolved {
+        region: env_region.or_else(|| key("region")).or(base.region.take()),
+        source: format!("profile {name} (assumed role)"),
+        ..base
     })
 }
 
@@ -242,6 +317,43 @@ mod tests {
     }
 
     #[test]
+    fn role_profiles_chain_to_their_source() {
+        let d = tempfile::tempdir().unwrap();
+        files(
+            d.path(),
+            "[profile audit]\nrole_arn = arn:aws:iam::111111111111:role/audit\nsource_profile = hub\nexternal_id = x-1\nregion = eu-west-1\n[profile hub]\nrole_arn = arn:aws:iam::222222222222:role/hub\nsource_profile = base\n[profile env]\nrole_arn = arn:aws:iam::333333333333:role/e\ncredential_source = Environment\n",
+            "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n",
+        );
+        let env = env_of(vec![
+            (
+                "AWS_CONFIG_FILE",
+                d.path().join("config").display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                d.path().join("credentials").display().to_string(),
+            ),
+            ("AWS_ACCESS_KEY_ID", "AKIAENV".into()),
+            ("AWS_SECRET_ACCESS_KEY", "e".into()),
+        ]);
+        let r = resolve(Some("audit"), &env).unwrap();
+        let arns: Vec<&str> = r.assume.iter().map(|a| a.role_arn.as_str()).collect();
+        assert_eq!(
+            arns,
+            [
+                "arn:aws:iam::222222222222:role/hub",
+                "arn:aws:iam::111111111111:role/audit"
+            ]
+        );
+        assert_eq!(r.assume[1].external_id.as_deref(), Some("x-1"));
+        assert_eq!(r.assume[0].session_name, "trailwatch-posture");
+        assert_eq!(r.region.as_deref(), Some("eu-west-1"));
+        let r = resolve(Some("env"), &env).unwrap();
+        assert_eq!(r.assume.len(), 1);
+        assert_eq!(r.source, "profile env (assumed role)");
+    }
+
+    #[test]
     fn the_environment_comes_before_the_default_profile() {
         let env = env_of(vec![
             ("AWS_ACCESS_KEY_ID", "AKIAENV".into()),
@@ -269,9 +381,9 @@ mod tests {
             ),
         ]);
         let Err(PostureError::Credentials(m)) = resolve(Some("ops"), &env) else {
-            panic!("a role profile must be refused")
+            panic!("a role profile without its source's keys must be refused")
         };
-        assert!(m.contains("role_arn"), "{m}");
+        assert!(m.contains("no source_profile \"default\""), "{m}");
         let env = env_of(vec![
             (
                 "AWS_SHARED_CREDENTIALS_FILE",

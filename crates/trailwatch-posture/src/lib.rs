@@ -196,7 +196,15 @@ impl AwsOptions {
                 return Err(PostureError::Region(r.clone()));
             }
         }
-        let aws = client::Aws::new(resolved.credentials, self.endpoint.as_deref())?;
+        let endpoint = self.endpoint.as_deref();
+        let mut aws = client::Aws::new(resolved.credentials, endpoint)?;
+        for role in &resolved.assume {
+            let credential = aws.assume_role(&regions[0], role).map_err(|e| {
+                PostureError::Credentials(format!("assuming {}: {e}", role.role_arn))
+            })?;
+            let provider = object_store::StaticCredentialProvider::new(credential);
+            aws = client::Aws::new(std::sync::Arc::new(provider), endpoint)?;
+        }
         // The account of region-wide checks (trails name their own in their ARNs): the
         // caller's, else the first trail's.
         let caller = aws.account(&regions[0]).ok();

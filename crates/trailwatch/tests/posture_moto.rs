@@ -546,3 +546,59 @@ fn denied_and_failed_calls_are_unknown_never_a_pass() {
         out.stderr
     );
 }
+
+/// A trail in the member account 111111111111, reached by assuming a role there; another in
+/// the caller's own account.
+const MEMBER: &str = r#"
+sts = boto3.client('sts', **kw)
+c = sts.assume_role(RoleArn='arn:aws:iam::111111111111:role/audit', RoleSessionName='setup')['Credentials']
+member = dict(kw, aws_access_key_id=c['AccessKeyId'], aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])
+boto3.client('s3', **member).create_bucket(Bucket='member-logs')
+boto3.client('cloudtrail', **member).create_trail(Name='member', S3BucketName='member-logs')
+s3.create_bucket(Bucket='own-logs')
+boto3.client('cloudtrail', **kw).create_trail(Name='own', S3BucketName='own-logs')
+"#;
+
+#[test]
+fn a_role_profile_checks_the_account_of_the_role() {
+    let moto = Moto::start();
+    moto.boto(MEMBER);
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        "[base]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[profile audit]\nrole_arn = arn:aws:iam::111111111111:role/audit\nsource_profile = base\nrole_session_name = posture-test\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let env = [
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            credentials.display().to_string(),
+        ),
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+    ];
+    let out = posture(&moto, &env, &["--profile", "audit", "--format", "jsonl"]);
+    let ctx = format!("{}\n{}", out.stdout, out.stderr);
+    let m = by_check(&out);
+    let member = "arn:aws:cloudtrail:us-east-1:111111111111:trail/member";
+    let logging = &m[&("aws.cloudtrail.logging".to_string(), member.to_string())];
+    assert_eq!(logging["account"], "111111111111", "{ctx}");
+    assert_eq!(logging["status"], "fail", "{ctx}");
+    assert!(
+        m.keys()
+            .all(|(_, r)| !r.contains("trail/own") && r != "own-logs"),
+        "the caller's own account is not the one checked\n{ctx}"
+    );
+    let detectors = "arn:aws:guardduty:us-east-1:111111111111:detector/*";
+    assert_eq!(
+        m[&("aws.guardduty.enabled".to_string(), detectors.to_string())]["status"],
+        "fail",
+        "{ctx}"
+    );
+}
