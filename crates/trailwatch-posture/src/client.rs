@@ -295,6 +295,44 @@ impl Aws {
         })
     }
 
+    /// The account's S3 public access block (S3 Control `GetPublicAccessBlock`); `Ok(None)`
+    /// when none is set. `account` must be 12 digits (it names the host).
+    pub fn account_public_access_block(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<Option<Bytes>, CallError> {
+        let operation = "s3:GetAccountPublicAccessBlock";
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CallError {
+                operation: operation.to_string(),
+                status: None,
+                code: None,
+                message: format!("{account:?} is not an account id"),
+            });
+        }
+        let base = match &self.endpoint {
+            Some(e) => e.clone(),
+            None => format!("https://{account}.s3-control.{region}.amazonaws.com"),
+        };
+        let url = format!("{base}/v20180820/configuration/publicAccessBlock");
+        let headers = [("x-amz-account-id", account)];
+        let reply = self.send(
+            operation,
+            "s3",
+            region,
+            Method::GET,
+            &url,
+            &headers,
+            Bytes::new(),
+        )?;
+        match success(reply, operation) {
+            Ok(r) => Ok(Some(r.body)),
+            Err(e) if e.is("NoSuchPublicAccessBlockConfiguration") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The account the credentials belong to (STS `GetCallerIdentity`).
     pub fn account(&self, region: &str) -> Result<String, CallError> {
         let operation = "sts:GetCallerIdentity";

@@ -2,7 +2,7 @@
 //!
 //! Each bucket is read once whatever the number of trails delivering to it: its region
 //! (`GetBucketLocation`), ACL, policy, public access block, versioning, Object Lock, access
-//! logging and lifecycle configuration. A read that is denied or fails leaves the checks that
+//! logging and lifecycle configuration; each account's public access block once. A read that is denied or fails leaves the checks that
 //! needed it `unknown`.
 
 use crate::client::{Aws, CallError};
@@ -42,6 +42,8 @@ pub struct Bucket {
     pub policy: Read<Option<Value>>,
     /// The bucket's public access block (`None`: none is set).
     pub public_access_block: Read<Option<PublicAccessBlock>>,
+    /// The account's public access block (`None`: none is set).
+    pub account_public_access_block: Read<Option<PublicAccessBlock>>,
     pub versioning: Read<Versioning>,
     pub object_lock: Read<bool>,
     /// The access-log target bucket, when access logging is on.
@@ -143,6 +145,8 @@ pub fn checks(aws: &Aws, trails: &[Trail]) -> Vec<Check> {
         }
     }
     let mut out = Vec::new();
+    // The account-level block of each account, read once.
+    let mut accounts: Vec<(String, Read<Option<PublicAccessBlock>>)> = Vec::new();
     for (name, first) in names {
         let prefixes: Vec<String> = trails
             .iter()
@@ -168,7 +172,22 @@ pub fn checks(aws: &Aws, trails: &[Trail]) -> Vec<Check> {
             }
             continue;
         }
-        let bucket = read(aws, name, &first.home_region, prefixes);
+        let mut bucket = read(aws, name, &first.home_region, prefixes);
+        bucket.account_public_access_block =
+            match accounts.iter().find(|(a, _)| *a == first.account) {
+                Some((_, r)) => r.clone(),
+                None => {
+                    let r = aws
+                        .account_public_access_block(&first.account, &bucket.region)
+                        .map_err(err)
+                        .and_then(|b| {
+                            b.map(|b| xml::<PublicAccessBlock>(&b, "account public access block"))
+                                .transpose()
+                        });
+                    accounts.push((first.account.clone(), r.clone()));
+                    r
+                }
+            };
         let place = Place {
             region: bucket.region.clone(),
             ..place
@@ -252,6 +271,7 @@ pub fn read(aws: &Aws, name: &str, fallback_region: &str, log_prefixes: Vec<Stri
         acl_public,
         policy,
         public_access_block,
+        account_public_access_block: Ok(None),
         versioning,
         object_lock,
         access_logging,
@@ -384,9 +404,11 @@ enum Exposure {
 
 fn not_public(b: &Bucket, p: &Place) -> Check {
     const ID: &str = "aws.s3.log_bucket_not_public";
-    const TITLE: &str = "the log bucket is not public (ACL, policy, public access block)";
-    // Whether IgnorePublicAcls and RestrictPublicBuckets are on (`None`: not readable).
-    let (ignore, restrict) = match &b.public_access_block {
+    const TITLE: &str =
+        "the log bucket is not public (ACL, policy, bucket and account public access block)";
+    // Whether IgnorePublicAcls and RestrictPublicBuckets are on, for the bucket or its
+    // account (`None`: not readable, and not on where it could be read).
+    let flags = |r: &Read<Option<PublicAccessBlock>>| match r {
         Ok(Some(x)) => (
             Some(on(&x.ignore_public_acls)),
             Some(on(&x.restrict_public_buckets)),
@@ -394,8 +416,21 @@ fn not_public(b: &Bucket, p: &Place) -> Check {
         Ok(None) => (Some(false), Some(false)),
         Err(_) => (None, None),
     };
+    let either = |a: Option<bool>, b: Option<bool>| match (a, b) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    };
+    let (bucket_ignore, bucket_restrict) = flags(&b.public_access_block);
+    let (account_ignore, account_restrict) = flags(&b.account_public_access_block);
+    let (ignore, restrict) = (
+        either(bucket_ignore, account_ignore),
+        either(bucket_restrict, account_restrict),
+    );
     let acl = match (&b.acl_public, ignore) {
-        (_, Some(true)) => Exposure::Blocked("public ACLs ignored (IgnorePublicAcls)".into()),
+        (_, Some(true)) => Exposure::Blocked(
+            "public ACLs ignored (IgnorePublicAcls of the bucket or account)".into(),
+        ),
         (Err(e), _) => Exposure::Unknown(e.clone()),
         (Ok(g), ignore) if !g.is_empty() => match ignore {
             Some(_) => Exposure::Public(format!("the ACL grants {}", g.join(", "))),
@@ -407,9 +442,9 @@ fn not_public(b: &Bucket, p: &Place) -> Check {
         (Ok(_), _) => Exposure::Closed("the ACL grants nothing to everyone".into()),
     };
     let policy = match (&b.policy, restrict) {
-        (_, Some(true)) => {
-            Exposure::Blocked("public policies restricted (RestrictPublicBuckets)".into())
-        }
+        (_, Some(true)) => Exposure::Blocked(
+            "public policies restricted (RestrictPublicBuckets of the bucket or account)".into(),
+        ),
         (Err(e), _) => Exposure::Unknown(e.clone()),
         (Ok(Some(doc)), restrict) if !public_statements(doc).is_empty() => {
             let s = public_statements(doc).join(", ");

@@ -555,6 +555,22 @@ c = sts.assume_role(RoleArn='arn:aws:iam::111111111111:role/audit', RoleSessionN
 member = dict(kw, aws_access_key_id=c['AccessKeyId'], aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])
 boto3.client('s3', **member).create_bucket(Bucket='member-logs')
 boto3.client('cloudtrail', **member).create_trail(Name='member', S3BucketName='member-logs')
+# A public ACL, neutralised by the member account's own public access block.
+boto3.client('s3', **member).put_bucket_acl(Bucket='member-logs', ACL='public-read')
+# (signed by hand: boto3's S3 Control client puts the account id in front of the host)
+import urllib.request
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+body = ('<PublicAccessBlockConfiguration xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/">'
+        '<BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls>'
+        '<BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets>'
+        '</PublicAccessBlockConfiguration>').encode()
+req = AWSRequest(method='PUT', url=kw['endpoint_url'] + '/v20180820/configuration/publicAccessBlock',
+                 data=body, headers={'x-amz-account-id': '111111111111'})
+SigV4Auth(Credentials(c['AccessKeyId'], c['SecretAccessKey'], c['SessionToken']), 's3', 'us-east-1').add_auth(req)
+headers = dict(req.headers.items(), **{'Content-Type': 'application/xml'})
+urllib.request.urlopen(urllib.request.Request(req.url, data=body, method='PUT', headers=headers))
 s3.create_bucket(Bucket='own-logs')
 boto3.client('cloudtrail', **kw).create_trail(Name='own', S3BucketName='own-logs')
 "#;
@@ -594,6 +610,18 @@ fn a_role_profile_checks_the_account_of_the_role() {
         m.keys()
             .all(|(_, r)| !r.contains("trail/own") && r != "own-logs"),
         "the caller's own account is not the one checked\n{ctx}"
+    );
+    let public = &m[&(
+        "aws.s3.log_bucket_not_public".to_string(),
+        "member-logs".to_string(),
+    )];
+    assert_eq!(public["status"], "pass", "{ctx}");
+    assert!(
+        public["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("public ACLs ignored (IgnorePublicAcls of the bucket or account)"),
+        "{public}"
     );
     let detectors = "arn:aws:guardduty:us-east-1:111111111111:detector/*";
     assert_eq!(
