@@ -37,6 +37,8 @@ pub struct Trail {
     pub bucket: Option<String>,
     pub key_prefix: Option<String>,
     pub multi_region: bool,
+    /// An organization trail (`IsOrganizationTrail`).
+    pub organization: bool,
     pub global_events: bool,
     pub validation: bool,
     pub kms_key: Option<String>,
@@ -75,6 +77,7 @@ impl Trail {
             bucket: s("S3BucketName"),
             key_prefix: s("S3KeyPrefix"),
             multi_region: b("IsMultiRegionTrail"),
+            organization: b("IsOrganizationTrail"),
             global_events: b("IncludeGlobalServiceEvents"),
             validation: b("LogFileValidationEnabled"),
             kms_key: s("KmsKeyId"),

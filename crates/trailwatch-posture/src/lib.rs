@@ -14,6 +14,7 @@
 //!   it ([`selectors`] reads event selectors, [`lifecycle`] a bucket's lifecycle rules);
 //! - [`guardduty`]: an enabled GuardDuty detector in every region asked for;
 //! - [`cloudwatch`]: the CIS section 4 metric filters and alarms on each trail's log group;
+//! - [`organizations`]: with `--organization`, an organization trail recording every account;
 //! - [`render`]: JSON lines, JSON, Markdown and a dry-run shell script of the fixes.
 //!
 //! Every check ends `pass`, `fail` or `unknown`: a call that is denied or fails makes the
@@ -29,6 +30,7 @@ pub mod cloudwatch;
 pub mod creds;
 pub mod guardduty;
 pub mod lifecycle;
+pub mod organizations;
 pub mod render;
 pub mod s3;
 pub mod selectors;
@@ -176,6 +178,9 @@ pub struct AwsOptions {
     pub profile: Option<String>,
     /// Every call goes to this URL (an emulator such as moto's server, or a VPC endpoint).
     pub endpoint: Option<String>,
+    /// Also check that an organization trail records every account (run from the
+    /// organization's management account or a delegated administrator).
+    pub organization: bool,
 }
 
 impl AwsOptions {
@@ -218,6 +223,9 @@ impl AwsOptions {
         checks.extend(s3::checks(&aws, &trails));
         checks.extend(guardduty::checks(&aws, &regions, &account));
         checks.extend(cloudwatch::checks(&aws, &trails));
+        if self.organization {
+            checks.push(organizations::check(&aws, &trails, &account));
+        }
         Ok(checks)
     }
 }

@@ -601,6 +601,10 @@ pub struct PostureAwsArgs {
     /// Send every call to this URL (an emulator, a VPC endpoint).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// Also check that an organization trail, multi-region and logging, records every
+    /// account (run from the management account or a delegated administrator).
+    #[arg(long)]
+    pub organization: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: PostureFormat,
     /// Write to FILE instead of standard output.

@@ -13,6 +13,7 @@ pub fn aws(a: PostureAwsArgs) -> Result<ExitCode> {
         regions: a.regions.clone(),
         profile: a.profile.clone(),
         endpoint: a.endpoint.clone(),
+        organization: a.organization,
     };
     let checks = options.run().context("posture aws")?;
     let mut sink = Sink::open(a.output.as_deref())?;

@@ -572,7 +572,14 @@ SigV4Auth(Credentials(c['AccessKeyId'], c['SecretAccessKey'], c['SessionToken'])
 headers = dict(req.headers.items(), **{'Content-Type': 'application/xml'})
 urllib.request.urlopen(urllib.request.Request(req.url, data=body, method='PUT', headers=headers))
 s3.create_bucket(Bucket='own-logs')
-boto3.client('cloudtrail', **kw).create_trail(Name='own', S3BucketName='own-logs')
+own = boto3.client('cloudtrail', **kw)
+own.create_trail(Name='own', S3BucketName='own-logs', IsMultiRegionTrail=True)
+own.start_logging(Name='own')
+# The caller's account manages an organization of three accounts.
+orgs = boto3.client('organizations', **kw)
+orgs.create_organization(FeatureSet='ALL')
+for n in ['a', 'b']:
+    orgs.create_account(Email=f'{n}@example.com', AccountName=n)
 "#;
 
 #[test]
@@ -629,4 +636,57 @@ fn a_role_profile_checks_the_account_of_the_role() {
         "fail",
         "{ctx}"
     );
+}
+
+#[test]
+fn an_organization_trail_must_record_every_account() {
+    let moto = Moto::start();
+    moto.boto(MEMBER);
+    let args = [
+        "--organization",
+        "--region",
+        "us-east-1",
+        "--format",
+        "jsonl",
+    ];
+    let find = |out: &Out| {
+        let m = by_check(out);
+        let found: Vec<Value> = m
+            .into_iter()
+            .filter(|((id, _), _)| id == "aws.organizations.trail_covers_all_accounts")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(found.len(), 1, "{}\n{}", out.stdout, out.stderr);
+        found[0].clone()
+    };
+    let before = find(&posture(&moto, &testing_keys(), &args));
+    assert_eq!(before["status"], "fail", "{before}");
+    assert!(
+        before["resource"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:organizations::"),
+        "{before}"
+    );
+    assert!(
+        before["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("no organization trail; 3 active accounts"),
+        "{before}"
+    );
+    assert_eq!(
+        before["fix"],
+        "aws cloudtrail update-trail --name 'own' --is-organization-trail --region 'us-east-1'"
+    );
+    moto.boto(
+        "boto3.client('cloudtrail', **kw).update_trail(Name='own', IsOrganizationTrail=True)",
+    );
+    let after = find(&posture(&moto, &testing_keys(), &args));
+    assert_eq!(after["status"], "pass", "{after}");
+    // Without --organization, no such check.
+    let plain = by_check(&posture(&moto, &testing_keys(), &args[1..]));
+    assert!(plain
+        .keys()
+        .all(|(id, _)| id != "aws.organizations.trail_covers_all_accounts"));
 }
