@@ -71,7 +71,7 @@ pub fn markdown(checks: &[Check]) -> String {
     for c in checks.iter().filter(|c| c.status != Status::Pass) {
         let _ = writeln!(
             o,
-            "\n## {} {}: {}\n\n- resource: {}\n- region: {}\n- {}\n- evidence: {}",
+            "\n## {} {}: {}\n\n- resource: {}\n- region: {}\n- severity: {}\n- evidence: {}",
             c.status.as_str(),
             c.id,
             escape::markdown(&c.title),
