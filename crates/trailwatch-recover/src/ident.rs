@@ -122,7 +122,12 @@ impl Grammar {
             | "--resource-ids"
             | "--traffic-type"
             | "--log-destination-type"
-            | "--s3-bucket-name" => Text,
+            | "--s3-bucket-name"
+            // Documents of `trailwatch posture`'s fixes (JSON it writes from what it read).
+            | "--advanced-event-selectors"
+            | "--policy"
+            | "--lifecycle-configuration"
+            | "--object-lock-configuration" => Text,
             _ => return None,
         })
     }

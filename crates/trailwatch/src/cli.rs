@@ -63,6 +63,10 @@ pub enum Command {
     /// A recovery plan (contain, eradicate, restore, verify) for an incident, as Markdown,
     /// JSON or a dry-run shell script.
     Recover(RecoverArgs),
+    /// Check the cloud side's logging set-up (trails, their buckets) through the cloud's own
+    /// APIs: pass, fail or unknown per check, with the CLI command that fixes each failure.
+    #[command(subcommand)]
+    Posture(PostureCommand),
     /// Follow local folders, S3 buckets and Azure containers: store and detect logs as they
     /// land and deliver each alert once (runs until SIGTERM or ctrl-c; --once for cron).
     Watch(WatchArgs),
@@ -622,4 +626,47 @@ pub enum ConfigCommand {
     /// Parse the file and check sources, sinks (their *_env variables) and rule folders,
     /// without connecting to anything.
     Check { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PostureCommand {
+    /// AWS: every trail of the regions given (multi-region, logging, global services,
+    /// validation, KMS, event selectors, delivery, CloudWatch Logs) and every bucket they
+    /// deliver to (not public, versioned, Object Lock or MFA delete, access-logged, kept a
+    /// year, writable only by CloudTrail). Exit 0 when every check passed, 1 otherwise.
+    Aws(PostureAwsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PostureAwsArgs {
+    /// A region to check (repeatable); default: AWS_REGION, AWS_DEFAULT_REGION or the
+    /// profile's region, else us-east-1.
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// A profile of ~/.aws/credentials and ~/.aws/config (default: the environment's keys,
+    /// then AWS_PROFILE or `default`, then the instance or container role).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Send every call to this URL (an emulator, a VPC endpoint).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Also check that an organization trail, multi-region and logging, records every
+    /// account (run from the management account or a delegated administrator).
+    #[arg(long)]
+    pub organization: bool,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: PostureFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PostureFormat {
+    Table,
+    Jsonl,
+    Json,
+    Markdown,
+    /// A dry-run bash script of the fixes (runs them only with --execute).
+    Script,
 }

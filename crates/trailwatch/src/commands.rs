@@ -44,6 +44,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(a) => crate::store_cmd::search(a, clock),
         Command::Investigate(a) => crate::investigate_cmd::investigate(a, clock),
         Command::Recover(a) => crate::investigate_cmd::recover(a, clock),
+        Command::Posture(crate::cli::PostureCommand::Aws(a)) => {
+            clock.require_real("posture")?;
+            crate::posture_cmd::aws(a)
+        }
         Command::Watch(a) => {
             clock.require_real("watch")?;
             crate::watch_cmd::watch(a)

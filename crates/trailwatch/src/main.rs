@@ -9,6 +9,7 @@ mod heap;
 mod investigate_cmd;
 mod log_redact;
 mod output;
+mod posture_cmd;
 mod progress;
 mod sql_cmd;
 mod store_cmd;
