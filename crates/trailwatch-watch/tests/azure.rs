@@ -150,3 +150,100 @@ path = {jsonl:?}
     let cov = w.coverage();
     assert!(cov[0].1.iter().all(|o| !o.account.is_empty()), "{cov:?}");
 }
+
+/// Microsoft Entra ID sign-in and audit logs are watched from their own containers
+/// (`insights-logs-signinlogs`, `insights-logs-auditlogs`, …) as the Activity Log is: every
+/// record stored once, the incidents a hunt over the same blobs finds (password spraying,
+/// consent, role changes …), and the tenant as the account the coverage names.
+#[test]
+fn entra_containers_are_watched_like_the_activity_log() {
+    std::env::set_var("TW_TEST_AZURITE_KEY", AZURITE_KEY);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("corpus");
+    let mut sim = SimOptions::new(&corpus);
+    sim.providers = Providers::Azure;
+    sim.days = 2;
+    sim.events_per_day = 4_000;
+    sim.seed = 9;
+    sim.entra = true;
+    let report = simulate(&sim).expect("simulate");
+    let tenant = report
+        .entra_tenant
+        .as_ref()
+        .expect("a tenant")
+        .tenant_id
+        .clone();
+    let mut containers: Vec<String> = fs::read_dir(&corpus)
+        .expect("corpus")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("insights-logs-"))
+        .collect();
+    containers.sort();
+    assert!(containers.len() >= 3, "{containers:?}");
+
+    let az = Azurite::start();
+    let mut blobs: Vec<PathBuf> = Vec::new();
+    for c in &containers {
+        az.python(&format!("svc.create_container('{c}')"));
+        let root = corpus.join(c);
+        let mut mine: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|e| e.into_path())
+            .filter(|p| p.is_file())
+            .collect();
+        mine.sort();
+        az.upload_tree(c, &root);
+        blobs.extend(mine);
+    }
+    let expected = expected_incidents(&blobs);
+    assert!(expected.len() >= 5, "{expected:?}");
+
+    let store = tmp.path().join("store");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    let store_key = store.with_extension("key");
+    let mut text = format!(
+        "[store]\ndir = {store:?}\nsigning_key = {store_key:?}\n[[sinks]]\nname = \"file\"\nkind = \"jsonl\"\npath = {jsonl:?}\n"
+    );
+    for c in &containers {
+        text.push_str(&format!(
+            "[[sources]]\nname = \"{c}\"\nkind = \"azure\"\naccount = \"devstoreaccount1\"\ncontainer = \"{c}\"\nendpoint = \"{}\"\nallow_http = true\naccess_key_env = \"TW_TEST_AZURITE_KEY\"\n",
+            az.endpoint
+        ));
+    }
+    let cfg = Config::parse(&text).expect("config");
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    let mut added = 0;
+    for _ in 0..5 {
+        let r = w.poll().expect("poll");
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        added += r.events_added;
+        if r.objects == 0 {
+            break;
+        }
+    }
+    assert_eq!(added, report.entra.records);
+    let stored = Store::open_read(&store)
+        .expect("store")
+        .event_ids()
+        .expect("ids");
+    let distinct: BTreeSet<&String> = stored.iter().collect();
+    assert_eq!(stored.len(), distinct.len());
+    assert_eq!(stored.len() as u64, report.entra.records);
+    let sent: Vec<Alert> = fs::read_to_string(&jsonl)
+        .expect("alerts")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("alert"))
+        .collect();
+    let got: BTreeSet<String> = sent.iter().map(incident_key).collect();
+    assert_eq!(got, expected);
+    let cov = w.coverage();
+    assert_eq!(cov.len(), containers.len(), "{cov:?}");
+    for (_, seen) in &cov {
+        assert!(
+            !seen.is_empty() && seen.iter().all(|o| o.account.eq_ignore_ascii_case(&tenant)),
+            "{cov:?}"
+        );
+    }
+}

@@ -208,6 +208,17 @@ impl Azurite {
     }
 }
 
+impl Azurite {
+    /// Uploads every file below `root` into `container` as an append blob named by its path
+    /// below `root`, in one Python process (blocks of at most 4 MiB, as the API allows).
+    pub fn upload_tree(&self, container: &str, root: &Path) {
+        let root = root.display().to_string();
+        self.python(&format!(
+            "import os\nroot = {root:?}\nfor d, _, names in os.walk(root):\n    for n in names:\n        p = os.path.join(d, n)\n        b = svc.get_blob_client({container:?}, os.path.relpath(p, root))\n        b.create_append_blob()\n        data = open(p, 'rb').read()\n        for i in range(0, len(data), 4 << 20):\n            b.append_block(data[i:i + (4 << 20)])"
+        ));
+    }
+}
+
 impl Drop for Azurite {
     fn drop(&mut self) {
         let _ = self.child.kill();
