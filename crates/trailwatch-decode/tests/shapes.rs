@@ -552,3 +552,25 @@ fn the_platform_writing_about_itself_is_not_a_suspect() {
         assert_eq!(seen, 1, "{name}");
     }
 }
+
+/// Key Vault's data-plane `AuditEvent` records (diagnostic settings) carry the token's claims
+/// under `identity.claim`, singular: the principal is read from there too.
+#[test]
+fn key_vault_audit_events_name_their_principal() {
+    let rec = r#"{"time":"2026-11-20T10:21:07.4412093Z","category":"AuditEvent","operationName":"SecretGet","resultType":"Success","resultSignature":"OK","correlationId":"6a4f2c1e-0b7d-4e93-9f15-3c8d2a6b7e40","callerIpAddress":"198.51.100.23","durationMs":"27","level":"Informational","location":"westeurope","operationVersion":"7.4","identity":{"claim":{"http://schemas.microsoft.com/identity/claims/objectidentifier":"1f2e3d4c-5b6a-4798-8796-a5b4c3d2e1f0","appid":"04b07795-8ddb-461a-bbee-02f9e1bf7b46","http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn":"mallory@contoso.com"}},"properties":{"id":"https://kv-prod.vault.azure.net/secrets/db-password","httpStatusCode":200,"isAccessPolicyMatch":true},"resourceId":"/SUBSCRIPTIONS/8F2D3C4B-5A69-4E7F-8A1B-2C3D4E5F6A7B/RESOURCEGROUPS/PROD-RG/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV-PROD"}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "PT1H.json", rec.as_bytes());
+    let got = read(&[p]);
+    assert!(got.errors.is_empty(), "{:?}", got.errors);
+    let e = &got.events[0];
+    assert_eq!(e.principal.name.as_deref(), Some("mallory@contoso.com"));
+    assert_eq!(
+        e.principal.id.as_deref(),
+        Some("1f2e3d4c-5b6a-4798-8796-a5b4c3d2e1f0")
+    );
+    assert_eq!(
+        e.principal.app_id.as_deref(),
+        Some("04b07795-8ddb-461a-bbee-02f9e1bf7b46")
+    );
+    assert_eq!(e.source_ip.as_deref(), Some("198.51.100.23"));
+}

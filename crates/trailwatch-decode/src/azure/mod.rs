@@ -191,7 +191,15 @@ impl<'a> AzureRecord<'a> {
         }
         if first.eq_ignore_ascii_case("authorization") || first.eq_ignore_ascii_case("claims") {
             if let Some(identity) = self.obj.get_ignore_case("identity") {
-                return fields::visit_path(identity, segs, AZURE, visit);
+                if fields::visit_path(identity, segs, AZURE, visit) {
+                    return true;
+                }
+                // Key Vault's `AuditEvent` records name the token's claims `identity.claim`.
+                let singular: Vec<Box<str>> = std::iter::once("claim".into())
+                    .chain(segs[1..].iter().cloned())
+                    .collect();
+                return first.eq_ignore_ascii_case("claims")
+                    && fields::visit_path(identity, &singular, AZURE, visit);
             }
         }
         segs.len() > 1 && fields::visit_path(self.obj.raw(), segs, AZURE, visit)
