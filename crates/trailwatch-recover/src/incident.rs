@@ -94,6 +94,9 @@ pub struct Incident {
     pub failures: Vec<Row>,
     pub resources: Vec<ResourceActivity>,
     pub persistence: Vec<Persistence>,
+    /// Each S3 bucket and DynamoDB table touched, and whether data events for it were
+    /// recorded while the incident lasted.
+    pub data_events: Vec<crate::coverage::DataEventCoverage>,
 }
 
 const PERSISTENCE: &[&str] = &[
@@ -153,7 +156,12 @@ pub fn incident(events: &[Event], scope: Scope, alerts: &HashMap<String, Vec<Str
         .filter(|r| r.outcome == Outcome::Failure)
         .cloned()
         .collect();
+    let span = scoped
+        .first()
+        .zip(scoped.last())
+        .map(|(a, b)| (a.time_ms, b.time_ms));
     Incident {
+        data_events: crate::coverage::data_event_coverage(events, &scoped, span),
         first_ms: scoped.first().map(|e| e.time_ms),
         last_ms: scoped.last().map(|e| e.time_ms),
         regions: scoped.iter().filter_map(|e| e.region.clone()).collect(),

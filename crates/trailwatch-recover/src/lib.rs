@@ -8,7 +8,8 @@
 //!   id or UPN ([`identity`]), the directory objects they created — each expansion with the
 //!   event that justifies it;
 //! - [`incident`]: what the scoped events did — first/last activity, regions and accounts,
-//!   denied attempts, every resource with what was done to it, persistence created;
+//!   denied attempts, every resource with what was done to it, persistence created, and for
+//!   each bucket and table touched whether data events were recorded ([`coverage`]);
 //! - [`plan`]: a four-phase recovery plan (contain, eradicate, restore, verify) where every
 //!   step names its evidence event, the exact AWS CLI or Azure CLI command, its risk and a
 //!   check (Azure's operations are read in `azure`, Entra ID's directory audits in `entra`);
@@ -19,6 +20,7 @@
 
 pub(crate) mod azure;
 pub mod cmd;
+pub mod coverage;
 pub(crate) mod data;
 pub(crate) mod entra;
 pub mod ident;

@@ -97,6 +97,18 @@ pub fn incident_markdown(inc: &Incident) -> String {
             md(&r.settings.join("; "))
         );
     }
+    if !inc.data_events.is_empty() {
+        o.push_str("\n## Data events\n\nWhether the logs hold the reads and writes of each bucket and table touched, while the incident lasted.\n\n| resource | data events | what the logs can tell |\n|---|---|---|\n");
+        for d in &inc.data_events {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} |",
+                md(&d.resource),
+                d.data_events,
+                d.meaning()
+            );
+        }
+    }
     o.push_str("\n## Denied attempts\n\n");
     for f in &inc.failures {
         let _ = writeln!(
@@ -309,7 +321,9 @@ pub fn incident_html(inc: &Incident) -> String {
             html(&r.settings.join("; "))
         );
     }
-    o.push_str("</table><h2>Timeline</h2><table><tr><th>from</th><th>to</th><th>n</th><th>log</th><th>principal</th><th>ip</th><th>action</th><th>result</th><th>resources</th><th>alerts</th></tr>");
+    o.push_str("</table>");
+    data_events_html(inc, &mut o);
+    o.push_str("<h2>Timeline</h2><table><tr><th>from</th><th>to</th><th>n</th><th>log</th><th>principal</th><th>ip</th><th>action</th><th>result</th><th>resources</th><th>alerts</th></tr>");
     for g in &inc.timeline {
         let cls = if g.outcome == trailwatch_model::Outcome::Failure {
             " class=\"fail\""
@@ -338,6 +352,25 @@ pub fn incident_html(inc: &Incident) -> String {
 }
 
 /// An inline SVG bar chart of events over the incident, 60 buckets.
+/// The data-event coverage of the buckets and tables touched, as an HTML section.
+fn data_events_html(inc: &Incident, o: &mut String) {
+    if inc.data_events.is_empty() {
+        return;
+    }
+    o.push_str("<h2>Data events</h2><table><tr><th>resource</th><th>data events</th><th>what the logs can tell</th></tr>");
+    for d in &inc.data_events {
+        let cls = if d.recorded() { "" } else { " class=\"fail\"" };
+        let _ = write!(
+            o,
+            "<tr{cls}><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html(&d.resource),
+            d.data_events,
+            html(d.meaning())
+        );
+    }
+    o.push_str("</table>");
+}
+
 fn chart(inc: &Incident) -> String {
     let (Some(a), Some(b)) = (inc.first_ms, inc.last_ms) else {
         return String::new();

@@ -661,3 +661,79 @@ fn keys_secrets_and_bucket_protections_are_restored_with_the_versioning_the_log_
         "{text}"
     );
 }
+
+/// For each bucket and table in scope the report says whether data events were recorded during
+/// the incident: a bucket whose object reads were logged (by anyone), and one touched only by
+/// management calls, whose reads cannot be known.
+#[test]
+fn the_report_says_for_each_bucket_whether_its_reads_are_in_the_logs() {
+    use serde_json::json;
+    let bad = ("mallory", "198.51.100.9");
+    let data = |mut v: serde_json::Value| {
+        v["eventCategory"] = json!("Data");
+        v["managementEvent"] = json!(false);
+        v["resources"] =
+            json!([{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::finance/q3/report.xlsx"}]);
+        v
+    };
+    let recs = vec![
+        ct(
+            10,
+            bad.0,
+            bad.1,
+            "PutBucketPolicy",
+            json!({"bucketName": "finance", "bucketPolicy": {}}),
+        ),
+        data(ct(
+            11,
+            bad.0,
+            bad.1,
+            "GetObject",
+            json!({"bucketName": "finance", "key": "q3/report.xlsx"}),
+        )),
+        // The other bucket: only a management call; a colleague's data event on it is outside the incident.
+        ct(
+            12,
+            bad.0,
+            bad.1,
+            "DeleteBucketPublicAccessBlock",
+            json!({"bucketName": "archive"}),
+        ),
+        data(ct(
+            40,
+            "admin",
+            "10.0.0.1",
+            "GetObject",
+            json!({"bucketName": "archive", "key": "x"}),
+        )),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("t.json");
+    std::fs::write(&f, json!({"Records": recs}).to_string()).unwrap();
+    let evs = events(&[f]);
+    let sel = Selector {
+        principal: Some("arn:aws:iam::111122223333:user/mallory".into()),
+        ..Selector::default()
+    };
+    let (inc, _) = run(&evs, sel);
+    let got: Vec<(String, bool)> = inc
+        .data_events
+        .iter()
+        .map(|d| (d.resource.clone(), d.recorded()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("s3://archive".to_string(), false),
+            ("s3://finance".to_string(), true)
+        ]
+    );
+    let md = render::incident_markdown(&inc);
+    assert!(md.contains("## Data events"), "{md}");
+    assert!(md.contains("| s3://archive | 0 | no data events were recorded: object and item reads during the incident cannot be known"), "{md}");
+    let page = render::incident_html(&inc);
+    assert!(
+        page.contains("<h2>Data events</h2>") && page.contains("s3://finance"),
+        "{page}"
+    );
+}
