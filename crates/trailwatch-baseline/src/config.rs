@@ -96,15 +96,6 @@ pub struct OrganizationConfig {
     pub non_production: Option<Vec<String>>,
 }
 
-impl OrganizationConfig {
-    /// The accounts and subscriptions that are the organisation's (subscriptions in lower
-    /// case, as the hunt notes them).
-    pub fn inside(&self) -> Vec<String> {
-        let subs = self.subscriptions.iter().map(|s| s.to_ascii_lowercase());
-        self.accounts.iter().cloned().chain(subs).collect()
-    }
-}
-
 /// Whether `s` is a GUID (`8-4-4-4-12` hex digits).
 fn is_guid(s: &str) -> bool {
     let b = s.as_bytes();

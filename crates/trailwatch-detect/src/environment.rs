@@ -2,8 +2,10 @@
 //! resource group, where Azure's naming convention (the Cloud Adoption Framework's
 //! `rg-<workload>-<environment>`) puts the environment. An alert whose every event acted in
 //! such a group is one level less severe than its rule says (never below low, never from
-//! critical, never when a call's content raised it): tearing down a pull-request environment
-//! is routine, the same deletion in production is not.
+//! critical, never when a call's content confirmed or raised it, never for credential access,
+//! execution, collection, exfiltration, persistence or privilege escalation: see
+//! `crate::group`): tearing down a pull-request environment is routine, the same deletion in
+//! production is not.
 //!
 //! The group's name is split at `-`, `_` and `.`; a part equal to one of the configured names
 //! (`[organization] non_production`, default [`DEFAULT_NON_PRODUCTION`]) or a pull-request

@@ -444,8 +444,9 @@ impl Grouper {
             .map(|(k, _)| *k);
         let (first_near, second_near) = (near.next(), near.next());
         let level = group.rule.level;
+        // A raise to the rule's own level is kept: it confirms the level (no lowering).
         let firing = Firing {
-            raise: firing.raise.filter(|r| r.severity > level),
+            raise: firing.raise.filter(|r| r.severity >= level),
             ..firing
         };
         let mut session = match (first_near, second_near) {
@@ -676,16 +677,32 @@ pub(crate) fn rule_description(rule: &Rule) -> String {
 fn session_severity(g: &GroupData, s: &Session) -> Severity {
     let level = g.rule.level;
     match s.raised {
-        Some(r) if r > level => r,
-        _ if is_lowered(level, s) => level.lowered(),
+        Some(r) if r >= level => r,
+        _ if is_lowered(&g.rule, s) => level.lowered(),
         _ => level,
     }
 }
 
-fn is_lowered(level: Severity, s: &Session) -> bool {
+/// ATT&CK tactics whose alerts are never lowered for an environment: reaching credentials,
+/// running code and taking data out matter wherever they happen (an intruder can make a
+/// resource group of their own and name it `dev`).
+const NEVER_LOWERED: &[&str] = &[
+    "attack.credential-access",
+    "attack.execution",
+    "attack.exfiltration",
+    "attack.collection",
+    "attack.privilege-escalation",
+    "attack.persistence",
+];
+
+fn is_lowered(rule: &Rule, s: &Session) -> bool {
     !s.production
         && !s.environments.0.is_empty()
-        && (Severity::Medium..=Severity::High).contains(&level)
+        && (Severity::Medium..=Severity::High).contains(&rule.level)
+        && !rule
+            .tags
+            .iter()
+            .any(|t| NEVER_LOWERED.iter().any(|n| n.eq_ignore_ascii_case(t)))
 }
 
 fn build_alert(g: &GroupData, s: &Session, id: &str) -> Alert {

@@ -162,8 +162,15 @@ impl RulePack {
             loader.load_dir(d);
         }
         let report = loader.finish();
-        let aws = report.ruleset(&RuleSetConfig::aws_cloudtrail(min_level));
-        let azure = report.ruleset(&RuleSetConfig::azure_activitylogs(min_level));
+        // Rules about calls whose content can raise their alerts stay in below `min_level`.
+        let aws = report.ruleset(&RuleSetConfig {
+            raisable: Some(crate::content::is_assessed_ignore_case),
+            ..RuleSetConfig::aws_cloudtrail(min_level)
+        });
+        let azure = report.ruleset(&RuleSetConfig {
+            raisable: Some(crate::content::is_assessed_azure),
+            ..RuleSetConfig::azure_activitylogs(min_level)
+        });
         let entra = report.ruleset(&RuleSetConfig::azure_entra(min_level));
         Ok(RulePack {
             report,

@@ -130,7 +130,12 @@ impl PipelineOptions {
             hunt.include_service_principals = e.cfg.detection.include_service_principals;
             let org = &e.cfg.organization;
             hunt.content = crate::content::ContentOptions {
-                organization: org.inside(),
+                organization: org.accounts.clone(),
+                subscriptions: org
+                    .subscriptions
+                    .iter()
+                    .map(|s| s.to_ascii_lowercase())
+                    .collect(),
                 environments: org
                     .non_production
                     .as_ref()

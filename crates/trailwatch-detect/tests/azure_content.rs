@@ -292,6 +292,7 @@ fn peering_and_captures_leaving_the_organisation_are_high() {
     let alerts = alerts_of(&lines);
     let at = |m| severity_at(&alerts, m);
     assert_eq!(at(10), Some(Severity::Low), "{alerts:#?}");
+    assert_eq!(at(11), Some(Severity::Low), "{alerts:#?}");
     assert_eq!(at(12), Some(Severity::High), "{alerts:#?}");
     assert_eq!(at(20), Some(Severity::Low), "{alerts:#?}");
     assert_eq!(at(21), Some(Severity::Medium), "{alerts:#?}");
@@ -314,23 +315,73 @@ fn defender_suppressions_for_everyone_are_high_scoped_ones_low() {
     };
     let op = "Microsoft.Security/alertsSuppressionRules/write";
     let scope = r#","suppressionAlertsScope":{"allOf":[{"field":"entities.ip.address","in":["203.0.113.7"]}]}"#;
-    let body = |scoped: bool, ends: bool| {
-        let end = if ends {
-            r#""2027-02-20T00:00:00Z""#
-        } else {
-            "null"
-        };
+    // Event `n`'s suppression of `alert`, scoped or not, ending `days` after it (or never).
+    let body = |n: u32, alert: &str, scoped: bool, days: Option<i64>| {
+        let end = days.map_or("null".to_string(), |d| {
+            format!(
+                "{:?}",
+                trailwatch_model::time::format_ms(time_of(n) + d * 86_400_000)
+            )
+        });
         let scope = if scoped { scope } else { "" };
         format!(
-            r#"{{"properties":{{"alertType":"VM_PortScanning","state":"Enabled","expirationDateUtc":{end}{scope}}}}}"#
+            r#"{{"properties":{{"alertType":"{alert}","state":"Enabled","expirationDateUtc":{end}{scope}}}}}"#
         )
     };
+    let scan = "VM_PortScanning";
     let lines = [
-        op_record(who.0, who.1, 10, op, &rule("scan"), &body(true, true)),
-        op_record(who.0, who.1, 20, op, &rule("forever"), &body(true, false)),
-        op_record(who.0, who.1, 30, op, &rule("all"), &body(false, true)),
+        op_record(
+            who.0,
+            who.1,
+            10,
+            op,
+            &rule("scan"),
+            &body(10, scan, true, Some(90)),
+        ),
+        op_record(
+            who.0,
+            who.1,
+            20,
+            op,
+            &rule("forever"),
+            &body(20, scan, true, None),
+        ),
+        op_record(
+            who.0,
+            who.1,
+            30,
+            op,
+            &rule("all"),
+            &body(30, scan, false, Some(30)),
+        ),
+        op_record(
+            who.0,
+            who.1,
+            40,
+            op,
+            &rule("types"),
+            &body(40, "*", true, Some(30)),
+        ),
+        op_record(
+            who.0,
+            who.1,
+            50,
+            op,
+            &rule("decade"),
+            &body(50, scan, true, Some(3650)),
+        ),
     ];
     let alerts = alerts_of(&lines);
+    assert_eq!(
+        severity_at(&alerts, 40),
+        Some(Severity::High),
+        "{alerts:#?}"
+    );
+    assert_eq!(
+        severity_at(&alerts, 50),
+        Some(Severity::Medium),
+        "{alerts:#?}"
+    );
     assert_eq!(severity_at(&alerts, 10), Some(Severity::Low), "{alerts:#?}");
     assert_eq!(
         severity_at(&alerts, 20),
@@ -374,14 +425,15 @@ fn deletions_in_non_production_groups_are_a_level_lower() {
         .expect("an alert for the dev VNet");
     assert_eq!(dev.severity, Severity::Low, "{dev:#?}");
     assert!(dev.description.contains("rg-dev-pr1523"), "{dev:#?}");
-    // A session that also touched production keeps the rule's level.
+    // One alert holding both deletions, the production one included, keeps the rule's level.
     let both = alerts_of(&lines);
-    let worst = both
+    let merged: Vec<_> = both
         .iter()
         .filter(|a| a.title.contains("Virtual Network"))
-        .map(|a| a.severity)
-        .max();
-    assert_eq!(worst, Some(Severity::Medium), "{both:#?}");
+        .collect();
+    assert_eq!(merged.len(), 1, "{both:#?}");
+    assert_eq!(merged[0].event_ids.len(), 2, "{both:#?}");
+    assert_eq!(merged[0].severity, Severity::Medium, "{both:#?}");
 }
 
 #[test]
@@ -395,6 +447,12 @@ fn long_lived_tokens_open_waivers_and_open_firewall_rules_are_raised_everyday_on
         format!(r#"{{"signedResource":"c","signedPermission":"{perm}","signedExpiry":"{expiry}"}}"#)
     };
     let ex_op = "Microsoft.Authorization/policyExemptions/write";
+    let ends_in = |n: u32, days: i64| {
+        format!(
+            "{:?}",
+            trailwatch_model::time::format_ms(time_of(n) + days * 86_400_000)
+        )
+    };
     let exemption = |category: &str, expires: &str| {
         format!(
             r#"{{"properties":{{"policyAssignmentId":"/providers/Microsoft.Authorization/policyAssignments/asb","exemptionCategory":"{category}","expiresOn":{expires}}}}}"#
@@ -411,6 +469,7 @@ fn long_lived_tokens_open_waivers_and_open_firewall_rules_are_raised_everyday_on
             r#"{{"properties":{{"ruleCollections":[{{"action":{{"type":"{action}"}},"rules":[{{"name":"r","sourceAddresses":["{source}"],"destinationPorts":["{port}"]}}]}}]}}}}"#
         )
     };
+    let nat = r#"{"properties":{"ruleCollections":[{"action":{"type":"Dnat"},"rules":[{"ruleType":"NatRule","name":"in","sourceAddresses":["*"],"destinationPorts":["50000"],"translatedPort":"3389"}]}]}}"#;
     let lines = [
         op_record(
             who.0,
@@ -442,7 +501,7 @@ fn long_lived_tokens_open_waivers_and_open_firewall_rules_are_raised_everyday_on
             20,
             ex_op,
             &rg_ex,
-            &exemption("Mitigated", "null"),
+            &exemption("Mitigated", &ends_in(20, 30)),
         ),
         op_record(
             who.0,
@@ -466,7 +525,23 @@ fn long_lived_tokens_open_waivers_and_open_firewall_rules_are_raised_everyday_on
             23,
             ex_op,
             &sub_ex,
-            &exemption("Waiver", r#""2026-12-20T00:00:00Z""#),
+            &exemption("Waiver", &ends_in(23, 30)),
+        ),
+        op_record(
+            who.0,
+            who.1,
+            24,
+            ex_op,
+            &rg_ex,
+            &exemption("Mitigated", "null"),
+        ),
+        op_record(
+            who.0,
+            who.1,
+            25,
+            ex_op,
+            &sub_ex,
+            &exemption("Waiver", &ends_in(25, 3650)),
         ),
         op_record(
             who.0,
@@ -478,6 +553,7 @@ fn long_lived_tokens_open_waivers_and_open_firewall_rules_are_raised_everyday_on
         ),
         op_record(who.0, who.1, 31, fw_op, &fw, &rules("Deny", "*", "3389")),
         op_record(who.0, who.1, 32, fw_op, &fw, &rules("Dnat", "*", "3389")),
+        op_record(who.0, who.1, 33, fw_op, &fw, nat),
     ];
     let alerts = alerts_of(&lines);
     let at = |m| severity_at(&alerts, m);
@@ -489,11 +565,88 @@ fn long_lived_tokens_open_waivers_and_open_firewall_rules_are_raised_everyday_on
         (21, Severity::Medium),
         (22, Severity::High),
         (23, Severity::Low),
+        (24, Severity::Medium),
+        (25, Severity::High),
         (30, Severity::Low),
         (31, Severity::Low),
         (32, Severity::High),
+        (33, Severity::High),
     ];
     for (minute, severity) in want {
         assert_eq!(at(minute), Some(severity), "event {minute}: {alerts:#?}");
     }
+}
+
+/// A hunt asking only for medium and above still gets the raises of rules that are low by
+/// themselves: an Owner role the caller assigns to itself, a 400-day SAS, an NSG rule opened
+/// to the internet in a dev group (the content confirms its level: not lowered).
+#[test]
+fn raises_of_low_rules_reach_a_medium_hunt_and_content_confirmed_levels_are_not_lowered() {
+    let mallory = (
+        "mallory@contoso.com",
+        "1f2e3d4c-5b6a-4798-8796-a5b4c3d2e1f0",
+    );
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/rg-app-dev");
+    let owner = format!(
+        r#"{{"properties":{{"roleDefinitionId":"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635","principalId":"{}","scope":"{rg}"}}}}"#,
+        mallory.1
+    );
+    let sas = format!(
+        r#"{{"signedPermission":"r","signedExpiry":"{}"}}"#,
+        trailwatch_model::time::format_ms(time_of(11) + 400 * 86_400_000)
+    );
+    let nsg = r#"{"name":"rdp","properties":{"access":"Allow","direction":"Inbound","sourceAddressPrefix":"*","destinationPortRange":"3389"}}"#;
+    let lines = [
+        op_record(
+            mallory.0,
+            mallory.1,
+            10,
+            "Microsoft.Authorization/roleAssignments/write",
+            &format!("{rg}/providers/Microsoft.Authorization/roleAssignments/a1"),
+            &owner,
+        ),
+        op_record(
+            mallory.0,
+            mallory.1,
+            11,
+            "Microsoft.Storage/storageAccounts/listAccountSas/action",
+            &format!("{rg}/providers/Microsoft.Storage/storageAccounts/st"),
+            &sas,
+        ),
+        op_record(
+            mallory.0,
+            mallory.1,
+            12,
+            "Microsoft.Network/networkSecurityGroups/securityRules/write",
+            &format!("{rg}/providers/Microsoft.Network/networkSecurityGroups/n/securityRules/rdp"),
+            nsg,
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("activity.json");
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    let (inputs, _) = expand_inputs(&[file]);
+    let pack = RulePack::load(true, &[], Severity::Medium).expect("built-in rules");
+    let opts =
+        trailwatch_detect::PipelineOptions::new(HuntOptions::default(), None, Severity::Medium, 0);
+    let mut pipeline = trailwatch_detect::Pipeline::new(&pack, opts);
+    pipeline.feed(&inputs, &|e| panic!("{e}"), &|_| {});
+    let alerts: Vec<_> = pipeline
+        .finish(0)
+        .expect("finish")
+        .alerts
+        .iter()
+        .map(|p| p.to_alert())
+        .collect();
+    for n in [10, 11, 12] {
+        assert_eq!(
+            severity_at(&alerts, n),
+            Some(Severity::High),
+            "event {n}: {alerts:#?}"
+        );
+    }
+    assert!(
+        alerts.iter().all(|a| a.severity >= Severity::Medium),
+        "{alerts:#?}"
+    );
 }

@@ -11,7 +11,7 @@ use trailwatch_model::{FieldPath, FieldSource, Severity};
 pub struct RuleRef(pub u32);
 
 /// What a [`RuleSet`] is built for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RuleSetConfig {
     pub product: String,
     /// The `logsource.service` values whose rules the set holds (one log family may be
@@ -20,8 +20,12 @@ pub struct RuleSetConfig {
     /// Field names whose value the caller passes as `index_value` (compared ASCII
     /// case-insensitively with rule field names). All names must stand for the same value.
     pub index_fields: Vec<String>,
-    /// Rules below this level are left out unless a correlation needs them.
+    /// Rules below this level are left out unless a correlation needs them …
     pub min_level: Severity,
+    /// … or they are indexed under a value (an `eventName`, an operation) this says the
+    /// caller may raise above the rule's level by what the event did: such rules stay in and
+    /// alert, and the caller drops what is still below `min_level` once raised.
+    pub raisable: Option<fn(&str) -> bool>,
 }
 
 /// The `logsource` services (product `azure`) of Microsoft Entra ID's logs: sign-ins,
@@ -36,6 +40,7 @@ impl RuleSetConfig {
             services: vec!["cloudtrail".into()],
             index_fields: vec!["eventName".into()],
             min_level,
+            raisable: None,
         }
     }
 
@@ -46,6 +51,7 @@ impl RuleSetConfig {
             services: vec!["activitylogs".into()],
             index_fields: vec!["operationName".into(), "OperationNameValue".into()],
             min_level,
+            raisable: None,
         }
     }
 
@@ -59,6 +65,7 @@ impl RuleSetConfig {
             services: ENTRA_SERVICES.iter().map(|s| s.to_string()).collect(),
             index_fields: Vec::new(),
             min_level,
+            raisable: None,
         }
     }
 }
@@ -111,19 +118,30 @@ impl LoadReport {
     }
 }
 
+/// Whether a detection rule is indexed under a value `config.raisable` accepts.
+fn is_raisable(rule: &Rule, config: &RuleSetConfig) -> bool {
+    let (Some(raisable), RuleBody::Detection(d)) = (config.raisable, &rule.body) else {
+        return false;
+    };
+    d.index_keys(&config.index_fields)
+        .is_some_and(|keys| keys.iter().any(|k| raisable(k)))
+}
+
 impl RuleSet {
     pub fn new(report: &LoadReport, config: &RuleSetConfig) -> RuleSet {
         let routed: Vec<usize> = report
             .routed_to_any(&config.product, &config.services)
             .map(|(i, _)| i)
             .collect();
-        // Active: at or above the level; then everything an active correlation needs.
-        let mut active = vec![false; report.rules.len()];
-        let mut stack: Vec<usize> = routed
+        // Active: at or above the level, or raisable; then everything an active correlation
+        // needs.
+        let wanted: Vec<bool> = report
+            .rules
             .iter()
-            .copied()
-            .filter(|&i| report.rules[i].level >= config.min_level)
+            .map(|r| r.level >= config.min_level || is_raisable(r, config))
             .collect();
+        let mut active = vec![false; report.rules.len()];
+        let mut stack: Vec<usize> = routed.iter().copied().filter(|&i| wanted[i]).collect();
         while let Some(i) = stack.pop() {
             if std::mem::replace(&mut active[i], true) {
                 continue;
@@ -159,7 +177,7 @@ impl RuleSet {
             }
             entries.push(Entry {
                 rule: Arc::clone(rule),
-                alerts: rule.level >= config.min_level && rule.generates_alerts(),
+                alerts: wanted[i] && rule.generates_alerts(),
                 feeds: Vec::new(),
             });
         }

@@ -37,6 +37,7 @@ const FIREWALL_WRITES: &[&str] = &[
     "Microsoft.Network/firewallPolicies/write",
     "Microsoft.Network/firewallPolicies/ruleCollectionGroups/write",
 ];
+const POLICY_ASSIGNMENT_WRITE: &str = "Microsoft.Authorization/policyAssignments/write";
 const EXEMPTION_WRITE: &str = "Microsoft.Authorization/policyExemptions/write";
 const DELEGATION_KEY: &str =
     "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action";
@@ -54,11 +55,13 @@ const ASSESSED: &[&str] = &[
     SERVICE_SAS,
     DELEGATION_KEY,
     EXEMPTION_WRITE,
+    POLICY_ASSIGNMENT_WRITE,
 ];
 
 const DAY_MS: i64 = 86_400_000;
 
-/// Built-in roles that hand out control (by role definition id, the last path segment).
+/// Built-in roles that hand out control, secrets or data (by role definition id, the last
+/// path segment).
 const PRIVILEGED_ROLES: &[(&str, &str)] = &[
     ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
     (
@@ -82,6 +85,26 @@ const PRIVILEGED_ROLES: &[(&str, &str)] = &[
         "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
         "Storage Blob Data Owner",
     ),
+    (
+        "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+        "Storage Blob Data Contributor",
+    ),
+    (
+        "17d1049b-9a84-46fb-8f53-869881c3d3ab",
+        "Storage Account Contributor",
+    ),
+    (
+        "4633458b-17de-408a-b874-0445c86b69e6",
+        "Key Vault Secrets User",
+    ),
+    (
+        "8b54135c-b56d-4d72-a534-26097cfdc8d8",
+        "Key Vault Data Access Administrator",
+    ),
+    (
+        "9980e02c-c2be-4d73-94e8-173b1dc7cf3c",
+        "Virtual Machine Contributor",
+    ),
 ];
 
 /// Source prefixes that mean "anyone on the internet".
@@ -89,6 +112,14 @@ const WORLD: &[&str] = &["*", "internet", "any", "0.0.0.0/0", "0.0.0.0", "::/0"]
 
 /// A capture longer than this, of whole packets, is more than troubleshooting.
 const LONG_CAPTURE_SECONDS: u64 = 3_600;
+
+/// Whether an operation (any case) is one whose body is read here.
+pub(super) fn is_assessed(operation: &str) -> bool {
+    ASSESSED
+        .iter()
+        .chain(FIREWALL_WRITES)
+        .any(|o| o.eq_ignore_ascii_case(operation))
+}
 
 /// The raise a successful Azure operation's body deserves, if any.
 pub(super) fn assess(
@@ -104,14 +135,35 @@ pub(super) fn assess(
     if rec.outcome() == Outcome::Failure {
         return None;
     }
-    if [ACCOUNT_SAS, SERVICE_SAS, DELEGATION_KEY].contains(&op) {
-        return sas_raise(rec, time_ms?);
-    }
-    let (field, text) = ["properties.responseBody", "properties.requestbody"]
+    let at = Moment { time_ms, op };
+    // Every body the record holds is read and the highest raise kept: a response that was
+    // cut short or says little does not hide what the request asked for.
+    ["properties.responseBody", "properties.requestbody"]
         .into_iter()
-        .find_map(|f| rec.text(f).map(|t| (f, t)))?;
-    let body: Value = serde_json::from_str(&text).ok()?;
-    let props = get(&body, "properties");
+        .filter_map(|f| Some((f, serde_json::from_str::<Value>(&rec.text(f)?).ok()?)))
+        .filter_map(|(field, body)| assess_body(rec, opts, &at, field, &body))
+        .max_by_key(|r| r.severity)
+}
+
+/// What the record is: its operation and time.
+struct Moment {
+    time_ms: Option<i64>,
+    op: &'static str,
+}
+
+/// The raise one body deserves.
+fn assess_body(
+    rec: &AzureRecord<'_>,
+    opts: &ContentOptions,
+    at: &Moment,
+    field: &str,
+    body: &Value,
+) -> Option<Raise> {
+    let op = at.op;
+    if [ACCOUNT_SAS, SERVICE_SAS, DELEGATION_KEY].contains(&op) {
+        return sas_raise(field, body, at.time_ms?);
+    }
+    let props = get(body, "properties");
     let high = |reason: String| Raise {
         severity: Severity::High,
         reason: format!("{field} {reason}"),
@@ -119,9 +171,9 @@ pub(super) fn assess(
     };
     match op {
         NSG_RULE_WRITE => props
-            .and_then(|p| nsg_rule_open(p, get_str(&body, "name")))
+            .and_then(|p| nsg_rule_open(p, get_str(body, "name")))
             .map(high),
-        NSG_WRITE => nsg_rules(&body)
+        NSG_WRITE => nsg_rules(body)
             .find_map(|(name, p)| nsg_rule_open(p, name))
             .map(high),
         SQL_FIREWALL_WRITE => props.and_then(sql_firewall_open).map(high),
@@ -135,32 +187,51 @@ pub(super) fn assess(
         PACKET_CAPTURE_WRITE => props.and_then(|p| capture_raise(rec, opts, field, p)),
         ROLE_ASSIGNMENT_WRITE => props.and_then(|p| role_assignment_raise(rec, field, p)),
         VAULT_POLICY_WRITE => props.and_then(|p| vault_policy_raise(rec, field, p)),
-        EXEMPTION_WRITE => props.and_then(|p| exemption_raise(rec, field, p)),
+        EXEMPTION_WRITE => props.and_then(|p| exemption_raise(rec, at, field, p)),
+        POLICY_ASSIGNMENT_WRITE => props.and_then(|p| assignment_raise(field, p)),
         _ if FIREWALL_WRITES.contains(&op) => props.and_then(firewall_open).map(high),
-        _ => props.and_then(|p| suppression_raise(field, p)),
+        _ => props.and_then(|p| suppression_raise(at, field, p)),
     }
 }
 
-/// A SAS token or user delegation key asked for with a long life or write rights. The
-/// parameters are in the request (the response holds the token itself), or in the one body
-/// an export kept.
-fn sas_raise(rec: &AzureRecord<'_>, time_ms: i64) -> Option<Raise> {
-    let (field, body) = ["properties.requestbody", "properties.responseBody"]
-        .into_iter()
-        .filter_map(|f| Some((f, serde_json::from_str::<Value>(&rec.text(f)?).ok()?)))
-        .find(|(_, b)| {
-            get(b, "signedExpiry")
-                .or_else(|| get(b, "expiry"))
-                .is_some()
-        })?;
-    let expiry = get_str(&body, "signedExpiry").or_else(|| get_str(&body, "expiry"))?;
-    let expiry_ms = parse_ms(expiry.trim())?;
-    let start_ms = get_str(&body, "start")
+/// A SAS token or user delegation key asked for with a long life or write rights (the
+/// parameters of the request; a response holds the token itself and is passed over). An
+/// expiry that cannot be read — none, a stored access policy's, a date without a time — is
+/// taken as long.
+fn sas_raise(field: &str, body: &Value, time_ms: i64) -> Option<Raise> {
+    let expiry = get_str(body, "signedExpiry").or_else(|| get_str(body, "expiry"));
+    let asks = expiry.is_some()
+        || [
+            "signedPermission",
+            "signedIdentifier",
+            "signedResourceTypes",
+            "start",
+        ]
+        .iter()
+        .any(|k| get(body, k).is_some());
+    if !asks {
+        return None;
+    }
+    let start_ms = get_str(body, "signedStart")
+        .or_else(|| get_str(body, "start"))
         .and_then(|s| parse_ms(s.trim()))
         .unwrap_or(time_ms);
-    let days = (expiry_ms - start_ms) as f64 / DAY_MS as f64;
-    let perms = get_str(&body, "signedPermission").unwrap_or_default();
-    let writes: String = perms.chars().filter(|c| "wdacuxy".contains(*c)).collect();
+    let days = match expiry.and_then(|e| parse_ms(e.trim())) {
+        Some(end) => (end - start_ms) as f64 / DAY_MS as f64,
+        None => {
+            return Some(Raise {
+                severity: Severity::Medium,
+                reason: format!("{field}: the token or key asked for has no readable expiry"),
+                outside: Vec::new(),
+            })
+        }
+    };
+    let perms = get_str(body, "signedPermission").unwrap_or_default();
+    let writes: String = perms
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| "wdacupxyimeot".contains(*c))
+        .collect();
     let (severity, what) = if days > 30.0 {
         (Severity::High, format!("is valid for {days:.0} days"))
     } else if days > 1.0 {
@@ -173,6 +244,37 @@ fn sas_raise(rec: &AzureRecord<'_>, time_ms: i64) -> Option<Raise> {
     Some(Raise {
         severity,
         reason: format!("{field}: the token or key asked for {what}"),
+        outside: Vec::new(),
+    })
+}
+
+/// Routine exemptions and suppressions end within this many days (a quarter's change).
+const LONGEST_ROUTINE_DAYS: i64 = 90;
+
+/// Whether an end date (RFC 3339) is within [`LONGEST_ROUTINE_DAYS`] of the record.
+fn ends_soon(end: Option<&str>, time_ms: Option<i64>) -> bool {
+    match (end.and_then(|e| parse_ms(e.trim())), time_ms) {
+        (Some(end), Some(now)) => end - now <= LONGEST_ROUTINE_DAYS * DAY_MS,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// A policy assignment that no longer enforces (`enforcementMode` `DoNotEnforce`) or leaves
+/// scopes out (`notScopes`): the guardrail is off where it mattered.
+fn assignment_raise(field: &str, p: &Value) -> Option<Raise> {
+    let off = get_str(p, "enforcementMode").is_some_and(|m| m.eq_ignore_ascii_case("DoNotEnforce"));
+    let excluded = get(p, "notScopes")
+        .and_then(Value::as_array)
+        .is_some_and(|n| !n.is_empty());
+    let what = match (off, excluded) {
+        (true, _) => "stops enforcing the policy (enforcementMode DoNotEnforce)",
+        (false, true) => "leaves scopes out of the policy (notScopes)",
+        (false, false) => return None,
+    };
+    Some(Raise {
+        severity: Severity::Medium,
+        reason: format!("{field} {what}"),
         outside: Vec::new(),
     })
 }
@@ -222,8 +324,11 @@ fn firewall_open(p: &Value) -> Option<String> {
             let world = strings("sourceAddresses")
                 .into_iter()
                 .find(|s| WORLD.iter().any(|w| w.eq_ignore_ascii_case(s.trim())))?;
+            // A DNAT rule exposes its translated (inside) port, whatever the public one is.
+            let translated = get_str(r, "translatedPort").into_iter();
             let door = strings("destinationPorts")
                 .into_iter()
+                .chain(translated)
                 .find_map(open_door)?;
             let name = get_str(r, "name")
                 .map(|n| format!(" (rule {n:?})"))
@@ -232,13 +337,11 @@ fn firewall_open(p: &Value) -> Option<String> {
         })
 }
 
-/// A policy waiver without an end: medium, high when it covers a whole subscription or
-/// management group (its id has no resource group). A mitigated exemption, or one with an
-/// end, is governance work.
-fn exemption_raise(rec: &AzureRecord<'_>, field: &str, p: &Value) -> Option<Raise> {
-    let waiver = get_str(p, "exemptionCategory").is_some_and(|c| c.eq_ignore_ascii_case("Waiver"));
-    let ends = get(p, "expiresOn").is_some_and(|e| !e.is_null());
-    if !waiver || ends {
+/// A policy exemption (waiver or mitigated: both switch the policy off) without an end
+/// within [`LONGEST_ROUTINE_DAYS`]: medium, high when it covers a whole subscription or
+/// management group (its id has no resource group). One with a near end is governance work.
+fn exemption_raise(rec: &AzureRecord<'_>, at: &Moment, field: &str, p: &Value) -> Option<Raise> {
+    if ends_soon(get_str(p, "expiresOn"), at.time_ms) {
         return None;
     }
     let id = rec
@@ -253,7 +356,7 @@ fn exemption_raise(rec: &AzureRecord<'_>, field: &str, p: &Value) -> Option<Rais
             Severity::Medium
         },
         reason: format!(
-            "{field} waives the policy without an end{}",
+            "{field} exempts from the policy without an end within {LONGEST_ROUTINE_DAYS} days{}",
             if whole {
                 ", for a whole subscription or management group"
             } else {
@@ -266,15 +369,16 @@ fn exemption_raise(rec: &AzureRecord<'_>, field: &str, p: &Value) -> Option<Rais
 
 /// A Defender alert suppression rule that hides an alert type for every entity (high) or
 /// for ever (medium). A rule scoped to some entities, with an end, is SOC tuning.
-fn suppression_raise(field: &str, p: &Value) -> Option<Raise> {
-    let alert = get_str(p, "alertType").unwrap_or("every alert type");
+fn suppression_raise(at: &Moment, field: &str, p: &Value) -> Option<Raise> {
+    let alert = get_str(p, "alertType").unwrap_or("*");
+    let every_type = alert.trim() == "*";
     let scoped = get(p, "suppressionAlertsScope")
         .and_then(|s| get(s, "allOf"))
         .and_then(Value::as_array)
         .is_some_and(|conditions| !conditions.is_empty());
-    let ends = get(p, "expirationDateUtc").is_some_and(|e| !e.is_null());
-    let (severity, what) = match (scoped, ends) {
-        (false, _) => (Severity::High, "for every entity"),
+    let ends = ends_soon(get_str(p, "expirationDateUtc"), at.time_ms);
+    let (severity, what) = match (scoped && !every_type, ends) {
+        (false, _) => (Severity::High, "for every entity or every alert type"),
         (true, false) => (Severity::Medium, "without an end"),
         (true, true) => return None,
     };
@@ -317,6 +421,11 @@ fn role_assignment_raise(rec: &AzureRecord<'_>, field: &str, p: &Value) -> Optio
 /// A Key Vault access policy granting to the caller itself (high), or every permission, purge,
 /// or listing and reading all secrets (medium).
 fn vault_policy_raise(rec: &AzureRecord<'_>, field: &str, p: &Value) -> Option<Raise> {
+    // `…/accessPolicies/remove` takes permissions away.
+    let id = rec.text("resourceId").unwrap_or_default();
+    if id.to_ascii_lowercase().ends_with("/accesspolicies/remove") {
+        return None;
+    }
     let policies = get(p, "accessPolicies").and_then(Value::as_array)?;
     let mut found: Option<Raise> = None;
     for policy in policies {
@@ -379,7 +488,9 @@ fn capture_raise(
     let number = |key: &str| {
         get(p, key).and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()))
     };
-    let whole_packets = number("bytesToCapturePerPacket").unwrap_or(0) == 0;
+    // 0 is "whole packets"; an Ethernet frame's 1500 bytes is as good.
+    let per_packet = number("bytesToCapturePerPacket").unwrap_or(0);
+    let whole_packets = per_packet == 0 || per_packet >= 1500;
     let seconds = number("timeLimitInSeconds").unwrap_or(18_000);
     (whole_packets && seconds > LONG_CAPTURE_SECONDS).then(|| Raise {
         severity: Severity::Medium,
@@ -403,13 +514,8 @@ fn outside_raise(
 ) -> Option<Raise> {
     let theirs = subscription_of(target)?;
     let own = rec.subscription_id().map(|s| s.to_ascii_lowercase());
-    let configured = !opts.organization.is_empty();
-    if own.as_deref() == Some(theirs.as_str())
-        || opts
-            .organization
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(&theirs))
-    {
+    let configured = !opts.subscriptions.is_empty();
+    if own.as_deref() == Some(theirs.as_str()) || opts.subscriptions.contains(&theirs) {
         return None;
     }
     Some(Raise {

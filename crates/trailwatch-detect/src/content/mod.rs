@@ -69,11 +69,13 @@ impl Raise {
 /// What the assessment knows beyond the record.
 #[derive(Debug, Clone, Default)]
 pub struct ContentOptions {
-    /// The organisation's accounts and subscriptions (`[organization] accounts`); a grant to
-    /// any other account is a grant outside. Empty: the accounts of the input are inside
-    /// (every `recipientAccountId` and Azure subscription the hunt reads; see
-    /// [`Raise::outside`]).
+    /// The organisation's AWS accounts (`[organization] accounts`); a grant to any other
+    /// account is a grant outside. Empty: the accounts of the input are inside (every
+    /// `recipientAccountId` the hunt reads; see [`Raise::outside`]).
     pub organization: Vec<String>,
+    /// The organisation's Azure subscriptions (`[organization] subscriptions`, lower case);
+    /// empty: the subscriptions of the input are inside.
+    pub subscriptions: Vec<String>,
     /// Which Azure resource groups are non-production (`[organization] non_production`):
     /// alerts about them only are a level lower.
     pub environments: crate::environment::Environments,
@@ -134,6 +136,17 @@ pub(crate) const ADMIN_PORTS: &[(u16, &str)] = &[
 /// `AddPermission20150331v2` names included).
 pub fn is_assessed(event_name: &str) -> bool {
     ASSESSED.contains(&event_name) || event_name.starts_with("AddPermission")
+}
+
+/// [`is_assessed`] for a lower-case event name (as rule indexes hold them).
+pub fn is_assessed_ignore_case(event_name: &str) -> bool {
+    ASSESSED.iter().any(|a| a.eq_ignore_ascii_case(event_name))
+        || event_name.to_ascii_lowercase().starts_with("addpermission")
+}
+
+/// Whether an Azure operation (any case) is one whose body [`assess`] reads.
+pub fn is_assessed_azure(operation: &str) -> bool {
+    azure::is_assessed(operation)
 }
 
 /// The raise a record's content deserves, if any.
@@ -681,6 +694,7 @@ mod tests {
         assert_eq!(raise(own), None);
         let org = ContentOptions {
             environments: Default::default(),
+            subscriptions: Vec::new(),
             organization: vec!["999988887777".into()],
         };
         assert_eq!(assess_value(&foreign, &org), None);
