@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{datasets, jsonl, parquet_files, run};
+use common::{ct_record, datasets, jsonl, parquet_files, run, write_jsonl};
 use serde_json::Value;
 
 /// Longest the Spark run may take (JVM start-up dominates; about 20 s on two busy cores).
@@ -192,11 +192,12 @@ fn spark(store: &Path, scratch: &Path, queries: &BTreeMap<&str, String>) -> Spar
 }
 
 /// The README's Athena/Trino DDL: its columns and its partition columns (name, type), and the
-/// provider values its partition projection enumerates.
+/// provider values and the first day its partition projection enumerates.
 struct ReadmeDdl {
     columns: Vec<(String, String)>,
     partitions: Vec<(String, String)>,
     providers: Vec<String>,
+    first_day: String,
 }
 
 fn readme_ddl() -> ReadmeDdl {
@@ -215,10 +216,13 @@ fn readme_ddl() -> ReadmeDdl {
     let partitions = &partitions[..partitions.find(")\n").expect("end of PARTITIONED BY")];
     let providers = after("'projection.provider.values' = '");
     let providers = &providers[..providers.find('\'').expect("end of provider values")];
+    let first_day = after("'projection.dt.range' = '");
+    let first_day = &first_day[..first_day.find(',').expect("end of the first day")];
     ReadmeDdl {
         columns: ddl_columns(columns),
         partitions: ddl_columns(partitions),
         providers: providers.split(',').map(|p| p.trim().to_string()).collect(),
+        first_day: first_day.to_string(),
     }
 }
 
@@ -250,11 +254,23 @@ fn ddl_columns(list: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A store with every provider in several daily partitions: the public AWS and Azure samples
-/// and a simulated organisation's AWS, Azure and Entra ID logs over three days.
+/// A store with every provider in several daily partitions: the public AWS and Azure samples,
+/// a simulated organisation's AWS, Azure and Entra ID logs over three days, and a CloudTrail
+/// record of the day CloudTrail began (2013-11-13: the first day a store can hold).
 fn mixed_store(dir: &Path) -> PathBuf {
     let store = dir.join("store");
     let sim = dir.join("sim");
+    let first = dir.join("first-day");
+    std::fs::create_dir_all(&first).unwrap();
+    write_jsonl(
+        &first.join("cloudtrail.jsonl"),
+        &[ct_record(
+            "first-day-1",
+            "2013-11-13T18:30:00Z",
+            "alice",
+            "CreateTrail",
+        )],
+    );
     tw(&[
         "simulate".as_ref(),
         "--out".as_ref(),
@@ -276,6 +292,7 @@ fn mixed_store(dir: &Path) -> PathBuf {
         shared("aws/invictus-ir").as_os_str(),
         shared("azure").as_os_str(),
         sim.as_os_str(),
+        first.as_os_str(),
         "--store".as_ref(),
         store.as_os_str(),
     ]);
@@ -400,11 +417,12 @@ fn spark_reads_the_store_and_agrees_with_trailwatch_sql() {
         .map(|r| r["provider"].as_str().unwrap())
         .collect();
     assert_eq!(providers, ["aws", "azure", "entra"]);
-    assert!(read.results["per_partition"].len() >= 9);
+    assert!(read.results["per_partition"].len() >= 10);
+    assert_eq!(read.results["per_partition"][0]["dt"], "2013-11-13");
     assert!(!read.results["one_principal"].is_empty());
 
     // The README's Athena/Trino DDL is the schema Spark read, column by column, and its
-    // partition projection enumerates every provider the store holds.
+    // partition projection enumerates every provider and day the store holds.
     let ddl = readme_ddl();
     assert_eq!(
         ddl.columns, data_cols,
@@ -416,6 +434,13 @@ fn spark_reads_the_store_and_agrees_with_trailwatch_sql() {
             ddl.providers.iter().any(|d| d == p),
             "README's projection.provider.values lacks {p}: {:?}",
             ddl.providers
+        );
+    }
+    for row in &read.results["per_partition"] {
+        let day = row["dt"].as_str().unwrap();
+        assert!(
+            day >= ddl.first_day.as_str(),
+            "README's projection.dt.range starts after {day}"
         );
     }
 }
