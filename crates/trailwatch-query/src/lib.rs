@@ -1,7 +1,7 @@
 //! Query: SQL over trailwatch's audit store, through Apache DataFusion.
 //!
 //! The store (written by `trailwatch-store`) is a directory of Hive-style partitions,
-//! `provider=<aws|azure>/dt=<YYYY-MM-DD>/part-*.parquet`, beside `_ledger/`, `_tmp/` and
+//! `provider=<aws|azure|entra>/dt=<YYYY-MM-DD>/part-*.parquet`, beside `_ledger/`, `_tmp/` and
 //! `_sources.jsonl`, which this crate ignores. The Parquet files hold the columns of
 //! [`schema`]; `provider` and `dt` are not in the files but come from the path.
 //!

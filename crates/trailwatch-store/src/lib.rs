@@ -1,8 +1,9 @@
 //! Store: the write side of trailwatch's audit store.
 //!
 //! A store is a directory (default `./trailwatch-data`):
-//! - `provider=<aws|azure>/dt=<YYYY-MM-DD>/part-<seq:08>-<sha16>.parquet`: the events, Hive-style
-//!   partitioned by cloud and UTC day, zstd Parquet sorted by action, principal and time, columns in [`schema()`];
+//! - `provider=<aws|azure|entra>/dt=<YYYY-MM-DD>/part-<seq:08>-<sha16>.parquet`: the events,
+//!   Hive-style partitioned by cloud and UTC day, zstd Parquet sorted by action, principal and
+//!   time, columns in [`schema()`];
 //! - `_ledger/`: the signed hash chain of every committed file, every deletion by retention,
 //!   every move into quarantine and every compaction ([`trailwatch_ledger`]); a data file exists
 //!   for the store only once its commit line (or the compaction link that wrote it) is there.

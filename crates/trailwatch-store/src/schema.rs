@@ -37,7 +37,7 @@ pub const COL_EVENT_ID: &str = "event_id";
 /// The record's JSON as it was read.
 pub const COL_RAW: &str = "raw";
 
-/// Partition key of the path: `aws` or `azure`.
+/// Partition key of the path: `aws`, `azure` or `entra` ([`trailwatch_model::Provider::as_str`]).
 pub const PART_PROVIDER: &str = "provider";
 /// Partition key of the path: the UTC day `YYYY-MM-DD`.
 pub const PART_DT: &str = "dt";
