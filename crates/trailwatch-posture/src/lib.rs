@@ -24,6 +24,7 @@
 //! grammar ([`trailwatch_recover::ident::first_unfit`]) and quoted as the plan quotes it.
 //! It reads configuration only: nothing here changes the account.
 
+pub mod azure;
 pub mod client;
 pub mod cloudtrail;
 pub mod cloudwatch;
@@ -162,6 +163,8 @@ pub enum PostureError {
     ConfigFile { file: String, reason: String },
     #[error("--endpoint {0:?}: give an http:// or https:// URL")]
     Endpoint(String),
+    #[error("--subscription {0:?} is not a subscription id (a GUID)")]
+    Subscription(String),
     #[error("--region {0:?} is not an AWS region")]
     Region(String),
     #[error("HTTP client: {0}")]
