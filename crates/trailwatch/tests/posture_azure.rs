@@ -98,8 +98,41 @@ fn immutability(state: &str, days: u64) -> Value {
             "allowProtectedAppendWrites": true}})
 }
 
-/// The ARM documents of the three subscriptions, by path; `None` answers 404 (unrouted).
-fn arm_answer(path: &str) -> Option<(u16, Value)> {
+/// The tenant's Entra ID diagnostic settings: every category to a workspace when `good`, else
+/// an event hub receiving two of the five.
+fn entra_settings(good: bool) -> Value {
+    let all = [
+        "AuditLogs",
+        "SignInLogs",
+        "NonInteractiveUserSignInLogs",
+        "ServicePrincipalSignInLogs",
+        "ManagedIdentitySignInLogs",
+        "RiskyUsers",
+    ];
+    let enabled: &[&str] = if good { &all } else { &all[..2] };
+    let logs: Vec<Value> = all
+        .iter()
+        .map(|c| json!({"category": c, "enabled": enabled.contains(c), "retentionPolicy": {"days": 0, "enabled": false}}))
+        .collect();
+    let (name, props) = if good {
+        (
+            "entra-to-soc",
+            json!({"workspaceId": workspace(GOOD, "soc"), "logs": logs}),
+        )
+    } else {
+        (
+            "entra-to-siem",
+            json!({"eventHubAuthorizationRuleId": format!("/subscriptions/{BAD}/resourceGroups/siem/providers/Microsoft.EventHub/namespaces/siem/authorizationrules/RootManageSharedAccessKey"),
+            "eventHubName": "entra", "logs": logs}),
+        )
+    };
+    json!({"value": [{"id": format!("/providers/microsoft.aadiam/diagnosticSettings/{name}"),
+        "type": null, "name": name, "properties": props}]})
+}
+
+/// The ARM documents of the three subscriptions and the tenant, by path; `None` answers 404
+/// (unrouted). `good_tenant` picks the Entra ID settings.
+fn arm_answer(path: &str, good_tenant: bool) -> Option<(u16, Value)> {
     let ok = |v: Value| Some((200, v));
     let diag = "/providers/Microsoft.Insights/diagnosticSettings";
     let good_acct = storage(GOOD, "goodlogs");
@@ -107,6 +140,7 @@ fn arm_answer(path: &str) -> Option<(u16, Value)> {
     let container = "/blobServices/default/containers/insights-activity-logs";
     let policy = format!("{container}/immutabilityPolicies/default");
     match path {
+        "/providers/microsoft.aadiam/diagnosticSettings" => ok(entra_settings(good_tenant)),
         p if p == format!("/subscriptions/{GOOD}{diag}") => {
             ok(json!({"value": [setting(GOOD, "activity-archive",
             json!({"storageAccountId": good_acct, "workspaceId": workspace(GOOD, "soc")}), &CATEGORIES)]}))
@@ -156,10 +190,11 @@ fn arm_answer(path: &str) -> Option<(u16, Value)> {
 /// The loopback server: the token endpoint under `/{TENANT}/oauth2/v2.0/token`, ARM elsewhere.
 struct Server {
     url: String,
+    good_tenant: bool,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
-fn serve() -> Server {
+fn serve(good_tenant: bool) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -170,7 +205,7 @@ fn serve() -> Server {
             let Some(req) = read_request(&mut stream) else {
                 continue;
             };
-            let (status, body) = answer(&req);
+            let (status, body) = answer(&req, good_tenant);
             log.lock().unwrap().push(req);
             let body = body.to_string();
             let reply = format!(
@@ -180,7 +215,11 @@ fn serve() -> Server {
             let _ = stream.write_all(reply.as_bytes());
         }
     });
-    Server { url, seen }
+    Server {
+        url,
+        good_tenant,
+        seen,
+    }
 }
 
 fn read_request(stream: &mut std::net::TcpStream) -> Option<Seen> {
@@ -214,7 +253,7 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<Seen> {
     })
 }
 
-fn answer(req: &Seen) -> (u16, Value) {
+fn answer(req: &Seen, good_tenant: bool) -> (u16, Value) {
     if req.target == format!("/{TENANT}/oauth2/v2.0/token") && req.method == "POST" {
         return (
             200,
@@ -222,7 +261,7 @@ fn answer(req: &Seen) -> (u16, Value) {
         );
     }
     let path = req.target.split('?').next().unwrap_or_default();
-    arm_answer(path).unwrap_or_else(|| {
+    arm_answer(path, good_tenant).unwrap_or_else(|| {
         (
             404,
             json!({"error": {"code": "ResourceNotFound", "message": "unrouted"}}),
@@ -298,7 +337,7 @@ fn sp_env(server: &Server) -> Vec<(&'static str, String)> {
 
 #[test]
 fn activity_log_checks_of_good_bad_and_denied_subscriptions() {
-    let server = serve();
+    let server = serve(false);
     let (checks, code, stderr) = run(&server, &sp_env(&server), None);
     assert_eq!(code, 1, "{stderr}");
     let status = |id: &str, sub: &str, res: &str| {
@@ -371,8 +410,22 @@ fn activity_log_checks_of_good_bad_and_denied_subscriptions() {
         );
     }
     assert_eq!(checks.iter().filter(|c| c["account"] == DENIED).count(), 2);
+    let entra = find(&checks, "azure.entra.diagnostic_setting", TENANT, "aadiam");
+    assert_eq!(entra["status"], "fail", "{entra}");
+    assert!(entra["evidence"].as_str().unwrap().contains(
+        "entra-to-siem export(s) but not NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs, ManagedIdentitySignInLogs"
+    ));
+    let fix = entra["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("az rest --method put --uri 'https://management.azure.com/providers/microsoft.aadiam/diagnosticSettings/entra-to-siem?api-version=2017-04-01' --body '{\"properties\":{\"eventHubAuthorizationRuleId\":"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("{\"category\":\"ManagedIdentitySignInLogs\",\"enabled\":true}"),
+        "{fix}"
+    );
+    assert_credentials(&server, SP_TOKEN);
     let seen = server.seen.lock().unwrap().clone();
-    assert_credentials(&seen, SP_TOKEN);
     let token = seen.iter().find(|s| s.method == "POST").unwrap();
     assert_eq!(token.target, format!("/{TENANT}/oauth2/v2.0/token"));
     let form: BTreeMap<&str, &str> = token
@@ -394,7 +447,8 @@ fn activity_log_checks_of_good_bad_and_denied_subscriptions() {
 
 /// Exactly one token request (first), every other call an ARM GET with the bearer token, and
 /// every ARM path one the server knows (a wrong path would read as "nothing configured").
-fn assert_credentials(seen: &[Seen], token: &str) {
+fn assert_credentials(server: &Server, token: &str) {
+    let seen = server.seen.lock().unwrap().clone();
     let arm: Vec<&Seen> = seen.iter().filter(|s| s.method != "POST").collect();
     assert!(arm.len() >= 12, "{arm:#?}");
     for s in &arm {
@@ -406,14 +460,18 @@ fn assert_credentials(seen: &[Seen], token: &str) {
             s.target
         );
         let path = s.target.split('?').next().unwrap();
-        assert!(arm_answer(path).is_some(), "unrouted call {}", s.target);
+        assert!(
+            arm_answer(path, server.good_tenant).is_some(),
+            "unrouted call {}",
+            s.target
+        );
         assert!(s.target.contains("?api-version="), "{}", s.target);
     }
 }
 
 #[test]
 fn the_azure_cli_login_gives_the_token_without_a_service_principal() {
-    let server = serve();
+    let server = serve(true);
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
@@ -439,9 +497,19 @@ fn the_azure_cli_login_gives_the_token_without_a_service_principal() {
         find(&checks, "azure.activity_log.diagnostic_setting", GOOD, "")["status"],
         "pass"
     );
-    let seen = server.seen.lock().unwrap().clone();
-    assert!(seen.iter().all(|s| s.method == "GET"), "no token request");
-    assert_credentials(&seen, CLI_TOKEN);
+    assert!(
+        server
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|s| s.method == "GET"),
+        "no token request"
+    );
+    assert_credentials(&server, CLI_TOKEN);
+    // The tenant-wide check is named by the CLI token's tenant.
+    let entra = find(&checks, "azure.entra.diagnostic_setting", TENANT, "aadiam");
+    assert_eq!(entra["status"], "pass", "{entra}");
 
     // A failing `az` stops the run with its reason, before any call.
     std::fs::write(

@@ -4,10 +4,12 @@
 //! - [`token`]: a service principal's token from the environment, else the Azure CLI's;
 //! - [`arm`]: the GETs (bearer token, `nextLink` pages, ARM error answers);
 //! - [`activity_log`]: each subscription's diagnostic setting, the retention and the
-//!   protection of where it sends the log.
+//!   protection of where it sends the log;
+//! - [`entra`]: the tenant's Entra ID diagnostic setting (sign-in and audit logs).
 
 pub mod activity_log;
 pub mod arm;
+pub mod entra;
 pub mod token;
 
 use crate::{Check, PostureError};
@@ -54,6 +56,11 @@ impl AzureOptions {
             let sub = sub.to_ascii_lowercase();
             checks.extend(activity_log::checks(&arm, &sub));
         }
+        // Tenant-wide: once, named by the token's tenant.
+        checks.push(entra::check(
+            &arm,
+            token.tenant.as_deref().unwrap_or("unknown tenant"),
+        ));
         Ok(checks)
     }
 }
