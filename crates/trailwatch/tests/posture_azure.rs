@@ -98,6 +98,112 @@ fn immutability(state: &str, days: u64) -> Value {
             "allowProtectedAppendWrites": true}})
 }
 
+const PLANS: [&str; 10] = [
+    "VirtualMachines",
+    "StorageAccounts",
+    "KeyVaults",
+    "Arm",
+    "SqlServers",
+    "SqlServerVirtualMachines",
+    "AppServices",
+    "Containers",
+    "OpenSourceRelationalDatabases",
+    "CosmosDbs",
+];
+
+/// Defender for Cloud pricings as `GET …/Microsoft.Security/pricings` lists them: every plan
+/// on Standard but `free` (and `Api`, not one checked, always Free).
+fn pricings(sub: &str, free: &[&str]) -> Value {
+    let v: Vec<Value> = PLANS
+        .iter()
+        .chain(["Api"].iter())
+        .map(|p| {
+            let tier = if free.contains(p) || *p == "Api" { "Free" } else { "Standard" };
+            json!({"id": format!("/subscriptions/{sub}/providers/Microsoft.Security/pricings/{p}"),
+                "name": p, "type": "Microsoft.Security/pricings",
+                "properties": {"pricingTier": tier, "freeTrialRemainingTime": "PT0S", "deprecated": false}})
+        })
+        .collect();
+    json!({"value": v})
+}
+
+/// The CIS 5.2 operations (and the v1 NSG rule ones).
+const OPS: [&str; 12] = [
+    "Microsoft.Authorization/policyAssignments/write",
+    "Microsoft.Authorization/policyAssignments/delete",
+    "Microsoft.Network/networkSecurityGroups/write",
+    "Microsoft.Network/networkSecurityGroups/delete",
+    "Microsoft.Network/networkSecurityGroups/securityRules/write",
+    "Microsoft.Network/networkSecurityGroups/securityRules/delete",
+    "Microsoft.Security/securitySolutions/write",
+    "Microsoft.Security/securitySolutions/delete",
+    "Microsoft.Sql/servers/firewallRules/write",
+    "Microsoft.Sql/servers/firewallRules/delete",
+    "Microsoft.Network/publicIPAddresses/write",
+    "Microsoft.Network/publicIPAddresses/delete",
+];
+
+fn action_group(sub: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/monitor-rg/providers/microsoft.insights/actionGroups/oncall")
+}
+
+/// An activity log alert as `GET …/activityLogAlerts` lists it.
+fn alert(sub: &str, name: &str, scope: &str, op_leaf: Value, enabled: bool, groups: bool) -> Value {
+    let groups: Vec<Value> = if groups {
+        vec![json!({"actionGroupId": action_group(sub), "webhookProperties": {}})]
+    } else {
+        Vec::new()
+    };
+    json!({"id": format!("/subscriptions/{sub}/resourceGroups/monitor-rg/providers/Microsoft.Insights/activityLogAlerts/{name}"),
+        "type": "Microsoft.Insights/ActivityLogAlerts", "name": name, "location": "Global", "tags": {},
+        "properties": {"scopes": [scope], "condition": {"allOf": [
+            {"field": "category", "equals": "Administrative"}, op_leaf]},
+            "actions": {"actionGroups": groups}, "enabled": enabled, "description": ""}})
+}
+
+fn op(o: &str) -> Value {
+    json!({"field": "operationName", "equals": o})
+}
+
+/// Every operation alerted on (the NSG rule pair through one `anyOf`) in the good
+/// subscription; in the bad one a working alert for policy assignment writes, and a disabled
+/// one, one without an action group and one scoped to a resource group.
+fn alerts(sub: &str, good: bool) -> Value {
+    let whole = format!("/subscriptions/{sub}");
+    if good {
+        let mut v: Vec<Value> = OPS
+            .iter()
+            .filter(|o| !o.contains("securityRules"))
+            .enumerate()
+            .map(|(i, o)| {
+                alert(
+                    sub,
+                    &format!("cis-{i}"),
+                    &whole,
+                    op(&o.to_lowercase()),
+                    true,
+                    true,
+                )
+            })
+            .collect();
+        v.push(alert(
+            sub,
+            "nsg-rules",
+            &whole,
+            json!({"anyOf": [op(OPS[4]), op(OPS[5])]}),
+            true,
+            true,
+        ));
+        return json!({"value": v});
+    }
+    json!({"value": [
+        alert(sub, "policy", &whole, op(OPS[0]), true, true),
+        alert(sub, "nsg-off", &whole, op(OPS[2]), false, true),
+        alert(sub, "pip-silent", &whole, op(OPS[10]), true, false),
+        alert(sub, "sec-rg", &format!("{whole}/resourceGroups/app"), op(OPS[6]), true, true),
+    ]})
+}
+
 /// The tenant's Entra ID diagnostic settings: every category to a workspace when `good`, else
 /// an event hub receiving two of the five.
 fn entra_settings(good: bool) -> Value {
@@ -141,6 +247,34 @@ fn arm_answer(path: &str, good_tenant: bool) -> Option<(u16, Value)> {
     let policy = format!("{container}/immutabilityPolicies/default");
     match path {
         "/providers/microsoft.aadiam/diagnosticSettings" => ok(entra_settings(good_tenant)),
+        p if p.ends_with("/providers/Microsoft.Security/pricings") => {
+            let sub = p.split('/').nth(2).unwrap_or_default();
+            ok(pricings(
+                sub,
+                if sub == BAD {
+                    &["StorageAccounts", "KeyVaults", "SqlServers"]
+                } else {
+                    &[]
+                },
+            ))
+        }
+        p if p
+            == format!("/subscriptions/{GOOD}/providers/Microsoft.Insights/activityLogAlerts") =>
+        {
+            ok(alerts(GOOD, true))
+        }
+        p if p
+            == format!("/subscriptions/{BAD}/providers/Microsoft.Insights/activityLogAlerts") =>
+        {
+            ok(alerts(BAD, false))
+        }
+        p if p
+            == format!(
+                "/subscriptions/{DENIED}/providers/Microsoft.Insights/activityLogAlerts"
+            ) =>
+        {
+            ok(json!({"value": []}))
+        }
         p if p == format!("/subscriptions/{GOOD}{diag}") => {
             ok(json!({"value": [setting(GOOD, "activity-archive",
             json!({"storageAccountId": good_acct, "workspaceId": workspace(GOOD, "soc")}), &CATEGORIES)]}))
@@ -409,7 +543,8 @@ fn activity_log_checks_of_good_bad_and_denied_subscriptions() {
             "{e}"
         );
     }
-    assert_eq!(checks.iter().filter(|c| c["account"] == DENIED).count(), 2);
+    // The denied subscription: its two Activity Log checks unknown, Defender and alerts read.
+    assert_eq!(checks.iter().filter(|c| c["account"] == DENIED).count(), 4);
     let entra = find(&checks, "azure.entra.diagnostic_setting", TENANT, "aadiam");
     assert_eq!(entra["status"], "fail", "{entra}");
     assert!(entra["evidence"].as_str().unwrap().contains(
@@ -424,6 +559,7 @@ fn activity_log_checks_of_good_bad_and_denied_subscriptions() {
         fix.contains("{\"category\":\"ManagedIdentitySignInLogs\",\"enabled\":true}"),
         "{fix}"
     );
+    defender_and_alerts(&checks);
     assert_credentials(&server, SP_TOKEN);
     let seen = server.seen.lock().unwrap().clone();
     let token = seen.iter().find(|s| s.method == "POST").unwrap();
@@ -443,6 +579,54 @@ fn activity_log_checks_of_good_bad_and_denied_subscriptions() {
         form["scope"],
         "https%3A%2F%2Fmanagement%2Eazure%2Ecom%2F%2Edefault"
     );
+}
+
+fn defender_and_alerts(checks: &[Value]) {
+    let d = "azure.defender.plans";
+    assert_eq!(find(checks, d, GOOD, "pricings")["status"], "pass");
+    assert_eq!(find(checks, d, DENIED, "pricings")["status"], "pass");
+    let bad = find(checks, d, BAD, "pricings");
+    assert_eq!(bad["status"], "fail");
+    let e = bad["evidence"].as_str().unwrap();
+    assert!(
+        e.starts_with(
+            "Free: StorageAccounts, KeyVaults, SqlServers; Standard: VirtualMachines, Arm,"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("--name KeyVaults, SqlServers each") && !e.contains("Api"),
+        "{e}"
+    );
+    assert_eq!(
+        bad["fix"],
+        format!("az security pricing create --name 'StorageAccounts' --tier Standard --subscription '{BAD}'")
+    );
+    let a = "azure.monitor.activity_log_alerts";
+    let good = find(checks, a, GOOD, "activityLogAlerts");
+    assert_eq!(good["status"], "pass", "{good}");
+    let bad = find(checks, a, BAD, "activityLogAlerts");
+    assert_eq!(bad["status"], "fail");
+    let e = bad["evidence"].as_str().unwrap();
+    assert!(e.starts_with("4 alert(s); no enabled subscription-wide alert with an action group for Microsoft.Authorization/policyAssignments/delete (5.2.2), Microsoft.Network/networkSecurityGroups/write (5.2.3),"), "{e}");
+    for o in &OPS[1..] {
+        assert!(e.contains(o), "{o}: {e}");
+    }
+    assert!(!e.contains(&format!("{} ", OPS[0])), "{e}");
+    assert_eq!(
+        bad["fix"],
+        format!(
+            "az monitor activity-log alert create --name 'cis-Microsoft.Authorization-policyAssignments-delete' --resource-group 'monitor-rg' --scope '/subscriptions/{BAD}' --condition 'category=Administrative and operationName=Microsoft.Authorization/policyAssignments/delete' --action-group '{}' --subscription '{BAD}'",
+            action_group(BAD)
+        )
+    );
+    let none = find(checks, a, DENIED, "activityLogAlerts");
+    assert_eq!(none["status"], "fail");
+    assert_eq!(none["fix"], Value::Null);
+    assert!(none["evidence"]
+        .as_str()
+        .unwrap()
+        .contains("to fix: an action group"));
 }
 
 /// Exactly one token request (first), every other call an ARM GET with the bearer token, and

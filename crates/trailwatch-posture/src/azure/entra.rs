@@ -98,3 +98,31 @@ fn put_setting(s: &Setting) -> Cmd {
         )
         .arg("--body", json!({"properties": props}).to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crafted_setting_name_gets_no_fix() {
+        let mut s = Setting {
+            name: "to-siem".into(),
+            workspace: Some("/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/w".into()),
+            ..Setting::default()
+        };
+        assert_eq!(
+            trailwatch_recover::ident::first_unfit(&put_setting(&s)),
+            None
+        );
+        for bad in [
+            "../../subscriptions/x",
+            "a?api-version=1&",
+            "a b",
+            "x\u{1b}[2J",
+        ] {
+            s.name = bad.into();
+            let why = trailwatch_recover::ident::first_unfit(&put_setting(&s)).expect(bad);
+            assert!(why.starts_with("--uri"), "{why}");
+        }
+    }
+}

@@ -5,10 +5,14 @@
 //! - [`arm`]: the GETs (bearer token, `nextLink` pages, ARM error answers);
 //! - [`activity_log`]: each subscription's diagnostic setting, the retention and the
 //!   protection of where it sends the log;
-//! - [`entra`]: the tenant's Entra ID diagnostic setting (sign-in and audit logs).
+//! - [`entra`]: the tenant's Entra ID diagnostic setting (sign-in and audit logs);
+//! - [`defender`]: the Defender for Cloud plans that matter on Standard;
+//! - [`alerts`]: the CIS activity-log alerts, enabled, with an action group.
 
 pub mod activity_log;
+pub mod alerts;
 pub mod arm;
+pub mod defender;
 pub mod entra;
 pub mod token;
 
@@ -61,6 +65,12 @@ impl AzureOptions {
             &arm,
             token.tenant.as_deref().unwrap_or("unknown tenant"),
         ));
+        for sub in &self.subscriptions {
+            checks.push(defender::check(&arm, &sub.to_ascii_lowercase()));
+        }
+        for sub in &self.subscriptions {
+            checks.push(alerts::check(&arm, &sub.to_ascii_lowercase()));
+        }
         Ok(checks)
     }
 }
