@@ -429,21 +429,23 @@ fn immutable_check(arm: &Arm, p: &Place, id: &str, acct: &Value) -> Check {
         .and_then(|v| v.pointer("/immutabilityPolicy/state"))
         .and_then(Value::as_str);
     match account_state {
-        Some("Locked") => {
-            return p.check(
-                c,
-                Severity::Medium,
-                Status::Pass,
-                T_IMMUTABLE,
-                "account-level immutability (version-level WORM) with a Locked policy",
-            )
-        }
-        Some("Unlocked") => {
-            return fail("the account-level immutability policy is Unlocked: any Contributor of the account can remove it".into())
-                .with_manual_fix("lock the account's immutability policy (az storage account update --immutability-state Locked)")
-        }
-        _ => {}
+        Some("Locked") => p.check(
+            c,
+            Severity::Medium,
+            Status::Pass,
+            T_IMMUTABLE,
+            "account-level immutability (version-level WORM) with a Locked policy",
+        ),
+        Some("Unlocked") => fail("the account-level immutability policy is Unlocked: any Contributor of the account can remove it".into())
+            .with_manual_fix("lock the account's immutability policy (az storage account update --immutability-state Locked)"),
+        _ => container_policy_check(arm, p, id),
     }
+}
+
+/// The `insights-activity-logs` container's time-based immutability policy.
+fn container_policy_check(arm: &Arm, p: &Place, id: &str) -> Check {
+    let c = STORAGE_IMMUTABLE;
+    let fail = |why: String| p.check(c, Severity::Medium, Status::Fail, T_IMMUTABLE, why);
     let (Some(name), Some(rg)) = (
         segment(id, "storageAccounts"),
         segment(id, "resourceGroups"),
