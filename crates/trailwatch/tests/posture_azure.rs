@@ -404,6 +404,20 @@ fn answer(req: &Seen, good_tenant: bool) -> (u16, Value) {
 }
 
 fn run(server: &Server, env: &[(&str, String)], path: Option<&Path>) -> (Vec<Value>, i32, String) {
+    let (stdout, code, stderr) = run_as(server, env, path, "jsonl");
+    let checks = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (checks, code, stderr)
+}
+
+fn run_as(
+    server: &Server,
+    env: &[(&str, String)],
+    path: Option<&Path>,
+    format: &str,
+) -> (String, i32, String) {
     let mut cmd = Command::new(BIN);
     cmd.args([
         "posture",
@@ -411,7 +425,7 @@ fn run(server: &Server, env: &[(&str, String)], path: Option<&Path>) -> (Vec<Val
         "--endpoint",
         &server.url,
         "--format",
-        "jsonl",
+        format,
     ])
     .args(["--subscription", GOOD, BAD, DENIED]);
     for k in [
@@ -430,13 +444,8 @@ fn run(server: &Server, env: &[(&str, String)], path: Option<&Path>) -> (Vec<Val
         cmd.env("PATH", format!("{}:{old}", bin.display()));
     }
     let out = cmd.output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let checks = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     (
-        checks,
+        String::from_utf8(out.stdout).unwrap(),
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
@@ -705,4 +714,87 @@ fn the_azure_cli_login_gives_the_token_without_a_service_principal() {
     assert!(checks.is_empty());
     assert_eq!(code, 1);
     assert!(stderr.contains("Please run az login"), "{stderr}");
+}
+
+/// A stand-in `az` on a fresh PATH directory, recording each call's arguments (one per line,
+/// a blank line after each call), printing `stdout`.
+fn recording_az(dir: &Path, stdout: &str) -> std::path::PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let az = bin.join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{}'\necho >> '{}'\nprintf '%s' '{stdout}'\n",
+            dir.join("az-calls").display(),
+            dir.join("az-calls").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// `--format script` run with `--execute`: each fix reaches `az` word for word (values with
+/// quotes, spaces and JSON arrive as single arguments).
+#[test]
+fn the_fix_script_runs_each_fix_through_az_word_for_word() {
+    let server = serve(false);
+    let (script, code, stderr) = run_as(&server, &sp_env(&server), None, "script");
+    assert_eq!(code, 1, "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fix.sh");
+    std::fs::write(&file, &script).unwrap();
+    let bin = recording_az(dir.path(), "{}");
+    let old = std::env::var("PATH").unwrap_or_default();
+    let out = Command::new("bash")
+        .arg(&file)
+        .arg("--execute")
+        .env("PATH", format!("{}:{old}", bin.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = std::fs::read_to_string(dir.path().join("az-calls")).unwrap();
+    let calls: Vec<Vec<&str>> = calls
+        .split("\n\n")
+        .filter(|c| !c.is_empty())
+        .map(|c| c.lines().collect())
+        .collect();
+    // BAD: setting, retention, immutability, network; Entra; Defender; alerts.
+    assert_eq!(calls.len(), 7, "{calls:#?}\n{script}");
+    let logs: Vec<Value> = CATEGORIES
+        .iter()
+        .map(|c| json!({"category": c, "enabled": true}))
+        .collect();
+    assert_eq!(
+        calls[0],
+        [
+            "monitor",
+            "diagnostic-settings",
+            "subscription",
+            "create",
+            "--name",
+            "partial",
+            "--subscription",
+            BAD,
+            "--storage-account",
+            &storage(BAD, "badlogs"),
+            "--workspace",
+            &workspace(BAD, "ops"),
+            "--logs",
+            &Value::Array(logs).to_string(),
+        ]
+    );
+    assert!(calls.iter().any(|c| c[..4]
+        == ["storage", "container", "immutability-policy", "lock"]
+        && c.last() == Some(&"\"8d9f0a1b2c3d4e5\"")));
+    assert!(calls
+        .iter()
+        .any(|c| c[..2] == ["rest", "--method"] && c[2] == "put"));
+    assert!(calls.iter().any(|c| c.contains(&"category=Administrative and operationName=Microsoft.Authorization/policyAssignments/delete")));
 }

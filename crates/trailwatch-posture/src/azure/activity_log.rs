@@ -604,3 +604,37 @@ mod tests {
         assert!(g.has("Policy") && !g.keeps());
     }
 }
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+    use crate::azure::arm::Http;
+
+    /// Account-level immutability decides without a call (the endpoint is unroutable).
+    #[test]
+    fn account_level_immutability_locked_passes_unlocked_fails() {
+        let arm = Arm::new(Http::new(true).unwrap(), "http://127.0.0.1:9", "t");
+        let p = Place {
+            account: "s".into(),
+            region: "westeurope".into(),
+            resource: "a".into(),
+        };
+        let acct = |state: &str| {
+            json!({"properties": {"immutableStorageWithVersioning": {"enabled": true,
+                "immutabilityPolicy": {"immutabilityPeriodSinceCreationInDays": 400,
+                    "state": state, "allowProtectedAppendWrites": true}}}})
+        };
+        let id = "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/a";
+        assert_eq!(
+            immutable_check(&arm, &p, id, &acct("Locked")).status,
+            Status::Pass
+        );
+        let c = immutable_check(&arm, &p, id, &acct("Unlocked"));
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.evidence.contains("--immutability-state Locked"),
+            "{}",
+            c.evidence
+        );
+    }
+}
