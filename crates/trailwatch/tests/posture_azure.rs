@@ -247,7 +247,9 @@ fn arm_answer(path: &str, good_tenant: bool) -> Option<(u16, Value)> {
     let policy = format!("{container}/immutabilityPolicies/default");
     match path {
         "/providers/microsoft.aadiam/diagnosticSettings" => ok(entra_settings(good_tenant)),
-        p if p.ends_with("/providers/Microsoft.Security/pricings") => {
+        p if p.ends_with("/providers/Microsoft.Security/pricings")
+            && [GOOD, BAD, DENIED].iter().any(|s| p.contains(s)) =>
+        {
             let sub = p.split('/').nth(2).unwrap_or_default();
             ok(pricings(
                 sub,
@@ -404,7 +406,7 @@ fn answer(req: &Seen, good_tenant: bool) -> (u16, Value) {
 }
 
 fn run(server: &Server, env: &[(&str, String)], path: Option<&Path>) -> (Vec<Value>, i32, String) {
-    let (stdout, code, stderr) = run_as(server, env, path, "jsonl");
+    let (stdout, code, stderr) = run_as(server, env, path, "jsonl", &[GOOD, BAD, DENIED]);
     let checks = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -417,6 +419,7 @@ fn run_as(
     env: &[(&str, String)],
     path: Option<&Path>,
     format: &str,
+    subscriptions: &[&str],
 ) -> (String, i32, String) {
     let mut cmd = Command::new(BIN);
     cmd.args([
@@ -427,7 +430,8 @@ fn run_as(
         "--format",
         format,
     ])
-    .args(["--subscription", GOOD, BAD, DENIED]);
+    .arg("--subscription")
+    .args(subscriptions);
     for k in [
         "AZURE_TENANT_ID",
         "AZURE_CLIENT_ID",
@@ -741,7 +745,13 @@ fn recording_az(dir: &Path, stdout: &str) -> std::path::PathBuf {
 #[test]
 fn the_fix_script_runs_each_fix_through_az_word_for_word() {
     let server = serve(false);
-    let (script, code, stderr) = run_as(&server, &sp_env(&server), None, "script");
+    let (script, code, stderr) = run_as(
+        &server,
+        &sp_env(&server),
+        None,
+        "script",
+        &[GOOD, BAD, DENIED],
+    );
     assert_eq!(code, 1, "{stderr}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("fix.sh");
@@ -797,4 +807,25 @@ fn the_fix_script_runs_each_fix_through_az_word_for_word() {
         .iter()
         .any(|c| c[..2] == ["rest", "--method"] && c[2] == "put"));
     assert!(calls.iter().any(|c| c.contains(&"category=Administrative and operationName=Microsoft.Authorization/policyAssignments/delete")));
+}
+
+/// A subscription ARM does not know (404 on its lists) is `unknown` with the answer, never
+/// "nothing configured".
+#[test]
+fn a_subscription_arm_does_not_know_is_unknown() {
+    let server = serve(true);
+    let missing = "44444444-4444-4444-8444-444444444444";
+    let (stdout, code, _) = run_as(&server, &sp_env(&server), None, "jsonl", &[missing]);
+    assert_eq!(code, 1);
+    let checks: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of_sub: Vec<&Value> = checks.iter().filter(|c| c["account"] == missing).collect();
+    assert_eq!(of_sub.len(), 4, "{checks:#?}");
+    for c in of_sub {
+        assert_eq!(c["status"], "unknown", "{c}");
+        let e = c["evidence"].as_str().unwrap();
+        assert!(e.contains("HTTP 404: ResourceNotFound"), "{e}");
+    }
 }

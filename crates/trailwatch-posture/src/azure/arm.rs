@@ -126,10 +126,16 @@ impl Arm {
     pub fn get(&self, path: &str, api: &str) -> Result<Option<Value>, CallError> {
         let operation = format!("GET {path}");
         let url = format!("{}{path}?api-version={api}", self.endpoint);
-        self.get_url(&operation, &url)
+        self.get_url(&operation, &url, true)
     }
 
-    fn get_url(&self, operation: &str, url: &str) -> Result<Option<Value>, CallError> {
+    /// A GET; a 404 is `Ok(None)` when `absent_ok`, else an error.
+    fn get_url(
+        &self,
+        operation: &str,
+        url: &str,
+        absent_ok: bool,
+    ) -> Result<Option<Value>, CallError> {
         let headers = [
             ("authorization", self.authorization.as_str()),
             ("accept", "application/json"),
@@ -137,7 +143,7 @@ impl Arm {
         let (status, body) = self
             .http
             .send(operation, Method::GET, url, &headers, Bytes::new())?;
-        if status == StatusCode::NOT_FOUND {
+        if status == StatusCode::NOT_FOUND && absent_ok {
             return Ok(None);
         }
         if !status.is_success() {
@@ -153,13 +159,15 @@ impl Arm {
             })
     }
 
-    /// Every item of a list (`value`, pages through `nextLink`); a 404 is an empty list.
+    /// Every item of a list (`value`, pages through `nextLink`). An empty list is `200` with
+    /// no items; a 404 (`SubscriptionNotFound`, a provider not registered) is an error, never
+    /// "nothing configured".
     pub fn list(&self, path: &str, api: &str) -> Result<Vec<Value>, CallError> {
         let operation = format!("GET {path}");
         let mut url = format!("{}{path}?api-version={api}", self.endpoint);
         let mut items = Vec::new();
         for _ in 0..MAX_PAGES {
-            let Some(page) = self.get_url(&operation, &url)? else {
+            let Some(page) = self.get_url(&operation, &url, false)? else {
                 return Ok(items);
             };
             if let Some(v) = page.get("value").and_then(Value::as_array) {
