@@ -333,6 +333,7 @@ struct Server {
 fn serve(good_tenant: bool) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let base = url.clone();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
     std::thread::spawn(move || {
@@ -341,7 +342,7 @@ fn serve(good_tenant: bool) -> Server {
             let Some(req) = read_request(&mut stream) else {
                 continue;
             };
-            let (status, body) = answer(&req, good_tenant);
+            let (status, body) = answer(&req, good_tenant, &base);
             log.lock().unwrap().push(req);
             let body = body.to_string();
             let reply = format!(
@@ -389,7 +390,7 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<Seen> {
     })
 }
 
-fn answer(req: &Seen, good_tenant: bool) -> (u16, Value) {
+fn answer(req: &Seen, good_tenant: bool, base: &str) -> (u16, Value) {
     if req.target == format!("/{TENANT}/oauth2/v2.0/token") && req.method == "POST" {
         return (
             200,
@@ -397,12 +398,23 @@ fn answer(req: &Seen, good_tenant: bool) -> (u16, Value) {
         );
     }
     let path = req.target.split('?').next().unwrap_or_default();
-    arm_answer(path, good_tenant).unwrap_or_else(|| {
+    let (status, mut doc) = arm_answer(path, good_tenant).unwrap_or_else(|| {
         (
             404,
             json!({"error": {"code": "ResourceNotFound", "message": "unrouted"}}),
         )
-    })
+    });
+    // The good subscription's alerts come in two pages, as ARM pages them (`nextLink`).
+    if path == format!("/subscriptions/{GOOD}/providers/Microsoft.Insights/activityLogAlerts") {
+        let all = doc["value"].as_array().cloned().unwrap_or_default();
+        let (first, second) = all.split_at(all.len() / 2);
+        doc = if req.target.contains("%24skipToken=page2") {
+            json!({"value": second})
+        } else {
+            json!({"value": first, "nextLink": format!("{base}{path}?api-version=2020-10-01&%24skipToken=page2")})
+        };
+    }
+    (status, doc)
 }
 
 fn run(server: &Server, env: &[(&str, String)], path: Option<&Path>) -> (Vec<Value>, i32, String) {
@@ -574,6 +586,12 @@ fn activity_log_checks_of_good_bad_and_denied_subscriptions() {
     );
     defender_and_alerts(&checks);
     assert_credentials(&server, SP_TOKEN);
+    assert!(server
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|s| s.target.ends_with("&%24skipToken=page2")));
     let seen = server.seen.lock().unwrap().clone();
     let token = seen.iter().find(|s| s.method == "POST").unwrap();
     assert_eq!(token.target, format!("/{TENANT}/oauth2/v2.0/token"));
@@ -618,6 +636,10 @@ fn defender_and_alerts(checks: &[Value]) {
     let a = "azure.monitor.activity_log_alerts";
     let good = find(checks, a, GOOD, "activityLogAlerts");
     assert_eq!(good["status"], "pass", "{good}");
+    assert!(
+        good["evidence"].as_str().unwrap().contains("all 12"),
+        "{good}"
+    );
     let bad = find(checks, a, BAD, "activityLogAlerts");
     assert_eq!(bad["status"], "fail");
     let e = bad["evidence"].as_str().unwrap();
