@@ -15,15 +15,19 @@
 //! - [`guardduty`]: an enabled GuardDuty detector in every region asked for;
 //! - [`cloudwatch`]: the CIS section 4 metric filters and alarms on each trail's log group;
 //! - [`organizations`]: with `--organization`, an organization trail recording every account;
+//! - [`azure`]: Azure (`posture azure`): each subscription's Activity Log export, retention and
+//!   storage account, Entra ID's sign-in and audit log export, Defender for Cloud plans and the
+//!   CIS activity-log alerts, read with bearer-token GETs to Azure Resource Manager;
 //! - [`render`]: JSON lines, JSON, Markdown and a dry-run shell script of the fixes.
 //!
 //! Every check ends `pass`, `fail` or `unknown`: a call that is denied or fails makes the
 //! checks needing its answer `unknown`, with the reason, never a silent pass. A failed check's
-//! fix is the exact AWS CLI command, built from the recovery plan's command words
+//! fix is the exact AWS (or Azure) CLI command, built from the recovery plan's command words
 //! ([`trailwatch_recover::cmd::Cmd`]) so that every identifier is checked against its
 //! grammar ([`trailwatch_recover::ident::first_unfit`]) and quoted as the plan quotes it.
 //! It reads configuration only: nothing here changes the account.
 
+pub mod azure;
 pub mod client;
 pub mod cloudtrail;
 pub mod cloudwatch;
@@ -73,9 +77,9 @@ pub struct Check {
     pub title: String,
     /// What was read that decided the status (or why it could not be read).
     pub evidence: String,
-    /// For a failed check, the AWS CLI command that fixes it (values shell-quoted); `None`
-    /// when no single command does (its evidence says what is needed) or a value did not fit
-    /// its grammar (the evidence says which).
+    /// For a failed check, the AWS or Azure CLI command that fixes it (values shell-quoted);
+    /// `None` when no single command does (its evidence says what is needed) or a value did
+    /// not fit its grammar (the evidence says which).
     pub fix: Option<String>,
 }
 
@@ -162,6 +166,8 @@ pub enum PostureError {
     ConfigFile { file: String, reason: String },
     #[error("--endpoint {0:?}: give an http:// or https:// URL")]
     Endpoint(String),
+    #[error("--subscription {0:?} is not a subscription id (a GUID)")]
+    Subscription(String),
     #[error("--region {0:?} is not an AWS region")]
     Region(String),
     #[error("HTTP client: {0}")]

@@ -6,7 +6,7 @@
 //! write created the resource (HTTP 201 `Created`) or changed an existing one, the request body,
 //! and the resource id with its original case when the record keeps it.
 
-use crate::cmd::{Cmd, Word};
+use crate::cmd::Cmd;
 use crate::identity::{is_microsoft, object_id, upn};
 use crate::plan::{Phase, Step};
 use crate::scope::{raw, s};
@@ -136,9 +136,7 @@ pub(crate) fn is_persistence_op(action: &str) -> bool {
 }
 
 pub(crate) fn az(words: &[&'static str]) -> Cmd {
-    let mut c = Cmd(vec![Word::Lit("az")]);
-    c.0.extend(words.iter().copied().map(Word::Lit));
-    c
+    Cmd::az(words)
 }
 
 /// `az rest --method get` on a resource: 404 once it is gone.

@@ -26,6 +26,13 @@ impl Cmd {
         Cmd(vec![Word::Lit("aws"), Word::Lit(service), Word::Lit(op)])
     }
 
+    /// `az <words…>` (each a fixed word of ours) …
+    pub fn az(words: &[&'static str]) -> Cmd {
+        let mut c = Cmd(vec![Word::Lit("az")]);
+        c.0.extend(words.iter().copied().map(Word::Lit));
+        c
+    }
+
     /// Adds a flag with a value.
     pub fn arg(mut self, flag: &'static str, value: impl Into<String>) -> Cmd {
         self.0.push(Word::Lit(flag));

@@ -102,10 +102,12 @@ impl Grammar {
             "--region" => AwsRegion,
             "--destination-cidr-block" => Cidr,
             "--rule-number" => RuleNumber,
-            "--ids" | "--resource-id" => AzureResourceId,
+            "--ids" | "--resource-id" | "--storage-account" | "--workspace" | "--scope"
+            | "--action-group" | "--event-hub-auth-rule" => AzureResourceId,
             "--id" | "--assignee" => EntraPrincipal,
-            "--object-id" | "--member-id" | "--group" => Guid,
-            "--name" | "--vault-name" => ResourceName,
+            "--object-id" | "--member-id" | "--group" | "--subscription" => Guid,
+            "--name" | "--vault-name" | "--account-name" | "--resource-group"
+            | "--container-name" | "--event-hub-name" => ResourceName,
             "--uri" => AzureUri,
             "--policy-document"
             | "--ip-permissions"
@@ -127,7 +129,12 @@ impl Grammar {
             | "--advanced-event-selectors"
             | "--policy"
             | "--lifecycle-configuration"
-            | "--object-lock-configuration" => Text,
+            | "--object-lock-configuration"
+            // … and of its Azure fixes.
+            | "--logs"
+            | "--body"
+            | "--condition"
+            | "--if-match" => Text,
             _ => return None,
         })
     }
@@ -275,7 +282,7 @@ static AZURE_RESOURCE_ID: LazyLock<Regex> =
     LazyLock::new(|| regex(&format!("^{}$", *AZURE_RESOURCE_ID_RE)));
 static AZURE_MANAGEMENT_URI: LazyLock<Regex> = LazyLock::new(|| {
     regex(&format!(
-        r"^https://management\.azure\.com{}\?api-version=[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?:-preview)?$",
+        r"^https://management\.azure\.com(?:{}|(?i:/providers/microsoft\.aadiam/diagnosticSettings/){AZ_SEGMENT})\?api-version=[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?:-preview)?$",
         *AZURE_RESOURCE_ID_RE
     ))
 });

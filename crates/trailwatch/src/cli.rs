@@ -635,6 +635,28 @@ pub enum PostureCommand {
     /// deliver to (not public, versioned, Object Lock or MFA delete, access-logged, kept a
     /// year, writable only by CloudTrail). Exit 0 when every check passed, 1 otherwise.
     Aws(PostureAwsArgs),
+    /// Azure: each subscription's Activity Log export (every category, to storage or Log
+    /// Analytics), kept a year, its storage account immutable (locked) and not public; Entra
+    /// ID's sign-in and audit log export; Defender for Cloud plans; the CIS activity-log
+    /// alerts. Token: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a service
+    /// principal; AZURE_AUTHORITY_HOST overrides the authority), else `az account
+    /// get-access-token`. Exit 0 when every check passed, 1 otherwise.
+    Azure(PostureAzureArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PostureAzureArgs {
+    /// The subscription ids (GUIDs) to check.
+    #[arg(long = "subscription", value_name = "ID", required = true, num_args = 1..)]
+    pub subscriptions: Vec<String>,
+    /// Send every Resource Manager call to this URL instead of https://management.azure.com.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: PostureFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

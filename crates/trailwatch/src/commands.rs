@@ -48,6 +48,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             clock.require_real("posture")?;
             crate::posture_cmd::aws(a)
         }
+        Command::Posture(crate::cli::PostureCommand::Azure(a)) => {
+            clock.require_real("posture")?;
+            crate::posture_cmd::azure(a)
+        }
         Command::Watch(a) => {
             clock.require_real("watch")?;
             crate::watch_cmd::watch(a)

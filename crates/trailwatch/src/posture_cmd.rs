@@ -1,11 +1,13 @@
-//! `posture aws`: the cloud side's logging set-up, checked through its APIs
-//! (trailwatch-posture), written in the format asked for.
+//! `posture aws` and `posture azure`: the cloud side's logging set-up, checked through its
+//! APIs (trailwatch-posture), written in the format asked for.
 
-use crate::cli::{PostureAwsArgs, PostureFormat};
+use crate::cli::{PostureAwsArgs, PostureAzureArgs, PostureFormat};
 use crate::output::Sink;
 use crate::table::{self, Column, Paint};
 use anyhow::{Context, Result};
+use std::path::Path;
 use std::process::ExitCode;
+use trailwatch_posture::azure::AzureOptions;
 use trailwatch_posture::{render, AwsOptions, Check, Status};
 
 pub fn aws(a: PostureAwsArgs) -> Result<ExitCode> {
@@ -16,18 +18,37 @@ pub fn aws(a: PostureAwsArgs) -> Result<ExitCode> {
         organization: a.organization,
     };
     let checks = options.run().context("posture aws")?;
-    let mut sink = Sink::open(a.output.as_deref())?;
-    let text = match a.format {
-        PostureFormat::Table => table_of(&checks, &sink),
-        PostureFormat::Jsonl => render::jsonl(&checks)?,
-        PostureFormat::Json => render::json(&checks)?,
-        PostureFormat::Markdown => render::markdown(&checks),
-        PostureFormat::Script => render::script(&checks),
+    write(&checks, a.format, a.output.as_deref(), "aws")
+}
+
+pub fn azure(a: PostureAzureArgs) -> Result<ExitCode> {
+    let options = AzureOptions {
+        subscriptions: a.subscriptions.clone(),
+        endpoint: a.endpoint.clone(),
+    };
+    let checks = options.run().context("posture azure")?;
+    write(&checks, a.format, a.output.as_deref(), "azure")
+}
+
+/// Writes the checks; exit 0 when every one passed.
+fn write(
+    checks: &[Check],
+    format: PostureFormat,
+    output: Option<&Path>,
+    cloud: &str,
+) -> Result<ExitCode> {
+    let mut sink = Sink::open(output)?;
+    let text = match format {
+        PostureFormat::Table => table_of(checks, &sink),
+        PostureFormat::Jsonl => render::jsonl(checks)?,
+        PostureFormat::Json => render::json(checks)?,
+        PostureFormat::Markdown => render::markdown(checks),
+        PostureFormat::Script => render::script(checks),
     };
     sink.write_str(&text)?;
     sink.finish()?;
-    let (pass, fail, unknown) = render::counts(&checks);
-    eprintln!("trailwatch: posture aws: {pass} passed, {fail} failed, {unknown} unknown");
+    let (pass, fail, unknown) = render::counts(checks);
+    eprintln!("trailwatch: posture {cloud}: {pass} passed, {fail} failed, {unknown} unknown");
     Ok(if fail == 0 && unknown == 0 {
         ExitCode::SUCCESS
     } else {

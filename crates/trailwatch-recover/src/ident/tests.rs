@@ -64,6 +64,15 @@ fn aws_identifiers_follow_their_grammar() {
     )));
     assert!(Grammar::AzureUri
         .fits("https://graph.microsoft.com/v1.0/users/a.b%40c.com/revokeSignInSessions"));
+    // The tenant's Entra ID diagnostic settings (posture's fix), one setting name only.
+    let aadiam = "https://management.azure.com/providers/microsoft.aadiam/diagnosticSettings";
+    assert!(Grammar::AzureUri.fits(&format!("{aadiam}/to-siem?api-version=2017-04-01")));
+    for bad in ["../x", "a/b", "a?b=1", "..", ""] {
+        assert!(
+            !Grammar::AzureUri.fits(&format!("{aadiam}/{bad}?api-version=2017-04-01")),
+            "{bad}"
+        );
+    }
     assert!(Grammar::Text.fits("{\"Version\":\"2012-10-17\"}") && !Grammar::Text.fits("a\x1bb"));
 }
 
