@@ -34,6 +34,9 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// `[posture]`: the cloud side's logging set-up checked on a schedule.
+    #[serde(default)]
+    pub posture: Option<crate::posture::PostureSection>,
     /// Checked and applied by trailwatch-baseline (the organisation's accounts).
     #[serde(default)]
     pub organization: Option<toml::Value>,
@@ -231,6 +234,9 @@ impl Config {
 
     /// Checks what the types cannot: unique names, sensible numbers.
     fn check(&self) -> Result<(), String> {
+        if let Some(p) = &self.posture {
+            p.validate()?;
+        }
         let mut names = std::collections::HashSet::new();
         for s in &self.sources {
             if s.name.trim().is_empty() {
@@ -297,7 +303,7 @@ impl Config {
 }
 
 /// A duration in the shared grammar ([`trailwatch_model::duration`]): `500ms`, `30s`, `5m`, …
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     parse_duration(&s).map_err(serde::de::Error::custom)
 }

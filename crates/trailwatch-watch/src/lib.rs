@@ -39,6 +39,7 @@ mod hygiene;
 pub mod layout;
 pub mod metrics;
 mod objects;
+pub mod posture;
 mod secrets;
 mod signals;
 pub mod source;

@@ -31,6 +31,15 @@ CREATE TABLE IF NOT EXISTS pipeline (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     snapshot    BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS posture (
+    check_key   TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    checked_ms  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS posture_run (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    last_ms     INTEGER NOT NULL
+);
 ";
 
 /// How far one object has been read.
@@ -142,6 +151,61 @@ impl State {
 
     pub fn get(&self, source: &str, key: &str) -> Option<&Checkpoint> {
         self.cache.get(&(source.to_string(), key.to_string()))
+    }
+
+    /// When the posture checks last ran (`[posture]`), ms since the epoch.
+    pub fn posture_last_run(&self) -> Result<Option<i64>, WatchError> {
+        self.conn
+            .query_row("SELECT last_ms FROM posture_run WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The last known status (`pass` or `fail`) of a posture check.
+    pub fn posture_status(&self, check_key: &str) -> Result<Option<String>, WatchError> {
+        self.conn
+            .query_row(
+                "SELECT status FROM posture WHERE check_key = ?1",
+                params![check_key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a posture run at `now_ms` and the statuses it read, in one transaction.
+    pub fn record_posture(
+        &mut self,
+        statuses: &[(String, &str)],
+        now_ms: i64,
+    ) -> Result<(), WatchError> {
+        let tx = self.conn.transaction().map_err(|e| WatchError::State {
+            path: self.path.display().to_string(),
+            source: e,
+        })?;
+        for (key, status) in statuses {
+            tx.execute(
+                "INSERT INTO posture (check_key, status, checked_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(check_key) DO UPDATE SET status = ?2, checked_ms = ?3",
+                params![key, status, now_ms],
+            )
+            .map_err(|e| WatchError::State {
+                path: self.path.display().to_string(),
+                source: e,
+            })?;
+        }
+        tx.execute(
+            "INSERT INTO posture_run (id, last_ms) VALUES (1, ?1)
+             ON CONFLICT(id) DO UPDATE SET last_ms = ?1",
+            params![now_ms],
+        )
+        .and_then(|_| tx.commit())
+        .map_err(|e| WatchError::State {
+            path: self.path.display().to_string(),
+            source: e,
+        })
     }
 
     /// The detection pipeline's state saved by the last step, if any.

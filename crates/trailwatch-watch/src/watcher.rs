@@ -14,6 +14,7 @@ use detection::restore_pipeline;
 mod anchors;
 mod coverage;
 mod detection;
+mod posture;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -86,6 +87,8 @@ pub struct PollReport {
     pub problems: Vec<String>,
     /// Sources that could not be listed (a coverage alert was raised for each).
     pub unlisted: Vec<String>,
+    /// Posture checks run (`[posture]`; 0 when they were not due).
+    pub posture_checks: u64,
     pub delivery: RunStatsSum,
 }
 
@@ -128,6 +131,8 @@ pub struct Watcher {
     anchor_sinks: Vec<String>,
     /// The seq of the last head sent through them.
     anchor_sent: Option<u64>,
+    /// The cloud side's checks on a schedule (`[posture]`).
+    posture: Option<crate::posture::PostureSection>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -216,6 +221,7 @@ impl Watcher {
         )?;
         w.delivery = delivery;
         w.anchor_sinks.clone_from(&config.store.anchor_sinks);
+        w.posture.clone_from(&config.posture);
         Ok(w)
     }
 
@@ -266,6 +272,7 @@ impl Watcher {
             started_ms: now_ms(),
             anchor_sinks: Vec::new(),
             anchor_sent: None,
+            posture: None,
         })
     }
 
@@ -341,6 +348,7 @@ impl Watcher {
             self.check_coverage(i, &mut report, last_pass)?;
         }
         self.compact_if_due(&mut report);
+        self.posture_if_due(&mut report)?;
         self.send_anchor()?;
         report.delivery.add(self.dispatch()?);
         Ok(report)

@@ -153,3 +153,95 @@ path = {jsonl:?}
     let r = w.poll().expect("poll");
     assert_eq!((r.objects, r.alerts_new, r.delivery.sent), (0, 0, 0));
 }
+
+/// `[posture]`: the watch runs the logging set-up checks of `trailwatch posture aws` against
+/// the account (moto's server) on its schedule, and a check that passed and now fails — the
+/// trail stopped — is an alert through the sinks, once per regression: not again while it
+/// stays failed, not when it passes again, and anew when it fails a second time.
+#[test]
+fn the_watch_checks_the_trail_on_a_schedule_and_alerts_a_check_that_stops_passing() {
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    std::env::set_var("AWS_REGION", "us-east-1");
+    let moto = Moto::start();
+    moto.boto(
+        "s3.create_bucket(Bucket='org-trail-logs')\nct = boto3.client('cloudtrail', **kw)\nct.create_trail(Name='org', S3BucketName='org-trail-logs', IsMultiRegionTrail=True, EnableLogFileValidation=True, IncludeGlobalServiceEvents=True)\nct.start_logging(Name='org')",
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let inbox = tmp.path().join("inbox");
+    fs::create_dir_all(&inbox).expect("inbox");
+    let store = tmp.path().join("store");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    let store_key = store.with_extension("key");
+    let text = format!(
+        r#"
+[store]
+dir = {store:?}
+signing_key = {store_key:?}
+[[sources]]
+name = "inbox"
+kind = "local"
+path = {inbox:?}
+[[sinks]]
+name = "file"
+kind = "jsonl"
+path = {jsonl:?}
+[posture]
+every = "1s"
+[posture.aws]
+regions = ["us-east-1"]
+endpoint = "{url}"
+"#,
+        url = moto.url
+    );
+    let cfg = Config::parse(&text).expect("config");
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    let posture_alerts = || -> Vec<Alert> {
+        fs::read_to_string(&jsonl)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Alert>(l).expect("alert"))
+            .filter(|a| a.rule_id == trailwatch_watch::posture::POSTURE_RULE)
+            .collect()
+    };
+    let poll_after_a_second = |w: &mut Watcher| {
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        let r = w.poll().expect("poll");
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        r
+    };
+    // First run: the baseline of every check; failures already there are not regressions.
+    let r = w.poll().expect("poll");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert!(r.posture_checks >= 10, "{r:?}");
+    assert!(posture_alerts().is_empty(), "{:?}", posture_alerts());
+    // Not due yet: nothing runs.
+    assert_eq!(w.poll().expect("poll").posture_checks, 0);
+    moto.boto("boto3.client('cloudtrail', **kw).stop_logging(Name='org')");
+    poll_after_a_second(&mut w);
+    let alerts = posture_alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let a = &alerts[0];
+    assert_eq!(
+        a.actions,
+        vec!["aws.cloudtrail.logging".to_string()],
+        "{a:#?}"
+    );
+    assert!(a.resources[0].contains("trail/org"), "{a:#?}");
+    assert!(
+        a.description.contains("start-logging"),
+        "the fix is named: {a:#?}"
+    );
+    // Still failing: no second alert.
+    poll_after_a_second(&mut w);
+    assert_eq!(posture_alerts().len(), 1);
+    // Fixed, then stopped again: a new incident.
+    moto.boto("boto3.client('cloudtrail', **kw).start_logging(Name='org')");
+    poll_after_a_second(&mut w);
+    assert_eq!(posture_alerts().len(), 1);
+    moto.boto("boto3.client('cloudtrail', **kw).stop_logging(Name='org')");
+    poll_after_a_second(&mut w);
+    let alerts = posture_alerts();
+    assert_eq!(alerts.len(), 2, "{alerts:#?}");
+    assert_ne!(alerts[0].id, alerts[1].id);
+}
