@@ -18,6 +18,8 @@
 //! - [`azure`]: Azure (`posture azure`): each subscription's Activity Log export, retention and
 //!   storage account, Entra ID's sign-in and audit log export, Defender for Cloud plans and the
 //!   CIS activity-log alerts, read with bearer-token GETs to Azure Resource Manager;
+//! - [`fromlogs`]: the same AWS checks read from the trail's own records of the calls that
+//!   set the configuration (`posture aws --logs`), for when there is no API access;
 //! - [`render`]: JSON lines, JSON, Markdown and a dry-run shell script of the fixes.
 //!
 //! Every check ends `pass`, `fail` or `unknown`: a call that is denied or fails makes the
@@ -32,6 +34,7 @@ pub mod client;
 pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod creds;
+pub mod fromlogs;
 pub mod guardduty;
 pub mod lifecycle;
 pub mod organizations;
