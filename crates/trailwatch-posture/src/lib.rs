@@ -1,4 +1,5 @@
-//! Checks of the cloud side's logging set-up, through the clouds' own APIs.
+//! Checks of the cloud side's logging set-up, through the clouds' own APIs (or, for AWS
+//! without API access, from the trail's records of the calls that set it up).
 //!
 //! This crate owns one job: asking a cloud account how its audit logging is configured and
 //! saying, check by check, whether that meets what audit-logging guidance (the clouds' own,

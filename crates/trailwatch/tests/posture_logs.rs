@@ -114,11 +114,15 @@ fn records() -> Vec<Value> {
 }
 
 fn checks(args: &[&str]) -> Vec<Value> {
+    posture(args).alerts()
+}
+
+fn posture(args: &[&str]) -> common::Run {
     let mut all = vec!["posture", "aws", "--format", "jsonl", "--logs"];
     all.extend(args);
     let r = run(&all);
     r.assert_code(1);
-    r.alerts()
+    r
 }
 
 fn find<'a>(checks: &'a [Value], id: &str, resource: &str) -> &'a Value {
@@ -144,7 +148,12 @@ fn the_latest_successful_call_sets_each_check() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("trail.jsonl");
     write_jsonl(&file, &records());
-    let c = checks(&[file.to_str().unwrap()]);
+    // A file that cannot be read is reported by name; the rest is read.
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"Records\": [{\"eventName\": ").unwrap();
+    let r = posture(&[file.to_str().unwrap(), broken.to_str().unwrap()]);
+    assert!(r.stderr.contains("broken.json"), "{}", r.context());
+    let c = r.alerts();
     let alice = "by arn:aws:iam::111122223333:user/alice";
     // Created single-region without validation, fixed by UpdateTrail; the denied UpdateTrail
     // that would have undone it changed nothing.
@@ -363,6 +372,20 @@ fn invictus_stratus_trails_read_from_their_records() {
         &["PutBucketPolicy eventID dfcc072b-da6e-454c-b4bf-f7fbf9052e00"],
         &[],
     );
+}
+
+#[test]
+fn logs_and_api_options_do_not_mix() {
+    let r = run(&[
+        "posture",
+        "aws",
+        "--logs",
+        "x.json",
+        "--endpoint",
+        "http://127.0.0.1:1",
+    ]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("cannot be used with"), "{}", r.context());
 }
 
 #[test]
