@@ -1,4 +1,5 @@
-//! Checks of the cloud side's logging set-up, through the clouds' own APIs.
+//! Checks of the cloud side's logging set-up, through the clouds' own APIs (or, for AWS
+//! without API access, from the trail's records of the calls that set it up).
 //!
 //! This crate owns one job: asking a cloud account how its audit logging is configured and
 //! saying, check by check, whether that meets what audit-logging guidance (the clouds' own,
@@ -18,6 +19,8 @@
 //! - [`azure`]: Azure (`posture azure`): each subscription's Activity Log export, retention and
 //!   storage account, Entra ID's sign-in and audit log export, Defender for Cloud plans and the
 //!   CIS activity-log alerts, read with bearer-token GETs to Azure Resource Manager;
+//! - [`fromlogs`]: the same AWS checks read from the trail's own records of the calls that
+//!   set the configuration (`posture aws --logs`), for when there is no API access;
 //! - [`render`]: JSON lines, JSON, Markdown and a dry-run shell script of the fixes.
 //!
 //! Every check ends `pass`, `fail` or `unknown`: a call that is denied or fails makes the
@@ -32,6 +35,7 @@ pub mod client;
 pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod creds;
+pub mod fromlogs;
 pub mod guardduty;
 pub mod lifecycle;
 pub mod organizations;

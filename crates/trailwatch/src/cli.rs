@@ -676,6 +676,17 @@ pub struct PostureAwsArgs {
     /// account (run from the management account or a delegated administrator).
     #[arg(long)]
     pub organization: bool,
+    /// Read the checks from CloudTrail logs (files or directories, as `hunt` reads them)
+    /// instead of the APIs: the latest successful CreateTrail, UpdateTrail, StopLogging,
+    /// PutEventSelectors, PutBucketPolicy, … of each trail and its bucket; what the logs never
+    /// touched is unknown.
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 1..,
+        conflicts_with_all = ["regions", "profile", "endpoint", "organization"]
+    )]
+    pub logs: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: PostureFormat,
     /// Write to FILE instead of standard output.

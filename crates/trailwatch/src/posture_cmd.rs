@@ -1,16 +1,23 @@
 //! `posture aws` and `posture azure`: the cloud side's logging set-up, checked through its
-//! APIs (trailwatch-posture), written in the format asked for.
+//! APIs (trailwatch-posture) or, with `posture aws --logs`, read from the trail's records of
+//! the calls that set it, written in the format asked for.
 
-use crate::cli::{PostureAwsArgs, PostureAzureArgs, PostureFormat};
+use crate::cli::{InputArgs, PostureAwsArgs, PostureAzureArgs, PostureFormat};
 use crate::output::Sink;
 use crate::table::{self, Column, Paint};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
+use trailwatch_decode::DecodeError;
+use trailwatch_detect::TimeRange;
 use trailwatch_posture::azure::AzureOptions;
 use trailwatch_posture::{render, AwsOptions, Check, Status};
 
 pub fn aws(a: PostureAwsArgs) -> Result<ExitCode> {
+    if !a.logs.is_empty() {
+        let checks = from_logs(&a.logs).context("posture aws --logs")?;
+        return write(&checks, a.format, a.output.as_deref(), "aws");
+    }
     let options = AwsOptions {
         regions: a.regions.clone(),
         profile: a.profile.clone(),
@@ -19,6 +26,29 @@ pub fn aws(a: PostureAwsArgs) -> Result<ExitCode> {
     };
     let checks = options.run().context("posture aws")?;
     write(&checks, a.format, a.output.as_deref(), "aws")
+}
+
+/// The checks the CloudTrail records under `paths` answer, the inputs resolved as `hunt`
+/// resolves them; a file or record that cannot be read is reported and the rest is read.
+fn from_logs(paths: &[std::path::PathBuf]) -> Result<Vec<Check>> {
+    let input = InputArgs {
+        paths: paths.to_vec(),
+        store: None,
+        since: None,
+        until: None,
+        strict: false,
+        threads: None,
+    };
+    let report = |e: DecodeError| {
+        eprintln!(
+            "trailwatch: {}",
+            trailwatch_escape::terminal(&e.to_string())
+        );
+    };
+    let inputs = crate::commands::inputs(&input, TimeRange::default(), &report)?;
+    let events = trailwatch_recover::load(&inputs, None, None, &mut |e| report(e));
+    eprintln!("trailwatch: posture aws: {} events read", events.len());
+    Ok(trailwatch_posture::fromlogs::checks(&events))
 }
 
 pub fn azure(a: PostureAzureArgs) -> Result<ExitCode> {
