@@ -128,6 +128,10 @@ pub struct Watcher {
     anchor_sinks: Vec<String>,
     /// The seq of the last head sent through them.
     anchor_sent: Option<u64>,
+    /// The S3 prefix each published head is written to (`[store] anchor_bucket`).
+    anchor_bucket: Option<crate::anchor_bucket::AnchorBucket>,
+    /// The seq of the last head written there (a failed write is retried next poll).
+    bucket_sent: Option<u64>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -216,6 +220,16 @@ impl Watcher {
         )?;
         w.delivery = delivery;
         w.anchor_sinks.clone_from(&config.store.anchor_sinks);
+        if let Some(bucket) = config
+            .store
+            .anchor_bucket()
+            .map_err(|reason| WatchError::Config {
+                file: "configuration".into(),
+                reason,
+            })?
+        {
+            w.anchor_bucket = Some(bucket.build()?);
+        }
         Ok(w)
     }
 
@@ -266,6 +280,8 @@ impl Watcher {
             started_ms: now_ms(),
             anchor_sinks: Vec::new(),
             anchor_sent: None,
+            anchor_bucket: None,
+            bucket_sent: None,
         })
     }
 
@@ -342,6 +358,7 @@ impl Watcher {
         }
         self.compact_if_due(&mut report);
         self.send_anchor()?;
+        self.publish_to_bucket();
         report.delivery.add(self.dispatch()?);
         Ok(report)
     }
@@ -599,6 +616,7 @@ impl Watcher {
         let snapshot = self.snapshot()?;
         self.state.commit(&checkpoints, Some(&snapshot))?;
         self.send_anchor()?;
+        self.publish_to_bucket();
         if newest_modified > i64::MIN {
             let lag = (now_ms() - newest_modified).max(0) as f64 / 1000.0;
             self.metrics.set(names::LAG, &[("source", &name)], lag);
