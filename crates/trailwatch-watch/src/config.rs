@@ -310,6 +310,13 @@ impl Config {
             }
         }
         self.store.anchor_bucket()?;
+        if let Some(a) = &self.store.anchors {
+            if a.to_string_lossy().starts_with("s3://") {
+                return Err(format!(
+                    "[store] anchors {a:?} is a file: an S3 prefix goes in anchor_bucket"
+                ));
+            }
+        }
         if let Some(k) = self.store.public_key.as_deref() {
             // A file is read where verify runs; a key written here is checked now.
             if trailwatch_ledger::looks_like_public_key(k) {

@@ -88,6 +88,12 @@ fn watch_writes_each_head_once_and_retries_a_failed_write() {
     let cfg = Config::parse(&text).expect("config");
     let bad = text.replace("s3://later/heads", "s3://later/../heads");
     assert!(Config::parse(&bad).is_err(), "a prefix with .. is refused");
+    let bad = text.replace(
+        &format!("anchors = {anchors:?}"),
+        "anchors = \"s3://later/a\"",
+    );
+    let e = Config::parse(&bad).expect_err("an S3 URL as the anchor file");
+    assert!(e.contains("anchor_bucket"), "{e}");
     let mut w = Watcher::from_config(&cfg).expect("watcher");
     let bucket = config(&moto, "later").build().expect("client");
     let files = [

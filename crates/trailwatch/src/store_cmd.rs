@@ -361,7 +361,7 @@ fn bucket_anchors(
     Ok(read
         .into_iter()
         .enumerate()
-        .map(|(i, (_, a))| (i + 1, a))
+        .map(|(i, (key, a))| (i + 1, a.map_err(|reason| format!("{key}: {reason}"))))
         .collect())
 }
 

@@ -254,6 +254,19 @@ except botocore.exceptions.ClientError as e:
         last.seq
     );
     assert!(stdout.contains(&want), "{stdout}");
+
+    // An object planted under the prefix that is no head is named by its key.
+    let id = heads[0]["key"].as_str().unwrap().split('/').nth(2).unwrap();
+    let planted = format!("{PREFIX}/{id}/99999999999999999999-planted.json");
+    moto.boto(&format!(
+        "s3.put_object(Bucket={BUCKET:?}, Key={planted:?}, Body=b'not json')\nprint('{{}}')"
+    ));
+    let out = home.tw(1, &["verify", "--anchors", &url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("anchors line 3: not an anchor ({planted}: ")),
+        "{stdout}"
+    );
 }
 
 /// A bucket that cannot take the head: the operation's change stands, the head is in the
