@@ -159,6 +159,9 @@ impl AnchorBucketConfig {
     }
 }
 
+/// A head object read back: its key, and the anchor it holds or why it is not one.
+pub type HeadObject = (String, Result<Anchor, String>);
+
 /// What [`AnchorBucket::publish`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Published {
@@ -264,13 +267,8 @@ impl AnchorBucket {
         }
     }
 
-    /// Every head object of the store `store_id`, in key order (which is seq order): its key,
-    /// and the anchor it holds or why it is not one.
-    #[allow(clippy::type_complexity)]
-    pub fn read(
-        &self,
-        store_id: &str,
-    ) -> Result<Vec<(String, Result<Anchor, String>)>, AnchorBucketError> {
+    /// Every head object of the store `store_id`, in key order (which is seq order).
+    pub fn read(&self, store_id: &str) -> Result<Vec<HeadObject>, AnchorBucketError> {
         let prefix = self.store_prefix(store_id);
         let fail = |reason: String| AnchorBucketError::Request {
             what: format!("reading heads from {}", self.location(store_id)),

@@ -69,6 +69,12 @@ fn a_published_head_is_never_overwritten() {
     assert_eq!(mode.trim(), "GOVERNANCE");
     // Another store's prefix holds none of them.
     assert!(bucket.read("other").expect("read").is_empty());
+    // A bucket without Object Lock refuses the lock: an error, not an unlocked head.
+    moto.boto("s3.create_bucket(Bucket='plain')");
+    let plain = config(&moto, "plain").build().expect("client");
+    let e = plain.publish(&id, &first).expect_err("no Object Lock");
+    assert!(e.to_string().contains("ObjectLockConfiguration"), "{e}");
+    assert!(plain.read(&id).expect("read").is_empty());
 }
 
 #[test]
