@@ -5,7 +5,9 @@
 //! link's seq and line hash) when a store operation ended, the time, and an Ed25519 signature by
 //! the store's key over the domain `trailwatch-anchor v1\n` and the line without `sig`, so that
 //! an anchor says on its own which store's writer published it. Anchors are appended to a file
-//! outside the store (and may be sent elsewhere); the writer never reads them back.
+//! outside the store (and may be sent elsewhere: alert sinks, an S3 bucket with Object Lock,
+//! whose head objects verify reads back as [`AnchorLine`]s, numbered in key order); the writer
+//! never reads them back.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -121,16 +123,18 @@ pub fn read_anchors(path: &Path) -> Result<Vec<AnchorLine>, LedgerError> {
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            let a = serde_json::from_str::<Anchor>(l)
-                .map_err(|e| e.to_string())
-                .and_then(|a| match hex::decode_array::<32>(&a.hash) {
-                    Some(_) => Ok(a),
-                    None => Err(format!("hash {:?} is not a hex SHA-256", a.hash)),
-                });
-            (i + 1, a)
-        })
+        .map(|(i, l)| (i + 1, parse_anchor(l)))
         .collect())
+}
+
+/// One anchor line (an anchor file's line, or a head object's body), or why it is not one.
+pub fn parse_anchor(line: &str) -> Result<Anchor, String> {
+    serde_json::from_str::<Anchor>(line.trim())
+        .map_err(|e| e.to_string())
+        .and_then(|a| match hex::decode_array::<32>(&a.hash) {
+            Some(_) => Ok(a),
+            None => Err(format!("hash {:?} is not a hex SHA-256", a.hash)),
+        })
 }
 
 /// What the anchors prove against a ledger whose valid links hash to `hashes` (seq → line

@@ -53,7 +53,7 @@ mod ledger;
 mod link;
 mod verify;
 
-pub use anchor::{append_anchor, read_anchors, Anchor, AnchorLine};
+pub use anchor::{append_anchor, parse_anchor, read_anchors, Anchor, AnchorLine};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use ids::IdDigest;
 pub use keys::{

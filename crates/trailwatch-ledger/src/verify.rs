@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::anchor::{check_anchors, read_anchors};
+use crate::anchor::{check_anchors, read_anchors, AnchorLine};
 use crate::ledger::{
     hash_file, io_err, parse_public_key, read_public_key, read_raw, LedgerError, TornTail,
     LEDGER_DIR, LEDGER_FILE, LEGACY_SECRET_KEY_FILE, PUBLIC_KEY_FILE,
@@ -31,6 +31,9 @@ pub struct VerifyOptions {
     /// An anchor file (signed heads the writer published, [`crate::Anchor`]): the ledger must
     /// continue every one of them.
     pub anchors: Option<PathBuf>,
+    /// Anchors read from elsewhere (the head objects of an S3 prefix, numbered in key order):
+    /// checked exactly as an anchor file's lines are; used instead of `anchors` when given.
+    pub anchor_lines: Option<Vec<AnchorLine>>,
 }
 
 impl Default for VerifyOptions {
@@ -40,6 +43,7 @@ impl Default for VerifyOptions {
             data_pattern: "*.parquet".to_string(),
             head: None,
             anchors: None,
+            anchor_lines: None,
         }
     }
 }
@@ -579,15 +583,20 @@ fn check_external(
             }
         }
     }
-    let Some(path) = &opts.anchors else {
-        return Ok(None);
+    let read;
+    let anchors = match (&opts.anchor_lines, &opts.anchors) {
+        (Some(lines), _) => lines,
+        (None, Some(path)) => {
+            read = read_anchors(path)?;
+            &read
+        }
+        (None, None) => return Ok(None),
     };
     let hashes = by_seq
         .iter()
         .map(|(&seq, &idx)| (seq, entries[idx].hash.as_str()))
         .collect();
-    let anchors = read_anchors(path)?;
-    Ok(Some(check_anchors(&anchors, key, &hashes, head, problems)))
+    Ok(Some(check_anchors(anchors, key, &hashes, head, problems)))
 }
 
 /// The key to verify with: the pinned one (checked against `signing.pub`), else `signing.pub`.

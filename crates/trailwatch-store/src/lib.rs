@@ -51,7 +51,9 @@
 //! - Anchors: every writing operation ([`Store::ingest`], [`Store::retention`],
 //!   [`Store::compact`], [`Store::set_retention_floor`]) ends by publishing the ledger's signed
 //!   head to an anchor file outside the store ([`Store::publish_head`]; next to the key unless
-//!   [`Store::publish_to`] says otherwise), which verify can check the store against.
+//!   [`Store::publish_to`] says otherwise), which verify can check the store against. Sending
+//!   it further (alert sinks, an S3 bucket with Object Lock) is trailwatch-watch's job: this
+//!   crate has no network.
 //! - Retention floor: [`Store::retention`] refuses, deleting nothing, to keep less than the
 //!   floor in force (365 days, or what the last signed floor link says), also measured on the
 //!   clock the retention link carries; [`Store::set_retention_floor`] changes it with a signed

@@ -78,9 +78,50 @@ pub struct StoreSection {
     /// resolved: a record, not an incident).
     #[serde(default)]
     pub anchor_sinks: Vec<String>,
+    /// `s3://bucket/prefix`: each published head is also written there as its own object,
+    /// created only if absent and under Object Lock ([`crate::anchor_bucket`]). A failure
+    /// is reported; the head stays in the anchor file and `watch` retries on its next poll.
+    pub anchor_bucket: Option<String>,
+    /// Another S3 endpoint for the anchor bucket (an S3-compatible service, a test server).
+    pub anchor_endpoint: Option<String>,
+    /// The anchor bucket's region (default `AWS_REGION`, else `us-east-1`).
+    pub anchor_region: Option<String>,
+    #[serde(default)]
+    pub anchor_allow_http: bool,
+    /// `GOVERNANCE` (default) or `COMPLIANCE`.
+    pub anchor_lock_mode: Option<String>,
+    /// Days each head object is locked (default 365).
+    pub anchor_lock_days: Option<u32>,
 }
 
 impl StoreSection {
+    /// The anchor bucket's configuration, when `anchor_bucket` is set.
+    pub fn anchor_bucket(
+        &self,
+    ) -> Result<Option<crate::anchor_bucket::AnchorBucketConfig>, String> {
+        use crate::anchor_bucket::{parse_s3_url, LockMode, DEFAULT_LOCK_DAYS};
+        let Some(url) = &self.anchor_bucket else {
+            return Ok(None);
+        };
+        parse_s3_url(url).map_err(|e| format!("[store] anchor_bucket {e}"))?;
+        let lock_mode = match &self.anchor_lock_mode {
+            Some(m) => LockMode::parse(m).map_err(|e| format!("[store] {e}"))?,
+            None => LockMode::Governance,
+        };
+        let lock_days = self.anchor_lock_days.unwrap_or(DEFAULT_LOCK_DAYS);
+        if lock_days == 0 {
+            return Err("[store] anchor_lock_days must be at least 1".into());
+        }
+        Ok(Some(crate::anchor_bucket::AnchorBucketConfig {
+            url: url.clone(),
+            endpoint: self.anchor_endpoint.clone(),
+            region: self.anchor_region.clone(),
+            allow_http: self.anchor_allow_http,
+            lock_mode,
+            lock_days,
+        }))
+    }
+
     /// Where the store's signing key is ([`trailwatch_store::KeySource::resolve`]).
     pub fn keys(&self) -> Result<trailwatch_store::KeySource, trailwatch_store::StoreError> {
         trailwatch_store::KeySource::resolve(
@@ -271,6 +312,14 @@ impl Config {
             if !sinks.contains(a.as_str()) {
                 return Err(format!(
                     "[store] anchor_sinks names {a:?}, which no [[sinks]] is"
+                ));
+            }
+        }
+        self.store.anchor_bucket()?;
+        if let Some(a) = &self.store.anchors {
+            if a.to_string_lossy().starts_with("s3://") {
+                return Err(format!(
+                    "[store] anchors {a:?} is a file: an S3 prefix goes in anchor_bucket"
                 ));
             }
         }

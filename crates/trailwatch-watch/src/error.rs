@@ -26,6 +26,8 @@ pub enum WatchError {
         #[source]
         source: trailwatch_sink::SinkError,
     },
+    #[error("{0}")]
+    AnchorBucket(#[from] crate::anchor_bucket::AnchorBucketError),
     #[error("rules: {0}")]
     Rules(String),
     #[error("detection: {0}")]

@@ -19,6 +19,8 @@
 //!   per incident into the outbox (a stable [`incident_key`] folds re-detections and a growing
 //!   incident into the open alert) → the `trailwatch-sink` dispatcher delivers, with retries;
 //!   coverage gaps (an expected account or region silent longer than allowed) are alerts too;
+//! - [`anchor_bucket`]: the store's signed heads published as Object-Locked objects in an S3
+//!   bucket (`[store] anchor_bucket`), and read back for `verify --anchors s3://…`;
 //! - [`metrics`]: Prometheus text on an optional port, bearer-token protected beyond loopback.
 //!
 //! # Limits
@@ -32,6 +34,7 @@
 //! - An appended object is read from where the last step stopped, as lines: a growing
 //!   `{"Records":[…]}` document (not a CloudTrail delivery, which never grows) is not supported.
 
+pub mod anchor_bucket;
 pub mod config;
 mod delivery;
 mod error;

@@ -133,6 +133,10 @@ pub struct Watcher {
     anchor_sent: Option<u64>,
     /// The cloud side's checks on a schedule (`[posture]`).
     posture: Option<crate::posture::PostureSection>,
+    /// The S3 prefix each published head is written to (`[store] anchor_bucket`).
+    anchor_bucket: Option<crate::anchor_bucket::AnchorBucket>,
+    /// The seq of the last head written there (a failed write is retried next poll).
+    bucket_sent: Option<u64>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -222,6 +226,16 @@ impl Watcher {
         w.delivery = delivery;
         w.anchor_sinks.clone_from(&config.store.anchor_sinks);
         w.posture.clone_from(&config.posture);
+        if let Some(bucket) = config
+            .store
+            .anchor_bucket()
+            .map_err(|reason| WatchError::Config {
+                file: "configuration".into(),
+                reason,
+            })?
+        {
+            w.anchor_bucket = Some(bucket.build()?);
+        }
         Ok(w)
     }
 
@@ -273,6 +287,8 @@ impl Watcher {
             anchor_sinks: Vec::new(),
             anchor_sent: None,
             posture: None,
+            anchor_bucket: None,
+            bucket_sent: None,
         })
     }
 
@@ -350,6 +366,7 @@ impl Watcher {
         self.compact_if_due(&mut report);
         self.posture_if_due(&mut report)?;
         self.send_anchor()?;
+        self.publish_to_bucket();
         report.delivery.add(self.dispatch()?);
         Ok(report)
     }
@@ -607,6 +624,7 @@ impl Watcher {
         let snapshot = self.snapshot()?;
         self.state.commit(&checkpoints, Some(&snapshot))?;
         self.send_anchor()?;
+        self.publish_to_bucket();
         if newest_modified > i64::MIN {
             let lag = (now_ms() - newest_modified).max(0) as f64 / 1000.0;
             self.metrics.set(names::LAG, &[("source", &name)], lag);

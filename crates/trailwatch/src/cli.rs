@@ -111,9 +111,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "HEX|FILE")]
     pub public_key: Option<String>,
     /// The anchor file (the signed heads the writer published outside the store; default the
-    /// configuration's [store] anchors): verify fails unless the store continues every one
-    /// (truncation, rollback to an older copy and forks are named).
-    #[arg(long, value_name = "FILE")]
+    /// configuration's [store] anchors), or the s3://bucket/prefix of [store] anchor_bucket
+    /// (read with its anchor_endpoint, anchor_region, anchor_allow_http): verify fails unless
+    /// the store continues every one (truncation, rollback to an older copy and forks are
+    /// named; for a bucket, "anchors line N" is the Nth head object in key order).
+    #[arg(long, value_name = "FILE|S3_URL")]
     pub anchors: Option<PathBuf>,
 }
 

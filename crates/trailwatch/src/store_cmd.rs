@@ -15,6 +15,7 @@ use trailwatch_decode::expand_inputs;
 use trailwatch_escape as escape;
 use trailwatch_model::duration::parse_duration_ms;
 use trailwatch_store::{CompactOptions, IngestOptions, KeySource, Store, VerifyOptions};
+use trailwatch_watch::anchor_bucket::{AnchorBucket, Published};
 use trailwatch_watch::config::StoreSection;
 
 /// Writes to stdout; a closed pipe comes back as an error (handled quietly by main).
@@ -77,9 +78,14 @@ fn store_and_keys(a: &StoreConfigArgs) -> Result<(StoreSection, PathBuf, KeySour
 }
 
 /// Opens the store `a` names for writing, with its signing key (creating the store, and a key,
-/// with `create`), publishing its heads where the configuration says.
-fn open_writer(a: &StoreConfigArgs, create: bool) -> Result<Store> {
+/// with `create`), publishing its heads where the configuration says (the anchor file, and the
+/// anchor bucket when one is set).
+fn open_writer(a: &StoreConfigArgs, create: bool) -> Result<(Store, Option<AnchorBucket>)> {
     let (section, dir, keys) = store_and_keys(a)?;
+    let bucket = match section.anchor_bucket().map_err(anyhow::Error::msg)? {
+        Some(b) => Some(b.build().context("[store] anchor_bucket")?),
+        None => None,
+    };
     let mut store = if create {
         let s = Store::open_or_create(&dir, &keys)
             .with_context(|| format!("store {}", dir.display()))?;
@@ -91,17 +97,32 @@ fn open_writer(a: &StoreConfigArgs, create: bool) -> Result<Store> {
     if let Some(anchors) = section.anchors {
         store.publish_to(anchors).context("[store] anchors")?;
     }
-    Ok(store)
+    Ok((store, bucket))
 }
 
-/// `; head N published to FILE` when the operation published one.
-fn published(store: &Store, before: Option<u64>) -> String {
-    match (store.last_anchor(), store.anchor_file()) {
-        (Some(a), Some(f)) if Some(a.seq) != before => {
-            format!("; signed head {} published to {}", a.seq, f.display())
+/// `; head N published to FILE[ and s3://…]` when the operation published one. The head is
+/// written to the anchor bucket here; a failure is reported on stderr and does not fail the
+/// command: the store's change is committed and the head is in the anchor file, and the next
+/// writing operation publishes a newer head, which proves as much.
+fn published(store: &Store, bucket: Option<&AnchorBucket>) -> String {
+    let (Some(a), Some(f)) = (store.last_anchor(), store.anchor_file()) else {
+        return String::new();
+    };
+    let mut out = format!("; signed head {} published to {}", a.seq, f.display());
+    if let Some(b) = bucket {
+        let id = trailwatch_ledger::store_id(&store.ledger().public_key());
+        match b.publish(&id, a) {
+            Ok(Published::New(url) | Published::AlreadyThere(url)) => {
+                out.push_str(&format!(" and {url}"));
+            }
+            Err(e) => eprintln!(
+                "trailwatch: warning: {} (the head is in {}; the next writing operation publishes a newer one)",
+                escape::terminal(&e.to_string()),
+                f.display()
+            ),
         }
-        _ => String::new(),
     }
+    out
 }
 
 /// Says what opening the store for writing cleaned up after an interrupted write, if anything.
@@ -169,7 +190,7 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
     if inputs.is_empty() {
         bail!("no input to read");
     }
-    let mut store = open_writer(&a.store, true)?;
+    let (mut store, bucket) = open_writer(&a.store, true)?;
     let dir = store.dir().to_path_buf();
     let opts = IngestOptions {
         check_source_hash: a.check_hashes,
@@ -196,7 +217,7 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
         r.elapsed_secs,
         records as f64 / r.elapsed_secs.max(1e-9),
         r.errors.len() + input_errors.len(),
-        published(&store, None)
+        published(&store, bucket.as_ref())
     );
     let nothing_read = r.read.files_read == 0 && r.skipped == 0;
     Ok(if nothing_read {
@@ -286,11 +307,17 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
         (None, Some(k)) => Some(pinned_key(k, "[store] public_key")?),
         (None, None) => None,
     };
-    let opts = VerifyOptions {
+    let mut opts = VerifyOptions {
         public_key,
-        anchors: a.anchors.or(section.anchors),
         ..VerifyOptions::default()
     };
+    match a.anchors.or(section.anchors.clone()) {
+        Some(p) if p.to_string_lossy().starts_with("s3://") => {
+            let lines = bucket_anchors(&p.to_string_lossy(), &section, &store, &opts)?;
+            opts.anchor_lines = Some(lines);
+        }
+        other => opts.anchors = other,
+    }
     let r = store.verify_with(&opts).context("verify")?;
     emit(&(escape::terminal(&r.to_string()).replace("\\n", "\n") + "\n"))?;
     Ok(if r.is_ok() {
@@ -298,6 +325,44 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The heads published under `url` (`s3://bucket/prefix`, read with the `[store]
+/// anchor_*` endpoint, region and allow_http) for the store: the pinned key's store id, else
+/// `signing.pub`'s. Numbered in key order, which verify's `anchors line N` refers to; a
+/// prefix holding none is an error, as a missing anchor file is.
+fn bucket_anchors(
+    url: &str,
+    section: &StoreSection,
+    store: &Store,
+    opts: &VerifyOptions,
+) -> Result<Vec<trailwatch_ledger::AnchorLine>> {
+    let config = trailwatch_watch::anchor_bucket::AnchorBucketConfig {
+        url: url.to_string(),
+        endpoint: section.anchor_endpoint.clone(),
+        region: section.anchor_region.clone(),
+        allow_http: section.anchor_allow_http,
+        lock_mode: trailwatch_watch::anchor_bucket::LockMode::Governance,
+        lock_days: 1,
+    };
+    let bucket = config.build().context("--anchors")?;
+    let key = match &opts.public_key {
+        Some(k) => trailwatch_ledger::parse_public_key(k).map_err(anyhow::Error::msg)?,
+        None => store.ledger().public_key(),
+    };
+    let id = trailwatch_ledger::store_id(&key);
+    let read = bucket.read(&id)?;
+    if read.is_empty() {
+        bail!(
+            "{}: no published heads there (none published, or not by this store's key)",
+            bucket.location(&id)
+        );
+    }
+    Ok(read
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, a))| (i + 1, a.map_err(|reason| format!("{key}: {reason}"))))
+        .collect())
 }
 
 /// `--keep` (or `--set-floor`, `flag`) as whole days: a span in the shared grammar
@@ -320,9 +385,10 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
         bail!("retention needs --keep (or --set-floor)");
     };
     let days = keep_days(keep, "--keep")?;
-    let mut store = if a.dry_run {
+    let (mut store, bucket) = if a.dry_run {
         let section = store_section(&a.store)?;
-        open_dir(&trailwatch_store::resolve_dir(section.dir.as_deref()), None)?
+        let dir = trailwatch_store::resolve_dir(section.dir.as_deref());
+        (open_dir(&dir, None)?, None)
     } else {
         open_writer(&a.store, false)?
     };
@@ -345,7 +411,7 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
         r.ledger_seq
             .map(|s| format!("; recorded as ledger link {s}"))
             .unwrap_or_default(),
-        published(&store, None)
+        published(&store, bucket.as_ref())
     )?;
     emit(&o)?;
     Ok(ExitCode::SUCCESS)
@@ -354,7 +420,7 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
 /// `retention --set-floor`: a signed floor link, reported.
 fn set_floor(a: &RetentionArgs, floor: &str) -> Result<ExitCode> {
     let days = keep_days(floor, "--set-floor")?;
-    let mut store = open_writer(&a.store, false)?;
+    let (mut store, bucket) = open_writer(&a.store, false)?;
     let reason = a
         .reason
         .as_deref()
@@ -372,7 +438,7 @@ fn set_floor(a: &RetentionArgs, floor: &str) -> Result<ExitCode> {
         escape::terminal(reason),
         link.seq,
         link.at,
-        published(&store, None)
+        published(&store, bucket.as_ref())
     ))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -404,7 +470,7 @@ fn mb(bytes: u64) -> String {
 
 /// Merges the small files of the days before today (the reference day: `--now` or the clock).
 pub fn compact(a: CompactArgs, clock: Clock) -> Result<ExitCode> {
-    let mut store = open_writer(&a.store, false)?;
+    let (mut store, bucket) = open_writer(&a.store, false)?;
     let opts = CompactOptions {
         min_files: a.min_files,
         max_rows: a.max_rows,
@@ -454,7 +520,7 @@ pub fn compact(a: CompactArgs, clock: Clock) -> Result<ExitCode> {
         )?;
     }
     emit(&o)?;
-    let head = published(&store, None);
+    let head = published(&store, bucket.as_ref());
     if !head.is_empty() {
         eprintln!("trailwatch: {}", head.trim_start_matches("; "));
     }

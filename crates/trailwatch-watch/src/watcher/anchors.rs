@@ -1,6 +1,8 @@
 //! Sending the store's published heads (anchors) through the alert sinks `[store]
 //! anchor_sinks` names: the outbox and its delivery, as for any alert, so that a head reaches
-//! a SIEM or a webhook the store's writer cannot take it back from.
+//! a SIEM or a webhook the store's writer cannot take it back from; and writing them to the
+//! `[store] anchor_bucket` S3 prefix ([`crate::anchor_bucket`]), retried every poll until
+//! written.
 
 use std::time::SystemTime;
 
@@ -66,5 +68,25 @@ impl Watcher {
         }
         self.anchor_sent = Some(anchor.seq);
         Ok(())
+    }
+
+    /// Writes the head the store published last to the anchor bucket, once per head. A
+    /// failure is logged and retried on the next poll (the head is in the anchor file
+    /// already); a newer head published meanwhile is written instead, and proves as much.
+    pub(super) fn publish_to_bucket(&mut self) {
+        let (Some(bucket), Some(anchor)) = (&self.anchor_bucket, self.store.last_anchor()) else {
+            return;
+        };
+        if self.bucket_sent == Some(anchor.seq) {
+            return;
+        }
+        let id = trailwatch_ledger::store_id(&self.store.ledger().public_key());
+        match bucket.publish(&id, anchor) {
+            Ok(_) => self.bucket_sent = Some(anchor.seq),
+            Err(e) => tracing::warn!(
+                error = %trailwatch_escape::terminal(&e.to_string()),
+                "store head not written to the anchor bucket; retried next poll"
+            ),
+        }
     }
 }
