@@ -432,3 +432,44 @@ fn cloudwatch_logs(t: &Trail, p: &Place) -> Check {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// moto's `GetTrailStatus` never reports a delivery error, so these checks are tested on
+    /// answers written from the CloudTrail API reference (`DescribeTrails` trailList entry,
+    /// `GetTrailStatus` with epoch-second times and the `Latest…Error` strings).
+    #[test]
+    fn delivery_errors_in_the_trail_status_fail_the_delivery_checks() {
+        let described = json!({"Name": "org",
+            "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/org",
+            "HomeRegion": "us-east-1", "S3BucketName": "org-logs", "IsMultiRegionTrail": true,
+            "IncludeGlobalServiceEvents": true, "LogFileValidationEnabled": true,
+            "CloudWatchLogsLogGroupArn": "arn:aws:logs:us-east-1:111122223333:log-group:ct:*"});
+        let mut t = Trail::from_api(&described, "us-east-1", "unknown").expect("a trail");
+        let p = t.place();
+        let now_ms: i64 = 1_764_000_000_000;
+        let ago = |secs: i64| (now_ms / 1000 - secs) as f64;
+        t.status = Ok(json!({"IsLogging": true, "LatestDeliveryTime": ago(600),
+            "LatestDeliveryError": "AccessDenied",
+            "LatestCloudWatchLogsDeliveryError": "CloudWatch Logs role ARN is invalid"}));
+        let c = recent_delivery(&t, &p, now_ms);
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.evidence.contains("AccessDenied"), "{c:?}");
+        let c = cloudwatch_logs(&t, &p);
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.evidence.contains("role ARN is invalid"), "{c:?}");
+        t.status = Ok(json!({"IsLogging": true, "LatestDeliveryTime": ago(600),
+            "LatestDeliveryError": ""}));
+        assert_eq!(recent_delivery(&t, &p, now_ms).status, Status::Pass);
+        assert_eq!(cloudwatch_logs(&t, &p).status, Status::Pass);
+        t.status = Ok(json!({"IsLogging": true, "LatestDeliveryTime": ago(3 * 86_400)}));
+        assert_eq!(recent_delivery(&t, &p, now_ms).status, Status::Fail);
+        t.status = Err("GetTrailStatus: AccessDeniedException".into());
+        let c = recent_delivery(&t, &p, now_ms);
+        assert_eq!(c.status, Status::Unknown);
+        assert!(c.evidence.contains("GetTrailStatus"), "{c:?}");
+    }
+}
