@@ -636,3 +636,55 @@ fn policy_restricted(b: &Bucket, p: &Place) -> Check {
     kept["Statement"] = Value::Array(remaining);
     check.with_fix(s3api("put-bucket-policy", b).arg("--policy", kept.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(versioning: &str, object_lock: bool) -> Bucket {
+        Bucket {
+            name: "org-logs".into(),
+            region: "us-east-1".into(),
+            log_prefixes: vec!["AWSLogs/".into()],
+            acl_public: Ok(Vec::new()),
+            policy: Ok(None),
+            public_access_block: Ok(None),
+            account_public_access_block: Ok(None),
+            versioning: xml::<Versioning>(versioning.as_bytes(), "versioning"),
+            object_lock: Ok(object_lock),
+            access_logging: Ok(None),
+            lifecycle: Ok(None),
+        }
+    }
+
+    /// moto accepts MFA delete and ignores it, so this check's MFA path is tested on
+    /// `GetBucketVersioning` answers written from the S3 API reference.
+    #[test]
+    fn mfa_delete_from_the_versioning_answer_counts_as_protection() {
+        let p = Place {
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            resource: "org-logs".into(),
+        };
+        let ns = r#"xmlns="http://s3.amazonaws.com/doc/2006-03-01/""#;
+        let mfa = format!("<VersioningConfiguration {ns}><Status>Enabled</Status><MfaDelete>Enabled</MfaDelete></VersioningConfiguration>");
+        let plain = format!("<VersioningConfiguration {ns}><Status>Enabled</Status><MfaDelete>Disabled</MfaDelete></VersioningConfiguration>");
+        let never = format!("<VersioningConfiguration {ns}/>");
+        let c = object_lock_or_mfa_delete(&bucket(&mfa, false), &p);
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.evidence.contains("MFA delete"), "{c:?}");
+        let c = object_lock_or_mfa_delete(&bucket(&plain, false), &p);
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("put-object-lock-configuration")));
+        assert_eq!(
+            object_lock_or_mfa_delete(&bucket(&plain, true), &p).status,
+            Status::Pass
+        );
+        let c = versioning(&bucket(&never, false), &p);
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.evidence.contains("never enabled"), "{c:?}");
+    }
+}
