@@ -311,7 +311,14 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
         public_key,
         ..VerifyOptions::default()
     };
-    match a.anchors.or(section.anchors.clone()) {
+    // Given, else the configuration's: its locked bucket before its file (the writer of the
+    // store may also write the file; nobody can take back a locked object).
+    let configured = section
+        .anchor_bucket
+        .clone()
+        .map(PathBuf::from)
+        .or(section.anchors.clone());
+    match a.anchors.or(configured) {
         Some(p) if p.to_string_lossy().starts_with("s3://") => {
             let lines = bucket_anchors(&p.to_string_lossy(), &section, &store, &opts)?;
             opts.anchor_lines = Some(lines);
