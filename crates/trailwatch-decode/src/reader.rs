@@ -89,7 +89,7 @@ impl<'a> Record<'a> {
     pub fn resources(&self) -> Vec<String> {
         match self {
             Record::Aws(r) => r.resources(),
-            Record::Azure(r) => r.normalize().resources,
+            Record::Azure(r) => r.resources(),
             Record::Entra(r) => r.normalize().resources,
         }
     }

@@ -12,6 +12,8 @@
 //! number (`pr1234`) marks it. A group with a part `prod` or `production` is production
 //! whatever else it says. AWS environments are accounts, not names: AWS alerts are not lowered.
 
+use trailwatch_decode::azure::resource_id_part;
+
 /// Name parts that mark a non-production resource group unless configured otherwise.
 pub const DEFAULT_NON_PRODUCTION: &[&str] = &[
     "dev",
@@ -64,7 +66,7 @@ impl Environments {
         if self.names.is_empty() {
             return None;
         }
-        let group = resource_group(resource_id)?;
+        let group = resource_id_part(resource_id, "resourceGroups")?;
         let parts: Vec<String> = group
             .split(['-', '_', '.'])
             .map(str::to_ascii_lowercase)
@@ -93,16 +95,6 @@ impl Environments {
 /// `pr` followed by digits: a pull request's environment.
 fn is_pull_request(part: &str) -> bool {
     part.len() > 2 && part.starts_with("pr") && part[2..].bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The resource group named in an Azure resource id (`…/resourceGroups/NAME/…`), any case.
-fn resource_group(resource_id: &str) -> Option<&str> {
-    const KEY: &str = "/resourcegroups/";
-    let lower = resource_id.to_ascii_lowercase();
-    let at = lower.find(KEY)? + KEY.len();
-    let rest = &resource_id[at..];
-    let name = rest.split('/').next()?;
-    (!name.is_empty()).then_some(name)
 }
 
 #[cfg(test)]

@@ -164,7 +164,7 @@ impl RulePack {
         let report = loader.finish();
         // Rules about calls whose content can raise their alerts stay in below `min_level`.
         let aws = report.ruleset(&RuleSetConfig {
-            raisable: Some(crate::content::is_assessed_ignore_case),
+            raisable: Some(crate::content::is_assessed),
             ..RuleSetConfig::aws_cloudtrail(min_level)
         });
         let azure = report.ruleset(&RuleSetConfig {

@@ -24,6 +24,40 @@ const STRICT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 const ATTEMPTS: u32 = 3;
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
+
+/// The retry policy of every call of this crate (AWS and Azure alike): `once` is tried again
+/// after a transport error, throttling (429) or a server error, at most [`ATTEMPTS`] times,
+/// the delay growing fourfold from [`FIRST_RETRY_DELAY`]. A transport error that outlasts the
+/// attempts becomes the `CallError` of `operation`.
+pub(crate) fn with_retries<T>(
+    operation: &str,
+    status: impl Fn(&T) -> StatusCode,
+    mut once: impl FnMut() -> Result<T, String>,
+) -> Result<T, CallError> {
+    let mut delay = FIRST_RETRY_DELAY;
+    let mut attempt = 1;
+    loop {
+        let result = once();
+        let again = match &result {
+            Ok(r) => {
+                let s = status(r);
+                s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS
+            }
+            Err(_) => true,
+        };
+        if !again || attempt >= ATTEMPTS {
+            return result.map_err(|message| CallError {
+                operation: operation.to_string(),
+                status: None,
+                code: None,
+                message,
+            });
+        }
+        std::thread::sleep(delay);
+        delay *= 4;
+        attempt += 1;
+    }
+}
 /// The longest error text kept from an answer.
 const MAX_DETAIL: usize = 300;
 
@@ -360,33 +394,20 @@ impl Aws {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<Reply, CallError> {
-        let mut delay = FIRST_RETRY_DELAY;
-        let mut attempt = 1;
-        loop {
-            let result = self.runtime.block_on(self.send_once(
-                service,
-                region,
-                method.clone(),
-                url,
-                headers,
-                body.clone(),
-            ));
-            let again = match &result {
-                Ok(r) => r.status.is_server_error() || r.status == StatusCode::TOO_MANY_REQUESTS,
-                Err(_) => true,
-            };
-            if !again || attempt >= ATTEMPTS {
-                return result.map_err(|message| CallError {
-                    operation: operation.to_string(),
-                    status: None,
-                    code: None,
-                    message,
-                });
-            }
-            std::thread::sleep(delay);
-            delay *= 4;
-            attempt += 1;
-        }
+        with_retries(
+            operation,
+            |r: &Reply| r.status,
+            || {
+                self.runtime.block_on(self.send_once(
+                    service,
+                    region,
+                    method.clone(),
+                    url,
+                    headers,
+                    body.clone(),
+                ))
+            },
+        )
     }
 
     async fn send_once(

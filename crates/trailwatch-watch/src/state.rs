@@ -181,20 +181,19 @@ impl State {
         statuses: &[(String, &str)],
         now_ms: i64,
     ) -> Result<(), WatchError> {
-        let tx = self.conn.transaction().map_err(|e| WatchError::State {
-            path: self.path.display().to_string(),
-            source: e,
-        })?;
+        let path = &self.path;
+        let err = |source| WatchError::State {
+            path: path.display().to_string(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
         for (key, status) in statuses {
             tx.execute(
                 "INSERT INTO posture (check_key, status, checked_ms) VALUES (?1, ?2, ?3)
                  ON CONFLICT(check_key) DO UPDATE SET status = ?2, checked_ms = ?3",
                 params![key, status, now_ms],
             )
-            .map_err(|e| WatchError::State {
-                path: self.path.display().to_string(),
-                source: e,
-            })?;
+            .map_err(err)?;
         }
         tx.execute(
             "INSERT INTO posture_run (id, last_ms) VALUES (1, ?1)
@@ -202,10 +201,7 @@ impl State {
             params![now_ms],
         )
         .and_then(|_| tx.commit())
-        .map_err(|e| WatchError::State {
-            path: self.path.display().to_string(),
-            source: e,
-        })
+        .map_err(err)
     }
 
     /// The detection pipeline's state saved by the last step, if any.

@@ -6,85 +6,36 @@
 
 use serde_json::Value;
 use std::fs;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use trailwatch_ledger::Link;
+
+// moto's server, shared with the watch crate's own tests.
+#[path = "../../trailwatch-watch/tests/common/mod.rs"]
+mod watch_common;
+use watch_common::Moto;
 
 const BUCKET: &str = "audit-anchors";
 const PREFIX: &str = "trailwatch/heads";
 
-/// moto's server on a free loopback port, killed on drop.
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m moto.server (pip install 'moto[server]')");
-        let mut m = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = m.child.try_wait() {
-                panic!("moto server exited ({status}): is `moto[server]` installed?");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto server did not listen within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        m
-    }
-
-    /// Runs a Python snippet with boto3's `s3` client pointed at moto; its stdout is JSON.
-    fn boto(&self, code: &str) -> Value {
-        let prelude = format!(
+/// Runs a Python snippet with boto3's `s3` client pointed at moto; its stdout is JSON.
+fn boto(moto: &Moto, code: &str) -> Value {
+    let prelude = format!(
             "import boto3, json, datetime\ns3 = boto3.client('s3', endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n",
-            self.url
+            moto.url
         );
-        let out = Command::new("python3")
-            .arg("-c")
-            .arg(prelude + code)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "boto3: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(prelude + code)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn stratus(rel: &str) -> PathBuf {
@@ -159,15 +110,20 @@ impl Home {
 }
 
 fn create_locked_bucket(moto: &Moto) {
-    moto.boto(&format!(
-        "s3.create_bucket(Bucket={BUCKET:?}, ObjectLockEnabledForBucket=True)\nprint('{{}}')"
-    ));
+    boto(
+        moto,
+        &format!(
+            "s3.create_bucket(Bucket={BUCKET:?}, ObjectLockEnabledForBucket=True)\nprint('{{}}')"
+        ),
+    );
 }
 
 /// Every head object under the prefix: key, body, lock mode, days left, versions.
 fn heads(moto: &Moto) -> Vec<Value> {
-    let v = moto.boto(&format!(
-        r#"out = []
+    let v = boto(
+        moto,
+        &format!(
+            r#"out = []
 for o in s3.list_objects_v2(Bucket={BUCKET:?}, Prefix={PREFIX:?}).get('Contents', []):
     h = s3.head_object(Bucket={BUCKET:?}, Key=o['Key'])
     body = s3.get_object(Bucket={BUCKET:?}, Key=o['Key'])['Body'].read().decode()
@@ -175,7 +131,8 @@ for o in s3.list_objects_v2(Bucket={BUCKET:?}, Prefix={PREFIX:?}).get('Contents'
     days = (until - datetime.datetime.now(datetime.timezone.utc)).days if until else None
     out.append(dict(key=o['Key'], body=body, mode=h.get('ObjectLockMode'), days=days, version=h.get('VersionId')))
 print(json.dumps(out))"#
-    ));
+        ),
+    );
     v.as_array().unwrap().clone()
 }
 
@@ -214,16 +171,19 @@ fn heads_are_locked_objects_and_verify_reads_them_back() {
     }
 
     // The writer's credentials cannot take a head back: deleting its version is refused.
-    let refused = moto.boto(&format!(
-        r#"import botocore
+    let refused = boto(
+        &moto,
+        &format!(
+            r#"import botocore
 try:
     s3.delete_object(Bucket={BUCKET:?}, Key={:?}, VersionId={:?})
     print(json.dumps(dict(refused=False)))
 except botocore.exceptions.ClientError as e:
     print(json.dumps(dict(refused=True, code=e.response['Error']['Code'])))"#,
-        heads[1]["key"].as_str().unwrap(),
-        heads[1]["version"].as_str().unwrap()
-    ));
+            heads[1]["key"].as_str().unwrap(),
+            heads[1]["version"].as_str().unwrap()
+        ),
+    );
     assert_eq!(refused["refused"], true, "{refused}");
     assert_eq!(refused["code"], "AccessDenied", "{refused}");
     assert_eq!(heads.len(), self::heads(&moto).len());
@@ -260,9 +220,12 @@ except botocore.exceptions.ClientError as e:
     // An object planted under the prefix that is no head is named by its key.
     let id = heads[0]["key"].as_str().unwrap().split('/').nth(2).unwrap();
     let planted = format!("{PREFIX}/{id}/99999999999999999999-planted.json");
-    moto.boto(&format!(
-        "s3.put_object(Bucket={BUCKET:?}, Key={planted:?}, Body=b'not json')\nprint('{{}}')"
-    ));
+    boto(
+        &moto,
+        &format!(
+            "s3.put_object(Bucket={BUCKET:?}, Key={planted:?}, Body=b'not json')\nprint('{{}}')"
+        ),
+    );
     let out = home.tw(1, &["verify", "--anchors", &url]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

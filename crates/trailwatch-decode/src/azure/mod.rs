@@ -11,7 +11,6 @@ mod names;
 
 pub use names::canonical_operation;
 
-use crate::aws::push_unique;
 use crate::fields::{self, AZURE};
 use crate::time::parse_ms;
 use std::borrow::Cow;
@@ -300,9 +299,15 @@ impl<'a> AzureRecord<'a> {
             })
     }
 
+    /// The resources the record names: its resource id (read without normalizing the rest).
+    pub fn resources(&self) -> Vec<String> {
+        self.first_text(&["resourceId", "_ResourceId"])
+            .into_iter()
+            .collect()
+    }
+
     pub fn normalize(&self) -> Event {
         let operation = self.operation();
-        let resource_id = self.first_text(&["resourceId", "_ResourceId"]);
         let account = self.subscription_id();
         let outcome = self.outcome();
         let error_code = (outcome == Outcome::Failure)
@@ -315,10 +320,7 @@ impl<'a> AzureRecord<'a> {
                 ])
             })
             .flatten();
-        let mut resources = Vec::new();
-        if let Some(r) = resource_id {
-            push_unique(&mut resources, r);
-        }
+        let resources = self.resources();
         let event_id = self
             .first_text(&["eventDataId", "EventDataId"])
             .unwrap_or_else(|| crate::reader::content_id(self.raw().bytes()));
@@ -407,11 +409,17 @@ fn is_service_name(caller: &str) -> bool {
 /// The subscription an Azure resource id names, in lower case: `/subscriptions/<id>/…` →
 /// `<id>`.
 pub fn subscription_of(resource_id: &str) -> Option<String> {
-    let lower = resource_id.to_ascii_lowercase();
-    let start = lower.find("/subscriptions/")? + "/subscriptions/".len();
-    let rest = &resource_id[start..];
-    let id = rest.split('/').next()?;
-    (!id.is_empty()).then(|| id.to_ascii_lowercase())
+    resource_id_part(resource_id, "subscriptions").map(str::to_ascii_lowercase)
+}
+
+/// The segment after `/<name>/` in an Azure resource id, `name` in any case, as written:
+/// `resource_id_part(id, "resourceGroups")` is the resource group.
+pub fn resource_id_part<'a>(resource_id: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!("/{}/", name.to_ascii_lowercase());
+    // ASCII lower-casing keeps every byte offset, so the offset found applies to the original.
+    let at = resource_id.to_ascii_lowercase().find(&key)? + key.len();
+    let part = resource_id[at..].split('/').next()?;
+    (!part.is_empty()).then_some(part)
 }
 
 impl FieldSource for AzureRecord<'_> {

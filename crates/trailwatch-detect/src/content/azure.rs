@@ -18,7 +18,9 @@
 
 use super::{ContentOptions, Raise, ADMIN_PORTS};
 use serde_json::Value;
-use trailwatch_decode::azure::{canonical_object_id, subscription_of, AzureRecord};
+use trailwatch_decode::azure::{
+    canonical_object_id, resource_id_part, subscription_of, AzureRecord,
+};
 use trailwatch_decode::time::parse_ms;
 use trailwatch_model::{Outcome, Severity};
 
@@ -344,11 +346,8 @@ fn exemption_raise(rec: &AzureRecord<'_>, at: &Moment, field: &str, p: &Value) -
     if ends_soon(get_str(p, "expiresOn"), at.time_ms) {
         return None;
     }
-    let id = rec
-        .text("resourceId")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let whole = !id.contains("/resourcegroups/");
+    let id = rec.text("resourceId").unwrap_or_default();
+    let whole = resource_id_part(&id, "resourceGroups").is_none();
     Some(Raise {
         severity: if whole {
             Severity::High

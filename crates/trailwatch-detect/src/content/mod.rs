@@ -132,16 +132,14 @@ pub(crate) const ADMIN_PORTS: &[(u16, &str)] = &[
     (6443, "Kubernetes API"),
 ];
 
-/// Whether a call is one whose request [`assess`] reads (Lambda's versioned
-/// `AddPermission20150331v2` names included).
+/// Whether a call (any case: rule indexes hold names in lower case) is one whose request
+/// [`assess`] reads (Lambda's versioned `AddPermission20150331v2` names included).
 pub fn is_assessed(event_name: &str) -> bool {
-    ASSESSED.contains(&event_name) || event_name.starts_with("AddPermission")
-}
-
-/// [`is_assessed`] for a lower-case event name (as rule indexes hold them).
-pub fn is_assessed_ignore_case(event_name: &str) -> bool {
+    const LAMBDA: &str = "AddPermission";
     ASSESSED.iter().any(|a| a.eq_ignore_ascii_case(event_name))
-        || event_name.to_ascii_lowercase().starts_with("addpermission")
+        || event_name
+            .get(..LAMBDA.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(LAMBDA))
 }
 
 /// Whether an Azure operation (any case) is one whose body [`assess`] reads.

@@ -12,10 +12,7 @@ use http::{Method, StatusCode};
 use object_store::client::{HttpClient, HttpConnector, HttpRequest, ReqwestConnector};
 use object_store::ClientOptions;
 use serde_json::Value;
-use std::time::Duration;
 
-const ATTEMPTS: u32 = 3;
-const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
 /// The longest error text kept from an answer.
 const MAX_DETAIL: usize = 300;
 /// Pages of one list followed at most.
@@ -52,28 +49,14 @@ impl Http {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<(StatusCode, Bytes), CallError> {
-        let mut delay = FIRST_RETRY_DELAY;
-        let mut attempt = 1;
-        loop {
-            let result =
+        crate::client::with_retries(
+            operation,
+            |r: &(StatusCode, Bytes)| r.0,
+            || {
                 self.runtime
-                    .block_on(self.send_once(method.clone(), url, headers, body.clone()));
-            let again = match &result {
-                Ok((s, _)) => s.is_server_error() || *s == StatusCode::TOO_MANY_REQUESTS,
-                Err(_) => true,
-            };
-            if !again || attempt >= ATTEMPTS {
-                return result.map_err(|message| CallError {
-                    operation: operation.to_string(),
-                    status: None,
-                    code: None,
-                    message,
-                });
-            }
-            std::thread::sleep(delay);
-            delay *= 4;
-            attempt += 1;
-        }
+                    .block_on(self.send_once(method.clone(), url, headers, body.clone()))
+            },
+        )
     }
 
     async fn send_once(
