@@ -69,7 +69,7 @@ pub use link::{
     DEFAULT_RETENTION_FLOOR_DAYS, GENESIS,
 };
 pub use verify::{
-    verify, verify_against, verify_with, verify_with_public_key, FloorChange, Problem,
+    verify, verify_against, verify_with, verify_with_public_key, FloorChange, Kept, Problem,
     RetentionEntry, VerifyOptions, VerifyReport,
 };
 

@@ -34,6 +34,11 @@ pub struct VerifyOptions {
     /// Anchors read from elsewhere (the head objects of an S3 prefix, numbered in key order):
     /// checked exactly as an anchor file's lines are; used instead of `anchors` when given.
     pub anchor_lines: Option<Vec<AnchorLine>>,
+    /// The store is on write-once storage (S3 Object Lock, an Azure immutability policy),
+    /// which may refuse to delete what retention removed or compaction replaced: such a file,
+    /// still there with the hash its link recorded, is accepted and listed
+    /// ([`VerifyReport::kept`]) rather than a problem. Any other content is still one.
+    pub superseded_may_remain: bool,
 }
 
 impl Default for VerifyOptions {
@@ -44,6 +49,7 @@ impl Default for VerifyOptions {
             head: None,
             anchors: None,
             anchor_lines: None,
+            superseded_may_remain: false,
         }
     }
 }
@@ -360,7 +366,20 @@ pub struct VerifyReport {
     pub floor_days: u32,
     /// Anchors checked (`None`: no anchor file was given).
     pub anchors_checked: Option<usize>,
+    /// Files retention removed or compaction replaced that write-once storage kept, with the
+    /// hash their link recorded ([`VerifyOptions::superseded_may_remain`]).
+    pub kept: Vec<Kept>,
     pub problems: Vec<Problem>,
+}
+
+/// A superseded file write-once storage kept (see [`VerifyReport::kept`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub path: String,
+    /// The retention or compaction link that superseded it.
+    pub seq: u64,
+    /// `retention` or `compaction`.
+    pub by: &'static str,
 }
 
 impl VerifyReport {
@@ -409,6 +428,9 @@ impl fmt::Display for VerifyReport {
             write!(f, "FAILED: {} problems; ", self.problems.len())?;
         }
         write!(f, "{}", self.summary())?;
+        for line in self.kept_lines() {
+            write!(f, "\n{line}")?;
+        }
         for line in self.history() {
             write!(f, "\n{line}")?;
         }
@@ -417,6 +439,19 @@ impl fmt::Display for VerifyReport {
 }
 
 impl VerifyReport {
+    /// One line per superseded file write-once storage kept ([`VerifyReport::kept`]).
+    pub fn kept_lines(&self) -> Vec<String> {
+        self.kept
+            .iter()
+            .map(|k| {
+                format!(
+                    "kept: {} (superseded by {} at link {}, still stored: the storage refused its deletion; not read)",
+                    k.path, k.by, k.seq
+                )
+            })
+            .collect()
+    }
+
     /// The floor changes and the retention deletions, one line each, oldest first.
     pub fn history(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -508,10 +543,10 @@ struct Entry {
 #[derive(Default)]
 struct ChainState<'a> {
     live: BTreeMap<&'a str, Cow<'a, Link>>,
-    /// Path → the retention link's seq.
-    removed: HashMap<&'a str, u64>,
-    /// Path → the compaction link's seq.
-    replaced: HashMap<&'a str, u64>,
+    /// Path → the retention link's seq and the hash it removed.
+    removed: HashMap<&'a str, (u64, &'a str)>,
+    /// Path → the compaction link's seq and the hash it replaced.
+    replaced: HashMap<&'a str, (u64, &'a str)>,
     /// Quarantine path → (the entry, the quarantine link's seq).
     quarantined: BTreeMap<&'a str, (&'a Quarantined, u64)>,
     commits: usize,
@@ -540,8 +575,9 @@ pub fn verify_with(store: &Path, opts: &VerifyOptions) -> Result<VerifyReport, L
     let state = chain_state(&entries, &by_seq, &mut problems);
     let (files_checked, bytes_checked) = check_files(store, &state.live, &mut problems);
     check_quarantined(store, &state.quarantined, &mut problems);
-    check_unnamed(store, opts, &state, &mut problems)?;
+    let kept = check_unnamed(store, opts, &state, &mut problems)?;
     Ok(VerifyReport {
+        kept,
         links: entries.len(),
         commits: state.commits,
         retentions: state.retentions,
@@ -777,7 +813,7 @@ fn chain_state<'a>(
                     match s.live.get(r.path.as_str()) {
                         Some(c) if c.sha256.as_deref() == Some(r.sha256.as_str()) => {
                             s.live.remove(r.path.as_str());
-                            s.removed.insert(&r.path, link.seq);
+                            s.removed.insert(&r.path, (link.seq, &r.sha256));
                             s.removed_by_retention += 1;
                         }
                         _ => problems.push(Problem::RetentionMismatch {
@@ -848,7 +884,7 @@ fn apply_compaction<'a>(s: &mut ChainState<'a>, link: &'a Link, problems: &mut V
             Some(c) if c.sha256.as_deref() == Some(r.sha256.as_str()) => {
                 replaced_records += c.records.unwrap_or(0);
                 s.live.remove(r.path.as_str());
-                s.replaced.insert(&r.path, seq);
+                s.replaced.insert(&r.path, (seq, &r.sha256));
                 s.replaced_by_compaction += 1;
             }
             _ => problems.push(Problem::CompactionMismatch {
@@ -895,13 +931,14 @@ fn check_quarantined(
     }
 }
 
-/// Data files on disk that no link names: planted, or back after retention removed them.
+/// Data files on disk that no link names: planted, or back after retention removed them (or
+/// kept by write-once storage, returned when that is allowed).
 fn check_unnamed(
     store: &Path,
     opts: &VerifyOptions,
     state: &ChainState<'_>,
     problems: &mut Vec<Problem>,
-) -> Result<(), LedgerError> {
+) -> Result<Vec<Kept>, LedgerError> {
     let mut on_disk = BTreeSet::new();
     let pattern = opts.data_pattern.as_bytes();
     walk(store, store, &mut |rel| {
@@ -911,19 +948,35 @@ fn check_unnamed(
             on_disk.insert(rel.to_string());
         }
     })?;
+    let mut kept = Vec::new();
     for path in on_disk {
         if state.live.contains_key(path.as_str()) || state.quarantined.contains_key(path.as_str()) {
             continue;
         }
-        if let Some(&seq) = state.removed.get(path.as_str()) {
-            problems.push(Problem::RemovedButPresent { path, seq });
-        } else if let Some(&seq) = state.replaced.get(path.as_str()) {
-            problems.push(Problem::ReplacedButPresent { path, seq });
-        } else {
+        let superseded = match (
+            state.removed.get(path.as_str()),
+            state.replaced.get(path.as_str()),
+        ) {
+            (Some(&(seq, sha)), _) => Some((seq, sha, "retention")),
+            (None, Some(&(seq, sha))) => Some((seq, sha, "compaction")),
+            (None, None) => None,
+        };
+        let Some((seq, sha, by)) = superseded else {
             problems.push(Problem::FileInserted { path });
+            continue;
+        };
+        let same = || {
+            hash_file(&store.join(&path)).is_ok_and(|d| d.sha256_hex().eq_ignore_ascii_case(sha))
+        };
+        if opts.superseded_may_remain && same() {
+            kept.push(Kept { path, seq, by });
+        } else if by == "retention" {
+            problems.push(Problem::RemovedButPresent { path, seq });
+        } else {
+            problems.push(Problem::ReplacedButPresent { path, seq });
         }
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// Checks each live file: present, same size, then same SHA-256 (hashed on every core).

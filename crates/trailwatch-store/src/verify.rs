@@ -128,6 +128,9 @@ impl fmt::Display for VerifyReport {
                 self.in_flight.len()
             )?;
         }
+        for line in self.ledger.kept_lines() {
+            write!(f, "\n{line}")?;
+        }
         // Every floor change and every deletion by retention, with the floor then in force.
         for line in self.ledger.history() {
             write!(f, "\n{line}")?;

@@ -6,9 +6,10 @@
 //! (`If-None-Match: *`: an existing head is never overwritten; the same head again is
 //! answered 412 and counts as published) and with Object Lock retention
 //! (`x-amz-object-lock-mode`, `x-amz-object-lock-retain-until-date` = now + `lock_days`), which
-//! object_store's `PutOptions` cannot send: the PUT is signed by object_store's own
-//! [`AwsAuthorizer`] with the credentials the bucket's client resolved (environment, profile,
-//! instance metadata), as [`crate::source::sqs`] does. Listing and reading go through the
+//! object_store's `PutOptions` cannot send: the PUT is trailwatch-remote's signed request
+//! ([`trailwatch_remote::signed`], which the store on S3 writes its locked objects with too),
+//! signed with the credentials the bucket's client resolved (environment, profile, instance
+//! metadata). Listing and reading go through the
 //! object_store client. The bucket must have been created with Object Lock enabled; a bucket
 //! without it refuses the lock headers, which is reported, not ignored.
 //!
@@ -17,20 +18,17 @@
 //! or a mistaken bucket can be cleaned up by an administrator. COMPLIANCE binds everyone,
 //! root included, until the date: choose it for a production audit trail.
 
-use std::sync::Arc;
-
-use base64::Engine as _;
 use bytes::Bytes;
-use chrono::{SecondsFormat, Utc};
 use futures_util::TryStreamExt;
-use object_store::aws::AwsCredentialProvider;
-use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
-use object_store::client::{HttpClient, HttpConnector, HttpRequest, ReqwestConnector};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt};
-use sha2::{Digest, Sha256};
+use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::runtime::Runtime;
 use trailwatch_ledger::{parse_anchor, Anchor};
+/// `s3://bucket/prefix` → (bucket, prefix): trailwatch-remote's, one parser for both.
+pub use trailwatch_remote::parse_s3_url;
+pub use trailwatch_remote::signed::LockMode;
+use trailwatch_remote::signed::{Retention, SignedS3};
 
 /// A bucket's problem: its configuration, or a request that failed (what, why).
 #[derive(Debug, thiserror::Error)]
@@ -39,33 +37,6 @@ pub enum AnchorBucketError {
     Config(String),
     #[error("{what}: {reason}")]
     Request { what: String, reason: String },
-}
-
-/// Object Lock retention mode of the head objects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockMode {
-    Governance,
-    Compliance,
-}
-
-impl LockMode {
-    /// `GOVERNANCE` or `COMPLIANCE` (any case).
-    pub fn parse(s: &str) -> Result<LockMode, String> {
-        match s.to_ascii_uppercase().as_str() {
-            "GOVERNANCE" => Ok(LockMode::Governance),
-            "COMPLIANCE" => Ok(LockMode::Compliance),
-            _ => Err(format!(
-                "anchor_lock_mode {s:?}: expected GOVERNANCE or COMPLIANCE"
-            )),
-        }
-    }
-
-    fn header(self) -> &'static str {
-        match self {
-            LockMode::Governance => "GOVERNANCE",
-            LockMode::Compliance => "COMPLIANCE",
-        }
-    }
 }
 
 /// Where and how heads are published (`[store] anchor_bucket` and its `anchor_*` keys).
@@ -86,26 +57,6 @@ pub struct AnchorBucketConfig {
 /// The default retention of a head.
 pub const DEFAULT_LOCK_DAYS: u32 = 365;
 
-/// `s3://bucket/prefix` → (bucket, prefix without surrounding slashes). Keys are sent as
-/// they are, so the prefix is limited to characters a URL path carries unescaped.
-pub fn parse_s3_url(url: &str) -> Result<(String, String), String> {
-    let rest = url
-        .strip_prefix("s3://")
-        .ok_or_else(|| format!("{url:?}: expected s3://bucket/prefix"))?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let bucket_ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
-    if bucket.is_empty() || !bucket.chars().all(bucket_ok) {
-        return Err(format!("{url:?}: not a bucket name"));
-    }
-    let prefix_ok = |c: char| c.is_ascii_alphanumeric() || "-_.!~*'()/".contains(c);
-    if !prefix.chars().all(prefix_ok) || prefix.split('/').any(|s| s == "." || s == "..") {
-        return Err(format!(
-            "{url:?}: the prefix may hold only letters, digits, / and -_.!~*'()"
-        ));
-    }
-    Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
-}
-
 impl AnchorBucketConfig {
     /// The client: object_store's for listing and reading, its credentials for the locked PUT.
     pub fn build(&self) -> Result<AnchorBucket, AnchorBucketError> {
@@ -123,34 +74,18 @@ impl AnchorBucketConfig {
         if let Some(e) = &self.endpoint {
             b = b.with_endpoint(e);
         }
-        let region = b
-            .get_config_value(&AmazonS3ConfigKey::Region)
-            .unwrap_or_else(|| "us-east-1".into());
-        let base = match b.get_config_value(&AmazonS3ConfigKey::Endpoint) {
-            Some(e) => format!("{}/{bucket}", e.trim_end_matches('/')),
-            None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
-        };
-        if !(base.starts_with("https://") || self.allow_http && base.starts_with("http://")) {
-            return Err(cfg(format!(
-                "endpoint {base:?}: only https (http with anchor_allow_http = true)"
-            )));
-        }
-        let store = b.build().map_err(|e| cfg(e.to_string()))?;
-        let options = ClientOptions::new().with_allow_http(self.allow_http);
-        let http = ReqwestConnector::default()
-            .connect(&options)
-            .map_err(|e| cfg(format!("HTTP client: {e}")))?;
+        let store = b.clone().build().map_err(|e| cfg(e.to_string()))?;
+        let signed = SignedS3::new(&b, &store, &bucket, self.allow_http).map_err(|e| {
+            cfg(e.replace("allowed in the configuration", "anchor_allow_http = true"))
+        })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| cfg(format!("runtime: {e}")))?;
         Ok(AnchorBucket {
             runtime,
-            credentials: Arc::clone(store.credentials()),
             store,
-            http,
-            region,
-            base,
+            signed,
             bucket,
             prefix,
             lock_mode: self.lock_mode,
@@ -175,11 +110,7 @@ pub enum Published {
 pub struct AnchorBucket {
     runtime: Runtime,
     store: AmazonS3,
-    http: HttpClient,
-    credentials: AwsCredentialProvider,
-    region: String,
-    /// The bucket's URL: an object is `<base>/<key>`.
-    base: String,
+    signed: SignedS3,
     bucket: String,
     prefix: String,
     lock_mode: LockMode,
@@ -220,50 +151,21 @@ impl AnchorBucket {
             reason,
         };
         let body = Bytes::from(anchor.to_line());
-        let sha = Sha256::digest(&body);
-        let until = (Utc::now() + chrono::Duration::days(i64::from(self.lock_days)))
-            .to_rfc3339_opts(SecondsFormat::Secs, true);
-        let status = self.runtime.block_on(async {
-            let credential = self
-                .credentials
-                .get_credential()
-                .await
-                .map_err(|e| format!("credentials: {e}"))?;
-            let mut request: HttpRequest = http::Request::builder()
-                .method("PUT")
-                .uri(format!("{}/{key}", self.base))
-                .header("content-type", "application/json")
-                .header("if-none-match", "*")
-                .header("x-amz-object-lock-mode", self.lock_mode.header())
-                .header("x-amz-object-lock-retain-until-date", &until)
-                .header("x-amz-sdk-checksum-algorithm", "SHA256")
-                .header(
-                    "x-amz-checksum-sha256",
-                    base64::engine::general_purpose::STANDARD.encode(sha),
-                )
-                .body(body.into())
-                .map_err(|e| e.to_string())?;
-            AwsAuthorizer::new(&credential, "s3", &self.region).authorize(&mut request, Some(&sha));
-            let response = self
-                .http
-                .execute(request)
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = response.status();
-            let text = response.into_body().bytes().await.unwrap_or_default();
-            Ok::<_, String>((status, text))
-        });
-        let (status, text) = status.map_err(fail)?;
-        match status.as_u16() {
+        let retention = Retention {
+            mode: self.lock_mode,
+            days: self.lock_days,
+        };
+        let answer = self
+            .runtime
+            .block_on(
+                self.signed
+                    .put_new(&key, body, "application/json", Some(retention), &[]),
+            )
+            .map_err(fail)?;
+        match answer.status {
             200..=299 => Ok(Published::New(url)),
             412 => Ok(Published::AlreadyThere(url)),
-            _ => Err(fail(format!(
-                "HTTP {status}: {}",
-                String::from_utf8_lossy(&text)
-                    .chars()
-                    .take(300)
-                    .collect::<String>()
-            ))),
+            _ => Err(fail(answer.detail())),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The watch configuration: a TOML file (see `trailwatch.example.toml` at the repository root).
 //!
-//! This module owns `[store]`, `[watch]`, `[[sources]]`, `[[sinks]]` and `[metrics]`. The
+//! This module owns `[store]`, `[state]`, `[watch]`, `[[sources]]`, `[[sinks]]` and `[metrics]`. The
 //! sections `[organization]`, `[detection]`, `[baselines]`, `[[suppressions]]` and `[severity]` belong to
 //! trailwatch-baseline:
 //! they are kept here as TOML and checked and applied by it (`hygiene`). Any other key, at the
@@ -34,6 +34,9 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// `[state]`: local state of a store on object storage (its working copy).
+    #[serde(default)]
+    pub state: StateSection,
     /// `[posture]`: the cloud side's logging set-up checked on a schedule.
     #[serde(default)]
     pub posture: Option<crate::posture::PostureSection>,
@@ -92,6 +95,24 @@ pub struct StoreSection {
     pub anchor_lock_mode: Option<String>,
     /// Days each head object is locked (default 365).
     pub anchor_lock_days: Option<u32>,
+    /// A store on object storage (`dir = "s3://bucket/prefix"` or `"az://container/prefix"`):
+    /// another endpoint (an S3-compatible service, Azurite, a test server); default the
+    /// environment's (`AWS_ENDPOINT_URL`, `AZURE_STORAGE_ENDPOINT`), else the cloud's.
+    pub endpoint: Option<String>,
+    /// The store's S3 region (default `AWS_REGION`, else `us-east-1`).
+    pub region: Option<String>,
+    /// Plain http to `endpoint` (tests, emulators).
+    #[serde(default)]
+    pub allow_http: bool,
+    /// S3: write every data file and ledger segment under Object Lock in this mode
+    /// (`GOVERNANCE` or `COMPLIANCE`); the bucket must have Object Lock enabled.
+    pub object_lock_mode: Option<String>,
+    /// S3: days each object is locked from its writing (default 365 with `object_lock_mode`).
+    pub object_lock_days: Option<u32>,
+    /// S3: encrypt every object written with this KMS key (SSE-KMS).
+    pub kms_key_id: Option<String>,
+    /// Minutes a writer's lease on a remote store lasts (default 60).
+    pub lease_minutes: Option<u32>,
 }
 
 impl StoreSection {
@@ -105,7 +126,7 @@ impl StoreSection {
         };
         parse_s3_url(url).map_err(|e| format!("[store] anchor_bucket {e}"))?;
         let lock_mode = match &self.anchor_lock_mode {
-            Some(m) => LockMode::parse(m).map_err(|e| format!("[store] {e}"))?,
+            Some(m) => LockMode::parse(m).map_err(|e| format!("[store] anchor_lock_mode {e}"))?,
             None => LockMode::Governance,
         };
         let lock_days = self.anchor_lock_days.unwrap_or(DEFAULT_LOCK_DAYS);
@@ -122,6 +143,39 @@ impl StoreSection {
         }))
     }
 
+    /// How the store at `url` is reached and written: the keys above. `object_lock_days`
+    /// without `object_lock_mode`, or of 0, is an error.
+    pub fn remote(
+        &self,
+        url: trailwatch_remote::StoreUrl,
+    ) -> Result<trailwatch_remote::RemoteConfig, String> {
+        use trailwatch_remote::{LockMode, Retention};
+        let retention = match (&self.object_lock_mode, self.object_lock_days) {
+            (Some(m), days) => Some(Retention {
+                mode: LockMode::parse(m).map_err(|e| format!("[store] object_lock_mode {e}"))?,
+                days: days.unwrap_or(crate::anchor_bucket::DEFAULT_LOCK_DAYS),
+            }),
+            (None, Some(_)) => {
+                return Err("[store] object_lock_days needs object_lock_mode".into());
+            }
+            (None, None) => None,
+        };
+        if retention.is_some_and(|r| r.days == 0) {
+            return Err("[store] object_lock_days must be at least 1".into());
+        }
+        Ok(trailwatch_remote::RemoteConfig {
+            url,
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            allow_http: self.allow_http,
+            retention,
+            kms_key_id: self.kms_key_id.clone(),
+            lease_minutes: self
+                .lease_minutes
+                .unwrap_or(trailwatch_remote::DEFAULT_LEASE_MINUTES),
+        })
+    }
+
     /// Where the store's signing key is ([`trailwatch_store::KeySource::resolve`]).
     pub fn keys(&self) -> Result<trailwatch_store::KeySource, trailwatch_store::StoreError> {
         trailwatch_store::KeySource::resolve(
@@ -129,6 +183,15 @@ impl StoreSection {
             self.signing_key_env.as_deref(),
         )
     }
+}
+
+/// `[state]`: what stays on this machine when the store is on object storage.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSection {
+    /// The folder of the working copies (`<dir>/stores/<sanitised url>`); default
+    /// `$XDG_CACHE_HOME/trailwatch` (`~/.cache/trailwatch`).
+    pub dir: Option<PathBuf>,
 }
 
 /// `[watch]`: the loop.

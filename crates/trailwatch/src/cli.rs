@@ -161,15 +161,21 @@ pub struct SearchArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct StoreArgs {
-    /// The store directory (default: $TRAILWATCH_STORE, else ./trailwatch-data).
-    #[arg(long, value_name = "DIR")]
+    /// The store: a directory, s3://bucket/prefix or az://container/prefix (default:
+    /// $TRAILWATCH_STORE, else ./trailwatch-data).
+    #[arg(long, value_name = "DIR|URL")]
     pub store: Option<PathBuf>,
 }
 
 impl StoreArgs {
-    /// The store directory: `--store`, else as [`trailwatch_store::resolve_dir`] says.
-    pub fn dir(&self) -> PathBuf {
-        trailwatch_store::resolve_dir(self.store.as_deref())
+    /// Where the store is: `--store`, else as [`trailwatch_store::resolve_dir`] says; a URL
+    /// with the default `[store]` keys (the endpoint and credentials from the environment).
+    pub fn at(&self) -> anyhow::Result<crate::store_at::StoreAt> {
+        crate::store_at::StoreAt::resolve(
+            self.store.as_deref(),
+            &trailwatch_watch::config::StoreSection::default(),
+            None,
+        )
     }
 }
 

@@ -157,13 +157,13 @@ pub(crate) fn inputs(
     report: &dyn Fn(DecodeError),
 ) -> Result<Vec<Input>> {
     if let Some(dir) = &a.store {
-        let store = crate::store_cmd::open(
-            &crate::cli::StoreArgs {
-                store: Some(dir.clone()),
-            },
-            None,
-        )?;
+        let (store, copy) = crate::store_cmd::open(&crate::cli::StoreArgs {
+            store: Some(dir.clone()),
+        })?;
         let inputs = store.replay_inputs(range.since_ms, range.until_ms);
+        // The inputs are files of the store: a remote store's working copy stays held by this
+        // process until it ends.
+        std::mem::forget(copy);
         if inputs.is_empty() {
             bail!("{}: no stored events in the time range", dir.display());
         }

@@ -12,6 +12,7 @@ mod output;
 mod posture_cmd;
 mod progress;
 mod sql_cmd;
+mod store_at;
 mod store_cmd;
 mod table;
 mod watch_cmd;

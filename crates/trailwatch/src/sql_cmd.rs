@@ -23,11 +23,13 @@ use trailwatch_query::{human_bytes, human_duration, Query, QueryError, RunLimits
 const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 pub fn sql(a: SqlArgs) -> Result<ExitCode> {
-    let dir = a.store.dir();
+    let at = a.store.at()?;
+    let opened = at.open_read()?;
     let session = SessionLimits {
         memory_bytes: a.memory_limit,
     };
-    let q = Query::open_with(&dir, session).with_context(|| format!("store {}", dir.display()))?;
+    let q =
+        Query::open_with(opened.dir(), session).with_context(|| format!("store {}", at.name()))?;
     let limits = RunLimits {
         timeout: a.timeout,
         max_rows: a.limit,

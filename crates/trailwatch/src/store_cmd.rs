@@ -5,6 +5,7 @@ use crate::cli::{
     StoreFormatArgs, VerifyArgs,
 };
 use crate::output::Format;
+use crate::store_at::{Opened, StoreAt};
 use crate::when::Clock;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
@@ -26,11 +27,12 @@ pub(crate) fn emit(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Opens the store: for writing (waits for any other writer; cleans up after an interrupted
-/// write; needs the signing key `keys` gives) or for reading (changes nothing on disk, needs no
-/// key).
-pub(crate) fn open(s: &StoreArgs, write: Option<&KeySource>) -> Result<Store> {
-    open_dir(&s.dir(), write)
+/// Opens the store `s` names to read it (changes nothing in it, needs no key; a remote store
+/// is pulled into its working copy first, held until the second value is dropped).
+pub(crate) fn open(s: &StoreArgs) -> Result<(Store, Opened)> {
+    let opened = s.at()?.open_read()?;
+    let store = open_dir(opened.dir(), None)?;
+    Ok((store, opened))
 }
 
 fn open_dir(dir: &Path, write: Option<&KeySource>) -> Result<Store> {
@@ -51,53 +53,79 @@ fn open_dir(dir: &Path, write: Option<&KeySource>) -> Result<Store> {
     Ok(store)
 }
 
-/// The `[store]` section a store command runs with: the configuration's (the whole file is
-/// checked, and its secrets registered for redaction), else the defaults; `--store` overrides
-/// its dir.
-fn store_section(a: &StoreConfigArgs) -> Result<StoreSection> {
-    let mut section = match &a.config {
+/// The `[store]` section a store command runs with and where the store is: the
+/// configuration's (the whole file is checked, and its secrets registered for redaction),
+/// else the defaults; `--store` overrides its dir. Resolved here once.
+fn store_at(a: &StoreConfigArgs) -> Result<(StoreSection, StoreAt)> {
+    let (mut section, state) = match &a.config {
         Some(f) => {
             let config = trailwatch_watch::Config::load(f)?;
             trailwatch_watch::register_secrets(&config);
-            config.store
+            (config.store, config.state.dir)
         }
-        None => StoreSection::default(),
+        None => (StoreSection::default(), None),
     };
     if let Some(dir) = &a.store.store {
         section.dir = Some(dir.clone());
     }
-    Ok(section)
+    let at = StoreAt::resolve(section.dir.as_deref(), &section, state.as_deref())?;
+    Ok((section, at))
 }
 
-/// The store directory and its signing key's source, as `a` says.
-fn store_and_keys(a: &StoreConfigArgs) -> Result<(StoreSection, PathBuf, KeySource)> {
-    let section = store_section(a)?;
-    let dir = trailwatch_store::resolve_dir(section.dir.as_deref());
-    let keys = section.keys().context("[store] signing key")?;
-    Ok((section, dir, keys))
+/// A store open for writing, with where its heads go besides the anchor file, and (for a
+/// remote store) its working copy under the lease: [`Writer::done`] pushes and releases.
+struct Writer {
+    store: Store,
+    bucket: Option<AnchorBucket>,
+    opened: Opened,
+    /// The store as `--store` names it.
+    name: String,
+}
+
+impl Writer {
+    /// Sends the operation's changes to a remote store and gives its lease back.
+    fn done(mut self) -> Result<()> {
+        self.opened.push()?;
+        self.opened.finish()
+    }
 }
 
 /// Opens the store `a` names for writing, with its signing key (creating the store, and a key,
 /// with `create`), publishing its heads where the configuration says (the anchor file, and the
 /// anchor bucket when one is set).
-fn open_writer(a: &StoreConfigArgs, create: bool) -> Result<(Store, Option<AnchorBucket>)> {
-    let (section, dir, keys) = store_and_keys(a)?;
+fn open_writer(a: &StoreConfigArgs, create: bool) -> Result<Writer> {
+    let (section, at) = store_at(a)?;
+    let keys = section.keys().context("[store] signing key")?;
     let bucket = match section.anchor_bucket().map_err(anyhow::Error::msg)? {
         Some(b) => Some(b.build().context("[store] anchor_bucket")?),
         None => None,
     };
-    let mut store = if create {
-        let s = Store::open_or_create(&dir, &keys)
-            .with_context(|| format!("store {}", dir.display()))?;
+    let opened = at.open_write()?;
+    let dir = opened.dir();
+    // A remote store with nothing pulled is created as a local one is.
+    let mut store = if create || (at.is_remote() && !dir.join("_ledger").is_dir()) {
+        if !create {
+            bail!(
+                "{}: no store there (create one with trailwatch ingest)",
+                at.name()
+            );
+        }
+        let s =
+            Store::open_or_create(dir, &keys).with_context(|| format!("store {}", at.name()))?;
         report_recovery(&s);
         s
     } else {
-        open_dir(&dir, Some(&keys))?
+        open_dir(dir, Some(&keys))?
     };
     if let Some(anchors) = section.anchors {
         store.publish_to(anchors).context("[store] anchors")?;
     }
-    Ok((store, bucket))
+    Ok(Writer {
+        store,
+        bucket,
+        opened,
+        name: at.name(),
+    })
 }
 
 /// `; head N published to FILE[ and s3://…]` when the operation published one. The head is
@@ -190,16 +218,16 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
     if inputs.is_empty() {
         bail!("no input to read");
     }
-    let (mut store, bucket) = open_writer(&a.store, true)?;
-    let dir = store.dir().to_path_buf();
+    let mut w = open_writer(&a.store, true)?;
     let opts = IngestOptions {
         check_source_hash: a.check_hashes,
         batch_events: a.batch_events.max(1),
         ..IngestOptions::default()
     };
-    let r = store
+    let r = w
+        .store
         .ingest(&inputs, &opts)
-        .with_context(|| format!("ingest into {}", dir.display()))?;
+        .with_context(|| format!("ingest into {}", w.name))?;
     for e in &r.errors {
         eprintln!("trailwatch: {}", escape::terminal(&e.to_string()));
     }
@@ -213,12 +241,13 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
         r.duplicates,
         r.files_written,
         r.bytes_written as f64 / 1e6,
-        dir.display(),
+        escape::terminal(&w.name),
         r.elapsed_secs,
         records as f64 / r.elapsed_secs.max(1e-9),
         r.errors.len() + input_errors.len(),
-        published(&store, bucket.as_ref())
+        published(&w.store, w.bucket.as_ref())
     );
+    w.done()?;
     let nothing_read = r.read.files_read == 0 && r.skipped == 0;
     Ok(if nothing_read {
         ExitCode::from(1)
@@ -231,7 +260,7 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
     if a.format == Format::Csv {
         anyhow::bail!("stats has no CSV form (its figures are nested): use --format json or table");
     }
-    let store = open(&a.store, None)?;
+    let (store, _copy) = open(&a.store)?;
     let s = store.stats().context("stats")?;
     let mut o = String::new();
     if matches!(a.format, Format::Json | Format::Jsonl) {
@@ -299,8 +328,8 @@ fn pinned_key(value: &str, what: &str) -> Result<String> {
 }
 
 pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
-    let section = store_section(&a.at)?;
-    let dir = trailwatch_store::resolve_dir(section.dir.as_deref());
+    let (section, at) = store_at(&a.at)?;
+    let (dir, _copy) = at.open_verify()?;
     let store = open_dir(&dir, None)?;
     let public_key = match (&a.public_key, &section.public_key) {
         (Some(k), _) => Some(pinned_key(k, "--public-key")?),
@@ -309,6 +338,8 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     };
     let mut opts = VerifyOptions {
         public_key,
+        // On object storage, Object Lock may keep what retention or compaction superseded.
+        superseded_may_remain: at.is_remote(),
         ..VerifyOptions::default()
     };
     // Given, else the configuration's: its locked bucket before its file (the writer of the
@@ -392,14 +423,20 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
         bail!("retention needs --keep (or --set-floor)");
     };
     let days = keep_days(keep, "--keep")?;
-    let (mut store, bucket) = if a.dry_run {
-        let section = store_section(&a.store)?;
-        let dir = trailwatch_store::resolve_dir(section.dir.as_deref());
-        (open_dir(&dir, None)?, None)
+    let mut w = if a.dry_run {
+        let (_, at) = store_at(&a.store)?;
+        let opened = at.open_read()?;
+        Writer {
+            store: open_dir(opened.dir(), None)?,
+            bucket: None,
+            opened,
+            name: at.name(),
+        }
     } else {
         open_writer(&a.store, false)?
     };
-    let r = store
+    let r = w
+        .store
         .retention(days, a.dry_run, clock.today())
         .context("retention")?;
     let verb = if a.dry_run { "would remove" } else { "removed" };
@@ -418,8 +455,13 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
         r.ledger_seq
             .map(|s| format!("; recorded as ledger link {s}"))
             .unwrap_or_default(),
-        published(&store, bucket.as_ref())
+        published(&w.store, w.bucket.as_ref())
     )?;
+    if a.dry_run {
+        w.opened.finish()?;
+    } else {
+        w.done()?;
+    }
     emit(&o)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -427,12 +469,13 @@ pub fn retention(a: RetentionArgs, clock: Clock) -> Result<ExitCode> {
 /// `retention --set-floor`: a signed floor link, reported.
 fn set_floor(a: &RetentionArgs, floor: &str) -> Result<ExitCode> {
     let days = keep_days(floor, "--set-floor")?;
-    let (mut store, bucket) = open_writer(&a.store, false)?;
+    let mut w = open_writer(&a.store, false)?;
     let reason = a
         .reason
         .as_deref()
         .unwrap_or("set with trailwatch retention --set-floor");
-    let (before, link) = store
+    let (before, link) = w
+        .store
         .set_retention_floor(days, reason)
         .context("retention floor")?;
     let how = match days.cmp(&before) {
@@ -440,19 +483,25 @@ fn set_floor(a: &RetentionArgs, floor: &str) -> Result<ExitCode> {
         std::cmp::Ordering::Greater => "raised",
         std::cmp::Ordering::Equal => "kept",
     };
-    emit(&format!(
+    let line = format!(
         "retention floor {how} from {before} to {days} days ({}); signed as ledger link {} at {}{}\n",
         escape::terminal(reason),
         link.seq,
         link.at,
-        published(&store, bucket.as_ref())
-    ))?;
+        published(&w.store, w.bucket.as_ref())
+    );
+    w.done()?;
+    emit(&line)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Moves the signing key out of a store written by an older trailwatch.
 pub fn migrate_key(a: StoreConfigArgs) -> Result<ExitCode> {
-    let (_, dir, keys) = store_and_keys(&a)?;
+    let (section, at) = store_at(&a)?;
+    let StoreAt::Local(dir) = at else {
+        bail!("key migrate moves the key out of a local store (a store on object storage was never written with one)");
+    };
+    let keys = section.keys().context("[store] signing key")?;
     let m = Store::migrate_key(&dir, &keys)
         .with_context(|| format!("moving the signing key out of {}", dir.display()))?;
     let how = if m.written {
@@ -477,13 +526,13 @@ fn mb(bytes: u64) -> String {
 
 /// Merges the small files of the days before today (the reference day: `--now` or the clock).
 pub fn compact(a: CompactArgs, clock: Clock) -> Result<ExitCode> {
-    let (mut store, bucket) = open_writer(&a.store, false)?;
+    let mut w = open_writer(&a.store, false)?;
     let opts = CompactOptions {
         min_files: a.min_files,
         max_rows: a.max_rows,
         ..CompactOptions::before(clock.today())
     };
-    let r = store.compact(&opts).context("compact")?;
+    let r = w.store.compact(&opts).context("compact")?;
     let mut o = String::new();
     if !r.finished_before.is_empty() {
         writeln!(
@@ -526,8 +575,9 @@ pub fn compact(a: CompactArgs, clock: Clock) -> Result<ExitCode> {
             r.elapsed_secs
         )?;
     }
+    let head = published(&w.store, w.bucket.as_ref());
+    w.done()?;
     emit(&o)?;
-    let head = published(&store, bucket.as_ref());
     if !head.is_empty() {
         eprintln!("trailwatch: {}", head.trim_start_matches("; "));
     }
@@ -543,9 +593,14 @@ pub(crate) fn render(batches: &[trailwatch_query::RecordBatch], format: Format) 
     })
 }
 
-fn query(s: &StoreArgs) -> Result<trailwatch_query::Query> {
-    let dir = s.dir();
-    trailwatch_query::Query::open(&dir).with_context(|| format!("store {}", dir.display()))
+/// A query over the store `s` names, with its working copy when it is remote (held while
+/// the query reads it).
+fn query(s: &StoreArgs) -> Result<(trailwatch_query::Query, Opened)> {
+    let at = s.at()?;
+    let opened = at.open_read()?;
+    let q = trailwatch_query::Query::open(opened.dir())
+        .with_context(|| format!("store {}", at.name()))?;
+    Ok((q, opened))
 }
 
 pub fn search(a: SearchArgs, clock: Clock) -> Result<ExitCode> {
@@ -560,7 +615,7 @@ pub fn search(a: SearchArgs, clock: Clock) -> Result<ExitCode> {
         until_ms: range.until_ms,
         limit: Some(a.limit),
     };
-    let q = query(&a.store)?;
+    let (q, _copy) = query(&a.store)?;
     let batches = q
         .sql(&trailwatch_query::search(&filter))
         .context("search")?;
