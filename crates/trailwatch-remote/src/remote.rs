@@ -231,7 +231,13 @@ impl Remote {
                 }
                 Ok::<_, object_store::Error>(())
             })
-            .map_err(|e| self.fail(rel, "downloading", e))?;
+            .map_err(|e| match e {
+                object_store::Error::NotFound { .. } => RemoteError::Request {
+                    what: format!("{}/{rel}", self.url),
+                    reason: "no such object".into(),
+                },
+                e => self.fail(rel, "downloading", e),
+            })?;
         file.sync_all().map_err(io)?;
         Ok((hex::encode(&hasher.finalize()), bytes))
     }

@@ -70,13 +70,24 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// `HTTP 403: <the first 300 characters of the body>`.
+    /// `HTTP 403 AccessDenied: Access Denied` from an S3 error document, else `HTTP 403: <the
+    /// first 300 characters of the body>`.
     pub fn detail(&self) -> String {
-        let text: String = String::from_utf8_lossy(&self.body)
-            .chars()
-            .take(300)
-            .collect();
-        format!("HTTP {}: {text}", self.status)
+        let text = String::from_utf8_lossy(&self.body);
+        let tag = |name: &str| {
+            let open = format!("<{name}>");
+            let start = text.find(&open)? + open.len();
+            let len = text[start..].find(&format!("</{name}>"))?;
+            Some(text[start..start + len].to_string())
+        };
+        match (tag("Code"), tag("Message")) {
+            (Some(code), Some(message)) => format!("HTTP {} {code}: {message}", self.status),
+            (Some(code), None) => format!("HTTP {} {code}", self.status),
+            _ => {
+                let short: String = text.chars().take(300).collect();
+                format!("HTTP {}: {short}", self.status)
+            }
+        }
     }
 
     /// Whether the answer is a 2xx.
@@ -206,5 +217,47 @@ impl SignedS3 {
             headers,
             body,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            headers: http::HeaderMap::new(),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn an_s3_error_is_said_by_its_code_and_message() {
+        let denied = answer(
+            403,
+            "<?xml version=\"1.0\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>x</RequestId></Error>",
+        );
+        assert_eq!(denied.detail(), "HTTP 403 AccessDenied: Access Denied");
+        assert_eq!(answer(500, "oops").detail(), "HTTP 500: oops");
+        assert!(!denied.ok() && answer(204, "").ok());
+    }
+
+    #[test]
+    fn lock_modes_parse_in_any_case() {
+        assert_eq!(LockMode::parse("compliance"), Ok(LockMode::Compliance));
+        assert_eq!(
+            LockMode::parse("GOVERNANCE").map(LockMode::header),
+            Ok("GOVERNANCE")
+        );
+        assert!(LockMode::parse("legal").unwrap_err().contains("\"legal\""));
+        let r = Retention {
+            mode: LockMode::Governance,
+            days: 2,
+        };
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-30T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(r.until(at), "2026-02-01T10:00:00Z");
     }
 }
