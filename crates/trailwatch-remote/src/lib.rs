@@ -5,7 +5,8 @@
 //! lease ([`lease`]), the sync between the objects and a local working copy ([`sync`]), the
 //! copy verify checks ([`mirror`]), and the signed S3 requests object_store cannot make
 //! ([`signed`]: Object Lock headers, deleting one version), which trailwatch-watch's anchor
-//! bucket uses too.
+//! bucket uses too; and whether the bucket or container keeps what is written to it
+//! ([`protection`]: S3 Object Lock, an Azure immutability policy or legal hold).
 //!
 //! Design. The store's commit protocol, exactly-once ingest, retention, compaction and verify
 //! stay trailwatch-store's, run on a local working copy (by default
@@ -42,6 +43,7 @@
 pub mod lease;
 mod location;
 pub mod mirror;
+pub mod protection;
 mod remote;
 pub mod signed;
 pub mod sync;
@@ -52,6 +54,7 @@ use std::path::{Path, PathBuf};
 pub use lease::{Held, LeaseBody, LEASE};
 pub use location::{parse_az_url, parse_s3_url, Cloud, StoreUrl};
 pub use mirror::{mirror, Mirrored};
+pub use protection::Protection;
 pub use remote::{Created, Deleted, Listed, Remote, RemoteConfig, DEFAULT_LEASE_MINUTES};
 pub use signed::{LockMode, Retention};
 pub use sync::{PullReport, PushReport, Synced};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::azure::MicrosoftAzureBuilder;
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::path::Path as ObjectPath;
 use object_store::ClientConfigKey;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
@@ -18,6 +18,7 @@ use tokio::runtime::Runtime;
 use trailwatch_model::hex;
 
 use crate::location::{Cloud, StoreUrl};
+use crate::protection::{parse_azure_container, parse_s3_object_lock, Protection, SignedAzure};
 use crate::signed::{Retention, SignedS3};
 use crate::RemoteError;
 
@@ -81,6 +82,7 @@ impl RemoteConfig {
                     .into(),
             ));
         }
+        let mut azure = None;
         let (store, signed): (Arc<dyn ObjectStore>, _) = match self.url.cloud {
             Cloud::S3 => {
                 let mut b = AmazonS3Builder::from_env().with_bucket_name(&self.url.bucket);
@@ -113,7 +115,15 @@ impl RemoteConfig {
                 if let Some(e) = &self.endpoint {
                     b = b.with_endpoint(e.clone());
                 }
-                (Arc::new(b.build().map_err(|e| cfg(e.to_string()))?), None)
+                let store = b.clone().build().map_err(|e| cfg(e.to_string()))?;
+                let allow_http = self.allow_http
+                    || b.get_config_value(&AzureConfigKey::Client(ClientConfigKey::AllowHttp))
+                        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+                azure = Some(
+                    SignedAzure::new(&b, Arc::clone(store.credentials()), allow_http)
+                        .map_err(cfg)?,
+                );
+                (Arc::new(store), None)
             }
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -125,6 +135,7 @@ impl RemoteConfig {
             runtime,
             store,
             signed,
+            azure,
             retention: self.retention,
             kms_key_id: self.kms_key_id.clone(),
             lease_minutes: self.lease_minutes.max(1),
@@ -139,6 +150,7 @@ pub struct Remote {
     runtime: Runtime,
     store: Arc<dyn ObjectStore>,
     signed: Option<SignedS3>,
+    azure: Option<SignedAzure>,
     retention: Option<Retention>,
     kms_key_id: Option<String>,
     pub(crate) lease_minutes: u32,
@@ -147,6 +159,24 @@ pub struct Remote {
 impl Remote {
     pub fn url(&self) -> &StoreUrl {
         &self.url
+    }
+
+    /// Whether the bucket keeps what is written (S3 Object Lock; an Azure container's
+    /// immutability policy or legal hold), as the service answers.
+    pub fn protection(&self) -> Result<Protection, RemoteError> {
+        let answer = match (&self.signed, &self.azure) {
+            (Some(s), _) => {
+                self.runtime
+                    .block_on(s.send("GET", "", Some("object-lock"), &[], Bytes::new()))
+            }
+            (None, Some(a)) => self.runtime.block_on(a.container_properties()),
+            (None, None) => return Err(RemoteError::Config("no client".into())),
+        }
+        .map_err(|e| self.fail("", "reading the bucket's protection of", e))?;
+        Ok(match self.url.cloud {
+            Cloud::S3 => parse_s3_object_lock(answer.status, &answer.body),
+            Cloud::Azure => parse_azure_container(answer.status, &answer.headers),
+        })
     }
 
     /// Whether new data files and ledger segments are written under Object Lock.

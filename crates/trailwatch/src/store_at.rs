@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use trailwatch_escape as escape;
-use trailwatch_remote::{PullReport, PushReport, RemoteConfig, StoreUrl, WorkingCopy};
+use trailwatch_remote::{Protection, PullReport, PushReport, RemoteConfig, StoreUrl, WorkingCopy};
 use trailwatch_watch::config::StoreSection;
 
 /// A store location (see the module doc).
@@ -121,10 +121,24 @@ impl StoreAt {
             );
         }
         say_pulled(&url, copy, &report);
-        Ok(Opened {
+        let opened = Opened {
             dir: copy.clone(),
             copy: Some(working),
-        })
+        };
+        if write {
+            match opened.protection() {
+                Some(Ok(p)) if p.write_once == Some(false) => eprintln!(
+                    "trailwatch: warning: {url}: {}: whoever holds the writer's credentials can delete or overwrite the store's objects",
+                    escape::terminal(&p.detail)
+                ),
+                Some(Err(e)) => eprintln!(
+                    "trailwatch: warning: {}",
+                    escape::terminal(&format!("{e:#}"))
+                ),
+                _ => {}
+            }
+        }
+        Ok(opened)
     }
 }
 
@@ -155,6 +169,23 @@ pub(crate) struct Opened {
 impl Opened {
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// For a remote store, whether its bucket or container keeps what is written, as the
+    /// service answers (S3 Object Lock, an Azure immutability policy or legal hold).
+    pub fn protection(&self) -> Option<Result<Protection>> {
+        let copy = self.copy.as_ref()?;
+        let url = copy.remote().url().to_string();
+        Some(
+            copy.remote()
+                .protection()
+                .with_context(|| format!("store {url}")),
+        )
+    }
+
+    /// The remote store's URL, if the store is remote.
+    pub fn url(&self) -> Option<String> {
+        Some(self.copy.as_ref()?.remote().url().to_string())
     }
 
     /// Sends a writer's changes to the remote store (nothing for a local one); says what was

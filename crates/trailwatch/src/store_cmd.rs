@@ -260,8 +260,21 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
     if a.format == Format::Csv {
         anyhow::bail!("stats has no CSV form (its figures are nested): use --format json or table");
     }
-    let (store, _copy) = open(&a.store)?;
+    let (store, copy) = open(&a.store)?;
     let s = store.stats().context("stats")?;
+    // A remote store: where it is and what its storage keeps.
+    let storage = match (copy.url(), copy.protection()) {
+        (Some(url), Some(p)) => {
+            let p = p?;
+            let write_once = match p.write_once {
+                Some(true) => "write-once",
+                Some(false) => "NOT write-once",
+                None => "write-once unknown",
+            };
+            Some((url, p.detail, write_once))
+        }
+        _ => None,
+    };
     let mut o = String::new();
     if matches!(a.format, Format::Json | Format::Jsonl) {
         let per_day: Vec<serde_json::Value> = s
@@ -278,6 +291,7 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
             "per_day": per_day,
             "public_key": s.public_key, "fingerprint": s.fingerprint, "ledger_seq": s.ledger_seq,
             "retention_floor_days": s.retention_floor_days,
+            "storage": storage.as_ref().map(|(url, detail, w)| serde_json::json!({"url": url, "protection": detail, "write_once": w})),
         });
         emit(&(serde_json::to_string_pretty(&v)? + "\n"))?;
         return Ok(ExitCode::SUCCESS);
@@ -296,6 +310,13 @@ pub fn stats(a: StoreFormatArgs) -> Result<ExitCode> {
         "ledger: {} links; public key {} (fingerprint {}); retention floor {} days",
         s.ledger_seq, s.public_key, s.fingerprint, s.retention_floor_days
     )?;
+    if let Some((url, detail, write_once)) = &storage {
+        writeln!(
+            o,
+            "storage: {url}: {write_once} ({})",
+            escape::terminal(detail)
+        )?;
+    }
     writeln!(o, "\nPER PROVIDER")?;
     for (p, n) in &s.per_provider {
         writeln!(o, "  {n:>12}  {p}")?;

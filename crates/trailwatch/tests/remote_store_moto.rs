@@ -192,6 +192,13 @@ fn s3_store_ingests_exactly_once_answers_and_verifies_as_a_local_store() {
     );
     assert_eq!(remote_counts, local_counts);
     assert!(remote_counts.lines().count() > 20, "{remote_counts}");
+    let stats = home.stdout(0, &["stats", "--store", url]);
+    assert!(
+        stats.contains(
+            "storage: s3://audit/org/trail: NOT write-once (Object Lock not enabled on the bucket)"
+        ),
+        "{stats}"
+    );
     let total = home.stdout(
         0,
         &[
@@ -340,6 +347,11 @@ fn object_lock_keeps_what_compaction_and_retention_supersede_and_events_are_read
         home.tw(0, &["ingest", stratus(part).to_str().unwrap()]);
     }
     let before = per_day(&home, url);
+    let stats = home.stdout(0, &["stats", "--store", url]);
+    assert!(
+        stats.contains("storage: s3://locked/tw: write-once (Object Lock enabled"),
+        "{stats}"
+    );
     let total: u64 = before.iter().map(|(_, n)| n).sum();
     // Every data file and ledger segment is locked, and S3 refuses to delete it.
     let objects = keys(&moto, "locked", "tw/");
