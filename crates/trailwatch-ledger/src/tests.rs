@@ -1260,3 +1260,61 @@ fn anchors_name_truncation_rollback_forks_and_forgeries() {
         "{p:?}"
     );
 }
+
+#[test]
+fn write_once_storage_may_keep_superseded_files_with_their_hash() {
+    let (dir, mut ledger) = store(6);
+    let committed = ledger.live(&rel(1)).unwrap().clone();
+    ledger
+        .append_retention(
+            vec![Removed {
+                path: rel(1),
+                sha256: committed.sha256.clone().unwrap(),
+                day: "2024-05-02".into(),
+            }],
+            "keep 1d",
+        )
+        .unwrap();
+    let (replaced, written) = compaction_of(&ledger, &[0, 3], COMPACTED);
+    ledger
+        .append_compaction(replaced, vec![written], ids_of(&[0, 3]), "compaction")
+        .unwrap();
+    // Locally, every superseded file still there is a problem.
+    let plain = verify(dir.path()).unwrap();
+    assert_eq!(plain.problems.len(), 3, "{plain}");
+    assert!(plain.kept.is_empty());
+    // On write-once storage they are accepted and listed, each by what superseded it.
+    let opts = VerifyOptions {
+        superseded_may_remain: true,
+        ..VerifyOptions::default()
+    };
+    let report = verify_with(dir.path(), &opts).unwrap();
+    assert!(report.is_ok(), "{report}");
+    let kept: Vec<(&str, u64, &str)> = report
+        .kept
+        .iter()
+        .map(|k| (k.path.as_str(), k.seq, k.by))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (rel(0).as_str(), 8, "compaction"),
+            (rel(3).as_str(), 8, "compaction"),
+            (rel(1).as_str(), 7, "retention")
+        ]
+    );
+    assert!(report.to_string().contains(&format!(
+        "kept: {} (superseded by retention at link 7, still stored",
+        rel(1)
+    )));
+    // Kept, but not what its link recorded: still a problem.
+    fs::write(dir.path().join(rel(1)), b"rewritten").unwrap();
+    let report = verify_with(dir.path(), &opts).unwrap();
+    assert_eq!(
+        report.problems,
+        vec![Problem::RemovedButPresent {
+            path: rel(1),
+            seq: 7
+        }]
+    );
+}

@@ -212,6 +212,31 @@ fn s3_store_ingests_exactly_once_answers_and_verifies_as_a_local_store() {
     );
     assert_eq!(total.replace("\r\n", "\n").trim(), "n\n250");
 
+    // search and hunt --store read it as they read a local store.
+    let local_s = local.to_str().unwrap();
+    for args in [
+        vec![
+            "search", "--action", "Get*", "--format", "csv", "--limit", "1000",
+        ],
+        vec![
+            "hunt",
+            "--since",
+            "2024-01-01",
+            "--format",
+            "jsonl",
+            "--min-level",
+            "low",
+        ],
+    ] {
+        let mut on_s3 = args.clone();
+        on_s3.extend(["--store", url]);
+        let mut on_disk = args.clone();
+        on_disk.extend(["--store", local_s]);
+        let (a, b) = (home.stdout(0, &on_s3), home.stdout(0, &on_disk));
+        assert_eq!(a, b, "{args:?}");
+        assert!(a.lines().count() > 3, "{args:?}: {a}");
+    }
+
     // verify over s3:// says what verify of a copy of the store says, intact and tampered.
     let copy = home.dir.path().join("copy");
     let working = home.cache().join("trailwatch/stores/s3___audit_org_trail");
