@@ -9,7 +9,7 @@
 
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use object_store::PutMode;
+use object_store::{PutMode, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
 use crate::remote::Remote;
@@ -33,6 +33,8 @@ pub struct Held {
     pub body: LeaseBody,
     /// The holder whose expired lease was taken over, if any.
     pub took_over: Option<LeaseBody>,
+    /// The lease object's version as written: a renewal is a conditional update naming it.
+    version: UpdateVersion,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -75,10 +77,11 @@ pub fn acquire(remote: &Remote) -> Result<Held, RemoteError> {
     let fail = |e: object_store::Error| remote.fail(LEASE, "taking the lease", e);
     for _ in 0..3 {
         match remote.put_mode(LEASE, encode(&mine)?, PutMode::Create) {
-            Ok(_) => {
+            Ok(put) => {
                 return Ok(Held {
                     body: mine,
                     took_over: None,
+                    version: put.into(),
                 })
             }
             Err(object_store::Error::AlreadyExists { .. }) => {}
@@ -99,10 +102,11 @@ pub fn acquire(remote: &Remote) -> Result<Held, RemoteError> {
             }
         }
         match remote.put_mode(LEASE, encode(&mine)?, PutMode::Update(version)) {
-            Ok(_) => {
+            Ok(put) => {
                 return Ok(Held {
                     body: mine,
                     took_over: theirs,
+                    version: put.into(),
                 })
             }
             Err(
@@ -117,6 +121,37 @@ pub fn acquire(remote: &Remote) -> Result<Held, RemoteError> {
         "taking the lease",
         "another writer took it at the same time three times",
     ))
+}
+
+/// Extends `held` by the lease's minutes from now (a writer that runs for long, the watch),
+/// with a conditional update naming the version it wrote: a lease another writer took over
+/// after it expired is not taken back, and the error says who holds it.
+pub fn renew(remote: &Remote, held: &mut Held) -> Result<(), RemoteError> {
+    let now = Utc::now();
+    let mut body = held.body.clone();
+    body.expires = rfc3339(now + chrono::Duration::minutes(i64::from(remote.lease_minutes)));
+    match remote.put_mode(LEASE, encode(&body)?, PutMode::Update(held.version.clone())) {
+        Ok(put) => {
+            held.body = body;
+            held.version = put.into();
+            Ok(())
+        }
+        Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
+            let theirs = remote
+                .get_versioned(LEASE)?
+                .and_then(|(b, _)| serde_json::from_slice::<LeaseBody>(&b).ok());
+            Err(match theirs {
+                Some(t) => RemoteError::Leased {
+                    url: remote.url().to_string(),
+                    holder: t.owner,
+                    since: t.acquired,
+                    expires: t.expires,
+                },
+                None => remote.fail(LEASE, "renewing the lease", "the lease is gone"),
+            })
+        }
+        Err(e) => Err(remote.fail(LEASE, "renewing the lease", e)),
+    }
 }
 
 /// Gives the lease back if it is still `held`'s (an expired lease another writer took over

@@ -29,6 +29,9 @@
 //!   superseded: the ledger's retention or compaction link no longer counts it live, so pull
 //!   does not fetch it and queries read each event once; verify accepts it when it still has
 //!   the hash its link recorded and lists it ([`trailwatch_ledger::VerifyOptions::superseded_may_remain`]).
+//! - The watch (trailwatch-watch) holds the lease while it runs, renewing it every poll
+//!   ([`WorkingCopy::renew`]), pushes every step before it checkpoints it, and keeps its
+//!   checkpoints and outbox in the working copy's `_watch/`, which a pull never touches.
 //! - Verify over the URL ([`mirror`]) copies every object below the prefix into a fresh
 //!   folder and runs the store's verify there, so it reports what verify of a local store
 //!   reports: missing, altered and planted objects by their path in the store.
@@ -181,6 +184,14 @@ impl WorkingCopy {
             )));
         }
         sync::push(&self.remote, &self.dir, &mut self.synced)
+    }
+
+    /// Extends the writer's lease (see [`lease::renew`]).
+    pub fn renew(&mut self) -> Result<(), RemoteError> {
+        match self.lease.as_mut() {
+            Some(held) => lease::renew(&self.remote, held),
+            None => Ok(()),
+        }
     }
 
     /// Gives the lease back.

@@ -28,6 +28,8 @@ pub enum WatchError {
     },
     #[error("{0}")]
     AnchorBucket(#[from] crate::anchor_bucket::AnchorBucketError),
+    #[error("{0}")]
+    Remote(#[from] trailwatch_remote::RemoteError),
     #[error("rules: {0}")]
     Rules(String),
     #[error("detection: {0}")]

@@ -12,6 +12,9 @@
 //!   control characters included) and read through the `object_store` crate, optionally
 //!   driven by S3 event notifications on an SQS queue ([`source::sqs`]); [`layout`] reads account and
 //!   region from object keys; a source that cannot be listed raises a coverage alert;
+//! - a store on object storage (`[store] dir = "s3://…"`/`"az://…"`, trailwatch-remote): the
+//!   watch writes its working copy below `[state] dir` under the store's lease, renewed every
+//!   poll, and pushes each step before checkpointing it;
 //! - [`state`]: checkpoints in SQLite in the store directory, committed only after the events
 //!   are in the store and their alerts in the outbox, so that after `kill -9` nothing is
 //!   skipped and (the store and outbox being idempotent) nothing is stored or alerted twice;

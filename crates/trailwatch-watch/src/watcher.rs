@@ -137,6 +137,9 @@ pub struct Watcher {
     anchor_bucket: Option<crate::anchor_bucket::AnchorBucket>,
     /// The seq of the last head written there (a failed write is retried next poll).
     bucket_sent: Option<u64>,
+    /// A store on object storage: the working copy the store writes, under the store's
+    /// lease for as long as the watch runs (renewed every poll), pushed after every step.
+    remote: Option<trailwatch_remote::WorkingCopy>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -159,9 +162,50 @@ pub fn build_sinks(sinks: &[SinkConfig]) -> Result<Vec<RoutedSink>, WatchError> 
         .collect()
 }
 
-/// The store directory a configuration names (else `$TRAILWATCH_STORE`, else the default).
+/// The store directory a configuration names (else `$TRAILWATCH_STORE`, else the default); for
+/// a store on object storage, its working copy below `[state] dir`, where the checkpoints and
+/// the outbox are kept too.
 pub fn store_dir(config: &Config) -> PathBuf {
-    trailwatch_store::resolve_dir(config.store.dir.as_deref())
+    let dir = trailwatch_store::resolve_dir(config.store.dir.as_deref());
+    match trailwatch_remote::StoreUrl::parse(&dir.to_string_lossy()) {
+        Some(Ok(url)) => trailwatch_remote::working_dir(&state_dir(config), &url),
+        _ => dir,
+    }
+}
+
+/// `[state] dir`, else the default ([`trailwatch_remote::default_state_dir`]).
+fn state_dir(config: &Config) -> PathBuf {
+    config
+        .state
+        .dir
+        .clone()
+        .unwrap_or_else(trailwatch_remote::default_state_dir)
+}
+
+/// A store on object storage: taken under its lease and pulled into its working copy.
+fn open_remote(config: &Config) -> Result<Option<trailwatch_remote::WorkingCopy>, WatchError> {
+    let dir = trailwatch_store::resolve_dir(config.store.dir.as_deref());
+    let Some(url) = trailwatch_remote::StoreUrl::parse(&dir.to_string_lossy()) else {
+        return Ok(None);
+    };
+    let bad = |reason: String| WatchError::Config {
+        file: "configuration".into(),
+        reason: format!("[store] dir {reason}"),
+    };
+    let url = url.map_err(bad)?;
+    let copy = trailwatch_remote::working_dir(&state_dir(config), &url);
+    let remote = config.store.remote(url).map_err(bad)?.build()?;
+    let (working, pulled) = trailwatch_remote::WorkingCopy::open_write(remote, copy)?;
+    tracing::info!(
+        store = %terminal(&working.remote().url().to_string()),
+        fetched = pulled.fetched,
+        cached = pulled.cached,
+        "pulled the store into its working copy"
+    );
+    for p in &pulled.problems {
+        tracing::warn!("{}", terminal(p));
+    }
+    Ok(Some(working))
 }
 
 impl Watcher {
@@ -170,6 +214,7 @@ impl Watcher {
     pub fn from_config(config: &Config) -> Result<Watcher, WatchError> {
         // First: nothing below (clients, errors, the outbox) may print a secret.
         crate::secrets::register_secrets(config);
+        let remote = open_remote(config)?;
         let dir = store_dir(config);
         let mut store = Store::open_or_create(&dir, &config.store.keys()?)?;
         if let Some(anchors) = &config.store.anchors {
@@ -224,6 +269,7 @@ impl Watcher {
             config.watch.clone(),
         )?;
         w.delivery = delivery;
+        w.remote = remote;
         w.anchor_sinks.clone_from(&config.store.anchor_sinks);
         w.posture.clone_from(&config.posture);
         if let Some(bucket) = config
@@ -289,6 +335,7 @@ impl Watcher {
             posture: None,
             anchor_bucket: None,
             bucket_sent: None,
+            remote: None,
         })
     }
 
@@ -356,6 +403,10 @@ impl Watcher {
     /// `last_pass`: no later poll will look again (see [`Watcher::poll_once`]).
     fn poll_until(&mut self, stop: &AtomicBool, last_pass: bool) -> Result<PollReport, WatchError> {
         let mut report = PollReport::default();
+        if let Some(r) = self.remote.as_mut() {
+            // Another writer that took an expired lease over stops this one here.
+            r.renew()?;
+        }
         for i in 0..self.sources.len() {
             if stop.load(Ordering::SeqCst) {
                 break;
@@ -364,6 +415,7 @@ impl Watcher {
             self.check_coverage(i, &mut report, last_pass)?;
         }
         self.compact_if_due(&mut report);
+        self.push_remote()?;
         self.posture_if_due(&mut report)?;
         self.send_anchor()?;
         self.publish_to_bucket();
@@ -392,6 +444,21 @@ impl Watcher {
                 report.problems.push(msg);
             }
         }
+    }
+
+    /// Sends what the store's working copy has beyond the objects (nothing for a local store).
+    fn push_remote(&mut self) -> Result<(), WatchError> {
+        let Some(r) = self.remote.as_mut() else {
+            return Ok(());
+        };
+        let pushed = r.push()?;
+        for (rel, why) in &pushed.kept {
+            tracing::warn!(object = %terminal(rel), answer = %terminal(why), "deletion refused by the storage, kept (superseded)");
+        }
+        if let Some(segment) = &pushed.segment {
+            tracing::info!(segment = %terminal(segment), objects = pushed.uploaded, "pushed the store");
+        }
+        Ok(())
     }
 
     /// Tries every due delivery once (unless the delivery thread of [`Watcher::run`] does).
@@ -594,6 +661,9 @@ impl Watcher {
                 ..IngestOptions::default()
             };
             let ingested = self.store.ingest(&inputs, &opts)?;
+            // On object storage, before anything is checkpointed: a push that fails leaves
+            // these objects to be read again (the copy's store finds their events by id).
+            self.push_remote()?;
             for e in &ingested.errors {
                 let msg = terminal(&e.to_string()).into_owned();
                 tracing::warn!(source = %terminal(&name), "{msg}");

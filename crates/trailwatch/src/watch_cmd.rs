@@ -23,13 +23,6 @@ fn load_config(file: Option<&Path>, store: Option<&PathBuf>) -> Result<Config> {
     if let Some(dir) = store {
         config.store.dir = Some(dir.clone());
     }
-    let dir = trailwatch_store::resolve_dir(config.store.dir.as_deref());
-    if trailwatch_remote::StoreUrl::parse(&dir.to_string_lossy()).is_some() {
-        bail!(
-            "{}: watch and alerts keep their checkpoints and outbox beside a local store; a store on object storage is written by ingest, retention and compact (watch into a local store, or ingest on a schedule)",
-            dir.display()
-        );
-    }
     Ok(config)
 }
 

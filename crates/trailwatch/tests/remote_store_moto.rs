@@ -518,3 +518,48 @@ print(json.dumps(body))"#
     assert!(keys(&moto, "leased", "tw/_lease").is_empty());
     assert_eq!(keys(&moto, "leased", "tw/_ledger/segments/").len(), 2);
 }
+
+#[test]
+fn watch_writes_a_remote_store_and_keeps_its_state_in_the_state_dir() {
+    let moto = Moto::start();
+    moto.create_bucket("watched");
+    let url = "s3://watched/tw";
+    let base = tempfile::tempdir().unwrap();
+    let inbox = base.path().join("inbox");
+    copy_tree(&stratus("exfiltration"), &inbox);
+    let state = base.path().join("state");
+    let home = Home::new(&moto).with_config(&format!(
+        "[store]\ndir = \"{url}\"\n[state]\ndir = {state:?}\n[[sources]]\nname = \"inbox\"\nkind = \"local\"\npath = {inbox:?}\n"
+    ));
+    home.tw(0, &["watch", "--once"]);
+    let local = base.path().join("local");
+    home.tw(
+        0,
+        &[
+            "ingest",
+            inbox.to_str().unwrap(),
+            "--store",
+            local.to_str().unwrap(),
+        ],
+    );
+    let counts =
+        |store: &str| home.stdout(0, &["sql", COUNTS, "--store", store, "--format", "csv"]);
+    let watched = counts(url);
+    assert_eq!(watched, counts(local.to_str().unwrap()));
+    assert!(watched.lines().count() > 3, "{watched}");
+    // Checkpoints and the outbox stay in the working copy below [state] dir, not in the bucket.
+    let copy = state.join("stores/s3___watched_tw");
+    assert!(copy.join("_watch/state.sqlite").is_file());
+    let objects = keys(&moto, "watched", "tw/");
+    assert!(
+        !objects
+            .iter()
+            .any(|k| k.contains("_watch") || k.ends_with("_lease")),
+        "{objects:?}"
+    );
+    // Watched again: nothing new is stored, the lease is taken and given back again.
+    home.tw(0, &["watch", "--once"]);
+    assert_eq!(counts(url), watched);
+    assert!(keys(&moto, "watched", "tw/_lease").is_empty());
+    home.tw(0, &["alerts", "list"]);
+}
