@@ -123,11 +123,17 @@ pub fn acquire(remote: &Remote) -> Result<Held, RemoteError> {
     ))
 }
 
-/// Extends `held` by the lease's minutes from now (a writer that runs for long, the watch),
+/// Extends `held` by the lease's minutes from now once half of it has gone by (a writer that
+/// runs for long, the watch),
 /// with a conditional update naming the version it wrote: a lease another writer took over
 /// after it expired is not taken back, and the error says who holds it.
 pub fn renew(remote: &Remote, held: &mut Held) -> Result<(), RemoteError> {
     let now = Utc::now();
+    // Renewed once half of it is gone, not at every call (a watch polls every few seconds).
+    let half = chrono::Duration::seconds(i64::from(remote.lease_minutes) * 30);
+    if !expired(&held.body, now + half) {
+        return Ok(());
+    }
     let mut body = held.body.clone();
     body.expires = rfc3339(now + chrono::Duration::minutes(i64::from(remote.lease_minutes)));
     match remote.put_mode(LEASE, encode(&body)?, PutMode::Update(held.version.clone())) {

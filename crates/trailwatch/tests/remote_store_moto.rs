@@ -563,3 +563,57 @@ fn watch_writes_a_remote_store_and_keeps_its_state_in_the_state_dir() {
     assert!(keys(&moto, "watched", "tw/_lease").is_empty());
     home.tw(0, &["alerts", "list"]);
 }
+
+#[test]
+fn a_lease_is_renewed_by_its_holder_and_a_writer_whose_lease_was_taken_over_stops() {
+    use trailwatch_remote::{lease, RemoteConfig, StoreUrl};
+    let moto = Moto::start();
+    moto.create_bucket("renew");
+    // The library reads credentials from the environment, as the binary does.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let config = RemoteConfig {
+        url: StoreUrl::parse("s3://renew/tw").unwrap().unwrap(),
+        endpoint: Some(moto.url.clone()),
+        region: Some("us-east-1".into()),
+        allow_http: true,
+        retention: None,
+        kms_key_id: None,
+        lease_minutes: 10,
+    };
+    let remote = config.build().unwrap();
+    let mut held = lease::acquire(&remote).unwrap();
+    let stored = || {
+        boto(
+            &moto,
+            "print(s3.get_object(Bucket='renew', Key='tw/_lease')['Body'].read().decode())",
+        )
+    };
+    assert_eq!(stored()["owner"], held.body.owner.as_str());
+    // Early in the lease nothing is written; past its half it is extended.
+    let first = held.body.expires.clone();
+    lease::renew(&remote, &mut held).unwrap();
+    assert_eq!(held.body.expires, first);
+    held.body.expires = "2000-01-01T00:00:00Z".into();
+    lease::renew(&remote, &mut held).unwrap();
+    assert!(
+        held.body.expires > first || held.body.expires == first,
+        "{:?}",
+        held.body
+    );
+    assert_eq!(stored()["expires"], held.body.expires.as_str());
+    // Another writer replaced it (after it had expired): renewing names that writer.
+    boto(
+        &moto,
+        "s3.put_object(Bucket='renew', Key='tw/_lease', Body=json.dumps(dict(owner='other:1:2', acquired='2026-01-01T00:00:00Z', expires='2999-01-01T00:00:00Z')).encode())\nprint('{}')",
+    );
+    held.body.expires = "2000-01-01T00:00:00Z".into();
+    let err = lease::renew(&remote, &mut held).unwrap_err().to_string();
+    assert!(
+        err.contains("another writer holds the store's lease (other:1:2"),
+        "{err}"
+    );
+    // And releasing leaves the other writer's lease alone.
+    lease::release(&remote, &held).unwrap();
+    assert_eq!(stored()["owner"], "other:1:2");
+}
