@@ -92,6 +92,17 @@ impl StoreAt {
             mb(m.bytes),
             m.segments
         );
+        if m.objects == 0 {
+            anyhow::bail!("{url}: no store there (no object under the prefix)");
+        }
+        let public =
+            Path::new(trailwatch_ledger::LEDGER_DIR).join(trailwatch_ledger::PUBLIC_KEY_FILE);
+        if !tmp.path().join(&public).is_file() {
+            anyhow::bail!(
+                "{url}: {} is missing: the store's objects cannot be checked without its public key",
+                public.display()
+            );
+        }
         Ok((tmp.path().to_path_buf(), Some(tmp)))
     }
 
@@ -121,6 +132,9 @@ impl StoreAt {
             );
         }
         say_pulled(&url, copy, &report);
+        if !write && !copy.join(trailwatch_ledger::LEDGER_DIR).is_dir() {
+            anyhow::bail!("{url}: no store there (create one with trailwatch ingest)");
+        }
         let opened = Opened {
             dir: copy.clone(),
             copy: Some(working),
