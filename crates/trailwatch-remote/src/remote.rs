@@ -33,7 +33,7 @@ pub struct RemoteConfig {
     pub region: Option<String>,
     /// Plain http to the endpoint (tests, emulators).
     pub allow_http: bool,
-    /// S3: Object Lock retention of every data file and ledger segment written.
+    /// S3: Object Lock retention of every object written (all but the lease).
     pub retention: Option<Retention>,
     /// S3: SSE-KMS with this key for every object written.
     pub kms_key_id: Option<String>,

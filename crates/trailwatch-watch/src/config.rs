@@ -104,8 +104,9 @@ pub struct StoreSection {
     /// Plain http to `endpoint` (tests, emulators).
     #[serde(default)]
     pub allow_http: bool,
-    /// S3: write every data file and ledger segment under Object Lock in this mode
-    /// (`GOVERNANCE` or `COMPLIANCE`); the bucket must have Object Lock enabled.
+    /// S3: write every object of the store (data files, ledger and sources segments, the
+    /// public key; not the lease) under Object Lock in this mode (`GOVERNANCE` or
+    /// `COMPLIANCE`); the bucket must have Object Lock enabled.
     pub object_lock_mode: Option<String>,
     /// S3: days each object is locked from its writing (default 365 with `object_lock_mode`).
     pub object_lock_days: Option<u32>,

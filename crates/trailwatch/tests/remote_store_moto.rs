@@ -614,3 +614,34 @@ fn a_lease_is_renewed_by_its_holder_and_a_writer_whose_lease_was_taken_over_stop
     lease::release(&remote, &held).unwrap();
     assert_eq!(stored()["owner"], "other:1:2");
 }
+
+#[test]
+fn every_object_is_encrypted_with_the_kms_key_and_locked_in_compliance_mode() {
+    let moto = Moto::start();
+    let key = boto(
+        &moto,
+        "kms = boto3.client('kms', **kw)\ns3.create_bucket(Bucket='sealed', ObjectLockEnabledForBucket=True)\nprint(json.dumps(kms.create_key()['KeyMetadata']['KeyId']))",
+    );
+    let key = key.as_str().unwrap();
+    let home = Home::new(&moto).with_config(&format!(
+        "[store]\ndir = \"s3://sealed/tw\"\nobject_lock_mode = \"compliance\"\nobject_lock_days = 1\nkms_key_id = \"{key}\"\n"
+    ));
+    home.tw(0, &["ingest", stratus("impact").to_str().unwrap()]);
+    let heads = boto(
+        &moto,
+        r#"out = []
+for o in s3.list_objects_v2(Bucket='sealed')['Contents']:
+    h = s3.head_object(Bucket='sealed', Key=o['Key'])
+    out.append([o['Key'], h.get('ServerSideEncryption'), h.get('SSEKMSKeyId'), h.get('ObjectLockMode')])
+print(json.dumps(out))"#,
+    );
+    let heads = heads.as_array().unwrap();
+    // The data file, the ledger segment, the public key and the sources segment; the lease is
+    // gone.
+    assert_eq!(heads.len(), 4, "{heads:?}");
+    for h in heads {
+        assert_eq!(h[1], "aws:kms", "{h}");
+        assert_eq!(h[2], key, "{h}");
+        assert_eq!(h[3], "COMPLIANCE", "{h}");
+    }
+}
