@@ -98,6 +98,14 @@ pub fn working_dir(state: &Path, url: &StoreUrl) -> PathBuf {
     state.join("stores").join(url.sanitised())
 }
 
+/// `<dir>.<suffix>` (a working copy's name may hold dots, which `with_extension` would cut).
+fn beside(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
 /// A remote store's local working copy, pulled, held by this process (an OS lock on
 /// `<copy>.lock`) and, for a writer, under the store's lease until [`WorkingCopy::finish`] (or
 /// drop) gives it back.
@@ -107,47 +115,68 @@ pub struct WorkingCopy {
     synced: Synced,
     lease: Option<Held>,
     _lock: File,
+    /// A reader's own copy, made because another process held the shared one: removed on drop.
+    scratch: bool,
 }
 
 impl WorkingCopy {
-    fn lock(dir: &Path) -> Result<File, RemoteError> {
-        let path = dir.with_extension("lock");
+    /// Locks `<dir>.lock` for this process; `None` when another process holds it.
+    fn lock(dir: &Path) -> Result<Option<File>, RemoteError> {
+        let path = beside(dir, "lock");
+        let local = |e: std::io::Error| RemoteError::Local(format!("{}: {e}", path.display()));
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| RemoteError::Local(format!("{}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(local)?;
         }
-        let file = File::create(&path)
-            .map_err(|e| RemoteError::Local(format!("{}: {e}", path.display())))?;
-        file.lock()
-            .map_err(|e| RemoteError::Local(format!("{}: {e}", path.display())))?;
-        Ok(file)
+        let file = File::create(&path).map_err(local)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(local(e)),
+        }
     }
 
-    /// Pulls `remote` into `dir` to read it.
+    /// Pulls `remote` into `dir` to read it. While another process (a watch, an ingest) holds
+    /// `dir`, into a copy of this reader's own beside it (`<dir>.reader-<pid>`), removed when
+    /// the reader is done: a reader never waits for a writer.
     pub fn open_read(
         remote: Remote,
         dir: PathBuf,
     ) -> Result<(WorkingCopy, PullReport), RemoteError> {
-        let lock = Self::lock(&dir)?;
-        let (synced, report) = sync::pull(&remote, &dir)?;
-        Ok((
-            WorkingCopy {
-                remote,
-                dir,
-                synced,
-                lease: None,
-                _lock: lock,
-            },
-            report,
-        ))
+        let (dir, lock, scratch) = match Self::lock(&dir)? {
+            Some(lock) => (dir, lock, false),
+            None => {
+                let own = beside(&dir, &format!("reader-{}", std::process::id()));
+                match Self::lock(&own)? {
+                    Some(lock) => (own, lock, true),
+                    None => return Err(RemoteError::Local(format!("{}: locked", own.display()))),
+                }
+            }
+        };
+        let mut copy = WorkingCopy {
+            remote,
+            dir,
+            synced: Synced::default(),
+            lease: None,
+            _lock: lock,
+            scratch,
+        };
+        let (synced, report) = sync::pull(&copy.remote, &copy.dir)?;
+        copy.synced = synced;
+        Ok((copy, report))
     }
 
-    /// Takes the lease of `remote`, then pulls it into `dir` to write it.
+    /// Takes the lease of `remote`, then pulls it into `dir` to write it. Refused while another
+    /// process on this machine holds `dir`.
     pub fn open_write(
         remote: Remote,
         dir: PathBuf,
     ) -> Result<(WorkingCopy, PullReport), RemoteError> {
-        let lock = Self::lock(&dir)?;
+        let Some(lock) = Self::lock(&dir)? else {
+            return Err(RemoteError::Local(format!(
+                "{}: another trailwatch process on this machine (a watch, an ingest) is writing this working copy",
+                dir.display()
+            )));
+        };
         let held = lease::acquire(&remote)?;
         let mut copy = WorkingCopy {
             remote,
@@ -155,6 +184,7 @@ impl WorkingCopy {
             synced: Synced::default(),
             lease: Some(held),
             _lock: lock,
+            scratch: false,
         };
         let (synced, report) = sync::pull(&copy.remote, &copy.dir)?;
         copy.synced = synced;
@@ -208,6 +238,11 @@ impl Drop for WorkingCopy {
         if let Some(held) = self.lease.take() {
             // An error leaves the lease to expire; the next writer takes it over then.
             let _ = lease::release(&self.remote, &held);
+        }
+        if self.scratch {
+            // A reader's own copy, nobody else's: gone with it (a failure leaves a folder).
+            let _ = std::fs::remove_dir_all(&self.dir);
+            let _ = std::fs::remove_file(beside(&self.dir, "lock"));
         }
     }
 }

@@ -93,6 +93,8 @@ struct Run {
     range: TimeRange,
     problems: Problems,
     inputs: Vec<Input>,
+    /// A remote store's working copy the inputs are files of, held while they are read.
+    _copy: Option<crate::store_at::Opened>,
     bar: indicatif::ProgressBar,
     started: Instant,
 }
@@ -102,13 +104,14 @@ impl Run {
         let range = clock.range(a.since.as_deref(), a.until.as_deref())?;
         let sink = Sink::open(output)?;
         let problems = Problems(AtomicU64::new(0));
-        let inputs = inputs(a, range, &|e| problems.report(e))?;
+        let (inputs, copy) = inputs(a, range, &|e| problems.report(e))?;
         let bar = progress::bar(inputs.iter().map(Input::size).sum());
         Ok(Run {
             sink,
             range,
             problems,
             inputs,
+            _copy: copy,
             bar,
             started: Instant::now(),
         })
@@ -155,19 +158,17 @@ pub(crate) fn inputs(
     a: &InputArgs,
     range: TimeRange,
     report: &dyn Fn(DecodeError),
-) -> Result<Vec<Input>> {
+) -> Result<(Vec<Input>, Option<crate::store_at::Opened>)> {
     if let Some(dir) = &a.store {
         let (store, copy) = crate::store_cmd::open(&crate::cli::StoreArgs {
             store: Some(dir.clone()),
         })?;
         let inputs = store.replay_inputs(range.since_ms, range.until_ms);
-        // The inputs are files of the store: a remote store's working copy stays held by this
-        // process until it ends.
-        std::mem::forget(copy);
         if inputs.is_empty() {
             bail!("{}: no stored events in the time range", dir.display());
         }
-        return Ok(inputs);
+        // The inputs are files of the store: a remote store's working copy goes with them.
+        return Ok((inputs, Some(copy)));
     }
     let (inputs, errors, skipped) = expand_inputs_counted(&a.paths);
     if skipped > 0 {
@@ -184,7 +185,7 @@ pub(crate) fn inputs(
     if inputs.is_empty() {
         bail!("no input to read");
     }
-    Ok(inputs)
+    Ok((inputs, None))
 }
 
 /// The run report on stderr, and the exit code it implies.

@@ -119,7 +119,7 @@ fn alerts(
 fn scoped(a: &ScopeArgs, clock: Clock) -> Result<(Vec<Event>, Incident)> {
     let sel = selector(&a.selector)?;
     let range = clock.range(a.input.since.as_deref(), a.input.until.as_deref())?;
-    let inputs = crate::commands::inputs(&a.input, range, &report)?;
+    let (inputs, _copy) = crate::commands::inputs(&a.input, range, &report)?;
     let events = trailwatch_recover::load(&inputs, range.since_ms, range.until_ms, &mut report);
     let sel = match &a.selector.alert {
         Some(id) => alert_selector(a, id, &inputs, &events, range)?,

@@ -45,7 +45,7 @@ fn from_logs(paths: &[std::path::PathBuf]) -> Result<Vec<Check>> {
             trailwatch_escape::terminal(&e.to_string())
         );
     };
-    let inputs = crate::commands::inputs(&input, TimeRange::default(), &report)?;
+    let (inputs, _copy) = crate::commands::inputs(&input, TimeRange::default(), &report)?;
     let events = trailwatch_recover::load(&inputs, None, None, &mut |e| report(e));
     eprintln!("trailwatch: posture aws: {} events read", events.len());
     Ok(trailwatch_posture::fromlogs::checks(&events))

@@ -131,12 +131,14 @@ impl StoreAt {
                 escape::terminal(&prev.expires)
             );
         }
-        say_pulled(&url, copy, &report);
-        if !write && !copy.join(trailwatch_ledger::LEDGER_DIR).is_dir() {
+        // A reader's own copy when another process holds the shared one.
+        let dir = working.dir().to_path_buf();
+        say_pulled(&url, &dir, &report);
+        if !write && !dir.join(trailwatch_ledger::LEDGER_DIR).is_dir() {
             anyhow::bail!("{url}: no store there (create one with trailwatch ingest)");
         }
         let opened = Opened {
-            dir: copy.clone(),
+            dir,
             copy: Some(working),
         };
         if write {

@@ -645,3 +645,67 @@ print(json.dumps(out))"#,
         assert_eq!(h[3], "COMPLIANCE", "{h}");
     }
 }
+
+#[test]
+fn a_reader_never_waits_for_a_writer_of_the_same_working_copy() {
+    use trailwatch_remote::{working_dir, RemoteConfig, StoreUrl, WorkingCopy};
+    let moto = Moto::start();
+    moto.create_bucket("shared");
+    let url = "s3://shared/tw";
+    let home = Home::new(&moto);
+    let data = stratus("impact");
+    home.tw(0, &["ingest", data.to_str().unwrap(), "--store", url]);
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let store_url = StoreUrl::parse(url).unwrap().unwrap();
+    let config = RemoteConfig {
+        url: store_url.clone(),
+        endpoint: Some(moto.url.clone()),
+        region: Some("us-east-1".into()),
+        allow_http: true,
+        retention: None,
+        kms_key_id: None,
+        lease_minutes: 10,
+    };
+    let stores = home.cache().join("trailwatch/stores");
+    let dir = working_dir(&home.cache().join("trailwatch"), &store_url);
+    // This process writes the working copy the commands below would use.
+    let (writer, _) = WorkingCopy::open_write(config.build().unwrap(), dir).unwrap();
+    let out = home.tw(
+        0,
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM events",
+            "--store",
+            url,
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(text_of(&out.stdout), "n\n15");
+    assert!(
+        text_of(&out.stderr).contains(".reader-"),
+        "{}",
+        text_of(&out.stderr)
+    );
+    let left: Vec<_> = fs::read_dir(&stores)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".reader-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let err = home.stderr(1, &["ingest", data.to_str().unwrap(), "--store", url]);
+    assert!(
+        err.contains("another trailwatch process on this machine"),
+        "{err}"
+    );
+    writer.finish().unwrap();
+    home.tw(0, &["ingest", data.to_str().unwrap(), "--store", url]);
+}
+
+fn text_of(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .replace("\r\n", "\n")
+        .trim()
+        .to_string()
+}
