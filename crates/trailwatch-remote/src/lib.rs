@@ -29,8 +29,8 @@
 //!   superseded: the ledger's retention or compaction link no longer counts it live, so pull
 //!   does not fetch it and queries read each event once; verify accepts it when it still has
 //!   the hash its link recorded and lists it ([`trailwatch_ledger::VerifyOptions::superseded_may_remain`]).
-//! - The watch (trailwatch-watch) holds the lease while it runs, renewing it every poll
-//!   ([`WorkingCopy::renew`]), pushes every step before it checkpoints it, and keeps its
+//! - The watch (trailwatch-watch) holds the lease while it runs, renewing it once half of it
+//!   has gone by (checked every poll, [`WorkingCopy::renew`]), pushes every step before it checkpoints it, and keeps its
 //!   checkpoints and outbox in the working copy's `_watch/`, which a pull never touches.
 //! - Verify over the URL ([`mirror`]) copies every object below the prefix into a fresh
 //!   folder and runs the store's verify there, so it reports what verify of a local store
@@ -39,9 +39,10 @@
 //! Limits, honestly: the working copy holds every live file (a pull of a large store is a
 //! large download the first time); a push interrupted between its data files and its segment
 //! leaves objects the ledger never names, which verify reports as planted (the next writer
-//! re-ingests their events, which its pull did not see, and writes them again under their
-//! own names); a lease outlived by a writer slower than `lease_minutes` can be taken over, and
-//! then the conditional segment write is what stops the slower writer.
+//! re-ingests their events, which its pull did not see, and writes them again: an object of
+//! the same name is accepted when it holds the same bytes); a lease outlived by a one-shot
+//! writer (ingest, retention, compact: they do not renew) slower than `lease_minutes` can be
+//! taken over, and then the conditional segment write is what stops the slower writer.
 
 pub mod lease;
 mod location;
