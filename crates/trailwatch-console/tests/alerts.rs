@@ -15,11 +15,11 @@ fn hostile() -> trailwatch_model::Alert {
     let mut a = alert("x1", Severity::Critical, IMG, SCRIPT);
     a.rule_id = format!("rule\"><a href=\"{JS_LINK}\">");
     a.account = Some(format!("'{IMG}"));
-    a.source_ips = vec![format!("1.2.3.4\"><script>alert(4)</script>")];
+    a.source_ips = vec!["1.2.3.4\"><script>alert(4)</script>".to_string()];
     a.resources = vec![JS_LINK.to_string(), format!("<a href=\"{JS_LINK}\">x</a>")];
     a.actions = vec!["Stop\u{202e}Logging".to_string()];
     a.description = format!("{SCRIPT}{IMG}");
-    a.event_ids = vec![format!("{IMG}")];
+    a.event_ids = vec![IMG.to_string()];
     a
 }
 
@@ -112,15 +112,15 @@ async fn hostile_fields_render_inert_on_every_page() {
     let b = c.login("rui").await;
     let res = c
         .send(
-            Req::post("/api/v1/alerts/x1/assign").as_user(&b).json(
+            Req::post("/api/v1/alerts/x1/assign").by(&b).json(
                 serde_json::json!({"assignee": IMG, "comment": format!("{SCRIPT} {JS_LINK}")}),
             ),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let list = c.send(Req::get("/alerts").as_user(&b)).await;
+    let list = c.send(Req::get("/alerts").by(&b)).await;
     assert_inert(&list.body);
-    let one = c.send(Req::get("/alerts/x1").as_user(&b)).await;
+    let one = c.send(Req::get("/alerts/x1").by(&b)).await;
     assert_eq!(one.status, StatusCode::OK);
     assert_inert(&one.body);
     assert!(
@@ -128,18 +128,15 @@ async fn hostile_fields_render_inert_on_every_page() {
         "bidi override shown, not applied"
     );
     // The filter form echoes what was asked, escaped.
-    let q = format!(
-        "/alerts?principal={}",
-        enc(&format!("\"><script>alert(5)</script>"))
-    );
-    let filtered = c.send(Req::get(&q).as_user(&b)).await;
+    let q = format!("/alerts?principal={}", enc("\"><script>alert(5)</script>"));
+    let filtered = c.send(Req::get(&q).by(&b)).await;
     assert!(
         !filtered.body.to_lowercase().contains("<script"),
         "{}",
         filtered.body
     );
     let admin = c.login("ada").await;
-    let audit = c.send(Req::get("/audit").as_user(&admin)).await;
+    let audit = c.send(Req::get("/audit").by(&admin)).await;
     assert!(
         !audit.body.to_lowercase().contains("<script"),
         "{}",
@@ -174,7 +171,7 @@ async fn filters_select_by_every_field() {
             .map(|r| r["alert"]["id"].as_str().unwrap_or("").to_string())
             .collect()
     };
-    let q = |s: &str| c.send(Req::get(&format!("/api/v1/alerts{s}")).as_user(&u));
+    let q = |s: &str| c.send(Req::get(&format!("/api/v1/alerts{s}")).by(&u));
     assert_eq!(
         ids(q("").await.json()),
         ["f2", "f1"],
@@ -190,17 +187,17 @@ async fn filters_select_by_every_field() {
     assert_eq!(ids(q("?account=999").await.json()), ["f2"]);
     assert_eq!(ids(q("?since=2026-11-22").await.json()), ["f2"]);
     assert_eq!(ids(q("?until=2026-11-22").await.json()), ["f1"]);
-    c.send(Req::post("/api/v1/alerts/f1/ack").as_user(&u)).await;
+    c.send(Req::post("/api/v1/alerts/f1/ack").by(&u)).await;
     assert_eq!(ids(q("?state=acked").await.json()), ["f1"]);
     assert_eq!(ids(q("?state=open").await.json()), ["f2"]);
     c.send(
         Req::post("/api/v1/alerts/f2/assign")
-            .as_user(&u)
+            .by(&u)
             .json(serde_json::json!({"assignee": "rui"})),
     )
     .await;
     assert_eq!(ids(q("?assignee=rui").await.json()), ["f2"]);
-    let page = c.send(Req::get("/alerts?severity=low").as_user(&u)).await;
+    let page = c.send(Req::get("/alerts?severity=low").by(&u)).await;
     assert!(page.body.contains("Console login") && !page.body.contains("Trail stopped"));
 }
 
@@ -256,7 +253,7 @@ async fn triage_through_forms_and_in_bulk() {
     let res = c
         .send(
             Req::post("/api/v1/alerts/bulk")
-                .as_user(&u)
+                .by(&u)
                 .json(serde_json::json!({"ids": ["t1", "t2"], "action": "resolve"})),
         )
         .await;
@@ -264,14 +261,11 @@ async fn triage_through_forms_and_in_bulk() {
     assert_eq!(v[0]["ok"], true, "{v}");
     assert_eq!(v[1]["ok"], false, "t2 was resolved already: {v}");
     let all = c
-        .send(Req::get("/api/v1/alerts?state=resolved").as_user(&u))
+        .send(Req::get("/api/v1/alerts?state=resolved").by(&u))
         .await
         .json();
     assert_eq!(all.as_array().map(Vec::len), Some(3), "{all}");
-    let t2 = c
-        .send(Req::get("/api/v1/alerts/t2").as_user(&u))
-        .await
-        .json();
+    let t2 = c.send(Req::get("/api/v1/alerts/t2").by(&u)).await.json();
     assert_eq!(t2["resolved_by"], "rui");
     assert_eq!(t2["notes"][0]["text"], "false positive");
     // The same state is what `trailwatch alerts` reads: the watch's outbox.
@@ -280,6 +274,6 @@ async fn triage_through_forms_and_in_bulk() {
         outbox.get("t1").expect("t1").state,
         trailwatch_sink::AlertState::Resolved
     );
-    let one = c.send(Req::get("/alerts/t1").as_user(&u)).await;
+    let one = c.send(Req::get("/alerts/t1").by(&u)).await;
     assert!(one.body.contains("checking"), "{}", one.body);
 }

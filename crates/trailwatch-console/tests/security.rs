@@ -163,18 +163,14 @@ async fn roles_limit_what_each_user_may_do() {
 
     // A viewer reads, and cannot triage.
     assert_eq!(
-        c.send(Req::get("/api/v1/alerts").as_user(&viewer))
-            .await
-            .status,
+        c.send(Req::get("/api/v1/alerts").by(&viewer)).await.status,
         StatusCode::OK
     );
     assert_eq!(
-        c.send(Req::get("/alerts/a1").as_user(&viewer)).await.status,
+        c.send(Req::get("/alerts/a1").by(&viewer)).await.status,
         StatusCode::OK
     );
-    let res = c
-        .send(Req::post("/api/v1/alerts/a1/ack").as_user(&viewer))
-        .await;
+    let res = c.send(Req::post("/api/v1/alerts/a1/ack").by(&viewer)).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
     let res = c
         .send(
@@ -184,7 +180,7 @@ async fn roles_limit_what_each_user_may_do() {
         )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let shown = c.send(Req::get("/alerts").as_user(&viewer)).await;
+    let shown = c.send(Req::get("/alerts").by(&viewer)).await;
     assert!(
         !shown.body.contains("/alerts/bulk"),
         "no triage form for a viewer"
@@ -194,7 +190,7 @@ async fn roles_limit_what_each_user_may_do() {
     let res = c
         .send(
             Req::post("/api/v1/alerts/a1/ack")
-                .as_user(&responder)
+                .by(&responder)
                 .json(serde_json::json!({"comment": "on it"})),
         )
         .await;
@@ -213,23 +209,17 @@ async fn roles_limit_what_each_user_may_do() {
         let res = c
             .send(
                 Req::new(m.clone(), p)
-                    .as_user(&responder)
+                    .by(&responder)
                     .form("name=eve&role=admin&password=aaaaaaaaaaaaaaaa"),
             )
             .await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{m} {p}");
     }
-    let users = c
-        .send(Req::get("/api/v1/users").as_user(&admin))
-        .await
-        .json();
+    let users = c.send(Req::get("/api/v1/users").by(&admin)).await.json();
     assert_eq!(users.as_array().map(Vec::len), Some(3), "{users}");
 
     // The admin sees who did what.
-    let audit = c
-        .send(Req::get("/api/v1/audit").as_user(&admin))
-        .await
-        .json();
+    let audit = c.send(Req::get("/api/v1/audit").by(&admin)).await.json();
     let actions: Vec<(String, String)> = audit
         .as_array()
         .expect("list")
@@ -355,8 +345,8 @@ async fn cookies_and_headers_are_strict() {
     assert!(!session.contains("Secure"), "no TLS here: {session}");
     for res in [
         c.send(Req::get("/login")).await,
-        c.send(Req::get("/alerts").as_user(&b)).await,
-        c.send(Req::get("/api/v1/alerts").as_user(&b)).await,
+        c.send(Req::get("/alerts").by(&b)).await,
+        c.send(Req::get("/api/v1/alerts").by(&b)).await,
         c.send(Req::get("/nowhere")).await,
         c.send(Req::get("/alerts")).await,
     ] {

@@ -218,7 +218,7 @@ impl Req {
         self
     }
     /// As `b`: its cookie and its CSRF header.
-    pub fn as_user(self, b: &Browser) -> Req {
+    pub fn by(self, b: &Browser) -> Req {
         let csrf = b.csrf.clone();
         self.cookie(&b.cookie).csrf(&csrf)
     }
