@@ -95,6 +95,23 @@ pub fn html(s: &str) -> String {
     with_entities(s, true)
 }
 
+/// A value for a URL's query or path segment (a console link to a search, say): every byte
+/// but the unreserved `A-Z a-z 0-9 - . _ ~` percent-encoded. The result holds none of HTML's
+/// special characters and no `:`, so inside an `href` that starts with a path it can neither
+/// end the attribute nor make the link another scheme (`javascript:` stays a search term).
+pub fn url_component(s: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 /// Text for Slack's mrkdwn and other chat formats that reserve `&`, `<` and `>`: hidden
 /// characters escaped, those three written as `&amp;`, `&lt;`, `&gt;`.
 pub fn chat(s: &str) -> String {

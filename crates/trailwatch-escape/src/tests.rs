@@ -209,3 +209,22 @@ fn bash_reads_shell_words_back_exactly() {
         })
         .expect("every word round-trips through bash");
 }
+
+#[test]
+fn url_components_keep_only_unreserved_bytes() {
+    assert_eq!(url_component("alice-1.x_y~"), "alice-1.x_y~");
+    assert_eq!(
+        url_component("javascript:alert(1)"),
+        "javascript%3Aalert%281%29"
+    );
+    assert_eq!(url_component("a b&c=\"<'>"), "a%20b%26c%3D%22%3C%27%3E");
+    assert_eq!(url_component("é\n"), "%C3%A9%0A");
+}
+
+proptest! {
+    #[test]
+    fn url_components_are_inert_in_html_attributes(s in any::<String>()) {
+        let e = url_component(&s);
+        prop_assert!(e.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
+    }
+}

@@ -44,7 +44,8 @@ pub use config::{BuildSink, SinkConfig, SinkKind};
 pub use dispatch::{Dispatcher, RoutedSink, RunStats};
 pub use error::{OutboxError, SinkError};
 pub use outbox::{
-    merge_alert, AlertRecord, AlertState, Backoff, Delivery, DueDelivery, Enqueued, Outbox,
+    fmt_time, merge_alert, AlertNote, AlertRecord, AlertState, Backoff, Delivery, DueDelivery,
+    Enqueued, NoteKind, Outbox,
 };
 pub use route::Route;
 pub use secret::{Redactor, Secret};

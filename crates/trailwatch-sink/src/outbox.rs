@@ -37,6 +37,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (alert_id, sink)
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE delivered_at IS NULL;
+CREATE TABLE IF NOT EXISTS alert_notes (
+    alert_id TEXT NOT NULL REFERENCES alerts(id),
+    at       INTEGER NOT NULL,
+    who      TEXT NOT NULL,
+    kind     TEXT NOT NULL CHECK (kind IN ('comment', 'assign')),
+    text     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_notes_alert ON alert_notes (alert_id, at);
 CREATE TABLE IF NOT EXISTS incidents (
     key      TEXT PRIMARY KEY,
     alert_id TEXT NOT NULL REFERENCES alerts(id)
@@ -132,6 +140,32 @@ pub struct AlertRecord {
     pub acked_at: Option<SystemTime>,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<SystemTime>,
+}
+
+/// What a note on an alert is: a comment, or its assignment to someone (the text is who).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    Comment,
+    Assign,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Comment => "comment",
+            NoteKind::Assign => "assign",
+        }
+    }
+}
+
+/// A comment on an alert, or its assignment, with who wrote it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertNote {
+    pub alert_id: String,
+    pub at: SystemTime,
+    pub who: String,
+    pub kind: NoteKind,
+    pub text: String,
 }
 
 /// One pending delivery whose time has come.
@@ -510,6 +544,108 @@ impl Outbox {
         })
     }
 
+    /// Adds a note to an alert: a comment, or an assignment (`text` is the assignee).
+    pub fn add_note(
+        &mut self,
+        id: &str,
+        who: &str,
+        kind: NoteKind,
+        text: &str,
+        now: SystemTime,
+    ) -> Result<(), OutboxError> {
+        let tx = self.conn.transaction()?;
+        let known: Option<i64> = tx
+            .query_row("SELECT 1 FROM alerts WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        if known.is_none() {
+            return Err(OutboxError::NotFound(id.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO alert_notes (alert_id, at, who, kind, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, to_ms(now), who, kind.as_str(), text],
+        )?;
+        tx.execute(
+            "UPDATE alerts SET updated_at = ?2 WHERE id = ?1",
+            params![id, to_ms(now)],
+        )?;
+        tx.commit()?;
+        tracing::info!(alert = id, note = kind.as_str(), "alert note added");
+        Ok(())
+    }
+
+    /// The notes of one alert, oldest first.
+    pub fn notes(&self, id: &str) -> Result<Vec<AlertNote>, OutboxError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT alert_id, at, who, kind, text FROM alert_notes
+             WHERE alert_id = ?1 ORDER BY at, rowid",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            let kind: String = r.get(3)?;
+            Ok(AlertNote {
+                alert_id: r.get(0)?,
+                at: from_ms(r.get(1)?),
+                who: r.get(2)?,
+                kind: if kind == "assign" {
+                    NoteKind::Assign
+                } else {
+                    NoteKind::Comment
+                },
+                text: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Each assigned alert's current assignee (its latest assignment).
+    pub fn assignees(&self) -> Result<std::collections::HashMap<String, String>, OutboxError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT alert_id, text FROM alert_notes WHERE kind = 'assign' ORDER BY at, rowid",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One alert as the people handling it see it, in the one JSON shape of the `alerts`
+    /// command and the console: the alert, its state with who and when, its deliveries, its
+    /// notes and its assignee. Times are RFC 3339 UTC.
+    pub fn record_json(&self, r: &AlertRecord) -> Result<serde_json::Value, OutboxError> {
+        let deliveries: Vec<serde_json::Value> = self
+            .deliveries(&r.alert.id)?
+            .into_iter()
+            .map(|d| {
+                serde_json::json!({
+                    "sink": d.sink, "attempts": d.attempts,
+                    "delivered_at": d.delivered_at.map(fmt_time),
+                    "last_error": d.last_error,
+                })
+            })
+            .collect();
+        let notes = self.notes(&r.alert.id)?;
+        let assignee = notes
+            .iter()
+            .rev()
+            .find(|n| n.kind == NoteKind::Assign)
+            .map(|n| n.text.clone());
+        let notes: Vec<serde_json::Value> = notes
+            .into_iter()
+            .map(|n| {
+                serde_json::json!({
+                    "at": fmt_time(n.at), "who": n.who, "kind": n.kind.as_str(), "text": n.text,
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "alert": r.alert,
+            "state": r.state.as_str(),
+            "created_at": fmt_time(r.created_at),
+            "acked_by": r.acked_by, "acked_at": r.acked_at.map(fmt_time),
+            "resolved_by": r.resolved_by, "resolved_at": r.resolved_at.map(fmt_time),
+            "assignee": assignee,
+            "deliveries": deliveries,
+            "notes": notes,
+        }))
+    }
+
     fn transition(
         &mut self,
         id: &str,
@@ -639,6 +775,11 @@ pub fn merge_alert(into: &mut Alert, new: &Alert) {
 fn to_ms(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// RFC 3339 UTC, the way every trailwatch output writes times.
+pub fn fmt_time(t: SystemTime) -> String {
+    trailwatch_model::time::format_ms(to_ms(t))
 }
 
 fn from_ms(ms: i64) -> SystemTime {

@@ -224,3 +224,44 @@ fn an_incident_is_sent_once_while_open_merged_as_it_grows_and_anew_after_resolut
     let (what, _) = o.enqueue_incident("k2", &other, &[], t(6)).expect("other");
     assert_eq!(what, Enqueued::New);
 }
+
+#[test]
+fn notes_keep_comments_and_the_latest_assignee_across_restarts() {
+    use trailwatch_sink::NoteKind;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("alerts.db");
+    {
+        let mut o = Outbox::open(&path).expect("open");
+        o.enqueue(&alert("n1", Severity::High, "one"), &[], t(0))
+            .expect("enqueue");
+        o.add_note("n1", "ana", NoteKind::Assign, "bob", t(1))
+            .expect("assign");
+        o.add_note("n1", "bob", NoteKind::Comment, "looking <now>", t(2))
+            .expect("comment");
+        o.add_note("n1", "bob", NoteKind::Assign, "carol", t(3))
+            .expect("reassign");
+        let missing = o.add_note("nope", "ana", NoteKind::Comment, "x", t(4));
+        assert!(
+            matches!(missing, Err(OutboxError::NotFound(_))),
+            "{missing:?}"
+        );
+    }
+    let o = Outbox::open(&path).expect("reopen");
+    let notes = o.notes("n1").expect("notes");
+    let kinds: Vec<_> = notes
+        .iter()
+        .map(|n| (n.kind, n.who.as_str(), n.text.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (NoteKind::Assign, "ana", "bob"),
+            (NoteKind::Comment, "bob", "looking <now>"),
+            (NoteKind::Assign, "bob", "carol"),
+        ]
+    );
+    assert_eq!(notes[1].at, t(2));
+    let assignees = o.assignees().expect("assignees");
+    assert_eq!(assignees.get("n1").map(String::as_str), Some("carol"));
+    assert_eq!(assignees.len(), 1);
+}

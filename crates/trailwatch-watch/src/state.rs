@@ -74,6 +74,55 @@ pub struct OriginSeen {
 }
 
 /// The checkpoint database, with every checkpoint cached in memory.
+/// The last status of one posture check, as the watch recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostureResult {
+    pub check_key: String,
+    /// `pass` or `fail`.
+    pub status: String,
+    pub checked_ms: i64,
+}
+
+/// The posture results recorded in the watch state of `store_dir`, by check, read without
+/// changing anything; none when the watch never ran there.
+pub fn posture_results(store_dir: &Path) -> Result<Vec<PostureResult>, WatchError> {
+    let path = store_dir.join("_watch").join("state.sqlite");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let err = |source| WatchError::State {
+        path: path.display().to_string(),
+        source,
+    };
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(err)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+    let has_table: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'posture'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(err)?;
+    if has_table.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn
+        .prepare("SELECT check_key, status, checked_ms FROM posture ORDER BY check_key")
+        .map_err(err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(PostureResult {
+                check_key: r.get(0)?,
+                status: r.get(1)?,
+                checked_ms: r.get(2)?,
+            })
+        })
+        .map_err(err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(err)
+}
+
 pub struct State {
     conn: Connection,
     path: PathBuf,

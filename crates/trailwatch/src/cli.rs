@@ -76,6 +76,15 @@ pub enum Command {
     /// Check a watch configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The console's users: add, list, remove, change a password.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Serve the console: the alerts in a browser, behind a login (loopback by default).
+    Serve(ServeArgs),
+    /// The daily review of one day (UTC, yesterday by default): new alerts, new principals,
+    /// keys, regions and addresses, failed and root sign-ins, changes to logging and security
+    /// services, what the analysts did.
+    Review(ReviewArgs),
     /// The store's signing key, which lives outside the store.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -627,6 +636,69 @@ pub enum AlertsCommand {
         #[command(flatten)]
         at: AlertsAt,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Add a user; the password is read from stdin (one line, 12 characters or more).
+    Add {
+        name: String,
+        /// viewer (reads), responder (also triages) or admin (also manages users, reads the
+        /// audit log).
+        #[arg(long)]
+        role: String,
+        /// Read the password from stdin (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        at: AlertsAt,
+    },
+    /// The users and their roles.
+    List {
+        #[command(flatten)]
+        at: AlertsAt,
+    },
+    /// Remove a user and end their sessions.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        at: AlertsAt,
+    },
+    /// Set a user's password (read from stdin) and end their sessions.
+    Passwd {
+        name: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        at: AlertsAt,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ReviewArgs {
+    /// The day, YYYY-MM-DD (UTC); default yesterday.
+    #[arg(long)]
+    pub day: Option<String>,
+    /// text, or json (the console's /api/v1/review).
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    #[command(flatten)]
+    pub at: AlertsAt,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; anything but loopback should come with --tls-cert.
+    #[arg(long, default_value = trailwatch_console::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub at: AlertsAt,
 }
 
 #[derive(Subcommand, Debug)]

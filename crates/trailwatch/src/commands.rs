@@ -61,6 +61,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::watch_cmd::alerts(a)
         }
         Command::Config(a) => crate::watch_cmd::config(a),
+        Command::Users(a) => {
+            clock.require_real("users")?;
+            crate::console_cmd::users(a)
+        }
+        Command::Review(a) => crate::console_cmd::review(a, clock.now_ms()),
+        Command::Serve(a) => {
+            clock.require_real("serve")?;
+            crate::console_cmd::serve(a)
+        }
         Command::Key(crate::cli::KeyCommand::Migrate(a)) => crate::store_cmd::migrate_key(a),
     }
 }

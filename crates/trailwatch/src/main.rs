@@ -4,6 +4,7 @@
 mod baseline_cmd;
 mod cli;
 mod commands;
+mod console_cmd;
 mod explain_cmd;
 mod heap;
 mod investigate_cmd;

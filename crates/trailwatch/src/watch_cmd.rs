@@ -7,15 +7,15 @@ use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 use trailwatch_escape as escape;
-use trailwatch_sink::{AlertRecord, AlertState, Outbox};
+use trailwatch_sink::AlertState;
 use trailwatch_watch::metrics::ServeOptions;
 use trailwatch_watch::source::Source;
 use trailwatch_watch::{build_sinks, open_outbox, outbox_path, Config, Watcher};
 
 /// The configuration a command runs on: the file given, or the built-in defaults.
-fn load_config(file: Option<&Path>, store: Option<&PathBuf>) -> Result<Config> {
+pub(crate) fn load_config(file: Option<&Path>, store: Option<&PathBuf>) -> Result<Config> {
     let mut config = match file {
         Some(f) => Config::load(f)?,
         None => Config::builtin(),
@@ -117,34 +117,6 @@ fn who(by: Option<String>) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-fn fmt_time(t: Option<SystemTime>) -> String {
-    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| trailwatch_decode::time::format_ms(i64::try_from(d.as_millis()).unwrap_or(0)))
-        .unwrap_or_else(|| "-".to_string())
-}
-
-fn record_json(r: &AlertRecord, outbox: &Outbox) -> Result<serde_json::Value> {
-    let deliveries: Vec<serde_json::Value> = outbox
-        .deliveries(&r.alert.id)?
-        .into_iter()
-        .map(|d| {
-            serde_json::json!({
-                "sink": d.sink, "attempts": d.attempts,
-                "delivered_at": d.delivered_at.map(|t| fmt_time(Some(t))),
-                "last_error": d.last_error,
-            })
-        })
-        .collect();
-    Ok(serde_json::json!({
-        "alert": r.alert,
-        "state": r.state.as_str(),
-        "created_at": fmt_time(Some(r.created_at)),
-        "acked_by": r.acked_by, "acked_at": r.acked_at.map(|t| fmt_time(Some(t))),
-        "resolved_by": r.resolved_by, "resolved_at": r.resolved_at.map(|t| fmt_time(Some(t))),
-        "deliveries": deliveries,
-    }))
-}
-
 pub fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
     let (config_file, store) = match &cmd {
         AlertsCommand::List { at, .. }
@@ -172,14 +144,14 @@ pub fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
                 Format::Json => {
                     let v = list
                         .iter()
-                        .map(|r| record_json(r, &outbox))
-                        .collect::<Result<Vec<_>>>()?;
+                        .map(|r| outbox.record_json(r))
+                        .collect::<Result<Vec<_>, _>>()?;
                     emit(&(serde_json::to_string_pretty(&v)? + "\n"))?;
                 }
                 Format::Jsonl => {
                     let mut o = String::new();
                     for r in &list {
-                        o.push_str(&serde_json::to_string(&record_json(r, &outbox)?)?);
+                        o.push_str(&serde_json::to_string(&outbox.record_json(r)?)?);
                         o.push('\n');
                     }
                     emit(&o)?;
@@ -243,7 +215,7 @@ pub fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
         }
         AlertsCommand::Show { id, .. } => {
             let r = outbox.get(&id)?;
-            emit(&(serde_json::to_string_pretty(&record_json(&r, &outbox)?)? + "\n"))?;
+            emit(&(serde_json::to_string_pretty(&outbox.record_json(&r)?)? + "\n"))?;
         }
         AlertsCommand::Ack { id, by, .. } => {
             let by = who(by);

@@ -1,0 +1,275 @@
+//! A console over a temporary store, and requests sent to its router without a socket, from
+//! a chosen client address, with the cookies a browser would keep.
+#![allow(dead_code)]
+
+use axum::body::{to_bytes, Body};
+use axum::extract::ConnectInfo;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+use tower::ServiceExt;
+use trailwatch_console::{ConsoleConfig, ConsoleDb, Peer, Role, SessionPolicy};
+use trailwatch_model::{Alert, Provider, Severity};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestConsole {
+    pub dir: tempfile::TempDir,
+    pub router: Router,
+}
+
+pub fn alert(id: &str, severity: Severity, principal: &str, title: &str) -> Alert {
+    Alert {
+        id: id.to_string(),
+        rule_id: "aws_cloudtrail_stop_logging".to_string(),
+        title: title.to_string(),
+        severity,
+        first_seen: "2026-11-20T10:00:00Z".to_string(),
+        last_seen: "2026-11-20T10:05:00Z".to_string(),
+        count: 3,
+        event_ids: vec!["e1".to_string(), "e2".to_string()],
+        provider: Provider::Aws,
+        account: Some("123456789012".to_string()),
+        region: Some("eu-west-1".to_string()),
+        principal: principal.to_string(),
+        source_ips: vec!["198.51.100.7".to_string()],
+        actions: vec!["StopLogging".to_string()],
+        resources: vec!["arn:aws:cloudtrail:eu-west-1:123456789012:trail/main".to_string()],
+        tags: vec!["attack.defense_evasion".to_string()],
+        description: "CloudTrail logging was stopped.".to_string(),
+    }
+}
+
+impl TestConsole {
+    /// A store with users `ada` (admin), `rui` (responder), `vic` (viewer) and the alerts
+    /// given, in the watch's outbox.
+    pub fn new(alerts: &[Alert]) -> TestConsole {
+        Self::with_policy(alerts, None)
+    }
+
+    pub fn with_policy(alerts: &[Alert], policy: Option<SessionPolicy>) -> TestConsole {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut db = ConsoleDb::open(dir.path()).expect("console db");
+            for (name, role) in [
+                ("ada", Role::Admin),
+                ("rui", Role::Responder),
+                ("vic", Role::Viewer),
+            ] {
+                db.add_user(name, role, PASSWORD).expect("add user");
+            }
+        }
+        let mut outbox = trailwatch_watch::open_outbox(dir.path()).expect("outbox");
+        for a in alerts {
+            outbox.enqueue(a, &[], SystemTime::now()).expect("enqueue");
+        }
+        let mut config = ConsoleConfig::new(dir.path().to_path_buf());
+        if let Some(p) = policy {
+            config.session = p;
+        }
+        let console = config.build().expect("console");
+        TestConsole {
+            router: console.router(),
+            dir,
+        }
+    }
+
+    pub async fn send(&self, req: Req) -> Resp {
+        let mut b = Request::builder().method(req.method).uri(&req.uri);
+        if let Some(c) = &req.cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        if let Some(t) = &req.csrf_header {
+            b = b.header("x-csrf-token", t);
+        }
+        let body = match req.body {
+            Body2::Empty => Body::empty(),
+            Body2::Form(f) => {
+                b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(f)
+            }
+            Body2::Json(j) => {
+                b = b.header(header::CONTENT_TYPE, "application/json");
+                Body::from(j)
+            }
+        };
+        let mut request = b.body(body).expect("request");
+        request.extensions_mut().insert(ConnectInfo(Peer(req.from)));
+        let res = self.router.clone().oneshot(request).await.expect("answer");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = to_bytes(res.into_body(), 16 << 20).await.expect("body");
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    /// Logs in through the form, as a browser does: the login page's cookie and token, then
+    /// the post. Returns the session.
+    pub async fn login_from(
+        &self,
+        user: &str,
+        password: &str,
+        from: &str,
+    ) -> Result<Browser, Resp> {
+        let form = self.send(Req::get("/login").from(from)).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let login_cookie = form.cookie("tw_login").expect("login cookie");
+        let token = between(&form.body, r#"name="csrf_token" value=""#, "\"").expect("token");
+        let body = format!(
+            "csrf_token={}&username={}&password={}",
+            token,
+            enc(user),
+            enc(password)
+        );
+        let res = self
+            .send(
+                Req::post("/login")
+                    .form(&body)
+                    .cookie(&format!("tw_login={login_cookie}"))
+                    .from(from),
+            )
+            .await;
+        if res.status != StatusCode::SEE_OTHER {
+            return Err(res);
+        }
+        let session = res.cookie("tw_session").expect("session cookie");
+        let cookie = format!("tw_session={session}");
+        let me = self.send(Req::get("/api/v1/session").cookie(&cookie)).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        let v: serde_json::Value = serde_json::from_str(&me.body).expect("json");
+        Ok(Browser {
+            cookie,
+            csrf: v["csrf_token"].as_str().expect("csrf").to_string(),
+            set_cookie: res.set_cookies(),
+        })
+    }
+
+    pub async fn login(&self, user: &str) -> Browser {
+        match self.login_from(user, PASSWORD, "127.0.0.1").await {
+            Ok(b) => b,
+            Err(r) => panic!("login of {user}: {} {}", r.status, r.body),
+        }
+    }
+}
+
+/// A logged-in client: its session cookie and CSRF token.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+    /// The Set-Cookie headers of the login answer.
+    pub set_cookie: Vec<String>,
+}
+
+pub enum Body2 {
+    Empty,
+    Form(String),
+    Json(String),
+}
+
+pub struct Req {
+    pub method: Method,
+    pub uri: String,
+    pub cookie: Option<String>,
+    pub csrf_header: Option<String>,
+    pub body: Body2,
+    pub from: SocketAddr,
+}
+
+impl Req {
+    pub fn new(method: Method, uri: &str) -> Req {
+        Req {
+            method,
+            uri: uri.to_string(),
+            cookie: None,
+            csrf_header: None,
+            body: Body2::Empty,
+            from: SocketAddr::from(([127, 0, 0, 1], 40000)),
+        }
+    }
+    pub fn get(uri: &str) -> Req {
+        Req::new(Method::GET, uri)
+    }
+    pub fn post(uri: &str) -> Req {
+        Req::new(Method::POST, uri)
+    }
+    pub fn cookie(mut self, c: &str) -> Req {
+        self.cookie = Some(c.to_string());
+        self
+    }
+    pub fn csrf(mut self, t: &str) -> Req {
+        self.csrf_header = Some(t.to_string());
+        self
+    }
+    pub fn form(mut self, f: &str) -> Req {
+        self.body = Body2::Form(f.to_string());
+        self
+    }
+    pub fn json(mut self, j: serde_json::Value) -> Req {
+        self.body = Body2::Json(j.to_string());
+        self
+    }
+    pub fn from(mut self, ip: &str) -> Req {
+        self.from = SocketAddr::new(ip.parse().expect("ip"), 40000);
+        self
+    }
+    /// As `b`: its cookie and its CSRF header.
+    pub fn by(self, b: &Browser) -> Req {
+        let csrf = b.csrf.clone();
+        self.cookie(&b.cookie).csrf(&csrf)
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    }
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies().iter().find_map(|c| {
+            let first = c.split(';').next()?;
+            let (k, v) = first.split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
+    }
+    pub fn location(&self) -> Option<&str> {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+pub fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = s.find(start)? + start.len();
+    let len = s[from..].find(end)?;
+    Some(&s[from..from + len])
+}
+
+/// Percent-encodes a form value.
+pub fn enc(s: &str) -> String {
+    trailwatch_escape::url_component(s)
+}
+
+pub fn short_sessions() -> SessionPolicy {
+    SessionPolicy {
+        ttl: Duration::from_secs(2),
+        idle: Duration::from_secs(3600),
+    }
+}
