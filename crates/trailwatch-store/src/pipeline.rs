@@ -10,7 +10,8 @@
 //!   those sources. The hand-over is a rendezvous: one batch is being written while the next
 //!   fills, so decoding and encoding overlap with two batches in memory at most.
 //! - Memory is bounded whatever the input's size: a round of decoding holds at most
-//!   [`CHUNK_INPUTS`] inputs and [`CHUNK_BYTES`] of them on disk, a batch at most
+//!   [`CHUNK_INPUTS`] inputs and about [`CHUNK_BYTES`] of them on disk (one per worker at
+//!   least, each at most [`INLINE_BYTES`]), a batch at most
 //!   [`IngestOptions::batch_events`] events or [`IngestOptions::batch_bytes`], the writer encodes
 //!   a batch [`crate::write::WRITE_BATCH_ROWS`] rows at a time, and the ids are held compactly
 //!   (`ids.rs`).
@@ -35,12 +36,13 @@ use crate::store::{flush, Batch, IngestOptions, IngestReport, Planned, StoreErro
 
 /// Inputs decoded per round by the workers …
 const CHUNK_INPUTS: usize = 64;
-/// … and at most this many bytes of them on disk (past the first): a round's events are all
-/// held decoded until they are batched, so the round is bounded by size too (64 inputs of
-/// 4 MiB gzip would be over 2 GB of events).
-const CHUNK_BYTES: u64 = 4 << 20;
-/// Inputs larger than this (on disk) are read streaming on the calling thread.
-const INLINE_BYTES: u64 = 64 << 20;
+/// … and, once every worker has one, no more than this many bytes of them on disk: a round's
+/// events are all held decoded until they are batched (64 CloudTrail files of 1,000 records
+/// were 140 MB of events).
+const CHUNK_BYTES: u64 = 2 << 20;
+/// Inputs larger than this (on disk) are read streaming on the calling thread: decoded whole,
+/// one such file per worker (gzip, ten times larger decompressed) would hold hundreds of MB.
+const INLINE_BYTES: u64 = 8 << 20;
 
 /// A batch for the writer, and the sources recorded once it is committed.
 struct Commit {
@@ -160,7 +162,7 @@ fn produce(
             rest = &rest[1..];
             continue;
         }
-        let n = chunk_len(rest);
+        let n = chunk_len(rest, opts.threads);
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
         for (p, d) in chunk.iter().zip(decode_chunk(chunk, opts.threads)) {
@@ -178,8 +180,8 @@ fn produce(
 }
 
 /// How many of the inputs at the head of `plan` (none inline) the next round decodes: up to
-/// [`CHUNK_INPUTS`], stopping once [`CHUNK_BYTES`] are reached (at least one).
-fn chunk_len(plan: &[Planned<'_>]) -> usize {
+/// [`CHUNK_INPUTS`], one per worker at least, then stopping before [`CHUNK_BYTES`] are passed.
+fn chunk_len(plan: &[Planned<'_>], threads: usize) -> usize {
     let mut bytes = 0u64;
     let mut n = 0;
     for p in plan.iter().take(CHUNK_INPUTS) {
@@ -187,7 +189,7 @@ fn chunk_len(plan: &[Planned<'_>]) -> usize {
             Input::File { size, .. } if !is_inline(p.input) => *size,
             _ => break,
         };
-        if n > 0 && bytes + size > CHUNK_BYTES {
+        if n >= threads.max(1) && bytes + size > CHUNK_BYTES {
             break;
         }
         bytes += size;
