@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
-# The store benchmark (issue 3): ingest the hunt corpus (>= 3 million CloudTrail records, see
-# bench/hunt.sh) into a fresh store, compare its size with the gzip input, time SQL queries
-# through `trailwatch sql` next to DuckDB over the same files, and re-ingest (all skipped).
-# Prints the figures BENCHMARKS.md records. Needs python3 with the `duckdb` package.
+# The store benchmark (issues 3 and 21): ingest a corpus into a fresh store, compare its size
+# with the gzip input (and show the largest columns), time SQL queries through `trailwatch sql`
+# next to DuckDB over the same files, and re-ingest (all skipped). Prints the figures
+# BENCHMARKS.md records. Needs python3 with the `duckdb` package.
 #
-#   bench/store.sh [CORPUS_DIR] [STORE_DIR]   (defaults: ../bench-data/corpus, ../bench-data/store)
+#   bench/store.sh [CORPUS_DIR] [STORE_DIR]   the simulated hunt corpus (>= 3 million CloudTrail
+#                                             records, see bench/hunt.sh; defaults:
+#                                             ../bench-data/corpus, ../bench-data/store)
+#   bench/store.sh real [STORE_DIR]           the real-shaped corpus: ../shared/datasets/aws ten
+#                                             times (bench/real_corpus.py) in ../bench-data/real,
+#                                             store ../bench-data/store-real
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-corpus=${1:-../bench-data/corpus}
-store=${2:-../bench-data/store}
 bin=${CARGO_TARGET_DIR:-target}/release/trailwatch
 cargo build --release -p trailwatch >/dev/null
-if [ ! -d "$corpus/AWSLogs" ]; then
-    echo "generating the corpus in $corpus"
-    "$bin" simulate --out "$corpus" --provider aws --days 7 --events-per-day 520000 --seed 1
+if [ "${1:-}" = real ]; then
+    corpus=../bench-data/real
+    store=${2:-../bench-data/store-real}
+    if [ ! -d "$corpus/AWSLogs" ]; then
+        echo "generating the real-shaped corpus in $corpus"
+        python3 bench/real_corpus.py "$corpus" --copies 10
+    fi
+else
+    corpus=${1:-../bench-data/corpus}
+    store=${2:-../bench-data/store}
+    if [ ! -d "$corpus/AWSLogs" ]; then
+        echo "generating the corpus in $corpus"
+        "$bin" simulate --out "$corpus" --provider aws --days 7 --events-per-day 520000 --seed 1
+    fi
 fi
 rm -rf "$store"
 find "$corpus/AWSLogs" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
@@ -32,6 +46,15 @@ awk -v r="$records" -v s="$secs" -v cpu="$cpu" -v rss="$rss" -v gz="$gz" -v data
     printf "ingest:               %.2f s = %.0f records/s (cpu %s), peak RSS %.0f MB\n", s, r / s, cpu, rss / 1024
     printf "store data files:     %.1f MB = %.2f of the gzip input (%.1f MB)\n", data / 1e6, data / gz, gz / 1e6
 }'
+
+python3 - "$store" <<'EOF'
+import duckdb, sys
+glob = (sys.argv[1] + "/provider=*/dt=*/*.parquet").replace("'", "''")
+rows = duckdb.connect().execute(
+    "SELECT path_in_schema, sum(total_compressed_size), sum(total_uncompressed_size) "
+    f"FROM parquet_metadata('{glob}') GROUP BY 1 ORDER BY 2 DESC LIMIT 5").fetchall()
+print("largest columns:     " + ", ".join(f"{c} {z / 1e6:.1f} MB ({u / z:.1f}:1)" for c, z, u in rows))
+EOF
 
 /usr/bin/time -f "re-ingest (all skipped): %e s" "$bin" ingest "$corpus/AWSLogs" --store "$store" 2>&1 | tail -n 1
 

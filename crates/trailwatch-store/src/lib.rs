@@ -63,6 +63,7 @@
 
 mod compact;
 mod crash;
+mod ids;
 mod keys;
 mod merge;
 mod ops;
@@ -92,4 +93,4 @@ pub use store::{
 };
 pub use trailwatch_ledger::VerifyOptions;
 pub use verify::{FileProblem, Uncommitted, VerifyReport};
-pub use write::{read_event_ids, WRITE_ROW_GROUP_ROWS, ZSTD_LEVEL};
+pub use write::{read_event_ids, WRITE_BATCH_ROWS, WRITE_ROW_GROUP_ROWS, ZSTD_LEVEL};

@@ -7,7 +7,14 @@
 //!   store already has, and fills the batch; a full batch goes to the writer together with the
 //!   sources whose events are all in it or committed before it.
 //! - The writer encodes and commits each batch (zstd Parquet, then the ledger line), then records
-//!   those sources. One batch waits at most, so decoding and encoding overlap.
+//!   those sources. The hand-over is a rendezvous: one batch is being written while the next
+//!   fills, so decoding and encoding overlap with two batches in memory at most.
+//! - Memory is bounded whatever the input's size: a round of decoding holds at most
+//!   [`CHUNK_INPUTS`] inputs and about [`CHUNK_BYTES`] of them on disk (one per worker at
+//!   least, each at most [`INLINE_BYTES`]), a batch at most
+//!   [`IngestOptions::batch_events`] events or [`IngestOptions::batch_bytes`], the writer encodes
+//!   a batch [`crate::write::WRITE_BATCH_ROWS`] rows at a time, and the ids are held compactly
+//!   (`ids.rs`).
 //!
 //! Exactly-once holds as in the sequential loop this replaces: a source is recorded only after
 //! the commit of every batch holding its events, and commits happen in order.
@@ -19,18 +26,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
-use rustc_hash::FxHashSet;
 use trailwatch_decode::{read_input, DecodeError, FileStats, Input, ReadScratch};
 use trailwatch_ledger::{hash_file, Ledger};
 use trailwatch_model::Event;
 
+use crate::ids::IdSet;
 use crate::sources::{sources_path, SourceEntry, Sources};
 use crate::store::{flush, Batch, IngestOptions, IngestReport, Planned, StoreError};
 
-/// Inputs decoded per round by the workers.
+/// Inputs decoded per round by the workers …
 const CHUNK_INPUTS: usize = 64;
-/// Inputs larger than this (on disk) are read streaming on the calling thread.
-const INLINE_BYTES: u64 = 64 << 20;
+/// … and, once every worker has one, no more than this many bytes of them on disk: a round's
+/// events are all held decoded until they are batched (64 CloudTrail files of 1,000 records
+/// were 140 MB of events).
+const CHUNK_BYTES: u64 = 2 << 20;
+/// Inputs larger than this (on disk) are read streaming on the calling thread: decoded whole,
+/// one such file per worker (gzip, ten times larger decompressed) would hold hundreds of MB.
+const INLINE_BYTES: u64 = 8 << 20;
 
 /// A batch for the writer, and the sources recorded once it is committed.
 struct Commit {
@@ -52,13 +64,15 @@ pub(crate) fn run(
     dir: &Path,
     ledger: &mut Ledger,
     sources: &mut Sources,
-    ids: &mut FxHashSet<Box<str>>,
+    ids: &mut IdSet,
     plan: &[Planned<'_>],
     opts: &IngestOptions,
     report: &mut IngestReport,
 ) -> Result<(), StoreError> {
     std::thread::scope(|s| {
-        let (tx, rx) = sync_channel::<Commit>(1);
+        // A rendezvous: the writer holds one batch and the calling thread fills the next, so
+        // decoding and encoding overlap with two batches in memory, never three.
+        let (tx, rx) = sync_channel::<Commit>(0);
         let writer = s.spawn(move || write_loop(dir, ledger, sources, rx));
         let mut dedup = Dedup {
             ids,
@@ -89,7 +103,7 @@ pub(crate) fn run(
 
 /// The calling thread's state: ids seen, the batch being filled, sources waiting for it.
 struct Dedup<'a> {
-    ids: &'a mut FxHashSet<Box<str>>,
+    ids: &'a mut IdSet,
     opts: &'a IngestOptions,
     batch: Batch,
     pending: Vec<SourceEntry>,
@@ -100,7 +114,7 @@ struct Dedup<'a> {
 
 impl Dedup<'_> {
     fn accept(&mut self, event: Event, report: &mut IngestReport) {
-        if !self.ids.insert(event.event_id.as_str().into()) {
+        if !self.ids.insert(&event.event_id) {
             report.duplicates += 1;
             return;
         }
@@ -148,11 +162,7 @@ fn produce(
             rest = &rest[1..];
             continue;
         }
-        let n = rest
-            .iter()
-            .take(CHUNK_INPUTS)
-            .take_while(|p| !is_inline(p.input))
-            .count();
+        let n = chunk_len(rest, opts.threads);
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
         for (p, d) in chunk.iter().zip(decode_chunk(chunk, opts.threads)) {
@@ -167,6 +177,25 @@ fn produce(
             }
         }
     }
+}
+
+/// How many of the inputs at the head of `plan` (none inline) the next round decodes: up to
+/// [`CHUNK_INPUTS`], one per worker at least, then stopping before [`CHUNK_BYTES`] are passed.
+fn chunk_len(plan: &[Planned<'_>], threads: usize) -> usize {
+    let mut bytes = 0u64;
+    let mut n = 0;
+    for p in plan.iter().take(CHUNK_INPUTS) {
+        let size = match p.input {
+            Input::File { size, .. } if !is_inline(p.input) => *size,
+            _ => break,
+        };
+        if n >= threads.max(1) && bytes + size > CHUNK_BYTES {
+            break;
+        }
+        bytes += size;
+        n += 1;
+    }
+    n
 }
 
 fn is_inline(input: &Input) -> bool {

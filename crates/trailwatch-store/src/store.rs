@@ -16,6 +16,7 @@ use trailwatch_ledger::{
 use trailwatch_model::{Event, Provider};
 
 use crate::crash;
+use crate::ids::IdSet;
 use crate::keys::KeySource;
 use crate::pending::Pending;
 use crate::sources::{sources_path, SourceKey, Sources};
@@ -108,7 +109,7 @@ impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             batch_events: 100_000,
-            batch_bytes: 128 << 20,
+            batch_bytes: 64 << 20,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             check_source_hash: false,
         }
@@ -173,7 +174,7 @@ pub struct Store {
     pub(crate) dir: PathBuf,
     pub(crate) ledger: Ledger,
     /// Ids of every stored event; loaded on the first ingest.
-    ids: Option<FxHashSet<Box<str>>>,
+    ids: Option<IdSet>,
     pub(crate) sources: Sources,
     recovery: Recovery,
     /// The writer's lock, held while the store is open for writing (`None`: read-only).
@@ -227,7 +228,12 @@ impl Batch {
     /// An empty batch whose first partition is made for a full batch of events.
     pub(crate) fn for_options(opts: &IngestOptions) -> Batch {
         Batch {
-            capacity: opts.batch_events.clamp(1, 1 << 20),
+            // About the events a batch holds before its byte budget ends it (CloudTrail
+            // records are 1.5 KB): the vector is reserved whole, ~400 bytes an event.
+            capacity: opts
+                .batch_events
+                .min(opts.batch_bytes / 2048)
+                .clamp(1, 1 << 20),
             ..Batch::default()
         }
     }
@@ -470,10 +476,10 @@ impl Store {
         if self.ids.is_some() {
             return Ok(());
         }
-        let mut ids = FxHashSet::default();
+        let mut ids = IdSet::default();
         for rel in self.files() {
             for id in read_event_ids(&self.dir.join(&rel))? {
-                ids.insert(id.into_boxed_str());
+                ids.insert(&id);
             }
         }
         self.ids = Some(ids);
