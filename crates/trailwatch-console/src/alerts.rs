@@ -86,6 +86,7 @@ fn status_of(err: &ConsoleError) -> StatusCode {
         ConsoleError::Outbox(OutboxError::NotFound(_)) => StatusCode::NOT_FOUND,
         ConsoleError::Outbox(OutboxError::InvalidTransition { .. }) => StatusCode::CONFLICT,
         ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        ConsoleError::Recover(_) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -528,6 +529,37 @@ fn alert_fields(r: &AlertRecord, assignee: Option<&str>) -> String {
     o
 }
 
+/// The `investigate` report and `recover` plan of an alert, as page sections.
+async fn investigation(app: &AppState, r: &AlertRecord) -> String {
+    let (app, r) = (app.clone(), r.clone());
+    let inv = tokio::task::spawn_blocking(move || crate::incident::investigate(&app, &r)).await;
+    match inv {
+        Ok(Ok(inv)) => crate::incident::sections(&inv),
+        Ok(Err(err)) => format!(
+            r#"<h2 id="scope">Investigation</h2><p class="error">{}</p>"#,
+            e(&err.to_string())
+        ),
+        Err(err) => format!(
+            r#"<h2 id="scope">Investigation</h2><p class="error">{}</p>"#,
+            e(&err.to_string())
+        ),
+    }
+}
+
+/// An alert's `investigate` report, `recover` plan and script, as JSON.
+pub async fn api_incident(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    let inv = tokio::task::spawn_blocking(move || {
+        let r = app.outbox()?.get(&id)?;
+        crate::incident::investigate(&app, &r)
+    })
+    .await;
+    match inv {
+        Ok(Ok(inv)) => Json(crate::incident::json(&inv)).into_response(),
+        Ok(Err(err)) => api_error(status_of(&err), &err.to_string()),
+        Err(err) => api_error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
+    }
+}
+
 pub async fn page_one(
     State(app): State<AppState>,
     Extension(ctx): Extension<Ctx>,
@@ -550,6 +582,7 @@ pub async fn page_one(
     let mut body = alert_fields(&r, assignee.as_deref());
     body.push_str("<h2>Evidence</h2>");
     body.push_str(&evidence(&app, &r.alert.event_ids).await);
+    body.push_str(&investigation(&app, &r).await);
     body.push_str("<h2>Notes</h2>");
     if notes.is_empty() {
         body.push_str("<p>None yet.</p>");

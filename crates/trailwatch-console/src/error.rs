@@ -33,6 +33,10 @@ pub enum ConsoleError {
     Outbox(#[from] trailwatch_sink::OutboxError),
     #[error("query: {0}")]
     Query(#[from] trailwatch_query::QueryError),
+    #[error("store: {0}")]
+    Store(#[from] trailwatch_store::StoreError),
+    #[error("investigation: {0}")]
+    Recover(#[from] trailwatch_recover::RecoverError),
     #[error("watch state: {0}")]
     Watch(#[from] trailwatch_watch::WatchError),
 }

@@ -38,7 +38,7 @@ pub fn csrf_field(ctx: &Ctx) -> String {
 /// A whole page: the navigation for the session's role, the title and the body.
 pub fn page(ctx: &Ctx, title: &str, body: &str) -> Response {
     let mut nav = String::from(
-        r#"<li><a href="/">Overview</a></li><li><a href="/alerts">Alerts</a></li><li><a href="/review">Daily review</a></li><li><a href="/search">Search</a></li><li><a href="/sql">SQL</a></li>"#,
+        r#"<li><a href="/">Overview</a></li><li><a href="/alerts">Alerts</a></li><li><a href="/review">Daily review</a></li><li><a href="/rules">Rules</a></li><li><a href="/search">Search</a></li><li><a href="/sql">SQL</a></li>"#,
     );
     let role = ctx.session.as_ref().map(|s| s.role);
     if role == Some(Role::Admin) {

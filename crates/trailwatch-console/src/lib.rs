@@ -22,18 +22,25 @@
 //! - Alerts are read and triaged through the watch's outbox (`trailwatch_sink::Outbox`): the
 //!   same states and notes as `trailwatch alerts`. Events are read through `trailwatch-query`
 //!   (read-only SQL, a row and a time limit per query); posture results through the watch
-//!   state.
+//!   state. An alert's page carries the `investigate` report and the `recover` plan with its
+//!   script, built by trailwatch-recover's one path from the store's days around the alert.
+//! - The rules page shows the rules `watch` runs (its one resolution of the pack,
+//!   [`trailwatch_watch::rule_pack`], done when the console starts), each with its level and
+//!   its alerts and events of the last 7 days in the outbox, and the configuration's
+//!   suppressions with their expiry (read-only: they change in the configuration file).
 
 mod alerts;
 mod auth;
 mod db;
 mod error;
 mod html;
+mod incident;
 mod overview;
 mod pages;
 mod query;
 pub mod review;
 mod routes;
+mod rules;
 mod tls;
 
 pub use auth::{Role, FAILURE_WINDOW, MAX_FAILURES_PER_IP, MAX_FAILURES_PER_USER};
@@ -63,6 +70,9 @@ pub struct ConsoleConfig {
     pub listen: SocketAddr,
     pub tls: Option<TlsFiles>,
     pub session: SessionPolicy,
+    /// The watch configuration whose rules and suppressions the rules page shows (resolved as
+    /// `watch` resolves them).
+    pub watch: trailwatch_watch::Config,
 }
 
 impl ConsoleConfig {
@@ -76,13 +86,16 @@ impl ConsoleConfig {
                 ttl: Duration::from_secs(8 * 3600),
                 idle: Duration::from_secs(30 * 60),
             },
+            watch: trailwatch_watch::Config::default(),
         }
     }
 
-    /// Opens the console database and reads the TLS files: everything that can fail before
-    /// the first request.
+    /// Opens the console database, reads the TLS files and loads the rules: everything that
+    /// can fail before the first request.
     pub fn build(self) -> Result<Console, ConsoleError> {
         let tls = self.tls.as_ref().map(tls::server_config).transpose()?;
+        let pack = trailwatch_watch::rule_pack(&self.watch)?;
+        let rules = rules::Rules::new(&pack, trailwatch_watch::suppressions(&self.watch)?);
         let db = ConsoleDb::open(&self.store_dir)?;
         let state = AppState(Arc::new(Inner {
             store_dir: self.store_dir,
@@ -90,6 +103,7 @@ impl ConsoleConfig {
             policy: self.session,
             secure: tls.is_some(),
             query: Mutex::new(None),
+            rules,
         }));
         Ok(Console {
             state,
@@ -173,6 +187,8 @@ struct Inner {
     secure: bool,
     /// The store's SQL session, opened at the first query.
     query: Mutex<Option<Arc<trailwatch_query::Query>>>,
+    /// The rules and suppressions, read at start.
+    rules: rules::Rules,
 }
 
 impl AppState {
@@ -200,6 +216,14 @@ impl AppState {
         let q = Arc::new(trailwatch_query::Query::open(&self.0.store_dir)?);
         *slot = Some(q.clone());
         Ok(q)
+    }
+
+    fn rules(&self) -> &rules::Rules {
+        &self.0.rules
+    }
+
+    fn store_dir(&self) -> &std::path::Path {
+        &self.0.store_dir
     }
 
     fn outbox(&self) -> Result<trailwatch_sink::Outbox, ConsoleError> {

@@ -4,7 +4,7 @@
 
 use crate::auth::{same_token, Role};
 use crate::db::Session;
-use crate::{alerts, html, overview, pages, query, review, AppState};
+use crate::{alerts, html, overview, pages, query, review, rules, AppState};
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -77,6 +77,7 @@ fn table() -> Vec<Route> {
         route!(POST, "/alerts/{id}/{action}", RESPONDER, alerts::page_act),
         route!(POST, "/alerts/bulk", RESPONDER, alerts::page_bulk),
         route!(GET, "/review", VIEWER, review::page),
+        route!(GET, "/rules", VIEWER, rules::page),
         route!(GET, "/search", VIEWER, query::page_search),
         route!(GET, "/sql", VIEWER, query::page_sql_form),
         route!(POST, "/sql", VIEWER, query::page_sql),
@@ -88,6 +89,7 @@ fn table() -> Vec<Route> {
         route!(GET, "/api/v1/session", VIEWER, pages::api_session),
         route!(GET, "/api/v1/alerts", VIEWER, alerts::api_list),
         route!(GET, "/api/v1/alerts/{id}", VIEWER, alerts::api_one),
+        route!(GET, "/api/v1/incidents/{id}", VIEWER, alerts::api_incident),
         route!(
             POST,
             "/api/v1/alerts/{id}/{action}",
@@ -97,6 +99,7 @@ fn table() -> Vec<Route> {
         route!(POST, "/api/v1/alerts/bulk", RESPONDER, alerts::api_bulk),
         route!(GET, "/api/v1/overview", VIEWER, overview::api),
         route!(GET, "/api/v1/review", VIEWER, review::api),
+        route!(GET, "/api/v1/rules", VIEWER, rules::api),
         route!(GET, "/api/v1/search", VIEWER, query::api_search),
         route!(POST, "/api/v1/sql", VIEWER, query::api_sql),
         route!(GET, "/api/v1/users", ADMIN, pages::api_users),

@@ -1,6 +1,8 @@
 //! Investigate and recover: from an audit trail to a reviewed recovery plan.
 //!
 //! This crate owns what happens after detection:
+//! - [`investigate`] ([`case`]): the one path from logs and a starting point (a selector or an
+//!   alert's event) to a [`Case`]: the events read, the incident and its plan;
 //! - [`load`]: reading the events (with their raw records) once into memory;
 //! - [`scope`]: pivoting from a selector (principal, access key, IP) to everything the intruder
 //!   used — keys, the user behind a key, role sessions opened, keys created, IPs and user agents,
@@ -19,6 +21,7 @@
 //! It never reads or writes the cloud: commands are produced for a person to review and run.
 
 pub(crate) mod azure;
+pub mod case;
 pub mod cmd;
 pub mod coverage;
 pub(crate) mod data;
@@ -31,6 +34,7 @@ pub mod plan;
 pub mod render;
 pub mod scope;
 
+pub use case::{investigate, Case, Start};
 pub use incident::{incident, Incident};
 pub use load::load;
 pub use plan::{plan, Phase, Plan, PlanOptions, Step};
@@ -52,6 +56,8 @@ pub enum RecoverError {
     NoSelector,
     #[error("no event matches the selector {0}")]
     NothingMatched(String),
+    #[error("event {0} of the alert is not in the time range read")]
+    EventNotRead(String),
     #[error("cannot serialise the report: {0}")]
     Json(#[from] serde_json::Error),
 }

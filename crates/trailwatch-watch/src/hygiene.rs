@@ -3,8 +3,8 @@
 //! checks them, and turned into the detection engine the pipeline runs (the same
 //! [`EngineOptions::resolve`] as `hunt`).
 
-use trailwatch_baseline::Config as DetectionConfig;
-use trailwatch_detect::EngineOptions;
+use trailwatch_baseline::{Config as DetectionConfig, Suppression};
+use trailwatch_detect::{EngineOptions, PackTuning, RulePack};
 
 use crate::config::Config;
 use crate::error::WatchError;
@@ -50,4 +50,39 @@ pub(crate) fn detection_config(
 pub(crate) fn engine(config: &Config, file: &str) -> Result<Option<EngineOptions>, WatchError> {
     let (cfg, configured) = detection_config(config, file)?;
     Ok(EngineOptions::resolve(cfg, false, false, configured))
+}
+
+/// The rules a watch runs, resolved as `watch` resolves them: the built-in pack unless
+/// `[watch] builtin_rules = false`, the `[watch] rules` folders, at `[watch] min_level` (lower
+/// when `[severity]` context can raise an alert), with `[detection]`'s changes to the pack.
+pub fn rule_pack(config: &Config) -> Result<RulePack, WatchError> {
+    let engine = engine(config, "configuration")?;
+    pack_for(config, engine.as_ref())
+}
+
+/// [`rule_pack`] with the engine already built from the same configuration.
+pub(crate) fn pack_for(
+    config: &Config,
+    engine: Option<&EngineOptions>,
+) -> Result<RulePack, WatchError> {
+    let rule_level = engine.map_or(config.watch.min_level, |e| {
+        e.rule_level(config.watch.min_level)
+    });
+    let tuning = engine
+        .map(|e| PackTuning {
+            instance_types: e.cfg.detection.instance_types.clone(),
+        })
+        .unwrap_or_default();
+    RulePack::load_tuned(
+        config.watch.builtin_rules,
+        &config.watch.rules,
+        rule_level,
+        &tuning,
+    )
+    .map_err(|e| WatchError::Rules(e.to_string()))
+}
+
+/// The configuration's `[[suppressions]]`, checked (expired ones included: each says when).
+pub fn suppressions(config: &Config) -> Result<Vec<Suppression>, WatchError> {
+    Ok(detection_config(config, "configuration")?.0.suppressions)
 }

@@ -5,6 +5,8 @@
 //! - [`config`]: the TOML configuration (`[store]`, `[watch]`, `[[sources]]`, `[[sinks]]`,
 //!   `[metrics]`; the `[baselines]`, `[[suppressions]]` and `[severity]` sections are checked
 //!   and applied to each step's alerts by trailwatch-baseline, as `hunt --config` does);
+//!   [`rule_pack`] is the one resolution of the rules a configuration runs (the console's rules
+//!   page shows them), [`suppressions`] its checked `[[suppressions]]`;
 //! - [`source`]: local folders (new, grown and rotated files), S3 buckets by prefix (every
 //!   `AWSLogs/<account>/CloudTrail/<region>/…` and organization layout) and Azure Blob
 //!   containers (appended hourly `PT1H.json` blobs read incrementally), the last two listed
@@ -54,9 +56,12 @@ mod watcher;
 
 pub use config::{Config, DEFAULT_INBOX};
 pub use error::WatchError;
+pub use hygiene::{rule_pack, suppressions};
 pub use metrics::Metrics;
 pub use secrets::{register_secrets, secret_vars};
 pub use signals::stop_on_signals;
+pub use trailwatch_baseline::Suppression;
+pub use trailwatch_detect::RulePack;
 pub use watcher::{
     build_sinks, incident_key, open_outbox, outbox_path, store_dir, PollReport, RunStatsSum,
     Watcher, COVERAGE_RULE, UNLISTABLE_RULE,

@@ -221,22 +221,7 @@ impl Watcher {
             store.publish_to(anchors.clone())?;
         }
         let engine = crate::hygiene::engine(config, "configuration")?;
-        let rule_level = engine.as_ref().map_or(config.watch.min_level, |e| {
-            e.rule_level(config.watch.min_level)
-        });
-        let tuning = engine
-            .as_ref()
-            .map(|e| trailwatch_detect::PackTuning {
-                instance_types: e.cfg.detection.instance_types.clone(),
-            })
-            .unwrap_or_default();
-        let pack = RulePack::load_tuned(
-            config.watch.builtin_rules,
-            &config.watch.rules,
-            rule_level,
-            &tuning,
-        )
-        .map_err(|e| WatchError::Rules(e.to_string()))?;
+        let pack = crate::hygiene::pack_for(config, engine.as_ref())?;
         for f in pack.failures() {
             tracing::warn!(failure = %terminal(&f.to_string()), "rule not loaded");
         }

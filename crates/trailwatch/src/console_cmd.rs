@@ -87,8 +87,11 @@ pub fn users(cmd: UsersCommand) -> Result<ExitCode> {
 }
 
 pub fn serve(a: ServeArgs) -> Result<ExitCode> {
-    let dir = store_of(&a.at)?;
+    let watch = load_config(a.at.config.as_deref(), a.at.store.store.as_ref())?;
+    let dir = trailwatch_watch::store_dir(&watch);
     let mut config = ConsoleConfig::new(dir.clone());
+    // The rules page shows the rules and suppressions this configuration gives `watch`.
+    config.watch = watch;
     config.listen = a.listen;
     config.tls = match (a.tls_cert, a.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),

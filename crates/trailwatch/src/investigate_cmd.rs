@@ -16,8 +16,8 @@ use trailwatch_detect::timeline::TimelineFilter;
 use trailwatch_detect::{
     EngineOptions, HuntOptions, Pipeline, PipelineOptions, RulePack, TimeRange,
 };
-use trailwatch_model::{Event, Severity};
-use trailwatch_recover::{render, Incident, PlanOptions, Selector};
+use trailwatch_model::Severity;
+use trailwatch_recover::{render, Case, PlanOptions, Selector, Start};
 
 fn report(e: DecodeError) {
     eprintln!(
@@ -46,15 +46,14 @@ fn selector(s: &SelectorArgs) -> Result<Selector> {
     Ok(sel)
 }
 
-/// The selector of alert `id`: hunts the inputs with the default grouping and starts from the
-/// alert's first event.
-fn alert_selector(
+/// The first event of alert `id`: hunts the inputs with the default grouping (the alert ids
+/// `trailwatch hunt` prints).
+fn alert_first_event(
     a: &ScopeArgs,
     id: &str,
     inputs: &[Input],
-    events: &[Event],
     range: TimeRange,
-) -> Result<Selector> {
+) -> Result<String> {
     let pack = RulePack::load(!a.rules.no_builtin, &a.rules.rules, Severity::Informational)?;
     let opts = HuntOptions {
         range,
@@ -78,15 +77,11 @@ fn alert_selector(
         .map(|p| p.to_alert())
         .find(|al| al.id == id)
         .with_context(|| format!("no alert {id} in these logs (ids come from `trailwatch hunt` with the default --group-window)"))?;
-    let first = alert
+    alert
         .event_ids
         .first()
-        .context("the alert names no event")?;
-    let e = events
-        .iter()
-        .find(|e| &e.event_id == first)
-        .with_context(|| format!("event {first} of alert {id} is not in the time range"))?;
-    Ok(Selector::from_event(e))
+        .cloned()
+        .context("the alert names no event")
 }
 
 /// The rules that fired on each event (alerting rules only).
@@ -115,31 +110,32 @@ fn alerts(
         .collect())
 }
 
-/// Loads the events and scopes the incident.
-fn scoped(a: &ScopeArgs, clock: Clock) -> Result<(Vec<Event>, Incident)> {
+/// Reads the logs once and scopes the incident (trailwatch-recover's one path, which the
+/// console's incident page takes too).
+fn scoped(a: &ScopeArgs, clock: Clock) -> Result<Case> {
     let sel = selector(&a.selector)?;
     let range = clock.range(a.input.since.as_deref(), a.input.until.as_deref())?;
     let (inputs, _copy) = crate::commands::inputs(&a.input, range, &report)?;
-    let events = trailwatch_recover::load(&inputs, range.since_ms, range.until_ms, &mut report);
-    let sel = match &a.selector.alert {
-        Some(id) => alert_selector(a, id, &inputs, &events, range)?,
-        None => sel,
+    let start = match &a.selector.alert {
+        Some(id) => Start::Event(alert_first_event(a, id, &inputs, range)?),
+        None => Start::Selector(sel),
     };
-    let sc = trailwatch_recover::scope(&events, &sel);
-    if sc.events.is_empty() {
-        bail!(trailwatch_recover::RecoverError::NothingMatched(
-            sel.to_string()
-        ));
-    }
     let alerts = alerts(a, &inputs, range)?;
-    let inc = trailwatch_recover::incident(&events, sc, &alerts);
+    let case = trailwatch_recover::investigate(
+        &inputs,
+        range.since_ms,
+        range.until_ms,
+        &start,
+        &alerts,
+        &mut report,
+    )?;
     eprintln!(
         "trailwatch: {} events read; {} in scope ({} expansions)",
-        events.len(),
-        inc.events.len(),
-        inc.scope.expansions.len()
+        case.events.len(),
+        case.incident.events.len(),
+        case.incident.scope.expansions.len()
     );
-    Ok((events, inc))
+    Ok(case)
 }
 
 fn write_out(path: Option<&std::path::Path>, text: &str) -> Result<()> {
@@ -150,7 +146,7 @@ fn write_out(path: Option<&std::path::Path>, text: &str) -> Result<()> {
 }
 
 pub fn investigate(a: InvestigateArgs, clock: Clock) -> Result<ExitCode> {
-    let (_, inc) = scoped(&a.scope, clock)?;
+    let inc = scoped(&a.scope, clock)?.incident;
     let text = match a.format {
         InvestigateFormat::Markdown => render::incident_markdown(&inc),
         InvestigateFormat::Html => render::incident_html(&inc),
@@ -161,7 +157,7 @@ pub fn investigate(a: InvestigateArgs, clock: Clock) -> Result<ExitCode> {
 }
 
 pub fn recover(a: RecoverArgs, clock: Clock) -> Result<ExitCode> {
-    let (events, inc) = scoped(&a.scope, clock)?;
+    let case = scoped(&a.scope, clock)?;
     let opts = PlanOptions {
         // Sessions issued before this instant are revoked: the real time of the plan, never
         // `--now`, which may lie in the past or the future of the trail.
@@ -172,7 +168,7 @@ pub fn recover(a: RecoverArgs, clock: Clock) -> Result<ExitCode> {
             crate::cli::CloudArg::Azure => trailwatch_model::Provider::Azure,
         }),
     };
-    let plan = trailwatch_recover::plan(&events, &inc, &opts);
+    let plan = case.plan(&opts);
     let text = match a.format {
         RecoverFormat::Markdown => render::plan_markdown(&plan),
         RecoverFormat::Script => render::plan_script(&plan),

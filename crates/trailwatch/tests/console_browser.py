@@ -82,6 +82,11 @@ def run(driver, base, user, password, alert_id, shots):
     inert(driver, "incident")
     evidence = driver.find_elements(By.XPATH, "//h2[.='Evidence']/following-sibling::table[1]//tbody/tr")
     check(len(evidence) >= 1, "the incident lists its evidence events")
+    for section in ["scope", "activity", "resources", "plan"]:
+        check(len(driver.find_elements(By.ID, section)) == 1, f"the incident has its {section} section")
+    script = driver.find_element(By.ID, "recovery-script").text
+    check(script.startswith("#!/usr/bin/env bash"), f"the plan's script is shown: {script[:80]!r}")
+    check("aws cloudtrail start-logging" in script, "the plan restarts the stopped trail")
     driver.save_screenshot(os.path.join(shots, "incident.png"))
 
     resolve = driver.find_element(By.CSS_SELECTOR, f'form[action="/alerts/{alert_id}/resolve"]')
@@ -98,6 +103,13 @@ def run(driver, base, user, password, alert_id, shots):
     rows = driver.find_elements(By.CSS_SELECTOR, "main table tbody tr")
     check(len(rows) >= 1, "the principal's search finds its events")
     driver.save_screenshot(os.path.join(shots, "search.png"))
+
+    driver.get(base + "/rules")
+    check(driver.title.startswith("Rules"), f"rules: {driver.title!r}")
+    rows = driver.find_elements(By.CSS_SELECTOR, "main table tbody tr")
+    check(len(rows) > 20, f"the rules page lists the built-in pack ({len(rows)} rows)")
+    inert(driver, "rules")
+    driver.save_screenshot(os.path.join(shots, "rules.png"))
 
     driver.get(base + "/sql")
     box = driver.find_element(By.NAME, "query")

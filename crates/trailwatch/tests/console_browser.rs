@@ -133,7 +133,7 @@ fn a_browser_logs_in_triages_an_alert_to_resolved_searches_and_queries() {
         String::from_utf8_lossy(&out.stderr)
     );
     for page in [
-        "login", "alerts", "incident", "search", "sql", "review", "overview",
+        "login", "alerts", "incident", "search", "rules", "sql", "review", "overview",
     ] {
         let p = Path::new(shots).join(format!("{page}.png"));
         let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);

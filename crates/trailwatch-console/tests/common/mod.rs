@@ -50,6 +50,50 @@ impl TestConsole {
 
     pub fn with_policy(alerts: &[Alert], policy: Option<SessionPolicy>) -> TestConsole {
         let dir = tempfile::tempdir().expect("tempdir");
+        Self::in_dir(dir, alerts, policy)
+    }
+
+    /// As [`TestConsole::new`], over a store holding the CloudTrail `records` (one file of
+    /// `{"Records": […]}`), ingested as `trailwatch store ingest` does.
+    pub fn with_store(alerts: &[Alert], records: &serde_json::Value) -> TestConsole {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let logs = tempfile::tempdir().expect("tempdir");
+        let file = logs.path().join("trail.json");
+        std::fs::write(&file, records.to_string()).expect("write records");
+        let keys = trailwatch_store::KeySource::Dir(
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trailwatch-test-keys"),
+        );
+        let mut store = trailwatch_store::Store::create(dir.path(), &keys).expect("store");
+        let (inputs, errors) = trailwatch_decode::expand_inputs(&[file]);
+        assert!(errors.is_empty() && !inputs.is_empty(), "{errors:?}");
+        let report = store
+            .ingest(&inputs, &trailwatch_store::IngestOptions::default())
+            .expect("ingest");
+        assert!(report.added > 0, "{report:?}");
+        drop(store);
+        Self::in_dir(dir, alerts, None)
+    }
+
+    /// As [`TestConsole::new`], with the rules and suppressions of a watch configuration.
+    pub fn with_watch(alerts: &[Alert], watch: trailwatch_watch::Config) -> TestConsole {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::in_dir_with(dir, alerts, None, watch)
+    }
+
+    fn in_dir(
+        dir: tempfile::TempDir,
+        alerts: &[Alert],
+        policy: Option<SessionPolicy>,
+    ) -> TestConsole {
+        Self::in_dir_with(dir, alerts, policy, trailwatch_watch::Config::default())
+    }
+
+    fn in_dir_with(
+        dir: tempfile::TempDir,
+        alerts: &[Alert],
+        policy: Option<SessionPolicy>,
+        watch: trailwatch_watch::Config,
+    ) -> TestConsole {
         {
             let mut db = ConsoleDb::open(dir.path()).expect("console db");
             for (name, role) in [
@@ -68,6 +112,7 @@ impl TestConsole {
         if let Some(p) = policy {
             config.session = p;
         }
+        config.watch = watch;
         let console = config.build().expect("console");
         TestConsole {
             router: console.router(),
@@ -254,6 +299,78 @@ impl Resp {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
+}
+
+/// The elements the console's templates write; anything else came from a value.
+pub const OUR_TAGS: &[&str] = &[
+    "!doctype", "html", "head", "meta", "title", "link", "body", "header", "nav", "ul", "li", "a",
+    "form", "input", "button", "main", "h1", "h2", "table", "caption", "thead", "tbody", "tr",
+    "th", "td", "div", "label", "h3", "ol", "select", "option", "textarea", "dl", "dt", "dd", "p",
+    "pre", "code", "section", "span", "svg", "details", "summary",
+];
+
+/// Each tag of `html`: its name and attributes (values unquoted, still escaped).
+pub fn tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let Some(len) = rest[start..].find('>') else {
+            break;
+        };
+        let inner = rest[start + 1..start + len].trim_start_matches('/');
+        rest = &rest[start + len + 1..];
+        let mut parts = inner.splitn(2, char::is_whitespace);
+        let name = parts.next().unwrap_or("").to_lowercase();
+        let mut attrs = Vec::new();
+        let mut a = parts.next().unwrap_or("").trim();
+        while !a.is_empty() {
+            let end = a
+                .find(|c: char| c == '=' || c.is_whitespace())
+                .unwrap_or(a.len());
+            let key = a[..end].to_lowercase();
+            a = &a[end..];
+            let mut value = String::new();
+            if let Some(v) = a.strip_prefix('=') {
+                if let Some(q) = v.strip_prefix('"') {
+                    let close = q.find('"').unwrap_or(q.len());
+                    value = q[..close].to_string();
+                    a = q.get(close + 1..).unwrap_or("");
+                } else {
+                    let close = v.find(char::is_whitespace).unwrap_or(v.len());
+                    value = v[..close].to_string();
+                    a = &v[close..];
+                }
+            }
+            attrs.push((key, value));
+            a = a.trim_start();
+        }
+        out.push((name, attrs));
+    }
+    out
+}
+
+/// Nothing in `html` can run: only the templates' own elements, no event-handler attribute,
+/// every link and form target a path on the console. The payloads are there, as text.
+pub fn assert_inert(html: &str) {
+    for (name, attrs) in tags(html) {
+        assert!(
+            OUR_TAGS.contains(&name.as_str()),
+            "element <{name}> from a value in:\n{html}"
+        );
+        for (k, v) in attrs {
+            assert!(!k.starts_with("on"), "handler {k} on <{name}> in:\n{html}");
+            if matches!(k.as_str(), "href" | "src" | "action") {
+                assert!(
+                    v.starts_with('/'),
+                    "{k}={v:?} on <{name}> leaves the console:\n{html}"
+                );
+            }
+        }
+    }
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the payload is shown as text:\n{html}"
+    );
 }
 
 pub fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
