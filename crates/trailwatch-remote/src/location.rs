@@ -120,9 +120,35 @@ pub fn parse_az_url(url: &str) -> Result<(String, String), String> {
     Ok((container.to_string(), prefix_ok(url, prefix)?))
 }
 
+/// A path inside the store that is safe to create below a folder: relative, no `.`/`..`
+/// (object keys and ledger lines come from the bucket, which others may write).
+pub(crate) fn safe_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.starts_with('/')
+        && rel
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\\'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_paths_inside_the_store_are_safe() {
+        assert!(safe_relative("provider=aws/dt=2026-12-01/part-1.parquet"));
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a\\..\\b",
+        ] {
+            assert!(!safe_relative(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn urls_parse_and_paths_do_not() {

@@ -24,15 +24,6 @@ pub struct Mirrored {
     pub segments: usize,
 }
 
-/// A path inside the store that is safe to create below a folder: relative, no `.`/`..`.
-fn safe(rel: &str) -> bool {
-    !rel.is_empty()
-        && !rel.starts_with('/')
-        && rel
-            .split('/')
-            .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\\'))
-}
-
 /// Copies every object of the store into the empty folder `dir` (see the module doc).
 pub fn mirror(remote: &Remote, dir: &Path) -> Result<Mirrored, RemoteError> {
     let io = |p: &Path, e: std::io::Error| RemoteError::Local(format!("{}: {e}", p.display()));
@@ -57,7 +48,7 @@ pub fn mirror(remote: &Remote, dir: &Path) -> Result<Mirrored, RemoteError> {
             }
             continue;
         }
-        if !safe(&l.rel) {
+        if !crate::location::safe_relative(&l.rel) {
             return Err(remote.fail(&l.rel, "copying", "a key that is no path inside a store"));
         }
         let to = dir.join(&l.rel);

@@ -166,23 +166,7 @@ impl SignedAzure {
             .body(bytes::Bytes::new().into())
             .map_err(|e| e.to_string())?;
         AzureAuthorizer::new(&credential, &self.account).authorize(&mut request);
-        let response = self
-            .http
-            .execute(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .bytes()
-            .await
-            .map_err(|e| format!("reading the answer: {e}"))?;
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
+        Answer::of(&self.http, request).await
     }
 }
 

@@ -70,6 +70,25 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Sends a signed `request` and reads the whole answer (S3 and Azure alike).
+    pub(crate) async fn of(client: &HttpClient, request: HttpRequest) -> Result<Answer, String> {
+        let response = client.execute(request).await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .bytes()
+            .await
+            .map_err(|e| format!("reading the answer: {e}"))?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+impl Answer {
     /// `HTTP 403 AccessDenied: Access Denied` from an S3 error document, else `HTTP 403: <the
     /// first 300 characters of the body>`.
     pub fn detail(&self) -> String {
@@ -200,23 +219,7 @@ impl SignedS3 {
         }
         let mut request: HttpRequest = builder.body(body.into()).map_err(|e| e.to_string())?;
         AwsAuthorizer::new(&credential, "s3", &self.region).authorize(&mut request, Some(&sha));
-        let response = self
-            .http
-            .execute(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .bytes()
-            .await
-            .map_err(|e| format!("reading the answer: {e}"))?;
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
+        Answer::of(&self.http, request).await
     }
 }
 

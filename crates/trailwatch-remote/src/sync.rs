@@ -200,6 +200,13 @@ fn fetch_live(remote: &Remote, dir: &Path) -> Result<PullReport, RemoteError> {
     let tmp = dir.join(TMP_DIR);
     fs::create_dir_all(&tmp).map_err(io(&tmp))?;
     for (i, (rel, sha, bytes)) in live.iter().enumerate() {
+        if !crate::location::safe_relative(rel) {
+            report.problems.push(format!(
+                "{}: the ledger names {rel:?}, not a path inside the store (not read; run verify)",
+                remote.url()
+            ));
+            continue;
+        }
         let at = dir.join(rel);
         if fs::metadata(&at).is_ok_and(|m| m.len() == *bytes) {
             report.cached += 1;
