@@ -16,6 +16,8 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def main():
@@ -131,7 +133,10 @@ def run(driver, base, user, password, alert_id, shots):
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     driver.find_element(By.NAME, "day").clear()
     driver.find_element(By.NAME, "day").send_keys(today)
+    before = driver.find_element(By.TAG_NAME, "main")
     driver.find_element(By.XPATH, "//button[.='Show']").click()
+    # The form loads a new page: read it once the old one is gone, not in between.
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(before))
     text = driver.find_element(By.TAG_NAME, "main").text
     check("New alerts (1)" in text, "the review lists the alert stored today")
     check("rui" in text and "resolve" in text, "the review says what the analysts did")
