@@ -1,5 +1,6 @@
-//! The console's own state in SQLite: users (Argon2id hashes), sessions (only the SHA-256 of
-//! each session token is stored), failed logins (for rate limiting) and the analysts' audit log.
+//! The console's own state in SQLite: users (Argon2id hashes), sessions and API tokens (only
+//! the SHA-256 of each token is stored), failed logins (for rate limiting) and the analysts'
+//! audit log.
 
 use crate::auth::{self, Role};
 use crate::error::ConsoleError;
@@ -21,6 +22,13 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at INTEGER NOT NULL,
     last_seen  INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user       TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    label      TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used  INTEGER
 );
 CREATE TABLE IF NOT EXISTS login_failures (
     key TEXT NOT NULL,
@@ -58,6 +66,8 @@ pub struct Session {
     pub user: String,
     pub role: Role,
     pub csrf: String,
+    /// Opened by an API token (`Authorization: Bearer`) rather than a session cookie.
+    pub via_token: bool,
     token_hash: String,
 }
 
@@ -159,10 +169,11 @@ impl ConsoleDb {
         Ok(out)
     }
 
-    /// Removes a user and ends their sessions.
+    /// Removes a user, ends their sessions and revokes their API tokens.
     pub fn remove_user(&mut self, name: &str) -> Result<(), ConsoleError> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM sessions WHERE user = ?1", [name])?;
+        tx.execute("DELETE FROM api_tokens WHERE user = ?1", [name])?;
         let n = tx.execute("DELETE FROM users WHERE name = ?1", [name])?;
         if n == 0 {
             return Err(ConsoleError::NoUser(name.to_string()));
@@ -258,7 +269,68 @@ impl ConsoleDb {
             user,
             role: role.parse()?,
             csrf,
+            via_token: false,
             token_hash: hash,
+        }))
+    }
+
+    /// A new API token for `user` (for scrapers and scripts: sent as `Authorization: Bearer`),
+    /// acting with the user's role. Returned once; only its hash is kept.
+    pub fn create_token(
+        &mut self,
+        user: &str,
+        label: &str,
+        now: SystemTime,
+    ) -> Result<String, ConsoleError> {
+        let token = format!("twk_{}", auth::random_token()?);
+        let n = self.conn.execute(
+            "INSERT INTO api_tokens (token_hash, user, label, created_at)
+             SELECT ?1, name, ?3, ?4 FROM users WHERE name = ?2",
+            params![auth::token_hash(&token), user, label, ms(now)],
+        )?;
+        if n == 0 {
+            return Err(ConsoleError::NoUser(user.to_string()));
+        }
+        Ok(token)
+    }
+
+    /// Revokes every API token of `user`; returns how many there were.
+    pub fn revoke_tokens(&mut self, user: &str) -> Result<usize, ConsoleError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM api_tokens WHERE user = ?1", [user])?)
+    }
+
+    /// The user and role an API token acts for (its last use recorded), or `None`.
+    pub fn token_session(
+        &mut self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<Option<Session>, ConsoleError> {
+        let hash = auth::token_hash(token);
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT t.user, u.role FROM api_tokens t JOIN users u ON u.name = t.user
+                 WHERE t.token_hash = ?1",
+                [&hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((user, role)) = row else {
+            return Ok(None);
+        };
+        self.conn.execute(
+            "UPDATE api_tokens SET last_used = ?2 WHERE token_hash = ?1",
+            params![hash, ms(now)],
+        )?;
+        Ok(Some(Session {
+            user,
+            role: role.parse()?,
+            // A bearer token is not sent by a browser on its own: no CSRF token is needed.
+            csrf: String::new(),
+            via_token: true,
+            token_hash: String::new(),
         }))
     }
 

@@ -31,10 +31,12 @@
 
 mod alerts;
 mod auth;
+mod coverage;
 mod db;
 mod error;
 mod html;
 mod incident;
+mod metrics;
 mod overview;
 mod pages;
 mod query;
@@ -73,6 +75,8 @@ pub struct ConsoleConfig {
     /// The watch configuration whose rules and suppressions the rules page shows (resolved as
     /// `watch` resolves them).
     pub watch: trailwatch_watch::Config,
+    /// The registry `/metrics` serves: the watch's when the watch serves the console.
+    pub metrics: Option<trailwatch_watch::Metrics>,
 }
 
 impl ConsoleConfig {
@@ -87,6 +91,7 @@ impl ConsoleConfig {
                 idle: Duration::from_secs(30 * 60),
             },
             watch: trailwatch_watch::Config::default(),
+            metrics: None,
         }
     }
 
@@ -104,6 +109,7 @@ impl ConsoleConfig {
             secure: tls.is_some(),
             query: Mutex::new(None),
             rules,
+            metrics: self.metrics.unwrap_or_default(),
         }));
         Ok(Console {
             state,
@@ -189,6 +195,8 @@ struct Inner {
     query: Mutex<Option<Arc<trailwatch_query::Query>>>,
     /// The rules and suppressions, read at start.
     rules: rules::Rules,
+    /// What `/metrics` serves; every answer is counted in it.
+    metrics: trailwatch_watch::Metrics,
 }
 
 impl AppState {

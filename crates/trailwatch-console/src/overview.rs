@@ -1,6 +1,8 @@
 //! The overview: what happened in a period (24 hours by default): events per hour per
-//! provider (an SVG chart drawn here), alerts by severity and state, the busiest principals
-//! and actions, failures and denied calls, and the posture checks' last results.
+//! provider (an SVG chart drawn here), the coverage map of accounts × regions with their last
+//! event and gaps ([`crate::coverage`]), alerts by severity and state, the busiest principals
+//! and actions, failures and denied calls, and the posture checks' last results. A provider,
+//! account and region narrow every part but the alerts and posture to that slice.
 
 use crate::html::{self, e};
 use crate::query::{run_all, table, Rows};
@@ -24,6 +26,42 @@ const MAX_HOURS: i64 = 31 * 24;
 pub struct Period {
     /// Hours back from now (default 24).
     pub hours: Option<i64>,
+    /// Only this provider, account, region (each optional; an empty value means "none").
+    pub provider: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+impl Period {
+    /// The SQL condition of the slice (`TRUE` when none is given), every value a literal.
+    fn slice_sql(&self) -> String {
+        let mut parts = vec!["TRUE".to_string()];
+        if let Some(p) = &self.provider {
+            parts.push(format!("provider = {}", trailwatch_query::sql_string(p)));
+        }
+        for (column, value) in [("account", &self.account), ("region", &self.region)] {
+            if let Some(v) = value {
+                parts.push(format!(
+                    "coalesce({column}, '') = {}",
+                    trailwatch_query::sql_string(v)
+                ));
+            }
+        }
+        parts.join(" AND ")
+    }
+
+    /// The slice in words, escaped, or `None` for the whole store.
+    fn slice_html(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            ("provider", &self.provider),
+            ("account", &self.account),
+            ("region", &self.region),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} <code>{}</code>", e(v))))
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 /// Everything the overview shows, for the page and for `/api/v1/overview`.
@@ -33,6 +71,8 @@ pub struct Overview {
     pub until: String,
     /// Events per provider and hour (hours since the epoch).
     pub per_hour: Rows,
+    /// Accounts × regions: events, last event, gaps.
+    pub coverage: Vec<crate::coverage::Cell>,
     /// Alerts seen in the period or not yet resolved: severity → state → count.
     pub alerts: BTreeMap<String, BTreeMap<String, u64>>,
     pub top_principals: Rows,
@@ -52,9 +92,16 @@ fn now_ms() -> i64 {
 const DENIED: &str = "(error_code LIKE '%AccessDenied%' OR error_code LIKE '%Unauthorized%' \
      OR error_code LIKE '%Forbidden%' OR error_code = 'AuthorizationFailed')";
 
-fn statements(since_ms: i64, until_ms: i64) -> Vec<String> {
-    let tf = trailwatch_query::Query::time_filter_sql(since_ms, until_ms);
+fn statements(since_ms: i64, until_ms: i64, slice: &str) -> Vec<String> {
+    let tf = format!(
+        "{} AND {slice}",
+        trailwatch_query::Query::time_filter_sql(since_ms, until_ms)
+    );
     vec![
+        crate::coverage::sql(since_ms, until_ms).replace(
+            "FROM events WHERE ",
+            &format!("FROM events WHERE {slice} AND "),
+        ),
         format!(
             "SELECT provider, CAST(time AS BIGINT) / {HOUR_MS} AS hour, count(*) AS events \
              FROM events WHERE {tf} GROUP BY 1, 2 ORDER BY 2, 1"
@@ -95,11 +142,12 @@ fn alert_counts(
     Ok(counts)
 }
 
-async fn build(app: &AppState, hours: i64) -> Result<Overview, ConsoleError> {
+async fn build(app: &AppState, p: &Period) -> Result<Overview, ConsoleError> {
+    let hours = p.hours.unwrap_or(24).clamp(1, MAX_HOURS);
     let until_ms = now_ms();
-    let since_ms = until_ms - hours.clamp(1, MAX_HOURS) * HOUR_MS;
+    let since_ms = until_ms - hours * HOUR_MS;
     let since = trailwatch_model::time::format_ms(since_ms);
-    let mut results = run_all(app, statements(since_ms, until_ms))
+    let mut results = run_all(app, statements(since_ms, until_ms, &p.slice_sql()))
         .await?
         .into_iter();
     let mut next = || {
@@ -107,6 +155,7 @@ async fn build(app: &AppState, hours: i64) -> Result<Overview, ConsoleError> {
             .next()
             .ok_or_else(|| ConsoleError::BadRequest("missing result".into()))
     };
+    let coverage = crate::coverage::cells(&next()?, until_ms);
     let per_hour = next()?;
     let top_principals = next()?;
     let top_actions = next()?;
@@ -126,6 +175,7 @@ async fn build(app: &AppState, hours: i64) -> Result<Overview, ConsoleError> {
         since,
         until: trailwatch_model::time::format_ms(until_ms),
         per_hour,
+        coverage,
         top_principals,
         top_actions,
         failures,
@@ -135,7 +185,7 @@ async fn build(app: &AppState, hours: i64) -> Result<Overview, ConsoleError> {
 }
 
 pub async fn api(State(app): State<AppState>, UrlQuery(p): UrlQuery<Period>) -> Response {
-    match build(&app, p.hours.unwrap_or(24)).await {
+    match build(&app, &p).await {
         Ok(o) => Json(o).into_response(),
         Err(err) => crate::alerts::api_error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
     }
@@ -251,17 +301,29 @@ pub async fn page(
     UrlQuery(p): UrlQuery<Period>,
 ) -> Response {
     let hours = p.hours.unwrap_or(24).clamp(1, MAX_HOURS);
-    let o = match build(&app, hours).await {
+    let o = match build(&app, &p).await {
         Ok(o) => o,
         Err(err) => return html::error_page(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
     };
     let since_ms = trailwatch_decode::time::parse_ms(&o.since).unwrap_or(0);
     let until_ms = trailwatch_decode::time::parse_ms(&o.until).unwrap_or(0);
     let mut body = format!(
-        r#"<p>From {} to {} (UTC). <a href="/?hours=24">24 hours</a> · <a href="/?hours=168">7 days</a> · <a href="/?hours=720">30 days</a></p><h2>Events</h2>{}"#,
+        r#"<p>From {} to {} (UTC). <a href="/?hours=24">24 hours</a> · <a href="/?hours=168">7 days</a> · <a href="/?hours=720">30 days</a></p>"#,
         e(&o.since),
         e(&o.until),
-        chart(&o.per_hour, since_ms, until_ms)
+    );
+    if let Some(slice) = p.slice_html() {
+        let all = html::href("/", &[("hours", &hours.to_string())]);
+        let _ = write!(
+            body,
+            r#"<p>Only {slice}. <a href="{all}">The whole store</a>.</p>"#
+        );
+    }
+    let _ = write!(
+        body,
+        "<h2>Events</h2>{}<h2>Coverage</h2>{}",
+        chart(&o.per_hour, since_ms, until_ms),
+        crate::coverage::map(&o.coverage, hours)
     );
     body.push_str(&alerts_table(&o.alerts));
     for (title, rows) in [

@@ -113,6 +113,15 @@ pub fn build(store_dir: &Path, query: &Query, day: &str) -> Result<Review, Conso
         let rows = rows_of(&query.sql_limited(&sql, limits)?)?;
         out.push(Section { title, about, rows });
     }
+    // Gaps over the day and the day before, so a delivery that stopped at midnight shows.
+    let coverage =
+        rows_of(&query.sql_limited(&crate::coverage::sql(since - DAY_MS, until), limits)?)?;
+    out.push(Section {
+        title: "Coverage gaps",
+        about: "accounts and regions whose regular delivery fell silent for 3 hours or more \
+                (over this day and the one before)",
+        rows: crate::coverage::gaps(&crate::coverage::cells(&coverage, until)),
+    });
     let in_day = |t: std::time::SystemTime| {
         let ms = t
             .duration_since(UNIX_EPOCH)

@@ -32,9 +32,10 @@ pub struct RouteInfo {
 }
 
 impl RouteInfo {
-    /// API routes answer 401 to a request without a session; pages redirect to `/login`.
+    /// API routes (and `/metrics`) answer 401 to a request without a session; pages redirect
+    /// to `/login`.
     pub fn is_api(&self) -> bool {
-        self.path.starts_with("/api/")
+        self.path.starts_with("/api/") || self.path == METRICS_PATH
     }
 
     /// Whether the route changes state (and so needs the CSRF token).
@@ -42,6 +43,10 @@ impl RouteInfo {
         !matches!(self.method, Method::GET | Method::HEAD)
     }
 }
+
+/// The Prometheus endpoint: the watch's metrics when the watch serves the console, the
+/// console's own in any case.
+pub const METRICS_PATH: &str = "/metrics";
 
 struct Route {
     info: RouteInfo,
@@ -104,6 +109,7 @@ fn table() -> Vec<Route> {
         route!(POST, "/api/v1/sql", VIEWER, query::api_sql),
         route!(GET, "/api/v1/users", ADMIN, pages::api_users),
         route!(GET, "/api/v1/audit", ADMIN, pages::api_audit),
+        route!(GET, "/metrics", VIEWER, crate::metrics::page),
     ]
 }
 
@@ -124,6 +130,10 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count,
+        ))
         .with_state(state)
         .layer(middleware::from_fn(security_headers))
 }
@@ -187,9 +197,8 @@ async fn guard(
         req.extensions_mut().insert(Ctx { session: None, ip });
         return next.run(req).await;
     };
-    let token = cookie(req.headers(), session_cookie_name(app.0.secure)).map(str::to_string);
-    let session = match token.map(|t| app.session(&t)).transpose() {
-        Ok(s) => s.flatten(),
+    let session = match credential(&app, req.headers()) {
+        Ok(s) => s,
         Err(e) => return refuse(&info, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let Some(session) = session else {
@@ -198,7 +207,7 @@ async fn guard(
         }
         return Redirect::to("/login").into_response();
     };
-    if info.changes_state() {
+    if info.changes_state() && !session.via_token {
         match csrf_checked(req, &session.csrf).await {
             Ok(r) => req = r,
             Err(()) => return refuse(&info, StatusCode::FORBIDDEN, "missing or wrong CSRF token"),
@@ -213,6 +222,25 @@ async fn guard(
         ip,
     });
     next.run(req).await
+}
+
+/// The one authentication rule: an `Authorization: Bearer` API token when the request has
+/// one (a wrong token is no credential, whatever cookie comes with it), else the session
+/// cookie.
+fn credential(app: &AppState, headers: &HeaderMap) -> Result<Option<Session>, crate::ConsoleError> {
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        return match token {
+            Some(t) if !t.is_empty() => app.db().token_session(t, std::time::SystemTime::now()),
+            _ => Ok(None),
+        };
+    }
+    let token = cookie(headers, session_cookie_name(app.0.secure));
+    Ok(token.map(|t| app.session(t)).transpose()?.flatten())
 }
 
 /// The largest form body the guard reads to find the CSRF field.

@@ -5,7 +5,9 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use trailwatch_console::{routes, Access, RouteInfo, MAX_FAILURES_PER_IP, MAX_FAILURES_PER_USER};
+use trailwatch_console::{
+    routes, Access, ConsoleDb, RouteInfo, MAX_FAILURES_PER_IP, MAX_FAILURES_PER_USER,
+};
 use trailwatch_model::Severity;
 
 /// A concrete path for a route: parameters filled with values that exist nowhere.
@@ -65,6 +67,17 @@ async fn every_route_refuses_an_anonymous_request() {
             assert_eq!(res.status, StatusCode::SEE_OTHER, "{} {}", r.method, r.path);
             assert_eq!(res.location(), Some("/login"), "{} {}", r.method, r.path);
         }
+        // Nor does a made-up API token open anything.
+        let res = c
+            .send(Req::new(r.method.clone(), &concrete(r)).bearer("twk_0123456789abcdef"))
+            .await;
+        assert!(
+            matches!(res.status, StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER),
+            "{} {}: {}",
+            r.method,
+            r.path,
+            res.status
+        );
         // A forged or stale cookie is no better than none.
         let res = c
             .send(Req::new(r.method.clone(), &concrete(r)).cookie("tw_session=deadbeef"))
@@ -370,4 +383,68 @@ async fn cookies_and_headers_are_strict() {
     let css = c.send(Req::get("/assets/style.css")).await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.body.contains("table"));
+}
+
+#[tokio::test]
+async fn api_tokens_act_with_their_users_role_and_die_with_them() {
+    let c = TestConsole::new(&[alert("a1", Severity::High, "p", "t")]);
+    let (viewer, responder) = {
+        let mut db = ConsoleDb::open(c.dir.path()).expect("db");
+        let now = std::time::SystemTime::now();
+        (
+            db.create_token("vic", "prometheus", now).expect("token"),
+            db.create_token("rui", "script", now).expect("token"),
+        )
+    };
+    // Reading, /metrics included, with a viewer's token (the answer to the first request is
+    // counted once it is made).
+    assert_eq!(
+        c.send(Req::get("/metrics")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let m = c.send(Req::get("/metrics").bearer(&viewer)).await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.body);
+    assert!(
+        m.body
+            .contains("trailwatch_console_requests_total{route=\"/metrics\",status=\"401\"} 1"),
+        "{}",
+        m.body
+    );
+    assert!(
+        c.send(Req::get("/api/v1/alerts").bearer(&viewer))
+            .await
+            .status
+            == StatusCode::OK
+    );
+    // The role is the user's: a viewer's token cannot triage, a responder's can, without a
+    // CSRF token (a browser never sends a bearer token on its own).
+    let ack = |t: &str| {
+        Req::post("/api/v1/alerts/a1/ack")
+            .json(serde_json::json!({"comment": "seen"}))
+            .bearer(t)
+    };
+    assert_eq!(c.send(ack(&viewer)).await.status, StatusCode::FORBIDDEN);
+    let res = c.send(ack(&responder)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // A bad token is judged alone: a valid session cookie beside it does not rescue it.
+    let ada = c.login("ada").await;
+    let mixed = c
+        .send(
+            Req::get("/api/v1/alerts")
+                .cookie(&ada.cookie)
+                .bearer("twk_nope"),
+        )
+        .await;
+    assert_eq!(mixed.status, StatusCode::UNAUTHORIZED);
+    // Removing the user revokes the tokens.
+    ConsoleDb::open(c.dir.path())
+        .expect("db")
+        .remove_user("vic")
+        .expect("remove");
+    let gone = c.send(Req::get("/metrics").bearer(&viewer)).await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+    assert!(ConsoleDb::open(c.dir.path())
+        .expect("db")
+        .create_token("nobody", "x", std::time::SystemTime::now())
+        .is_err());
 }

@@ -245,15 +245,18 @@ impl Default for WatchSection {
     }
 }
 
-/// `[metrics]`: the Prometheus endpoint.
+/// `[metrics]`: where the watch serves the console, whose `/metrics` route shows the watch's
+/// metrics (the binary starts it; trailwatch-console). Every route needs a console session or
+/// an API token (`trailwatch users token NAME`), on loopback too.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsSection {
-    /// `host:port` to serve `/metrics` on; no endpoint when absent. Beyond loopback it needs
-    /// `token_env`.
+    /// `host:port` to serve on; nothing is served when absent.
     pub listen: Option<String>,
-    /// The environment variable holding a bearer token every request must carry
-    /// (`Authorization: Bearer …`); required to listen beyond loopback.
+    /// A PEM certificate chain and its key: serve HTTPS (rustls).
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
+    /// No longer read: named only to say so (the endpoint takes console API tokens).
     pub token_env: Option<String>,
 }
 
@@ -404,12 +407,18 @@ impl Config {
             return Err("[watch] poll_interval must be more than 0".to_string());
         }
         if let Some(l) = &self.metrics.listen {
-            let addr = l
-                .parse::<std::net::SocketAddr>()
+            l.parse::<std::net::SocketAddr>()
                 .map_err(|e| format!("[metrics] listen {l:?}: {e} (expected host:port)"))?;
-            if !addr.ip().to_canonical().is_loopback() && self.metrics.token_env.is_none() {
-                return Err(format!("[metrics] listen {l:?} is beyond loopback: set token_env to the environment variable holding a bearer token"));
-            }
+        }
+        if self.metrics.token_env.is_some() {
+            return Err(
+                "[metrics] token_env is no longer read: the endpoint is the console's \
+                 /metrics, which takes a console API token (trailwatch users token NAME)"
+                    .to_string(),
+            );
+        }
+        if self.metrics.tls_cert.is_some() != self.metrics.tls_key.is_some() {
+            return Err("[metrics] tls_cert and tls_key go together".to_string());
         }
         Ok(())
     }
@@ -533,10 +542,13 @@ path = "/tmp/x"
             .expect_err("listen")
             .contains("host:port"));
         let open = "[metrics]\nlisten = \"0.0.0.0:9464\"\n";
-        assert!(Config::parse(open).expect_err("open").contains("token_env"));
+        Config::parse(open).expect("every route is authenticated, on any address");
         let tokened = "[metrics]\nlisten = \"0.0.0.0:9464\"\ntoken_env = \"TW_METRICS_TOKEN\"\n";
-        let c = Config::parse(tokened).expect("beyond loopback with a token");
-        assert_eq!(c.metrics.token_env.as_deref(), Some("TW_METRICS_TOKEN"));
+        assert!(Config::parse(tokened)
+            .expect_err("token_env")
+            .contains("users token"));
+        let half = "[metrics]\nlisten = \"127.0.0.1:9464\"\ntls_cert = \"/c.pem\"\n";
+        assert!(Config::parse(half).expect_err("tls").contains("tls_key"));
     }
 
     #[test]

@@ -34,12 +34,6 @@ pub enum WatchError {
     Rules(String),
     #[error("detection: {0}")]
     Pipeline(#[from] trailwatch_detect::PipelineError),
-    #[error("metrics endpoint {addr}: {source}")]
-    Metrics {
-        addr: String,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("{what}: {source}")]
     Io {
         what: String,

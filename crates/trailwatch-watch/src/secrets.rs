@@ -21,7 +21,6 @@ const CREDENTIAL_VARS: &[&str] = &[
 /// the metrics endpoint's token, the store's signing key) and the cloud clients' own credential variables.
 pub fn secret_vars(config: &Config) -> Vec<String> {
     let mut vars: Vec<String> = CREDENTIAL_VARS.iter().map(|v| v.to_string()).collect();
-    vars.extend(config.metrics.token_env.iter().cloned());
     vars.extend(config.store.signing_key_env.iter().cloned());
     for s in &config.sources {
         vars.extend(s.kind.config().secret_vars().into_iter().map(String::from));
@@ -56,7 +55,6 @@ mod tests {
         let toml = r#"
 [metrics]
 listen = "127.0.0.1:9464"
-token_env = "METRICS_TOKEN"
 [[sources]]
 name = "s3"
 kind = "s3"
@@ -98,7 +96,6 @@ to = ["b@example.com"]
             "HOOK_SECRET",
             "SLACK_URL",
             "SMTP_PASSWORD",
-            "METRICS_TOKEN",
             "AWS_SECRET_ACCESS_KEY",
         ] {
             assert!(vars.iter().any(|x| x == v), "{v} missing from {vars:?}");

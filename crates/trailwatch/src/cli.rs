@@ -672,6 +672,23 @@ pub enum UsersCommand {
         #[command(flatten)]
         at: AlertsAt,
     },
+    /// Make an API token acting as NAME (with NAME's role), for a Prometheus scraper of
+    /// /metrics or a script of /api/v1/: sent as `Authorization: Bearer TOKEN`. Printed once
+    /// on stdout; only its hash is kept.
+    Token {
+        name: String,
+        /// What the token is for (shown in the audit log).
+        #[arg(long, default_value = "api")]
+        label: String,
+        #[command(flatten)]
+        at: AlertsAt,
+    },
+    /// Revoke every API token of a user.
+    RevokeTokens {
+        name: String,
+        #[command(flatten)]
+        at: AlertsAt,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -82,8 +82,83 @@ pub fn users(cmd: UsersCommand) -> Result<ExitCode> {
                 escape::terminal(&name)
             );
         }
+        UsersCommand::Token { name, label, at } => {
+            let (mut db, by) = open_db(&at)?;
+            let token = db.create_token(&name, &label, std::time::SystemTime::now())?;
+            db.audit(&by, "token-create", &name, &label, "")?;
+            crate::store_cmd::emit(&format!("{token}\n"))?;
+            eprintln!(
+                "trailwatch: API token for {} made; it is shown once (send it as Authorization: Bearer)",
+                escape::terminal(&name)
+            );
+        }
+        UsersCommand::RevokeTokens { name, at } => {
+            let (mut db, by) = open_db(&at)?;
+            let n = db.revoke_tokens(&name)?;
+            db.audit(&by, "token-revoke", &name, &n.to_string(), "")?;
+            eprintln!(
+                "trailwatch: {n} API token(s) of {} revoked",
+                escape::terminal(&name)
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the console from the watch on `[metrics] listen`, on a thread of its own, with
+/// the watch's metrics behind `/metrics`: one HTTP stack, one authentication rule.
+pub fn serve_for_watch(
+    config: &trailwatch_watch::Config,
+    store_dir: PathBuf,
+    metrics: trailwatch_watch::Metrics,
+) -> Result<Option<std::net::SocketAddr>> {
+    let Some(listen) = &config.metrics.listen else {
+        return Ok(None);
+    };
+    let mut c = ConsoleConfig::new(store_dir);
+    c.listen = listen
+        .parse()
+        .with_context(|| format!("[metrics] listen {listen:?}"))?;
+    c.tls = match (&config.metrics.tls_cert, &config.metrics.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    c.watch = config.clone();
+    c.metrics = Some(metrics);
+    let console = c.build().context("the console on [metrics] listen")?;
+    if console.no_users()? {
+        eprintln!("trailwatch: [metrics] listen: the console has no users yet, so /metrics answers 401 to everyone: add one with `trailwatch users add`, then `trailwatch users token NAME`");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("trailwatch-console".into())
+        .spawn(move || {
+            let sent = tx.clone();
+            if let Err(e) = console.run(move |addr| {
+                let _ = sent.send(Ok(addr));
+            }) {
+                let _ = tx.send(Err(e));
+            }
+        })
+        .context("starting the console thread")?;
+    match rx.recv() {
+        Ok(Ok(addr)) => {
+            eprintln!(
+                "trailwatch: metrics on http{}://{addr}/metrics (a console API token or session)",
+                if config.metrics.tls_cert.is_some() {
+                    "s"
+                } else {
+                    ""
+                }
+            );
+            Ok(Some(addr))
+        }
+        Ok(Err(e)) => Err(e).context("the console on [metrics] listen"),
+        Err(_) => bail!("the console on [metrics] listen stopped before it listened"),
+    }
 }
 
 pub fn serve(a: ServeArgs) -> Result<ExitCode> {

@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 use trailwatch_escape as escape;
 use trailwatch_sink::AlertState;
-use trailwatch_watch::metrics::ServeOptions;
 use trailwatch_watch::source::Source;
 use trailwatch_watch::{build_sinks, open_outbox, outbox_path, Config, Watcher};
 
@@ -35,22 +34,12 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
             trailwatch_watch::store_dir(&config).display()
         );
     }
-    // The endpoint's token is checked before anything starts: a watch that would serve its
-    // metrics to anyone does not start at all.
-    let metrics_options = config
-        .metrics
-        .listen
-        .as_ref()
-        .map(|_| ServeOptions::from_config(&config.metrics))
-        .transpose()
-        .context("metrics endpoint")?;
     let mut watcher = Watcher::from_config(&config).context("starting the watch")?;
-    if let (Some(listen), Some(options)) = (&config.metrics.listen, metrics_options) {
-        watcher
-            .metrics()
-            .serve(listen, options)
-            .context("metrics endpoint")?;
-    }
+    crate::console_cmd::serve_for_watch(
+        &config,
+        trailwatch_watch::store_dir(&config),
+        watcher.metrics().clone(),
+    )?;
     if a.once {
         let mut r = watcher.poll_once().context("poll")?;
         if a.drain {
@@ -252,11 +241,6 @@ pub fn config(cmd: ConfigCommand) -> Result<ExitCode> {
     }
     if let Err(e) = build_sinks(&config.sinks) {
         problems.push(e.to_string());
-    }
-    if config.metrics.listen.is_some() {
-        if let Err(e) = ServeOptions::from_config(&config.metrics) {
-            problems.push(e.to_string());
-        }
     }
     for d in &config.watch.rules {
         if !d.is_dir() {

@@ -128,6 +128,9 @@ impl TestConsole {
         if let Some(t) = &req.csrf_header {
             b = b.header("x-csrf-token", t);
         }
+        if let Some(t) = &req.bearer {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
         let body = match req.body {
             Body2::Empty => Body::empty(),
             Body2::Form(f) => {
@@ -221,6 +224,7 @@ pub struct Req {
     pub uri: String,
     pub cookie: Option<String>,
     pub csrf_header: Option<String>,
+    pub bearer: Option<String>,
     pub body: Body2,
     pub from: SocketAddr,
 }
@@ -232,6 +236,7 @@ impl Req {
             uri: uri.to_string(),
             cookie: None,
             csrf_header: None,
+            bearer: None,
             body: Body2::Empty,
             from: SocketAddr::from(([127, 0, 0, 1], 40000)),
         }
@@ -241,6 +246,10 @@ impl Req {
     }
     pub fn post(uri: &str) -> Req {
         Req::new(Method::POST, uri)
+    }
+    pub fn bearer(mut self, t: &str) -> Req {
+        self.bearer = Some(t.to_string());
+        self
     }
     pub fn cookie(mut self, c: &str) -> Req {
         self.cookie = Some(c.to_string());
@@ -303,10 +312,57 @@ impl Resp {
 
 /// The elements the console's templates write; anything else came from a value.
 pub const OUR_TAGS: &[&str] = &[
-    "!doctype", "html", "head", "meta", "title", "link", "body", "header", "nav", "ul", "li", "a",
-    "form", "input", "button", "main", "h1", "h2", "table", "caption", "thead", "tbody", "tr",
-    "th", "td", "div", "label", "h3", "ol", "select", "option", "textarea", "dl", "dt", "dd", "p",
-    "pre", "code", "section", "span", "svg", "details", "summary",
+    "!doctype",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "link",
+    "body",
+    "header",
+    "nav",
+    "ul",
+    "li",
+    "a",
+    "form",
+    "input",
+    "button",
+    "main",
+    "h1",
+    "h2",
+    "table",
+    "caption",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "div",
+    "label",
+    "h3",
+    "ol",
+    "select",
+    "option",
+    "textarea",
+    "dl",
+    "dt",
+    "dd",
+    "p",
+    "pre",
+    "code",
+    "section",
+    "span",
+    "svg",
+    "details",
+    "summary",
+    "figure",
+    "figcaption",
+    "desc",
+    "rect",
+    "polyline",
+    "br",
+    "small",
+    "strong",
 ];
 
 /// Each tag of `html`: its name and attributes (values unquoted, still escaped).
