@@ -119,11 +119,26 @@ fn a_browser_logs_in_triages_an_alert_to_resolved_searches_and_queries() {
     let (_server, addr) = serve(store);
     let shots = concat!(env!("CARGO_TARGET_TMPDIR"), "/../console-screenshots");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/console_browser.py");
+    // axe-core from npm (.ci/test installs it, pinned): its path in TRAILWATCH_AXE, else the
+    // cache .ci/test uses.
+    let axe = std::env::var_os("TRAILWATCH_AXE").map_or_else(
+        || {
+            Path::new(&std::env::var_os("HOME").expect("HOME"))
+                .join(".cache/trailwatch/axe/node_modules/axe-core/axe.min.js")
+        },
+        std::path::PathBuf::from,
+    );
+    assert!(
+        axe.is_file(),
+        "axe-core is missing at {} (installed by .ci/test)",
+        axe.display()
+    );
     let out = Command::new("python3")
         .arg(script)
         .arg(format!("http://{addr}"))
         .args(["rui", PASSWORD, &id, shots])
         .arg(tmp.path().join("profile"))
+        .arg(&axe)
         .output()
         .expect("python3 with selenium (installed by .ci/test)");
     assert!(
