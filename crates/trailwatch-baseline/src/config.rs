@@ -13,6 +13,8 @@ use trailwatch_model::Severity;
 pub enum ConfigError {
     #[error("cannot parse the configuration: {0}")]
     Toml(#[from] toml::de::Error),
+    #[error("cannot write suppressions: {0}")]
+    Write(#[from] toml::ser::Error),
     #[error("[organization] {0}")]
     Organization(String),
     #[error("[detection] {0}")]
@@ -464,19 +466,24 @@ fn parse_offset(s: &str) -> Option<FixedOffset> {
 
 /// One `[[suppressions]]` entry: alerts it matches are dropped. Every condition given must
 /// hold; at least one must be given, and a reason and an expiry are required.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suppression {
     /// Rule id or exact title.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// Principal (ARN, UPN, name); `*` matches any run of characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
     /// Source IP range (CIDR); every source IP of the alert must be inside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cidr: Option<String>,
     /// User agent substring (case-insensitive); every event of the alert whose agent is known
     /// must contain it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     /// AWS account or Azure subscription.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// Why (kept for the audit of who silenced what).
     pub reason: String,
@@ -485,7 +492,37 @@ pub struct Suppression {
     pub expires: String,
 }
 
+/// A file of `[[suppressions]]` only (the ones admins manage from the console).
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct SuppressionFile {
+    #[serde(default)]
+    suppressions: Vec<Suppression>,
+}
+
+/// The `[[suppressions]]` of a text holding only them, each checked as in a configuration.
+pub fn parse_suppressions(text: &str) -> Result<Vec<Suppression>, ConfigError> {
+    let file: SuppressionFile = toml::from_str(text)?;
+    for (i, s) in file.suppressions.iter().enumerate() {
+        s.validate(i + 1)?;
+    }
+    Ok(file.suppressions)
+}
+
+/// `list` as a text [`parse_suppressions`] reads back.
+pub fn write_suppressions(list: &[Suppression]) -> Result<String, ConfigError> {
+    let file = SuppressionFile {
+        suppressions: list.to_vec(),
+    };
+    Ok(toml::to_string(&file)?)
+}
+
 impl Suppression {
+    /// Checks one entry as a configuration's would be (`index` counts from 1 in messages).
+    pub fn check(&self, index: usize) -> Result<(), ConfigError> {
+        self.validate(index)
+    }
+
     /// The expiry instant, ms.
     pub fn expires_ms(&self) -> Option<i64> {
         let s = self.expires.trim();

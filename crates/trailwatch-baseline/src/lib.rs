@@ -29,8 +29,8 @@ pub mod rules;
 pub mod state;
 
 pub use config::{
-    check_config, load_config, BaselineConfig, Config, ConfigError, DetectionConfig,
-    OrganizationConfig, SeverityConfig, Suppression,
+    check_config, load_config, parse_suppressions, write_suppressions, BaselineConfig, Config,
+    ConfigError, DetectionConfig, OrganizationConfig, SeverityConfig, Suppression,
 };
 pub use engine::{Engine, EngineReport};
 pub use obs::{Collector, Observation, Observations};

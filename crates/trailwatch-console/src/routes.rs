@@ -4,7 +4,7 @@
 
 use crate::auth::{same_token, Role};
 use crate::db::Session;
-use crate::{alerts, html, overview, pages, query, review, rules, AppState};
+use crate::{alerts, html, overview, pages, query, review, rules, suppressions, AppState};
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -91,6 +91,13 @@ fn table() -> Vec<Route> {
         route!(POST, "/users", ADMIN, pages::user_add),
         route!(POST, "/users/{name}/remove", ADMIN, pages::user_remove),
         route!(GET, "/audit", ADMIN, pages::audit),
+        route!(POST, "/suppressions", ADMIN, suppressions::page_add),
+        route!(
+            POST,
+            "/suppressions/{id}/remove",
+            ADMIN,
+            suppressions::page_remove
+        ),
         route!(GET, "/api/v1/session", VIEWER, pages::api_session),
         route!(GET, "/api/v1/alerts", VIEWER, alerts::api_list),
         route!(GET, "/api/v1/alerts/{id}", VIEWER, alerts::api_one),
@@ -109,6 +116,13 @@ fn table() -> Vec<Route> {
         route!(POST, "/api/v1/sql", VIEWER, query::api_sql),
         route!(GET, "/api/v1/users", ADMIN, pages::api_users),
         route!(GET, "/api/v1/audit", ADMIN, pages::api_audit),
+        route!(POST, "/api/v1/suppressions", ADMIN, suppressions::api_add),
+        route!(
+            POST,
+            "/api/v1/suppressions/{id}/remove",
+            ADMIN,
+            suppressions::api_remove
+        ),
         route!(GET, "/metrics", VIEWER, crate::metrics::page),
     ]
 }

@@ -1,6 +1,7 @@
 //! The rules page: the rules loaded as `watch` resolves them ([`trailwatch_watch::rule_pack`],
 //! read once when the console starts), each with its level and its hits over the last 7 days
-//! from the alerts outbox, and the configuration's suppressions with their expiry. Read-only.
+//! from the alerts outbox, the configuration's suppressions with their expiry (read-only), and
+//! the suppressions admins manage here ([`crate::suppressions`]).
 
 use crate::html::{self, e};
 use crate::routes::Ctx;
@@ -89,7 +90,7 @@ fn hits(app: &AppState, now: SystemTime) -> Result<BTreeMap<String, Hits>, Conso
     Ok(out)
 }
 
-fn expiry(s: &Suppression, now_ms: i64) -> &'static str {
+pub(crate) fn expiry(s: &Suppression, now_ms: i64) -> &'static str {
     match s.expires_ms() {
         Some(t) if t >= now_ms => "active",
         Some(_) => "expired",
@@ -133,11 +134,18 @@ pub async fn api(State(app): State<AppState>) -> Response {
             })
         })
         .collect();
+    let managed = match crate::suppressions::managed(&app) {
+        Ok(m) => m,
+        Err(err) => {
+            return crate::alerts::api_error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string())
+        }
+    };
     Json(serde_json::json!({
         "rules": list,
         "other_hits_7d": other,
         "failures": rules.failures,
         "suppressions": sup,
+        "managed_suppressions": crate::suppressions::json_rows(&managed, now_ms(now)),
     }))
     .into_response()
 }
@@ -228,7 +236,13 @@ pub async fn page(State(app): State<AppState>, Extension(ctx): Extension<Ctx>) -
         }
         body.push_str("</ul>");
     }
-    body.push_str("<h2>Suppressions</h2>");
+    body.push_str(r#"<h2 id="suppressions">Suppressions</h2>"#);
     body.push_str(&suppressions_table(rules, now_ms(now)));
+    match crate::suppressions::managed(&app) {
+        Ok(m) => body.push_str(&crate::suppressions::section(&ctx, &m, now_ms(now))),
+        Err(err) => {
+            let _ = write!(body, r#"<p class="error" role="alert">{}</p>"#, e(&err.to_string()));
+        }
+    }
     html::page(&ctx, "Rules", &body)
 }

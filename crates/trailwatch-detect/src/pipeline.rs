@@ -237,6 +237,18 @@ pub struct PipelineSnapshot {
 }
 
 impl<P: Deref<Target = RulePack>> Pipeline<P> {
+    /// Replaces the suppressions from the next step on (a running watch re-reads the ones
+    /// admins manage). Suppressions act where context does, so a non-empty list turns context
+    /// on; a pipeline built without an engine has nothing to apply them in and returns `false`.
+    pub fn set_suppressions(&mut self, list: Vec<trailwatch_baseline::Suppression>) -> bool {
+        let Some(engine) = self.opts.engine.as_mut() else {
+            return list.is_empty();
+        };
+        engine.context |= !list.is_empty();
+        engine.cfg.suppressions = list;
+        true
+    }
+
     /// A new pipeline; with an engine, learning starts from `base` (see
     /// [`with_learned`](Self::with_learned)).
     pub fn new(pack: P, opts: PipelineOptions) -> Self {

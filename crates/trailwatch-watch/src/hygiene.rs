@@ -47,8 +47,13 @@ pub(crate) fn detection_config(
 
 /// The engine a watch runs: chains always (unless `[detection] chains = false`), baselines
 /// when `[baselines] enabled`, context and suppressions when any section is given.
+/// The engine of a configuration, with the suppressions admins manage from the console
+/// ([`crate::managed`]) added to its own.
 pub(crate) fn engine(config: &Config, file: &str) -> Result<Option<EngineOptions>, WatchError> {
-    let (cfg, configured) = detection_config(config, file)?;
+    let (mut cfg, mut configured) = detection_config(config, file)?;
+    let managed = crate::managed::load(&crate::store_dir(config))?;
+    configured |= !managed.is_empty();
+    cfg.suppressions.extend(managed);
     Ok(EngineOptions::resolve(cfg, false, false, configured))
 }
 

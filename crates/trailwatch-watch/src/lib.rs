@@ -6,7 +6,8 @@
 //!   `[metrics]`; the `[baselines]`, `[[suppressions]]` and `[severity]` sections are checked
 //!   and applied to each step's alerts by trailwatch-baseline, as `hunt --config` does);
 //!   [`rule_pack`] is the one resolution of the rules a configuration runs (the console's rules
-//!   page shows them), [`suppressions`] its checked `[[suppressions]]`;
+//!   page shows them), [`suppressions`] its checked `[[suppressions]]`; [`managed`] the
+//!   suppressions admins add from the console, applied with those and re-read when they change;
 //! - [`source`]: local folders (new, grown and rotated files), S3 buckets by prefix (every
 //!   `AWSLogs/<account>/CloudTrail/<region>/…` and organization layout) and Azure Blob
 //!   containers (appended hourly `PT1H.json` blobs read incrementally), the last two listed
@@ -26,7 +27,7 @@
 //!   coverage gaps (an expected account or region silent longer than allowed) are alerts too;
 //! - [`anchor_bucket`]: the store's signed heads published as Object-Locked objects in an S3
 //!   bucket (`[store] anchor_bucket`), and read back for `verify --anchors s3://…`;
-//! - [`metrics`]: Prometheus text on an optional port, bearer-token protected beyond loopback.
+//! - [`metrics`]: the Prometheus registry; the console serves it (`[metrics] listen`).
 //!
 //! # Limits
 //! - Without a queue, every poll lists every key below a source's prefix: cost and latency
@@ -45,6 +46,7 @@ mod delivery;
 mod error;
 mod hygiene;
 pub mod layout;
+pub mod managed;
 pub mod metrics;
 mod objects;
 pub mod posture;

@@ -106,6 +106,14 @@ impl RunStatsSum {
     }
 }
 
+/// The suppressions a watch applies besides the managed ones, and the managed file's time when
+/// last read.
+#[derive(Default)]
+struct ManagedSuppressions {
+    configured: Vec<trailwatch_baseline::Suppression>,
+    stamp: Option<std::time::SystemTime>,
+}
+
 /// What a look at a source found: its objects, and the receipts of the queue messages that
 /// announced some of them.
 type Looked = (Vec<ObjectInfo>, Vec<String>);
@@ -133,6 +141,8 @@ pub struct Watcher {
     anchor_sent: Option<u64>,
     /// The cloud side's checks on a schedule (`[posture]`).
     posture: Option<crate::posture::PostureSection>,
+    /// The configuration's own `[[suppressions]]`, and when the managed ones were last read.
+    suppressions: ManagedSuppressions,
     /// The S3 prefix each published head is written to (`[store] anchor_bucket`).
     anchor_bucket: Option<crate::anchor_bucket::AnchorBucket>,
     /// The seq of the last head written there (a failed write is retried next poll).
@@ -257,6 +267,10 @@ impl Watcher {
         w.remote = remote;
         w.anchor_sinks.clone_from(&config.store.anchor_sinks);
         w.posture.clone_from(&config.posture);
+        w.suppressions = ManagedSuppressions {
+            configured: crate::hygiene::suppressions(config)?,
+            stamp: crate::managed::stamp(&dir),
+        };
         if let Some(bucket) = config
             .store
             .anchor_bucket()
@@ -318,6 +332,7 @@ impl Watcher {
             anchor_sinks: Vec::new(),
             anchor_sent: None,
             posture: None,
+            suppressions: ManagedSuppressions::default(),
             anchor_bucket: None,
             bucket_sent: None,
             remote: None,
@@ -372,6 +387,34 @@ impl Watcher {
         tracing::info!("stopped");
     }
 
+    /// Applies the managed suppressions again when their file changed since last read. A file
+    /// that cannot be read keeps the list in force and is a problem of the poll.
+    fn reload_suppressions(&mut self, report: &mut PollReport) {
+        let dir = self.store.dir().to_path_buf();
+        let stamp = crate::managed::stamp(&dir);
+        if stamp == self.suppressions.stamp {
+            return;
+        }
+        match crate::managed::load(&dir) {
+            Ok(managed) => {
+                let n = managed.len();
+                let mut all = self.suppressions.configured.clone();
+                all.extend(managed);
+                if self.pipeline.set_suppressions(all) {
+                    tracing::info!(managed = n, "suppressions re-read");
+                } else {
+                    report.problems.push(
+                        "managed suppressions need the detection engine ([detection] chains = \
+                         false and no baselines or context: restart with one of them on)"
+                            .into(),
+                    );
+                }
+                self.suppressions.stamp = stamp;
+            }
+            Err(e) => report.problems.push(e.to_string()),
+        }
+    }
+
     /// One look at every source: everything new is stored, hunted and alerted, then due
     /// deliveries are tried once.
     pub fn poll(&mut self) -> Result<PollReport, WatchError> {
@@ -392,6 +435,7 @@ impl Watcher {
             // Another writer that took an expired lease over stops this one here.
             r.renew()?;
         }
+        self.reload_suppressions(&mut report);
         for i in 0..self.sources.len() {
             if stop.load(Ordering::SeqCst) {
                 break;
