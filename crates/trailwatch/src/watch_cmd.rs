@@ -45,6 +45,7 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
         .transpose()
         .context("metrics endpoint")?;
     let mut watcher = Watcher::from_config(&config).context("starting the watch")?;
+    set_review(&mut watcher, &config);
     if let (Some(listen), Some(options)) = (&config.metrics.listen, metrics_options) {
         watcher
             .metrics()
@@ -109,6 +110,17 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
     let stop = trailwatch_watch::stop_on_signals()?;
     watcher.run(&stop);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The daily review (`[review]`) as the console makes it, for the watch to send.
+fn set_review(watcher: &mut Watcher, config: &Config) {
+    if config.review.is_none() {
+        return;
+    }
+    let dir = trailwatch_watch::store_dir(config);
+    watcher.set_review(Box::new(move |day| {
+        trailwatch_console::review::report(&dir, day).map_err(|e| e.to_string())
+    }));
 }
 
 fn who(by: Option<String>) -> String {
