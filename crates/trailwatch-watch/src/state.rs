@@ -473,4 +473,44 @@ mod tests {
         assert_eq!(o[0].region, "eu-west-1");
         assert_eq!(o[1].last_modified_ms, 300);
     }
+
+    #[test]
+    fn job_runs_and_report_sinks_survive_reopening_and_an_old_posture_run_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            // A state written before the scheduler: the posture run in its own table.
+            let path = dir.path().join("_watch");
+            std::fs::create_dir_all(&path).expect("mkdir");
+            let conn = Connection::open(path.join("state.sqlite")).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE posture_run (id INTEGER PRIMARY KEY CHECK (id = 1), last_ms INTEGER NOT NULL);
+                 INSERT INTO posture_run VALUES (1, 1234);",
+            )
+            .expect("old schema");
+        }
+        {
+            let s = State::open(dir.path()).expect("open");
+            assert_eq!(s.job_last("posture").expect("job"), Some(1234));
+            assert_eq!(s.job_last("review").expect("job"), None);
+            s.record_job("posture", 5000).expect("record");
+            s.record_job("review", 7000).expect("record");
+            s.record_report_sent("review-2026-11-20", "mail", 1)
+                .expect("sent");
+            s.record_report_sent("review-2026-11-20", "mail", 2)
+                .expect("again");
+            s.record_report_sent("review-2026-11-20", "chat", 3)
+                .expect("sent");
+        }
+        let s = State::open(dir.path()).expect("reopen");
+        assert_eq!(s.job_last("posture").expect("job"), Some(5000));
+        assert_eq!(s.job_last("review").expect("job"), Some(7000));
+        assert_eq!(
+            s.report_sent_to("review-2026-11-20").expect("sent"),
+            ["chat", "mail"]
+        );
+        assert!(s
+            .report_sent_to("review-2026-11-21")
+            .expect("none")
+            .is_empty());
+    }
 }

@@ -123,6 +123,24 @@ fn set_review(watcher: &mut Watcher, config: &Config) {
     }));
 }
 
+/// `, daily review at HH:MM UTC to SINKS` when `[review]` is set (already checked).
+fn review_line(config: &Config) -> String {
+    let Some(r) = &config.review else {
+        return String::new();
+    };
+    let sinks = r.sinks_for(&config.sinks).unwrap_or_default();
+    let names: Vec<String> = sinks
+        .iter()
+        .map(|s| escape::terminal(s).into_owned())
+        .collect();
+    format!(
+        ", daily review at {:02}:{:02} UTC to {}",
+        r.at / 60,
+        r.at % 60,
+        names.join(", ")
+    )
+}
+
 fn who(by: Option<String>) -> String {
     by.or_else(|| std::env::var("USER").ok())
         .or_else(|| std::env::var("USERNAME").ok())
@@ -286,7 +304,7 @@ pub fn config(cmd: ConfigCommand) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     println!(
-        "{}: ok: {} sources, {} sinks, store {}{}",
+        "{}: ok: {} sources, {} sinks, store {}{}{}",
         file.display(),
         config.sources.len(),
         config.sinks.len(),
@@ -296,7 +314,8 @@ pub fn config(cmd: ConfigCommand) -> Result<ExitCode> {
             .listen
             .as_deref()
             .map(|l| format!(", metrics on {l}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        review_line(&config)
     );
     Ok(ExitCode::SUCCESS)
 }
