@@ -73,6 +73,9 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
             r.delivery.failed,
             r.problems.len()
         )?;
+        if r.reports_sent > 0 {
+            writeln!(o, "daily review sent through {} sinks", r.reports_sent)?;
+        }
         for (source, origins) in watcher.coverage() {
             for og in origins {
                 writeln!(
