@@ -8,6 +8,9 @@
 //! sink took it; a sink that failed is tried again at the next poll, the others are not sent
 //! it twice. A watch that was down at `at` sends the review at its next poll; after several
 //! missed days, only the latest day's review is sent (once), not one for each missed day.
+//! As for alerts, this is at least once: a crash after a sink took the review and before it
+//! was recorded sends it to that sink again; its id (`review-YYYY-MM-DD`, the mail's
+//! Message-ID and the webhook's `Idempotency-Key`) lets a receiver drop the repeat.
 
 use serde::{Deserialize, Deserializer};
 use trailwatch_sink::config::SinkConfig;
