@@ -1,6 +1,7 @@
 //! The daily review: what one day (UTC) brought, for someone to look at every morning. One
-//! function builds it ([`build`]); the console renders it as a page ([`render_html`]) and
-//! `trailwatch review` as text ([`render_text`]).
+//! function builds it ([`build`]); the console renders it as a page ([`render_html`]),
+//! `trailwatch review` as text ([`render_text`]), and `watch` sends both as a report through
+//! its sinks each morning ([`report`], `[review]` in the watch configuration).
 
 use crate::db::{AuditEntry, ConsoleDb};
 use crate::html::e;
@@ -210,13 +211,20 @@ pub fn render_text(r: &Review) -> String {
     o
 }
 
-/// The review as the body of a console page (every value escaped for HTML).
+/// The review as the body of a console page (every value escaped for HTML): a form to pick
+/// the day, then [`render_sections_html`].
 pub fn render_html(r: &Review) -> String {
-    let mut o = format!(
-        r#"<form class="filters" method="get" action="/review"><label>Day (UTC) <input name="day" value="{}"></label><button type="submit">Show</button></form>"#,
-        e(&r.day)
-    );
-    let _ = write!(o, "<h2>New alerts ({})</h2>", r.new_alerts.rows.len());
+    format!(
+        r#"<form class="filters" method="get" action="/review"><label>Day (UTC) <input name="day" value="{}"></label><button type="submit">Show</button></form>{}"#,
+        e(&r.day),
+        render_sections_html(r)
+    )
+}
+
+/// The review's sections as HTML, every value escaped: the page's content without its form
+/// (what the mail of [`report`] carries).
+pub fn render_sections_html(r: &Review) -> String {
+    let mut o = format!("<h2>New alerts ({})</h2>", r.new_alerts.rows.len());
     o.push_str(&table(&r.new_alerts));
     for s in &r.sections {
         let _ = write!(
@@ -245,6 +253,20 @@ pub fn render_html(r: &Review) -> String {
     }
     o.push_str("</ul>");
     o
+}
+
+/// The review of `day` in the store at `store_dir` as the report `watch` sends through its
+/// sinks each morning (`[review]`): the text of `trailwatch review` and the page's sections
+/// as HTML. The store is opened afresh, so the review sees what the watch just stored.
+pub fn report(store_dir: &Path, day: &str) -> Result<trailwatch_sink::Report, ConsoleError> {
+    let query = Query::open(store_dir)?;
+    let r = build(store_dir, &query, day)?;
+    Ok(trailwatch_sink::Report {
+        id: format!("review-{}", r.day),
+        subject: format!("Daily review of {} (UTC)", r.day),
+        text: render_text(&r),
+        html: render_sections_html(&r),
+    })
 }
 
 /// How long a review may take (it reads the day and everything before it once per section).

@@ -31,6 +31,11 @@ pub trait BuildSink {
 
     /// The sink called `name`, its secrets read from the environment variables configured.
     fn build(&self, name: &str) -> Result<Box<dyn Sink>, SinkError>;
+
+    /// Whether the sink built takes a report ([`Sink::send_report`]) as well as alerts.
+    fn carries_reports(&self) -> bool {
+        false
+    }
 }
 
 /// Where alerts go: `kind` and that kind's keys.
@@ -69,6 +74,11 @@ impl SinkKind {
     /// The environment variables holding the sink's secrets.
     pub fn secret_vars(&self) -> Vec<&str> {
         self.config().secret_vars()
+    }
+
+    /// Whether the sink takes reports (see [`BuildSink::carries_reports`]).
+    pub fn carries_reports(&self) -> bool {
+        self.config().carries_reports()
     }
 
     /// Checks the configuration, then builds the sink called `name`.

@@ -2,6 +2,7 @@
 
 use crate::error::{OutboxError, SinkError};
 use crate::outbox::{DueDelivery, Enqueued, Outbox};
+use crate::report::Report;
 use crate::route::Route;
 use crate::secret::redact;
 use crate::sinks::Sink;
@@ -64,6 +65,18 @@ impl Dispatcher {
 
     pub fn outbox_mut(&mut self) -> &mut Outbox {
         &mut self.outbox
+    }
+
+    /// Sends `report` through the sink called `sink` once, now (reports are not queued in the
+    /// outbox: the caller records which sink took one). The error is redacted of secrets.
+    pub fn send_report(&self, sink: &str, report: &Report) -> Result<(), String> {
+        let Some(routed) = self.sinks.iter().find(|s| s.sink.name() == sink) else {
+            return Err(format!("no sink named {sink:?} is configured"));
+        };
+        routed
+            .sink
+            .send_report(report)
+            .map_err(|e| redact(&e.to_string()).into_owned())
     }
 
     /// Names of the sinks whose route takes `alert`.

@@ -42,4 +42,6 @@ pub enum SinkError {
     Encode(#[from] serde_json::Error),
     #[error("sink configuration: {0}")]
     Config(String),
+    #[error("sink {0:?} cannot carry a report")]
+    Unsupported(String),
 }

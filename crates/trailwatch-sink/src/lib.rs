@@ -17,6 +17,9 @@
 //!   route, [`SinkKind`]), checked when read and built into a [`RoutedSink`];
 //! - routing by minimum severity and required tags ([`Route`]) and the [`Dispatcher`] that
 //!   drains due deliveries;
+//! - [`Report`]: a scheduled document (the daily review) sent through the sinks that can carry
+//!   one (SMTP as a text and HTML mail, Slack, webhook, JSON lines; not syslog), with
+//!   [`Sink::send_report`]; the caller records which sink took it;
 //! - [`secret`]: credentials as [`Secret`]s, and the redaction that keeps them out of delivery
 //!   errors, the outbox and logs.
 //!
@@ -36,6 +39,7 @@ pub mod config;
 mod dispatch;
 mod error;
 mod outbox;
+mod report;
 mod route;
 pub mod secret;
 pub mod sinks;
@@ -47,6 +51,7 @@ pub use outbox::{
     fmt_time, merge_alert, AlertNote, AlertRecord, AlertState, Backoff, Delivery, DueDelivery,
     Enqueued, NoteKind, Outbox,
 };
+pub use report::Report;
 pub use route::Route;
 pub use secret::{Redactor, Secret};
 pub use sinks::{

@@ -1,6 +1,8 @@
 //! The watch configuration: a TOML file (see `trailwatch.example.toml` at the repository root).
 //!
-//! This module owns `[store]`, `[state]`, `[watch]`, `[[sources]]`, `[[sinks]]` and `[metrics]`. The
+//! This module owns `[store]`, `[state]`, `[watch]`, `[[sources]]`, `[[sinks]]` and `[metrics]`
+//! (`[posture]` and `[review]` are read by their modules, [`crate::posture`] and
+//! [`crate::review`]). The
 //! sections `[organization]`, `[detection]`, `[baselines]`, `[[suppressions]]` and `[severity]` belong to
 //! trailwatch-baseline:
 //! they are kept here as TOML and checked and applied by it (`hygiene`). Any other key, at the
@@ -40,6 +42,9 @@ pub struct Config {
     /// `[posture]`: the cloud side's logging set-up checked on a schedule.
     #[serde(default)]
     pub posture: Option<crate::posture::PostureSection>,
+    /// `[review]`: the daily review sent through the sinks each morning.
+    #[serde(default)]
+    pub review: Option<crate::review::ReviewSection>,
     /// Checked and applied by trailwatch-baseline (the organisation's accounts).
     #[serde(default)]
     pub organization: Option<toml::Value>,
@@ -374,6 +379,9 @@ impl Config {
                 return Err(format!("two [[sinks]] are named {:?}", s.name));
             }
             // Each kind's own checks ran when the entry was read (trailwatch-sink).
+        }
+        if let Some(r) = &self.review {
+            r.sinks_for(&self.sinks)?;
         }
         for a in &self.store.anchor_sinks {
             if !sinks.contains(a.as_str()) {

@@ -27,7 +27,12 @@
 //!   coverage gaps (an expected account or region silent longer than allowed) are alerts too;
 //! - [`anchor_bucket`]: the store's signed heads published as Object-Locked objects in an S3
 //!   bucket (`[store] anchor_bucket`), and read back for `verify --anchors s3://…`;
-//! - [`metrics`]: the Prometheus registry; the console serves it (`[metrics] listen`).
+//! - [`metrics`]: the Prometheus registry; the console serves it (`[metrics] listen`);
+//! - [`schedule`]: the one scheduler of periodic jobs run from the poll loop — the posture
+//!   checks ([`posture`], `[posture] every`) and the daily review ([`review`], `[review] at`,
+//!   made by a [`review::ReviewBuilder`] the binary supplies and sent through the sinks that
+//!   can carry a [`trailwatch_sink::Report`]); each job's last run is kept in the state
+//!   database.
 //!
 //! # Limits
 //! - Without a queue, every poll lists every key below a source's prefix: cost and latency
@@ -50,6 +55,8 @@ pub mod managed;
 pub mod metrics;
 mod objects;
 pub mod posture;
+pub mod review;
+pub mod schedule;
 mod secrets;
 mod signals;
 pub mod source;

@@ -40,6 +40,17 @@ CREATE TABLE IF NOT EXISTS posture_run (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     last_ms     INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    name        TEXT PRIMARY KEY,
+    last_ms     INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO jobs (name, last_ms) SELECT 'posture', last_ms FROM posture_run;
+CREATE TABLE IF NOT EXISTS report_sent (
+    report      TEXT NOT NULL,
+    sink        TEXT NOT NULL,
+    sent_ms     INTEGER NOT NULL,
+    PRIMARY KEY (report, sink)
+);
 ";
 
 /// How far one object has been read.
@@ -202,13 +213,53 @@ impl State {
         self.cache.get(&(source.to_string(), key.to_string()))
     }
 
-    /// When the posture checks last ran (`[posture]`), ms since the epoch.
-    pub fn posture_last_run(&self) -> Result<Option<i64>, WatchError> {
+    /// What the scheduler recorded of job `name`'s last run ([`crate::schedule`]), ms since
+    /// the epoch. (Before the scheduler, the posture checks kept theirs in `posture_run`,
+    /// copied into `jobs` when the database is opened.)
+    pub fn job_last(&self, name: &str) -> Result<Option<i64>, WatchError> {
         self.conn
-            .query_row("SELECT last_ms FROM posture_run WHERE id = 1", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT last_ms FROM jobs WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
             .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records job `name`'s last run.
+    pub fn record_job(&self, name: &str, last_ms: i64) -> Result<(), WatchError> {
+        self.conn
+            .execute(
+                "INSERT INTO jobs (name, last_ms) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET last_ms = ?2",
+                params![name, last_ms],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The sinks that took report `id`.
+    pub fn report_sent_to(&self, id: &str) -> Result<Vec<String>, WatchError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sink FROM report_sent WHERE report = ?1 ORDER BY sink")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![id], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<String>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records that `sink` took report `id`, at `now_ms`.
+    pub fn record_report_sent(&self, id: &str, sink: &str, now_ms: i64) -> Result<(), WatchError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO report_sent (report, sink, sent_ms) VALUES (?1, ?2, ?3)",
+                params![id, sink, now_ms],
+            )
+            .map(|_| ())
             .map_err(|e| self.err(e))
     }
 
@@ -224,7 +275,8 @@ impl State {
             .map_err(|e| self.err(e))
     }
 
-    /// Records a posture run at `now_ms` and the statuses it read, in one transaction.
+    /// Records the statuses a posture run read at `now_ms`, in one transaction (the run
+    /// itself is recorded by the scheduler).
     pub fn record_posture(
         &mut self,
         statuses: &[(String, &str)],
@@ -244,13 +296,7 @@ impl State {
             )
             .map_err(err)?;
         }
-        tx.execute(
-            "INSERT INTO posture_run (id, last_ms) VALUES (1, ?1)
-             ON CONFLICT(id) DO UPDATE SET last_ms = ?1",
-            params![now_ms],
-        )
-        .and_then(|_| tx.commit())
-        .map_err(err)
+        tx.commit().map_err(err)
     }
 
     /// The detection pipeline's state saved by the last step, if any.
@@ -426,5 +472,45 @@ mod tests {
         assert_eq!(o.len(), 2);
         assert_eq!(o[0].region, "eu-west-1");
         assert_eq!(o[1].last_modified_ms, 300);
+    }
+
+    #[test]
+    fn job_runs_and_report_sinks_survive_reopening_and_an_old_posture_run_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            // A state written before the scheduler: the posture run in its own table.
+            let path = dir.path().join("_watch");
+            std::fs::create_dir_all(&path).expect("mkdir");
+            let conn = Connection::open(path.join("state.sqlite")).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE posture_run (id INTEGER PRIMARY KEY CHECK (id = 1), last_ms INTEGER NOT NULL);
+                 INSERT INTO posture_run VALUES (1, 1234);",
+            )
+            .expect("old schema");
+        }
+        {
+            let s = State::open(dir.path()).expect("open");
+            assert_eq!(s.job_last("posture").expect("job"), Some(1234));
+            assert_eq!(s.job_last("review").expect("job"), None);
+            s.record_job("posture", 5000).expect("record");
+            s.record_job("review", 7000).expect("record");
+            s.record_report_sent("review-2026-11-20", "mail", 1)
+                .expect("sent");
+            s.record_report_sent("review-2026-11-20", "mail", 2)
+                .expect("again");
+            s.record_report_sent("review-2026-11-20", "chat", 3)
+                .expect("sent");
+        }
+        let s = State::open(dir.path()).expect("reopen");
+        assert_eq!(s.job_last("posture").expect("job"), Some(5000));
+        assert_eq!(s.job_last("review").expect("job"), Some(7000));
+        assert_eq!(
+            s.report_sent_to("review-2026-11-20").expect("sent"),
+            ["chat", "mail"]
+        );
+        assert!(s
+            .report_sent_to("review-2026-11-21")
+            .expect("none")
+            .is_empty());
     }
 }

@@ -14,6 +14,7 @@ use detection::restore_pipeline;
 mod anchors;
 mod coverage;
 mod detection;
+mod jobs;
 mod posture;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,6 +90,8 @@ pub struct PollReport {
     pub unlisted: Vec<String>,
     /// Posture checks run (`[posture]`; 0 when they were not due).
     pub posture_checks: u64,
+    /// Sinks that took the daily review in this poll (`[review]`).
+    pub reports_sent: u64,
     pub delivery: RunStatsSum,
 }
 
@@ -143,6 +146,10 @@ pub struct Watcher {
     posture: Option<crate::posture::PostureSection>,
     /// The configuration's own `[[suppressions]]`, and when the managed ones were last read.
     suppressions: ManagedSuppressions,
+    /// The daily review (`[review]`).
+    review: Option<jobs::ReviewJob>,
+    /// What the scheduler takes as now, ms since the epoch (replaced in tests).
+    clock: Box<dyn Fn() -> i64 + Send>,
     /// The S3 prefix each published head is written to (`[store] anchor_bucket`).
     anchor_bucket: Option<crate::anchor_bucket::AnchorBucket>,
     /// The seq of the last head written there (a failed write is retried next poll).
@@ -271,6 +278,23 @@ impl Watcher {
             configured: crate::hygiene::suppressions(config)?,
             stamp: crate::managed::stamp(&dir),
         };
+        w.review = config
+            .review
+            .as_ref()
+            .map(|r| -> Result<jobs::ReviewJob, WatchError> {
+                Ok(jobs::ReviewJob {
+                    at: r.at,
+                    sinks: r
+                        .sinks_for(&config.sinks)
+                        .map_err(|reason| WatchError::Config {
+                            file: "configuration".into(),
+                            reason,
+                        })?,
+                    build: None,
+                    made: None,
+                })
+            })
+            .transpose()?;
         if let Some(bucket) = config
             .store
             .anchor_bucket()
@@ -333,6 +357,8 @@ impl Watcher {
             anchor_sent: None,
             posture: None,
             suppressions: ManagedSuppressions::default(),
+            review: None,
+            clock: Box::new(now_ms),
             anchor_bucket: None,
             bucket_sent: None,
             remote: None,
@@ -445,7 +471,7 @@ impl Watcher {
         }
         self.compact_if_due(&mut report);
         self.push_remote()?;
-        self.posture_if_due(&mut report)?;
+        self.run_due_jobs(&mut report)?;
         self.send_anchor()?;
         self.publish_to_bucket();
         report.delivery.add(self.dispatch()?);

@@ -35,6 +35,7 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
         );
     }
     let mut watcher = Watcher::from_config(&config).context("starting the watch")?;
+    set_review(&mut watcher, &config);
     crate::console_cmd::serve_for_watch(
         &config,
         trailwatch_watch::store_dir(&config),
@@ -61,6 +62,9 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
             r.delivery.failed,
             r.problems.len()
         )?;
+        if r.reports_sent > 0 {
+            writeln!(o, "daily review sent through {} sinks", r.reports_sent)?;
+        }
         for (source, origins) in watcher.coverage() {
             for og in origins {
                 writeln!(
@@ -98,6 +102,35 @@ pub fn watch(a: WatchArgs) -> Result<ExitCode> {
     let stop = trailwatch_watch::stop_on_signals()?;
     watcher.run(&stop);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The daily review (`[review]`) as the console makes it, for the watch to send.
+fn set_review(watcher: &mut Watcher, config: &Config) {
+    if config.review.is_none() {
+        return;
+    }
+    let dir = trailwatch_watch::store_dir(config);
+    watcher.set_review(Box::new(move |day| {
+        trailwatch_console::review::report(&dir, day).map_err(|e| e.to_string())
+    }));
+}
+
+/// `, daily review at HH:MM UTC to SINKS` when `[review]` is set (already checked).
+fn review_line(config: &Config) -> String {
+    let Some(r) = &config.review else {
+        return String::new();
+    };
+    let sinks = r.sinks_for(&config.sinks).unwrap_or_default();
+    let names: Vec<String> = sinks
+        .iter()
+        .map(|s| escape::terminal(s).into_owned())
+        .collect();
+    format!(
+        ", daily review at {:02}:{:02} UTC to {}",
+        r.at / 60,
+        r.at % 60,
+        names.join(", ")
+    )
 }
 
 fn who(by: Option<String>) -> String {
@@ -258,7 +291,7 @@ pub fn config(cmd: ConfigCommand) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     println!(
-        "{}: ok: {} sources, {} sinks, store {}{}",
+        "{}: ok: {} sources, {} sinks, store {}{}{}",
         file.display(),
         config.sources.len(),
         config.sinks.len(),
@@ -268,7 +301,8 @@ pub fn config(cmd: ConfigCommand) -> Result<ExitCode> {
             .listen
             .as_deref()
             .map(|l| format!(", metrics on {l}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        review_line(&config)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -572,7 +572,12 @@ fn config_check_accepts_the_documented_example_and_names_what_is_wrong() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("3 sources, 5 sinks"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("3 sources, 5 sinks"), "{stdout}");
+    assert!(
+        stdout.contains("daily review at 07:00 UTC to mail-persistence, slack-critical"),
+        "{stdout}"
+    );
     // Without the secrets: each missing variable is named.
     let mut c = Command::new(BIN);
     // Signing keys go to the build's temporary folder, never the real configuration.
@@ -594,6 +599,19 @@ fn config_check_accepts_the_documented_example_and_names_what_is_wrong() {
     let out = run(&["config", "check", &bad.to_string_lossy()], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("poll_intervall"));
+    // `[review]` names a sink that cannot carry the review.
+    fs::write(
+        &bad,
+        "[[sinks]]\nname = \"siem\"\nkind = \"syslog\"\naddress = \"127.0.0.1:514\"\n[review]\nsinks = [\"siem\"]\n",
+    )
+    .expect("write");
+    let out = run(&["config", "check", &bad.to_string_lossy()], None);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("[review] sinks names \"siem\", a sink that cannot carry a report"),
+        "{stderr}"
+    );
     // The baseline sections are checked too: a suppression without a reason is refused.
     fs::write(
         &bad,

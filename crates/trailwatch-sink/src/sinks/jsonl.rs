@@ -1,8 +1,9 @@
-//! A JSON-lines file: one alert per line, appended and synced to disk before `send` returns.
+//! A JSON-lines file: one alert (or report) per line, appended and synced to disk before `send` returns.
 
 use super::Sink;
 use crate::config::BuildSink;
 use crate::error::SinkError;
+use crate::report::Report;
 use serde::Deserialize;
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -37,15 +38,15 @@ impl BuildSink for JsonlSinkConfig {
     fn build(&self, name: &str) -> Result<Box<dyn Sink>, SinkError> {
         Ok(Box::new(JsonlSink::new(name, &self.path)))
     }
+
+    fn carries_reports(&self) -> bool {
+        true
+    }
 }
 
-impl Sink for JsonlSink {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn send(&self, alert: &Alert) -> Result<(), SinkError> {
-        let mut line = serde_json::to_vec(alert)?;
+impl JsonlSink {
+    /// Appends `line` and a line feed in one write, synced before it returns.
+    fn append(&self, mut line: Vec<u8>) -> Result<(), SinkError> {
         line.push(b'\n');
         let mut file = OpenOptions::new()
             .create(true)
@@ -55,5 +56,20 @@ impl Sink for JsonlSink {
         file.write_all(&line)?;
         file.sync_data()?;
         Ok(())
+    }
+}
+
+impl Sink for JsonlSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn send(&self, alert: &Alert) -> Result<(), SinkError> {
+        self.append(serde_json::to_vec(alert)?)
+    }
+
+    /// One line `{"kind":"report",…}` ([`Report::to_json`]).
+    fn send_report(&self, report: &Report) -> Result<(), SinkError> {
+        self.append(report.to_json()?)
     }
 }

@@ -5,6 +5,7 @@ use super::http::HttpPoster;
 use super::Sink;
 use crate::config::{env, BuildSink};
 use crate::error::SinkError;
+use crate::report::Report;
 use crate::secret::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -44,6 +45,10 @@ impl BuildSink for SlackSinkConfig {
 
     fn build(&self, name: &str) -> Result<Box<dyn Sink>, SinkError> {
         Ok(Box::new(SlackSink::new(name, env(&self.url_env)?)))
+    }
+
+    fn carries_reports(&self) -> bool {
+        true
     }
 }
 
@@ -111,6 +116,48 @@ pub fn slack_payload(alert: &Alert) -> Value {
     })
 }
 
+/// Slack's limit on one section block's text; a longer report is cut (with a note).
+const SECTION_MAX: usize = 3000;
+
+/// The JSON body posted for a report: the subject as headline, then the text in sections of
+/// at most [`SECTION_MAX`] characters, escaped line by line as alerts are.
+pub fn slack_report_payload(report: &Report) -> Value {
+    let headline = slack_escape(&report.subject);
+    let text = report
+        .text
+        .split('\n')
+        .map(slack_escape)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut blocks = vec![
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*{headline}*")}}),
+    ];
+    let mut chunk = String::new();
+    for line in text.split_inclusive('\n') {
+        if chunk.len() + line.len() > SECTION_MAX && !chunk.is_empty() {
+            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": chunk}}));
+            chunk = String::new();
+        }
+        // A single line longer than a block is cut at a character boundary.
+        let end = line
+            .char_indices()
+            .map(|(i, c)| i + c.len_utf8())
+            .take_while(|&e| e <= SECTION_MAX)
+            .last()
+            .unwrap_or(0);
+        chunk.push_str(&line[..end]);
+    }
+    if !chunk.trim().is_empty() {
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": chunk}}));
+    }
+    // Slack takes at most 50 blocks a message.
+    if blocks.len() > 50 {
+        blocks.truncate(49);
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": "_(cut: the whole review is in the console)_"}}));
+    }
+    json!({"text": headline, "blocks": blocks})
+}
+
 impl Sink for SlackSink {
     fn name(&self) -> &str {
         &self.name
@@ -118,6 +165,11 @@ impl Sink for SlackSink {
 
     fn send(&self, alert: &Alert) -> Result<(), SinkError> {
         let body = serde_json::to_vec(&slack_payload(alert))?;
+        self.http.post_json(self.url.expose(), &[], &body)
+    }
+
+    fn send_report(&self, report: &Report) -> Result<(), SinkError> {
+        let body = serde_json::to_vec(&slack_report_payload(report))?;
         self.http.post_json(self.url.expose(), &[], &body)
     }
 }

@@ -1,10 +1,13 @@
-//! Mail through an SMTP relay, with `lettre`'s blocking transport.
+//! Mail through an SMTP relay, with `lettre`'s blocking transport: an alert as a plain-text
+//! mail, a report as a text and HTML one.
 
 use super::Sink;
 use crate::config::{env, BuildSink};
 use crate::error::SinkError;
+use crate::report::Report;
 use crate::secret::Secret;
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::SmtpTransportBuilder;
 use lettre::{Message, SmtpTransport, Transport};
@@ -100,6 +103,10 @@ impl BuildSink for SmtpSinkConfig {
         };
         Ok(Box::new(SmtpSink::new(name, &config)?))
     }
+
+    fn carries_reports(&self) -> bool {
+        true
+    }
 }
 
 /// Sends each alert as one plain-text mail.
@@ -174,6 +181,13 @@ impl SmtpSink {
         })
     }
 
+    fn deliver(&self, message: &Message) -> Result<(), SinkError> {
+        self.transport
+            .send(message)
+            .map(|_| ())
+            .map_err(|e| SinkError::Smtp(e.to_string()))
+    }
+
     fn message(&self, alert: &Alert) -> Result<Message, SinkError> {
         // A Message-ID made of the alert id: a repeat after a crash between the relay's
         // acceptance and the outbox commit is the same message to mail systems that dedupe.
@@ -194,6 +208,40 @@ impl SmtpSink {
             .body(body(alert))
             .map_err(|e| SinkError::Smtp(format!("building the mail: {e}")))
     }
+}
+
+impl SmtpSink {
+    /// A report as one `multipart/alternative` mail: the text, and the HTML fragment (values
+    /// already escaped) wrapped in a minimal document. Both parts quoted-printable, so no
+    /// line is too long for SMTP whatever the report holds.
+    fn report_message(&self, report: &Report) -> Result<Message, SinkError> {
+        let subject = format!("[trailwatch] {}", one_line(&report.subject));
+        let html = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n{}\n</body></html>\n",
+            trailwatch_escape::html(&report.subject),
+            report.html
+        );
+        let parts = MultiPart::alternative()
+            .singlepart(part(ContentType::TEXT_PLAIN, multi_line(&report.text))?)
+            .singlepart(part(ContentType::TEXT_HTML, html)?);
+        let mut builder = Message::builder()
+            .message_id(Some(format!("<{}@trailwatch>", report.safe_id())))
+            .from(self.from.clone())
+            .subject(subject);
+        for to in &self.to {
+            builder = builder.to(to.clone());
+        }
+        builder
+            .multipart(parts)
+            .map_err(|e| SinkError::Smtp(format!("building the mail: {e}")))
+    }
+}
+
+/// One quoted-printable part of type `kind`.
+fn part(kind: ContentType, text: String) -> Result<SinglePart, SinkError> {
+    let body = Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable)
+        .map_err(|_| SinkError::Smtp("building the mail: body not encodable".to_string()))?;
+    Ok(SinglePart::builder().header(kind).body(body))
 }
 
 /// `[trailwatch] HIGH: <title>`, hidden characters shown escaped so a title cannot add headers.
@@ -242,10 +290,10 @@ impl Sink for SmtpSink {
     }
 
     fn send(&self, alert: &Alert) -> Result<(), SinkError> {
-        let message = self.message(alert)?;
-        self.transport
-            .send(&message)
-            .map(|_| ())
-            .map_err(|e| SinkError::Smtp(e.to_string()))
+        self.deliver(&self.message(alert)?)
+    }
+
+    fn send_report(&self, report: &Report) -> Result<(), SinkError> {
+        self.deliver(&self.report_message(report)?)
     }
 }

@@ -1,9 +1,10 @@
-//! A generic webhook: the alert's JSON, POSTed and signed with HMAC-SHA256.
+//! A generic webhook: the alert's (or report's) JSON, POSTed and signed with HMAC-SHA256.
 
 use super::http::HttpPoster;
 use super::Sink;
 use crate::config::{de_opt_duration, env, BuildSink};
 use crate::error::SinkError;
+use crate::report::Report;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -87,6 +88,10 @@ impl BuildSink for WebhookSinkConfig {
         }
         Ok(Box::new(sink))
     }
+
+    fn carries_reports(&self) -> bool {
+        true
+    }
 }
 
 /// `sha256=<lowercase hex HMAC-SHA256 of body under secret>`: the signature header's value.
@@ -101,22 +106,30 @@ pub fn sign(secret: &[u8], body: &[u8]) -> Result<String, SinkError> {
     Ok(out)
 }
 
+impl WebhookSink {
+    /// POSTs `body` with its signature and `key` as the idempotency key.
+    fn post_signed(&self, body: &[u8], key: &str) -> Result<(), SinkError> {
+        let signature = sign(&self.secret, body)?;
+        self.http.post_json(
+            &self.url,
+            &[(SIGNATURE_HEADER, &signature), (IDEMPOTENCY_HEADER, key)],
+            body,
+        )
+    }
+}
+
 impl Sink for WebhookSink {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn send(&self, alert: &Alert) -> Result<(), SinkError> {
-        let body = serde_json::to_vec(alert)?;
-        let signature = sign(&self.secret, &body)?;
-        self.http.post_json(
-            &self.url,
-            &[
-                (SIGNATURE_HEADER, &signature),
-                (IDEMPOTENCY_HEADER, &alert.id),
-            ],
-            &body,
-        )
+        self.post_signed(&serde_json::to_vec(alert)?, &alert.id)
+    }
+
+    /// The report's JSON (`{"kind":"report",…}`, [`Report::to_json`]), signed as alerts are.
+    fn send_report(&self, report: &Report) -> Result<(), SinkError> {
+        self.post_signed(&report.to_json()?, &report.safe_id())
     }
 }
 

@@ -1,27 +1,23 @@
-//! Running the posture checks when they are due (`[posture] every`) and alerting each check
-//! that passed when last known and fails now ([`crate::posture`]).
+//! Running the posture checks, a job of the scheduler ([`crate::schedule`], `[posture]
+//! every`), and alerting each check that passed when last known and fails now
+//! ([`crate::posture`]).
 
 use super::*;
 use crate::posture::{check_key, regressed};
 use trailwatch_posture::Status;
 
 impl Watcher {
-    /// Runs the posture checks when `[posture] every` has passed since their last run, and
-    /// puts an alert in the outbox for each that regressed. A cloud whose run could not start
-    /// is a problem of the poll; the statuses it would have read stay as they were.
-    pub(super) fn posture_if_due(&mut self, report: &mut PollReport) -> Result<(), WatchError> {
+    /// Runs the posture checks at `now`, and puts an alert in the outbox for each that
+    /// regressed. A cloud whose run could not start is a problem of the poll; the statuses it
+    /// would have read stay as they were. Always done (the next run is `every` later).
+    pub(super) fn run_posture(
+        &mut self,
+        now: i64,
+        report: &mut PollReport,
+    ) -> Result<bool, WatchError> {
         let Some(section) = self.posture.clone() else {
-            return Ok(());
+            return Ok(true);
         };
-        let now = now_ms();
-        let every = i64::try_from(section.every.as_millis()).unwrap_or(i64::MAX);
-        if self
-            .state
-            .posture_last_run()?
-            .is_some_and(|last| now.saturating_sub(last) < every)
-        {
-            return Ok(());
-        }
         let (checks, problems) = section.run();
         for p in problems {
             let msg = terminal(&p).into_owned();
@@ -43,7 +39,7 @@ impl Watcher {
         }
         tracing::info!(checks = checks.len(), "posture checks ran");
         report.posture_checks = checks.len() as u64;
-        // `every` counts from the end of a run: a slow account is not checked back to back.
-        self.state.record_posture(&statuses, now_ms())
+        self.state.record_posture(&statuses, self.now())?;
+        Ok(true)
     }
 }
