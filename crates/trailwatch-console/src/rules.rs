@@ -241,7 +241,11 @@ pub async fn page(State(app): State<AppState>, Extension(ctx): Extension<Ctx>) -
     match crate::suppressions::managed(&app) {
         Ok(m) => body.push_str(&crate::suppressions::section(&ctx, &m, now_ms(now))),
         Err(err) => {
-            let _ = write!(body, r#"<p class="error" role="alert">{}</p>"#, e(&err.to_string()));
+            let _ = write!(
+                body,
+                r#"<p class="error" role="alert">{}</p>"#,
+                e(&err.to_string())
+            );
         }
     }
     html::page(&ctx, "Rules", &body)

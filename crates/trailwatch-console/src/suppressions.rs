@@ -56,7 +56,9 @@ fn add(app: &AppState, who: &str, ip: &str, entry: Suppression) -> Result<String
     let mut list = managed(app)?;
     let name = sig(&entry);
     if list.iter().any(|s| sig(s) == name) {
-        return Err(ConsoleError::BadRequest("that suppression exists already".into()));
+        return Err(ConsoleError::BadRequest(
+            "that suppression exists already".into(),
+        ));
     }
     list.push(entry.clone());
     trailwatch_watch::managed::save(app.store_dir(), &list)

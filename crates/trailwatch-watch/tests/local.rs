@@ -371,6 +371,70 @@ context = false
     );
 }
 
+#[test]
+fn a_suppression_managed_from_the_console_applies_from_the_next_poll() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("corpus");
+    let mut sim = SimOptions::new(&corpus);
+    sim.providers = Providers::Aws;
+    sim.days = 1;
+    sim.events_per_day = 3_000;
+    sim.seed = 11;
+    simulate(&sim).expect("simulate");
+    let files = files_under(&corpus);
+    let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
+    let batch = batch_alerts(&files);
+    for a in &batch {
+        *by_rule.entry(a.rule_id.clone()).or_default() += 1;
+    }
+    let (muted, _) = by_rule.iter().max_by_key(|(_, n)| **n).expect("some alert");
+    let muted = muted.clone();
+    // Without the suppression the watch would deliver it (it is above min_level).
+    assert!(batch
+        .iter()
+        .any(|a| a.rule_id == muted && a.severity >= trailwatch_model::Severity::Low));
+
+    let store = tmp.path().join("store");
+    let inbox = tmp.path().join("inbox");
+    let jsonl = tmp.path().join("alerts.jsonl");
+    // No suppression in the configuration; the watch is running when an admin adds one.
+    let cfg = config(&store, &inbox, &jsonl, "[severity]\ncontext = false\n");
+    let mut w = Watcher::from_config(&cfg).expect("watcher");
+    let r = w.poll().expect("an empty poll");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let entry = trailwatch_watch::Suppression {
+        rule: Some(muted.clone()),
+        principal: None,
+        cidr: None,
+        user_agent: None,
+        account: None,
+        reason: "added in the console".into(),
+        expires: "2099-12-31".into(),
+    };
+    trailwatch_watch::managed::save(&store, &[entry]).expect("save");
+    copy_into(&files, &corpus, &inbox);
+    let r = w.poll().expect("poll");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let sent = delivered(&jsonl);
+    assert!(!sent.is_empty());
+    assert!(
+        sent.iter().all(|a| a.rule_id != muted),
+        "the managed suppression was not applied"
+    );
+    // A file that cannot be read is a problem of the poll, and the list in force stays.
+    fs::write(
+        trailwatch_watch::managed::path(&store),
+        "[[suppressions]]\nrule = 3\n",
+    )
+    .expect("write");
+    let r = w.poll().expect("poll");
+    assert!(
+        r.problems.iter().any(|p| p.contains("suppressions.toml")),
+        "{:?}",
+        r.problems
+    );
+}
+
 /// The stratus-red-team samples: pretty-printed JSON arrays without a final newline.
 fn stratus_files() -> Vec<PathBuf> {
     let root =
