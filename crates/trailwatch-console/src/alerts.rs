@@ -532,7 +532,7 @@ fn alert_fields(r: &AlertRecord, assignee: Option<&str>) -> String {
 /// The `investigate` report and `recover` plan of an alert, as page sections.
 async fn investigation(app: &AppState, r: &AlertRecord) -> String {
     let (app, r) = (app.clone(), r.clone());
-    let inv = tokio::task::spawn_blocking(move || crate::incident::investigate(&app, &r)).await;
+    let inv = tokio::task::spawn_blocking(move || crate::incident::investigated(&app, &r)).await;
     match inv {
         Ok(Ok(inv)) => crate::incident::sections(&inv),
         Ok(Err(err)) => format!(
@@ -550,7 +550,7 @@ async fn investigation(app: &AppState, r: &AlertRecord) -> String {
 pub async fn api_incident(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let inv = tokio::task::spawn_blocking(move || {
         let r = app.outbox()?.get(&id)?;
-        crate::incident::investigate(&app, &r)
+        crate::incident::investigated(&app, &r)
     })
     .await;
     match inv {
@@ -581,7 +581,7 @@ pub async fn page_one(
         .map(|n| n.text.clone());
     let mut body = alert_fields(&r, assignee.as_deref());
     body.push_str("<h2>Evidence</h2>");
-    body.push_str(&evidence(&app, &r.alert.event_ids).await);
+    body.push_str(&evidence(&app, &r.alert).await);
     body.push_str(&investigation(&app, &r).await);
     body.push_str("<h2>Notes</h2>");
     if notes.is_empty() {

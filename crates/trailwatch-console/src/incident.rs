@@ -7,8 +7,10 @@
 use crate::html::e;
 use crate::query::search_link;
 use crate::{AppState, ConsoleError};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use trailwatch_recover::{render, Case, Phase, Plan, PlanOptions, Start};
 use trailwatch_sink::AlertRecord;
 
@@ -25,10 +27,74 @@ pub struct Investigation {
     pub plan: Plan,
 }
 
+/// Investigations made lately, by alert and store state: an alert's page is read again and
+/// again during triage, and reading eight days of a busy store takes seconds. An entry serves
+/// while the alert (its times and count) and the store's ledger head are unchanged, for at
+/// most [`CACHE_TTL`] (the plan revokes sessions issued before its "now").
+#[derive(Default)]
+pub struct InvestigationCache {
+    entries: Mutex<VecDeque<(CacheKey, Instant, Arc<Investigation>)>>,
+}
+
+type CacheKey = (String, String, String, u64, u64, String);
+
+/// Investigations kept.
+const CACHE_ENTRIES: usize = 16;
+/// How long one serves.
+const CACHE_TTL: Duration = Duration::from_secs(600);
+
+impl InvestigationCache {
+    fn get(&self, key: &CacheKey) -> Option<Arc<Investigation>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|(_, made, _)| made.elapsed() < CACHE_TTL);
+        entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, v)| v.clone())
+    }
+
+    fn put(&self, key: CacheKey, inv: Arc<Investigation>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|(k, _, _)| *k != key);
+        if entries.len() >= CACHE_ENTRIES {
+            entries.pop_front();
+        }
+        entries.push_back((key, Instant::now(), inv));
+    }
+}
+
+/// [`investigate`], or the same investigation made lately ([`InvestigationCache`]).
+pub fn investigated(
+    app: &AppState,
+    alert: &AlertRecord,
+) -> Result<Arc<Investigation>, ConsoleError> {
+    let store = trailwatch_store::Store::open_read(app.store_dir())?;
+    let head = store.ledger().head();
+    let a = &alert.alert;
+    let key = (
+        a.id.clone(),
+        a.first_seen.clone(),
+        a.last_seen.clone(),
+        a.count,
+        head.seq,
+        head.hash,
+    );
+    if let Some(inv) = app.0.incidents.get(&key) {
+        return Ok(inv);
+    }
+    let inv = Arc::new(investigate(app, &store, alert)?);
+    app.0.incidents.put(key, inv.clone());
+    Ok(inv)
+}
+
 /// Reads the store's days around `alert` and investigates from its first event (blocking:
 /// call it off the async threads). The titles of the outbox's alerts mark the events they
 /// name.
-pub fn investigate(app: &AppState, alert: &AlertRecord) -> Result<Investigation, ConsoleError> {
+pub fn investigate(
+    app: &AppState,
+    store: &trailwatch_store::Store,
+    alert: &AlertRecord,
+) -> Result<Investigation, ConsoleError> {
     let a = &alert.alert;
     let first = a
         .event_ids
@@ -41,7 +107,6 @@ pub fn investigate(app: &AppState, alert: &AlertRecord) -> Result<Investigation,
     };
     let since = time(&a.first_seen)?.saturating_sub(BEFORE_MS);
     let until = time(&a.last_seen)?.saturating_add(AFTER_MS);
-    let store = trailwatch_store::Store::open_read(app.store_dir())?;
     let inputs = store.replay_inputs(Some(since), Some(until));
     let mut titles: HashMap<String, Vec<String>> = HashMap::new();
     for r in app.outbox()?.list(None)? {

@@ -113,6 +113,8 @@ impl ConsoleConfig {
             query: Mutex::new(None),
             rules,
             metrics: self.metrics.unwrap_or_default(),
+            incidents: incident::InvestigationCache::default(),
+            reviews: Mutex::new(None),
         }));
         Ok(Console {
             state,
@@ -200,7 +202,15 @@ struct Inner {
     rules: rules::Rules,
     /// What `/metrics` serves; every answer is counted in it.
     metrics: trailwatch_watch::Metrics,
+    /// Alerts' investigations made lately.
+    incidents: incident::InvestigationCache,
+    /// The store sections of the last review shown, by day and the store's ledger head (a
+    /// day's review reads every earlier day to tell what is new).
+    reviews: Mutex<Option<(ReviewKey, Vec<review::Section>)>>,
 }
+
+/// A review's day and the ledger head (seq, hash) it was read at.
+type ReviewKey = (String, u64, String);
 
 impl AppState {
     fn db(&self) -> MutexGuard<'_, ConsoleDb> {

@@ -20,7 +20,7 @@ pub const MAX_ROWS: usize = 1000;
 pub const TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// A result as text cells: column names, rows, and whether rows were cut.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Rows {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<serde_json::Value>>,
@@ -162,8 +162,19 @@ fn status_of(err: &ConsoleError) -> StatusCode {
 /// Evidence events listed on an alert's page at most.
 const EVIDENCE_EVENTS: usize = 100;
 
-/// The stored events of an alert (by event id), as a table; what went wrong, as text.
-pub async fn evidence(app: &AppState, event_ids: &[String]) -> String {
+/// The stored events of an alert (by event id, within a day of its first and last event, so
+/// only those days' files are read), as a table; what went wrong, as text.
+pub async fn evidence(app: &AppState, alert: &trailwatch_model::Alert) -> String {
+    const DAY_MS: i64 = 86_400_000;
+    let event_ids = &alert.event_ids;
+    let time = |s: &str| trailwatch_decode::time::parse_ms(s);
+    let window = match (time(&alert.first_seen), time(&alert.last_seen)) {
+        (Some(first), Some(last)) => format!(
+            " AND {}",
+            trailwatch_query::Query::time_filter_sql(first - DAY_MS, last + DAY_MS)
+        ),
+        _ => String::new(),
+    };
     let ids: Vec<String> = event_ids
         .iter()
         .take(EVIDENCE_EVENTS)
@@ -173,7 +184,7 @@ pub async fn evidence(app: &AppState, event_ids: &[String]) -> String {
         return "<p>The alert lists no event ids.</p>".into();
     }
     let sql = format!(
-        "SELECT {} FROM events WHERE event_id IN ({}) ORDER BY time, event_id",
+        "SELECT {} FROM events WHERE event_id IN ({}){window} ORDER BY time, event_id",
         trailwatch_query::SEARCH_COLUMNS.join(", "),
         ids.join(", ")
     );

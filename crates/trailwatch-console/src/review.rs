@@ -15,7 +15,7 @@ use trailwatch_query::{Query, RunLimits};
 const DAY_MS: i64 = 86_400_000;
 
 /// One part of the review: a title, what it means, and its rows.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Section {
     pub title: &'static str,
     pub about: &'static str,
@@ -102,6 +102,12 @@ fn sections(tf: &str, day: &str) -> Vec<(&'static str, &'static str, String)> {
 
 /// The review of `day` in the store at `store_dir`.
 pub fn build(store_dir: &Path, query: &Query, day: &str) -> Result<Review, ConsoleError> {
+    let out = store_sections(query, day)?;
+    with_sections(store_dir, day, out)
+}
+
+/// The sections read from the store's events: they change only when the store does.
+pub fn store_sections(query: &Query, day: &str) -> Result<Vec<Section>, ConsoleError> {
     let since = day_start(day)?;
     let until = since + DAY_MS - 1;
     let tf = Query::time_filter_sql(since, until);
@@ -123,6 +129,18 @@ pub fn build(store_dir: &Path, query: &Query, day: &str) -> Result<Review, Conso
                 (over this day and the one before)",
         rows: crate::coverage::gaps(&crate::coverage::cells(&coverage, until)),
     });
+    Ok(out)
+}
+
+/// The review of `day` from its store sections, with the alerts stored that day and what the
+/// analysts did (read now: they change as analysts work).
+pub fn with_sections(
+    store_dir: &Path,
+    day: &str,
+    out: Vec<Section>,
+) -> Result<Review, ConsoleError> {
+    let since = day_start(day)?;
+    let until = since + DAY_MS - 1;
     let in_day = |t: std::time::SystemTime| {
         let ms = t
             .duration_since(UNIX_EPOCH)
@@ -286,8 +304,26 @@ async fn review_of(app: &crate::AppState, day: Option<String>) -> Result<Review,
         .unwrap_or_else(|| yesterday(now));
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
-        let query = app.query()?;
-        build(&app.0.store_dir, &query, day.trim())
+        let day = day.trim();
+        let head = trailwatch_store::Store::open_read(&app.0.store_dir)?
+            .ledger()
+            .head();
+        let key = (day.to_string(), head.seq, head.hash);
+        let cached = {
+            let slot = app.0.reviews.lock().unwrap_or_else(|p| p.into_inner());
+            slot.as_ref()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, s)| s.clone())
+        };
+        let sections = match cached {
+            Some(s) => s,
+            None => {
+                let s = store_sections(app.query()?.as_ref(), day)?;
+                *app.0.reviews.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, s.clone()));
+                s
+            }
+        };
+        with_sections(&app.0.store_dir, day, sections)
     })
     .await
     .map_err(|e| ConsoleError::BadRequest(format!("review task: {e}")))?
