@@ -115,6 +115,7 @@ impl ConsoleConfig {
             metrics: self.metrics.unwrap_or_default(),
             incidents: incident::InvestigationCache::default(),
             reviews: Mutex::new(None),
+            overviews: overview::OverviewCache::default(),
         }));
         Ok(Console {
             state,
@@ -207,6 +208,8 @@ struct Inner {
     /// The store sections of the last review shown, by day and the store's ledger head (a
     /// day's review reads every earlier day to tell what is new).
     reviews: Mutex<Option<(ReviewKey, Vec<review::Section>)>>,
+    /// Overviews made within the last minute.
+    overviews: overview::OverviewCache,
 }
 
 /// A review's day and the ledger head (seq, hash) it was read at.

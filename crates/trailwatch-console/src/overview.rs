@@ -2,7 +2,8 @@
 //! provider (an SVG chart drawn here), the coverage map of accounts × regions with their last
 //! event and gaps ([`crate::coverage`]), alerts by severity and state, the busiest principals
 //! and actions, failures and denied calls, and the posture checks' last results. A provider,
-//! account and region narrow every part but the alerts and posture to that slice.
+//! account and region narrow every part but the alerts and posture to that slice. An overview
+//! serves again for a minute while the store is unchanged ([`OverviewCache`]).
 
 use crate::html::{self, e};
 use crate::query::{run_all, table, Rows};
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use trailwatch_model::Severity;
 use trailwatch_sink::AlertState;
@@ -22,7 +24,7 @@ const HOUR_MS: i64 = 3_600_000;
 /// The longest period shown: 31 days.
 const MAX_HOURS: i64 = 31 * 24;
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash, serde::Deserialize)]
 pub struct Period {
     /// Hours back from now (default 24).
     pub hours: Option<i64>,
@@ -65,7 +67,7 @@ impl Period {
 }
 
 /// Everything the overview shows, for the page and for `/api/v1/overview`.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Overview {
     pub since: String,
     pub until: String,
@@ -142,6 +144,60 @@ fn alert_counts(
     Ok(counts)
 }
 
+/// How long an overview serves again for the same period and slice while the store is
+/// unchanged: a dashboard reloaded by several analysts reads the day's events once a minute,
+/// not on every load (its chart is by the hour).
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Overviews kept (periods × slices).
+const CACHE_ENTRIES: usize = 32;
+
+/// Overviews made lately, by period, slice and the store's ledger head (their alert counts and
+/// posture are read again on each use).
+#[derive(Default)]
+pub struct OverviewCache {
+    entries: std::sync::Mutex<Vec<(Period, u64, std::time::Instant, Arc<Overview>)>>,
+}
+
+impl OverviewCache {
+    fn get(&self, p: &Period, head: u64) -> Option<Arc<Overview>> {
+        let mut e = self.entries.lock().unwrap_or_else(|x| x.into_inner());
+        e.retain(|(_, _, made, _)| made.elapsed() < CACHE_TTL);
+        e.iter()
+            .find(|(q, h, _, _)| q == p && *h == head)
+            .map(|(_, _, _, o)| o.clone())
+    }
+
+    fn put(&self, p: Period, head: u64, o: Arc<Overview>) {
+        let mut e = self.entries.lock().unwrap_or_else(|x| x.into_inner());
+        e.retain(|(q, _, _, _)| *q != p);
+        if e.len() >= CACHE_ENTRIES {
+            e.remove(0);
+        }
+        e.push((p, head, std::time::Instant::now(), o));
+    }
+}
+
+/// The overview of a period and slice: made within the last minute at the same ledger head,
+/// or made now ([`build`]).
+async fn overview(app: &AppState, p: &Period) -> Result<Arc<Overview>, ConsoleError> {
+    let dir = app.store_dir().to_path_buf();
+    let head = tokio::task::spawn_blocking(move || {
+        trailwatch_store::Store::open_read(&dir).map(|s| s.ledger().head().seq)
+    })
+    .await
+    .map_err(|e| ConsoleError::BadRequest(format!("store task: {e}")))??;
+    if let Some(o) = app.0.overviews.get(p, head) {
+        // The store's part is kept; the alerts' states and the posture are read now.
+        let mut fresh = (*o).clone();
+        fresh.alerts = alert_counts(app, &fresh.since)?;
+        fresh.posture = posture(app)?;
+        return Ok(Arc::new(fresh));
+    }
+    let o = Arc::new(build(app, p).await?);
+    app.0.overviews.put(p.clone(), head, o.clone());
+    Ok(o)
+}
+
 async fn build(app: &AppState, p: &Period) -> Result<Overview, ConsoleError> {
     let hours = p.hours.unwrap_or(24).clamp(1, MAX_HOURS);
     let until_ms = now_ms();
@@ -161,15 +217,6 @@ async fn build(app: &AppState, p: &Period) -> Result<Overview, ConsoleError> {
     let top_actions = next()?;
     let failures = next()?;
     let denied = next()?;
-    let posture = trailwatch_watch::state::posture_results(&app.0.store_dir)?
-        .into_iter()
-        .map(|p| {
-            serde_json::json!({
-                "check": p.check_key, "status": p.status,
-                "checked": trailwatch_model::time::format_ms(p.checked_ms),
-            })
-        })
-        .collect();
     Ok(Overview {
         alerts: alert_counts(app, &since)?,
         since,
@@ -180,13 +227,26 @@ async fn build(app: &AppState, p: &Period) -> Result<Overview, ConsoleError> {
         top_actions,
         failures,
         denied,
-        posture,
+        posture: posture(app)?,
     })
 }
 
+/// The posture checks' last results (the watch's state: not cached).
+fn posture(app: &AppState) -> Result<Vec<serde_json::Value>, ConsoleError> {
+    Ok(trailwatch_watch::state::posture_results(&app.0.store_dir)?
+        .into_iter()
+        .map(|p| {
+            serde_json::json!({
+                "check": p.check_key, "status": p.status,
+                "checked": trailwatch_model::time::format_ms(p.checked_ms),
+            })
+        })
+        .collect())
+}
+
 pub async fn api(State(app): State<AppState>, UrlQuery(p): UrlQuery<Period>) -> Response {
-    match build(&app, &p).await {
-        Ok(o) => Json(o).into_response(),
+    match overview(&app, &p).await {
+        Ok(o) => Json(o.as_ref()).into_response(),
         Err(err) => crate::alerts::api_error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
     }
 }
@@ -301,7 +361,7 @@ pub async fn page(
     UrlQuery(p): UrlQuery<Period>,
 ) -> Response {
     let hours = p.hours.unwrap_or(24).clamp(1, MAX_HOURS);
-    let o = match build(&app, &p).await {
+    let o = match overview(&app, &p).await {
         Ok(o) => o,
         Err(err) => return html::error_page(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
     };

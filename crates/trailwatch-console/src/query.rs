@@ -42,7 +42,9 @@ async fn run(app: &AppState, sql: String) -> Result<Capped, ConsoleError> {
     .map_err(|e| ConsoleError::BadRequest(format!("query task: {e}")))?
 }
 
-/// Runs several statements one after the other, off the async threads.
+/// Runs several statements at once (each on a thread of its own: a statement's single-threaded
+/// steps, such as its final merge and the JSON of its rows, overlap the others' scans), off
+/// the async threads; the results in the statements' order.
 pub async fn run_all(app: &AppState, sqls: Vec<String>) -> Result<Vec<Rows>, ConsoleError> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
@@ -51,9 +53,23 @@ pub async fn run_all(app: &AppState, sqls: Vec<String>) -> Result<Vec<Rows>, Con
             timeout: TIME_LIMIT,
             max_rows: MAX_ROWS,
         };
-        sqls.iter()
-            .map(|sql| rows_of(&q.sql_limited(sql, limits)?))
-            .collect()
+        std::thread::scope(|scope| {
+            let running: Vec<_> = sqls
+                .iter()
+                .map(|sql| {
+                    let q = &q;
+                    scope.spawn(move || rows_of(&q.sql_limited(sql, limits)?))
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(ConsoleError::BadRequest("a query thread panicked".into()))
+                    })
+                })
+                .collect()
+        })
     })
     .await
     .map_err(|e| ConsoleError::BadRequest(format!("query task: {e}")))?
