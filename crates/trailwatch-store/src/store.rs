@@ -110,7 +110,7 @@ impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             batch_events: 100_000,
-            batch_bytes: 64 << 20,
+            batch_bytes: 40 << 20,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             check_source_hash: false,
         }
@@ -607,10 +607,20 @@ pub(crate) fn flush(
     batch.events = 0;
     batch.bytes = 0;
     let n = parts.len();
+    if n <= 1 || encoders <= 1 {
+        // One file (a batch of one day): encoded here, without threads of its own (a thread's
+        // allocations are kept by the allocator for a while after it ends).
+        let (mut files, mut bytes) = (0, 0);
+        for ((provider, day), events) in parts {
+            bytes += commit_file(dir, ledger, &encode_part(provider, day, events)?)?;
+            files += 1;
+        }
+        return Ok((files, bytes));
+    }
     let queue = Mutex::new(parts.into_iter().enumerate());
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|s| {
-        for _ in 0..encoders.clamp(1, n.max(1)) {
+        for _ in 0..encoders.min(n) {
             let tx = tx.clone();
             let queue = &queue;
             s.spawn(move || loop {
