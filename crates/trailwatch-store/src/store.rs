@@ -110,7 +110,7 @@ impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             batch_events: 100_000,
-            batch_bytes: 40 << 20,
+            batch_bytes: 64 << 20,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             check_source_hash: false,
         }
