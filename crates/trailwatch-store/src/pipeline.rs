@@ -7,10 +7,8 @@
 //!   store already has, and fills the batch; a full batch goes to the writer together with the
 //!   sources whose events are all in it or committed before it.
 //! - The writer encodes and commits each batch (zstd Parquet, then the ledger line), then records
-//!   those sources. The files of a batch (one per provider and day) are encoded by `threads`
-//!   threads at once and committed in order ([`crate::store::flush`]). The hand-over is a
-//!   rendezvous: one batch is being written while the next fills, so decoding and encoding
-//!   overlap with two batches in memory at most.
+//!   those sources. The hand-over is a rendezvous: one batch is being written while the next
+//!   fills, so decoding and encoding overlap with two batches in memory at most.
 //! - Memory is bounded whatever the input's size: a round of decoding holds at most
 //!   [`CHUNK_INPUTS`] inputs and about [`CHUNK_BYTES`] of them on disk (one per worker at
 //!   least, each at most [`INLINE_BYTES`]), a batch at most
@@ -75,8 +73,7 @@ pub(crate) fn run(
         // A rendezvous: the writer holds one batch and the calling thread fills the next, so
         // decoding and encoding overlap with two batches in memory, never three.
         let (tx, rx) = sync_channel::<Commit>(0);
-        let threads = opts.threads;
-        let writer = s.spawn(move || write_loop(dir, ledger, sources, threads, rx));
+        let writer = s.spawn(move || write_loop(dir, ledger, sources, rx));
         let mut dedup = Dedup {
             ids,
             opts,
@@ -294,12 +291,11 @@ fn write_loop(
     dir: &Path,
     ledger: &mut Ledger,
     sources: &mut Sources,
-    threads: usize,
     rx: Receiver<Commit>,
 ) -> Result<(u64, u64), StoreError> {
     let (mut files, mut bytes) = (0, 0);
     for mut c in rx {
-        let (f, b) = flush(dir, ledger, &mut c.batch, threads)?;
+        let (f, b) = flush(dir, ledger, &mut c.batch)?;
         files += f;
         bytes += b;
         sources.append(&sources_path(dir), c.sources)?;

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -21,7 +20,7 @@ use crate::ids::IdSet;
 use crate::keys::KeySource;
 use crate::pending::Pending;
 use crate::sources::{sources_path, SourceKey, Sources};
-use crate::write::{encode_file, read_event_ids, write_bytes};
+use crate::write::{read_event_ids, write_file};
 
 /// The store directory used when none is given.
 pub const DEFAULT_STORE_DIR: &str = "./trailwatch-data";
@@ -99,7 +98,7 @@ pub struct IngestOptions {
     pub batch_events: usize,
     /// … or when their raw records add up to this many bytes.
     pub batch_bytes: usize,
-    /// Threads decoding inputs, and encoding the files of a batch (one more commits them).
+    /// Threads decoding inputs (one more writes the files).
     pub threads: usize,
     /// Also hash a source whose path, size and mtime match one already ingested before
     /// skipping it (reads it, without decoding); off: path, size and mtime suffice.
@@ -592,106 +591,21 @@ enum Check {
 }
 
 /// Writes and commits every partition of the batch, emptying it. Returns (files, bytes).
-///
-/// `encoders` threads encode the partitions' files at once (a batch of many days is many
-/// files; one thread encoding them alone was the ingest's slowest stage), each dropping its
-/// events when done; this thread commits the files one by one in partition order as they are
-/// ready, so commits and their crash points come in the same order as before.
 pub(crate) fn flush(
     dir: &Path,
     ledger: &mut Ledger,
     batch: &mut Batch,
-    encoders: usize,
 ) -> Result<(u64, u64), StoreError> {
     let parts = std::mem::take(&mut batch.parts);
     batch.events = 0;
     batch.bytes = 0;
-    let n = parts.len();
-    if n <= 1 || encoders <= 1 {
-        // One file (a batch of one day): encoded here, without threads of its own (a thread's
-        // allocations are kept by the allocator for a while after it ends).
-        let (mut files, mut bytes) = (0, 0);
-        for ((provider, day), events) in parts {
-            bytes += commit_file(dir, ledger, &encode_part(provider, day, events)?)?;
-            files += 1;
-        }
-        return Ok((files, bytes));
-    }
-    let queue = Mutex::new(parts.into_iter().enumerate());
-    let (tx, rx) = mpsc::channel();
-    std::thread::scope(|s| {
-        for _ in 0..encoders.min(n) {
-            let tx = tx.clone();
-            let queue = &queue;
-            s.spawn(move || loop {
-                let next = queue.lock().ok().and_then(|mut q| q.next());
-                let Some((i, ((provider, day), events))) = next else {
-                    break;
-                };
-                // The receiver is gone when a commit failed: stop encoding.
-                if tx.send((i, encode_part(provider, day, events))).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(tx);
-        commit_in_order(dir, ledger, rx, n)
-    })
-}
-
-/// One partition of a batch, encoded: its data file's bytes and what the ledger line says.
-struct Encoded {
-    provider: Provider,
-    day: NaiveDate,
-    bytes: Vec<u8>,
-    rows: u64,
-    first_ms: i64,
-    last_ms: i64,
-}
-
-/// Encodes one partition's events (sorted by [`file_order`]) into a data file in memory.
-fn encode_part(
-    provider: Provider,
-    day: NaiveDate,
-    events: Vec<Event>,
-) -> Result<Encoded, StoreError> {
-    let order = file_order(&events);
-    let bytes =
-        encode_file(&order).map_err(|e| StoreError::parquet(partition_dir(provider, day), e))?;
-    Ok(Encoded {
-        provider,
-        day,
-        bytes,
-        rows: events.len() as u64,
-        first_ms: events.iter().map(|e| e.time_ms).min().unwrap_or(0),
-        last_ms: events.iter().map(|e| e.time_ms).max().unwrap_or(0),
-    })
-}
-
-/// Commits the `n` encoded partitions `rx` brings (in any order) in partition order. Returns
-/// (files, bytes).
-fn commit_in_order(
-    dir: &Path,
-    ledger: &mut Ledger,
-    rx: mpsc::Receiver<(usize, Result<Encoded, StoreError>)>,
-    n: usize,
-) -> Result<(u64, u64), StoreError> {
-    let mut ready = BTreeMap::new();
     let (mut files, mut bytes) = (0, 0);
-    for next in 0..n {
-        let encoded = loop {
-            if let Some(e) = ready.remove(&next) {
-                break e;
-            }
-            let Ok((i, e)) = rx.recv() else {
-                return Err(StoreError::Corrupt(
-                    dir.to_path_buf(),
-                    "a file encoder stopped".into(),
-                ));
-            };
-            ready.insert(i, e);
-        };
-        bytes += commit_file(dir, ledger, &encoded?)?;
+    for ((provider, day), events) in parts {
+        // Like records side by side compress best (the raw JSON of one action by one principal
+        // repeats itself): 15% smaller files than time order, measured on the benchmark corpus.
+        // The day partition still prunes on time.
+        let order = file_order(&events);
+        bytes += commit_file(dir, ledger, provider, day, &order)?;
         files += 1;
     }
     Ok((files, bytes))
@@ -747,26 +661,33 @@ fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> FxHashMap<&'a str, u32> {
 /// into `_tmp/`, fsync, add where it goes and its hash to the record, rename it into the
 /// partition, fsync the directory, append the ledger's commit line (the commit point), remove
 /// the record. Returns its bytes.
-fn commit_file(dir: &Path, ledger: &mut Ledger, file: &Encoded) -> Result<u64, StoreError> {
+fn commit_file(
+    dir: &Path,
+    ledger: &mut Ledger,
+    provider: Provider,
+    day: NaiveDate,
+    events: &[&Event],
+) -> Result<u64, StoreError> {
     let seq = ledger.head().seq + 1;
     let mut pending = Pending::begin(dir, seq)?;
     crash::point("intent_written");
     let tmp = dir.join(pending.tmp());
-    write_bytes(&tmp, &file.bytes)?;
+    write_file(&tmp, events)?;
     crash::point("temp_written");
-    let part = partition_dir(file.provider, file.day);
-    let (rel, digest) = place_file(dir, &mut pending, &part, seq)?;
+    let (rel, digest) = place_file(dir, &mut pending, &partition_dir(provider, day), seq)?;
     crash::point("renamed");
     if crash::due("ledger_torn") {
         torn_append(dir);
     }
+    let first = events.iter().map(|e| e.time_ms).min().unwrap_or(0);
+    let last = events.iter().map(|e| e.time_ms).max().unwrap_or(0);
     ledger.append_commit(
         &rel,
         &digest.sha256,
         digest.bytes,
-        file.rows,
-        time_of(file.first_ms),
-        time_of(file.last_ms),
+        events.len() as u64,
+        time_of(first),
+        time_of(last),
     )?;
     crash::point("committed");
     pending.done()?;

@@ -93,6 +93,17 @@ impl FileWriter {
             .map_err(|e| StoreError::parquet(&self.path, e))
     }
 
+    /// A crash mid-write, for the crash tests: what was written so far reaches the disk, no
+    /// footer, then the process aborts.
+    fn crash_partial(mut self) -> Result<(), StoreError> {
+        self.writer
+            .flush()
+            .map_err(|e| StoreError::parquet(&self.path, e))?;
+        let mut f = &self.file;
+        f.flush().map_err(StoreError::io(&self.path))?;
+        std::process::abort();
+    }
+
     /// Writes the footer and fsyncs the file.
     pub(crate) fn finish(self) -> Result<(), StoreError> {
         let path = self.path;
@@ -103,42 +114,18 @@ impl FileWriter {
     }
 }
 
-/// Writes `events` (in the order given) to a new file at `path`, fsynced (tests build files
-/// with it; the ingest encodes and writes in two steps, see [`crate::store::flush`]).
-#[cfg(test)]
+/// Writes `events` (in the order given) to a new file at `path`, fsynced.
 pub(crate) fn write_file(path: &Path, events: &[&Event]) -> Result<(), StoreError> {
-    let bytes = encode_file(events).map_err(|e| StoreError::parquet(path, e))?;
-    write_bytes(path, &bytes)
-}
-
-/// `events` (in the order given) as the bytes of a data file, encoded in memory: the ingest
-/// encodes several files of a batch at once and commits them in order. The bytes are the
-/// compressed file (about a tenth of the events' records), so holding them costs little.
-pub(crate) fn encode_file(events: &[&Event]) -> Result<Vec<u8>, String> {
-    let raw: usize = events.iter().map(|e| e.raw.len()).sum();
-    let sink = Vec::with_capacity(raw / 8);
-    let props = props().map_err(|e| e.to_string())?;
-    let mut writer =
-        ArrowWriter::try_new(sink, schema(), Some(props)).map_err(|e| e.to_string())?;
-    for chunk in events.chunks(WRITE_BATCH_ROWS) {
-        let batch = to_record_batch_of(chunk).map_err(|e| e.to_string())?;
-        writer.write(&batch).map_err(|e| e.to_string())?;
+    let mut writer = FileWriter::create(path)?;
+    let half = events.len().div_ceil(2);
+    for (i, chunk) in events.chunks(WRITE_BATCH_ROWS).enumerate() {
+        let batch = to_record_batch_of(chunk).map_err(|e| StoreError::parquet(path, e))?;
+        writer.write(&batch)?;
+        if (i + 1) * WRITE_BATCH_ROWS >= half && crash::due("temp_partial") {
+            return writer.crash_partial();
+        }
     }
-    writer.into_inner().map_err(|e| e.to_string())
-}
-
-/// Writes a data file's `bytes` to a new file at `path` and fsyncs it.
-pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let mut file = File::create_new(path).map_err(StoreError::io(path))?;
-    let (first, rest) = bytes.split_at(bytes.len() / 2);
-    file.write_all(first).map_err(StoreError::io(path))?;
-    if crash::due("temp_partial") {
-        // A crash mid-write, for the crash tests: half the file reaches the disk, no footer.
-        let _ = file.flush();
-        std::process::abort();
-    }
-    file.write_all(rest).map_err(StoreError::io(path))?;
-    file.sync_all().map_err(StoreError::io(path))
+    writer.finish()
 }
 
 /// The [`IdDigest`] of a data file's `event_id` column, and its rows.

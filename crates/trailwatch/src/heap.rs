@@ -50,18 +50,11 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// shifts (per-file buffers, then grouping state, then output), and the defaults kept the
 /// resident size about 50% above the live heap.
 pub fn tune() {
-    set_option(MI_OPTION_PURGE_DELAY, "PURGE_DELAY", 0);
-    set_option(MI_OPTION_ARENA_EAGER_COMMIT, "ARENA_EAGER_COMMIT", 0);
-}
-
-/// Sets a mimalloc option unless the environment sets it (`MIMALLOC_<name>`, which mimalloc
-/// reads itself): the environment wins, so a setting can be measured without a rebuild.
-fn set_option(option: libmimalloc_sys::mi_option_t, name: &str, value: std::ffi::c_long) {
-    if std::env::var_os(format!("MIMALLOC_{name}")).is_some() {
-        return;
-    }
     // SAFETY: mi_option_set only stores an option value; valid at any time.
-    unsafe { libmimalloc_sys::mi_option_set(option, value) }
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+    }
 }
 
 /// Keeps freed memory for reuse for a second before returning it, and turns transparent huge
@@ -77,8 +70,11 @@ fn set_option(option: libmimalloc_sys::mi_option_t, name: &str, value: std::ffi:
 /// rate rose from 149k to 167k records/s (`MIMALLOC_PURGE_DECOMMITS=0`, same binary); the
 /// resident size counts the reset pages until they are taken (1.4–1.5 GB instead of 1.2 GB).
 pub fn tune_for_throughput() {
-    set_option(MI_OPTION_PURGE_DELAY, "PURGE_DELAY", 1000);
-    set_option(MI_OPTION_PURGE_DECOMMITS, "PURGE_DECOMMITS", 0);
+    // SAFETY: mi_option_set only stores an option value; valid at any time.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0);
+    }
     // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process's memory map; later page
     // faults then map base pages. A failure (an old kernel) leaves the default, which is fine.
     let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
