@@ -151,11 +151,14 @@ const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Overviews kept (periods × slices).
 const CACHE_ENTRIES: usize = 32;
 
+/// One kept overview: its period and slice, the ledger head's seq, when it was made.
+type Kept = (Period, u64, std::time::Instant, Arc<Overview>);
+
 /// Overviews made lately, by period, slice and the store's ledger head (their alert counts and
 /// posture are read again on each use).
 #[derive(Default)]
 pub struct OverviewCache {
-    entries: std::sync::Mutex<Vec<(Period, u64, std::time::Instant, Arc<Overview>)>>,
+    entries: std::sync::Mutex<Vec<Kept>>,
 }
 
 impl OverviewCache {
