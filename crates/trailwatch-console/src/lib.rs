@@ -26,7 +26,8 @@
 //!   script, built by trailwatch-recover's one path from the store's days around the alert.
 //! - The rules page shows the rules `watch` runs (its one resolution of the pack,
 //!   [`trailwatch_watch::rule_pack`], done when the console starts), each with its level and
-//!   its alerts and events of the last 7 days in the outbox, the configuration's suppressions
+//!   its alerts and events of the last 7 days in the outbox (and its alerts per day, drawn as
+//!   a small bar chart), the configuration's suppressions
 //!   with their expiry (read-only: they change in the configuration file), and the
 //!   suppressions admins add and remove here (`trailwatch_watch::managed`: the watch applies
 //!   them from its next poll; each change is in the audit log).

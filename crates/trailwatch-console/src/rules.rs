@@ -69,25 +69,59 @@ impl Rules {
     }
 }
 
-/// Alerts and events of one rule over the period.
+/// Days in [`HITS_PERIOD`].
+const DAYS: usize = 7;
+const DAY_MS: i64 = 86_400_000;
+
+/// Alerts and events of one rule over the period, and its alerts per day.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Hits {
     pub alerts: u64,
     pub events: u64,
+    /// Alerts by the day (24 hours back from now) they were last seen, oldest first: the last
+    /// element is the past 24 hours.
+    pub by_day: [u64; DAYS],
 }
 
 /// Hits per rule id: the outbox's alerts last seen within [`HITS_PERIOD`] of `now`.
 fn hits(app: &AppState, now: SystemTime) -> Result<BTreeMap<String, Hits>, ConsoleError> {
     let since = trailwatch_sink::fmt_time(now.checked_sub(HITS_PERIOD).unwrap_or(now));
+    let now_ms = now_ms(now);
     let mut out: BTreeMap<String, Hits> = BTreeMap::new();
     for r in app.outbox()?.list(None)? {
         if r.alert.last_seen.as_str() >= since.as_str() {
             let h = out.entry(r.alert.rule_id.clone()).or_default();
             h.alerts += 1;
             h.events += r.alert.count;
+            if let Some(t) = trailwatch_decode::time::parse_ms(&r.alert.last_seen) {
+                let back = usize::try_from((now_ms - t).max(0) / DAY_MS).unwrap_or(DAYS);
+                h.by_day[DAYS - 1 - back.min(DAYS - 1)] += 1;
+            }
         }
     }
     Ok(out)
+}
+
+/// A rule's alerts per day as a small bar chart, with the numbers in its label.
+fn sparkline(h: &Hits) -> String {
+    let max = h.by_day.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let counts: Vec<String> = h.by_day.iter().map(u64::to_string).collect();
+    let mut o = format!(
+        r#"<svg role="img" aria-label="alerts per day, oldest first: {}" width="70" height="16" viewBox="0 0 70 16">"#,
+        counts.join(", ")
+    );
+    for (i, n) in h.by_day.iter().enumerate() {
+        let height = (*n as f64 / max * 14.0).round();
+        let _ = write!(
+            o,
+            r##"<rect x="{}" y="{}" width="8" height="{}" fill="#0a58ca"/>"##,
+            i * 10,
+            15.0 - height,
+            height.max(1.0)
+        );
+    }
+    o.push_str("</svg>");
+    o
 }
 
 pub(crate) fn expiry(s: &Suppression, now_ms: i64) -> &'static str {
@@ -152,19 +186,20 @@ pub async fn api(State(app): State<AppState>) -> Response {
 
 fn rules_table(rules: &Rules, hits: &BTreeMap<String, Hits>) -> String {
     let mut o = format!(
-        r#"<table><caption>{} rules loaded, hits over the last 7 days</caption><thead><tr><th scope="col">Cloud</th><th scope="col">Rule</th><th scope="col">Title</th><th scope="col">Level</th><th scope="col">Alerts</th><th scope="col">Events</th><th scope="col">File</th></tr></thead><tbody>"#,
+        r#"<table><caption>{} rules loaded, hits over the last 7 days</caption><thead><tr><th scope="col">Cloud</th><th scope="col">Rule</th><th scope="col">Title</th><th scope="col">Level</th><th scope="col">Alerts</th><th scope="col">Per day</th><th scope="col">Events</th><th scope="col">File</th></tr></thead><tbody>"#,
         rules.rules.len()
     );
     for r in &rules.rules {
         let h = hits.get(&r.id).copied().unwrap_or_default();
         let _ = write!(
             o,
-            r#"<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td class="sev-{lvl}">{lvl}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td class="sev-{lvl}">{lvl}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             r.provider,
             html::href("/alerts", &[("rule", &r.id)]),
             e(&r.id),
             e(&r.title),
             h.alerts,
+            sparkline(&h),
             h.events,
             e(&r.file),
             lvl = e(&r.level),

@@ -78,6 +78,14 @@ async fn the_rules_page_lists_rules_hits_and_suppressions() {
     // Only the alert seen within 7 days counts.
     assert_eq!(ours["hits_7d"]["alerts"], 1, "{ours}");
     assert_eq!(ours["hits_7d"]["events"], 3, "{ours}");
+    // Per day, oldest first: last seen a day ago, so the day before the last 24 hours.
+    let by_day: Vec<u64> = ours["hits_7d"]["by_day"]
+        .as_array()
+        .expect("by_day")
+        .iter()
+        .map(|n| n.as_u64().expect("count"))
+        .collect();
+    assert_eq!(by_day, [0, 0, 0, 0, 0, 1, 0], "{ours}");
     // The built-in pack is there too (and without hits).
     let builtin = rules.iter().filter(|r| r["rule"]["id"] != RULE_ID).count();
     assert!(builtin > 20, "{builtin} built-in rules");
@@ -94,7 +102,8 @@ async fn the_rules_page_lists_rules_hits_and_suppressions() {
     let row =
         between(html, &format!(">{RULE_ID}</a>"), "</tr>").unwrap_or_else(|| panic!("{html}"));
     assert!(
-        row.contains(r#"<td class="sev-high">high</td><td>1</td><td>3</td>"#),
+        row.contains(r#"<td class="sev-high">high</td><td>1</td><td><svg role="img" aria-label="alerts per day, oldest first: 0, 0, 0, 0, 0, 1, 0""#)
+            && row.contains("</svg></td><td>3</td>"),
         "{row}"
     );
     assert!(
