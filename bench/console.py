@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Page times of the console, warm, on a store: p50 / p95 / max per page over N requests.
 
-    python3 bench/console.py BIN STORE [--runs 50]
+    python3 bench/console.py BIN STORE [--runs 50] [--fresh]
 
 Adds an admin `bench` to the store's console (or resets its password), starts
 `BIN serve --store STORE` on a free loopback port, logs in through the form as a browser does,
 then asks each page and API route of the default period (24 hours) three times to warm it and
-RUNS times to measure. Prints one line per page and a Markdown table. Python's standard
-library only.
+RUNS times to measure. Prints one line per page and a Markdown table. With --fresh it measures
+what the console keeps instead: the overview made afresh (a different period per request,
+24 to 24+RUNS-1 hours, so nothing kept serves) and the first and second view of the incident
+of three high alerts. Python's standard library only.
 """
 
 import argparse
@@ -117,17 +119,47 @@ def measure(client, path, body, runs):
     return statistics.median(times), p95, times[-1], size, status
 
 
+def fresh(client, runs):
+    """The overview without its minute's cache, and incidents seen for the first time."""
+    for name, path in (("overview / made afresh", "/?hours=%d"),
+                       ("GET /api/v1/overview made afresh", "/api/v1/overview?hours=%d")):
+        times = []
+        for hours in range(24, 24 + runs):
+            start = time.perf_counter()
+            client.request(path % hours)
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+        print(f"{name:34} p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  "
+              f"max {times[-1]:7.1f} ms", flush=True)
+    _, alerts = client.request("/api/v1/alerts?severity=high")
+    items = json.loads(alerts)
+    items = items.get("alerts", items) if isinstance(items, dict) else items
+    for item in items[:3]:
+        path = "/alerts/" + urllib.parse.quote(item["alert"]["id"])
+        took = []
+        for _ in range(2):
+            start = time.perf_counter()
+            client.request(path)
+            took.append((time.perf_counter() - start) * 1000)
+        print(f"incident {path}: first view {took[0]:.0f} ms, second {took[1]:.0f} ms", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
     ap.add_argument("store")
     ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--fresh", action="store_true")
     a = ap.parse_args()
     users_add(a.binary, a.store)
     proc, base = serve(a.binary, a.store)
     try:
         client = Client(base)
         client.login()
+        if a.fresh:
+            fresh(client, a.runs)
+            return
         rows = []
         for name, path, body in pages(client):
             p50, p95, worst, size, status = measure(client, path, body, a.runs)

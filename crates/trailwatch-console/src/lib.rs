@@ -243,6 +243,15 @@ impl AppState {
         Ok(q)
     }
 
+    /// The store's ledger head now (seq, line hash): what the console's caches are keyed by
+    /// (blocking).
+    fn store_head(&self) -> Result<(u64, String), ConsoleError> {
+        let head = trailwatch_store::Store::open_read(&self.0.store_dir)?
+            .ledger()
+            .head();
+        Ok((head.seq, head.hash))
+    }
+
     fn rules(&self) -> &rules::Rules {
         &self.0.rules
     }

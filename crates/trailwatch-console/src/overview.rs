@@ -183,12 +183,10 @@ impl OverviewCache {
 /// The overview of a period and slice: made within the last minute at the same ledger head,
 /// or made now ([`build`]).
 async fn overview(app: &AppState, p: &Period) -> Result<Arc<Overview>, ConsoleError> {
-    let dir = app.store_dir().to_path_buf();
-    let head = tokio::task::spawn_blocking(move || {
-        trailwatch_store::Store::open_read(&dir).map(|s| s.ledger().head().seq)
-    })
-    .await
-    .map_err(|e| ConsoleError::BadRequest(format!("store task: {e}")))??;
+    let state = app.clone();
+    let head = tokio::task::spawn_blocking(move || state.store_head().map(|(seq, _)| seq))
+        .await
+        .map_err(|e| ConsoleError::BadRequest(format!("store task: {e}")))??;
     if let Some(o) = app.0.overviews.get(p, head) {
         // The store's part is kept; the alerts' states and the posture are read now.
         let mut fresh = (*o).clone();

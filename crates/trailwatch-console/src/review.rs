@@ -305,10 +305,8 @@ async fn review_of(app: &crate::AppState, day: Option<String>) -> Result<Review,
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
         let day = day.trim();
-        let head = trailwatch_store::Store::open_read(&app.0.store_dir)?
-            .ledger()
-            .head();
-        let key = (day.to_string(), head.seq, head.hash);
+        let (seq, hash) = app.store_head()?;
+        let key = (day.to_string(), seq, hash);
         let cached = {
             let slot = app.0.reviews.lock().unwrap_or_else(|p| p.into_inner());
             slot.as_ref()
