@@ -200,7 +200,7 @@ pub struct IngestArgs {
     pub check_hashes: bool,
     /// Commit whenever this many new events are held (smaller: more, smaller files and less
     /// work redone after an interruption).
-    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    #[arg(long, default_value_t = trailwatch_store::IngestOptions::DEFAULT_BATCH_EVENTS, value_name = "N")]
     pub batch_events: usize,
 }
 
