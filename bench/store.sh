@@ -58,14 +58,7 @@ EOF
 
 /usr/bin/time -f "re-ingest (all skipped): %e s" "$bin" ingest "$corpus/AWSLogs" --store "$store" 2>&1 | tail -n 1
 
-queries=(
-    "SELECT count(*) AS n FROM events"
-    "SELECT action, count(*) AS n FROM events GROUP BY action ORDER BY n DESC LIMIT 10"
-    "SELECT principal, count(*) AS n FROM events WHERE outcome = 'failure' GROUP BY principal ORDER BY n DESC LIMIT 10"
-    "SELECT action, count(*) AS n FROM events WHERE principal = 'arn:aws:iam::823483092897:user/svc-etl' GROUP BY 1 ORDER BY n DESC"
-    "SELECT time, principal, action, source_ip FROM events WHERE action = 'StopLogging' ORDER BY time"
-    "SELECT count(*) AS n FROM events WHERE time >= TIMESTAMP '2026-10-03 00:00:00' AND time < TIMESTAMP '2026-10-04 00:00:00' AND access_key LIKE 'AKIA%'"
-)
+source bench/store_queries.sh
 echo "--- queries (wall seconds, best of 3): trailwatch sql | duckdb"
 for q in "${queries[@]}"; do
     tw=$( { for _ in 1 2 3; do /usr/bin/time -f "%e" "$bin" sql "$q" --store "$store" --format csv >/dev/null; done; } 2>&1 | sort -n | head -n 1)
