@@ -108,8 +108,8 @@ pub struct IngestOptions {
 impl IngestOptions {
     /// Events a batch holds at most, unless told otherwise (`ingest --batch-events`, and every
     /// ingest of `watch`). 25,000 rather than 100,000 (200,000 for `ingest`): the
-    /// 3-million-record ingest then peaks at 468–482 MB resident instead of 544–580 MB, with
-    /// no loss of speed; the batch being filled and the one being written were the largest
+    /// 3-million-record ingest then peaks at 465–502 MB resident (ten runs) instead of
+    /// 544–580 MB, with no loss of speed; the batch being filled and the one being written were the largest
     /// holders of memory (BENCHMARKS.md, issue 21).
     pub const DEFAULT_BATCH_EVENTS: usize = 25_000;
 }
